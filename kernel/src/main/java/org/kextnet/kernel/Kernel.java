@@ -1,0 +1,225 @@
+package org.kextnet.kernel;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.kextnet.kernel.buf.Buffers;
+import org.kextnet.kernel.inet.IcmpLayer;
+import org.kextnet.kernel.inet.IpInput;
+import org.kextnet.kernel.inet.IpOutput;
+import org.kextnet.kernel.inet.Reassembly;
+import org.kextnet.kernel.inet.Route;
+import org.kextnet.kernel.inet.RouteTable;
+import org.kextnet.kernel.inet.udp.UdpLayer;
+import org.kextnet.kernel.link.loopback.LoopbackDriver;
+import org.kextnet.kernel.net.Driver;
+import org.kextnet.kernel.net.IfFamily;
+import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.net.InterfaceAddress;
+import org.kextnet.kernel.stat.Stats;
+import org.kextnet.kernel.wire.Ipv4;
+
+/**
+ * One network kernel: its buffers, interfaces, routes, protocols and counters. Several may live in one
+ * JVM (tests join two with a memory wire). A kernel starts with {@code lo0} (127.0.0.1/8) and runs one
+ * timer thread for the slow timeouts (ARP, reassembly), like BSD's {@code pfslowtimo}.
+ */
+public final class Kernel implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger("kextnet.kernel");
+    /** Period of the slow timer. */
+    public static final long SLOW_TICK_MILLIS = 100;
+
+    private final String name;
+    private final Buffers buffers;
+    private final Stats stats = new Stats();
+    private final ThreadLocal<PacketContext> contexts = ThreadLocal.withInitial(() -> new PacketContext(this, stats.local()));
+    private final Map<String, Interface> interfaces = new ConcurrentHashMap<>();
+    private final AtomicInteger nextIndex = new AtomicInteger(1);
+    private final RouteTable routes = new RouteTable();
+    private final IpInput ipInput;
+    private final IpOutput ipOutput;
+    private final Reassembly reassembly;
+    private final IcmpLayer icmp;
+    private final UdpLayer udp;
+    private final ScheduledExecutorService timer;
+    private final Interface loopback;
+    private final Route loopbackRoute;
+    private volatile int[] localAddresses = new int[0];
+    private volatile boolean forwarding;
+    private volatile boolean closed;
+
+    /** A kernel with the standard buffer pools. */
+    public Kernel(String name) {
+        this(name, Buffers.standard());
+    }
+
+    public Kernel(String name, Buffers buffers) {
+        this.name = name;
+        this.buffers = buffers;
+        this.ipInput = new IpInput(this);
+        this.ipOutput = new IpOutput(this);
+        this.reassembly = new Reassembly(this);
+        this.icmp = new IcmpLayer(this);
+        this.udp = new UdpLayer(this);
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "kextnet-" + name + "-timer");
+            t.setDaemon(true);
+            return t;
+        });
+        this.loopback = createInterface("lo0", IfFamily.LOOPBACK, new LoopbackDriver(), 0, 16384);
+        addAddress(loopback, new InterfaceAddress(Ipv4.parse("127.0.0.1"), 8));
+        loopback.up();
+        this.loopbackRoute = new Route(0, 0, 0, loopback, true);
+        timer.scheduleAtFixedRate(this::slowTick, SLOW_TICK_MILLIS, SLOW_TICK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    public String name() { return name; }
+    public Buffers buffers() { return buffers; }
+    public Stats stats() { return stats; }
+    public RouteTable routes() { return routes; }
+    public IpInput ipInput() { return ipInput; }
+    public IpOutput ipOutput() { return ipOutput; }
+    public Reassembly reassembly() { return reassembly; }
+    public IcmpLayer icmp() { return icmp; }
+    public UdpLayer udp() { return udp; }
+    public Interface loopback() { return loopback; }
+    public long nanoTime() { return System.nanoTime(); }
+
+    /** The calling thread's packet context. */
+    public PacketContext context() { return contexts.get(); }
+
+    /** A context for a thread that runs packet code and keeps its context itself (a driver's reader). */
+    public PacketContext newContext() { return new PacketContext(this, stats.newCells()); }
+
+    public boolean forwarding() { return forwarding; }
+    public void setForwarding(boolean on) { forwarding = on; }
+
+    /**
+     * Creates an interface over {@code driver} and starts the driver. The interface starts down and
+     * without addresses.
+     *
+     * @throws IllegalArgumentException if the name is taken
+     */
+    public Interface createInterface(String ifName, IfFamily family, Driver driver, long lladdr, int mtu) {
+        if (closed) throw new IllegalStateException("kernel " + name + " is closed");
+        Interface ifp = new Interface(this, ifName, nextIndex.getAndIncrement(), family, driver, lladdr, mtu);
+        if (interfaces.putIfAbsent(ifName, ifp) != null) throw new IllegalArgumentException("interface " + ifName + " exists");
+        try {
+            driver.start(ifp);
+        } catch (RuntimeException e) {
+            interfaces.remove(ifName);
+            throw e;
+        }
+        return ifp;
+    }
+
+    /** Stops and removes an interface with its addresses and routes. */
+    public void destroyInterface(String ifName) {
+        Interface ifp = interfaces.get(ifName);
+        if (ifp == null) throw new IllegalArgumentException("no interface " + ifName);
+        if (ifp == loopback) throw new IllegalArgumentException("lo0 cannot be destroyed");
+        ifp.down();
+        routes.removeInterface(ifp);
+        interfaces.remove(ifName);
+        refreshLocalAddresses();
+        ifp.driver().stop();
+    }
+
+    public Interface findInterface(String ifName) { return interfaces.get(ifName); }
+
+    /** Interfaces in index order. */
+    public List<Interface> interfaces() {
+        List<Interface> l = new ArrayList<>(interfaces.values());
+        l.sort((a, b) -> Integer.compare(a.index(), b.index()));
+        return l;
+    }
+
+    /** Assigns an address and adds its connected route. */
+    public void addAddress(Interface ifp, InterfaceAddress a) {
+        ifp.addAddress(a);
+        refreshLocalAddresses();
+        if (a.prefixLength() < 32) {
+            try {
+                routes.add(new Route(a.network(), a.prefixLength(), 0, ifp, true));
+            } catch (IllegalArgumentException e) {
+                // another interface already reaches that subnet: keep its route
+            }
+        }
+    }
+
+    public boolean removeAddress(Interface ifp, int address) {
+        InterfaceAddress found = null;
+        for (InterfaceAddress a : ifp.addresses()) if (a.address() == address) found = a;
+        if (found == null || !ifp.removeAddress(address)) return false;
+        refreshLocalAddresses();
+        Route r = routes.lookup(found.network());
+        if (r != null && r.connected() && r.ifp() == ifp && r.prefixLength() == found.prefixLength()) {
+            routes.remove(found.network(), found.prefixLength());
+        }
+        return true;
+    }
+
+    private synchronized void refreshLocalAddresses() {
+        List<Integer> all = new ArrayList<>();
+        for (Interface i : interfaces.values()) for (InterfaceAddress a : i.addresses()) all.add(a.address());
+        localAddresses = all.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** Whether {@code a} is assigned to any interface of this kernel (the weak host model, RFC 1122 3.3.4.2). */
+    public boolean isLocalAddress(int a) {
+        for (int x : localAddresses) if (x == a) return true;
+        return false;
+    }
+
+    /** The route for {@code dst}: through lo0 for this host's own addresses, else from the table. */
+    public Route routeFor(int dst) {
+        if (isLocalAddress(dst)) return loopbackRoute;
+        return routes.lookup(dst);
+    }
+
+    /** The source address a packet to {@code dst} would carry, or 0 without a route. */
+    public int sourceAddressFor(int dst) {
+        if (isLocalAddress(dst)) return dst;
+        Route r = routes.lookup(dst);
+        if (r == null) return 0;
+        for (InterfaceAddress a : r.ifp().addresses()) if (a.contains(r.nextHop(dst))) return a.address();
+        return r.ifp().primaryAddress();
+    }
+
+    /** Called when input code failed unexpectedly on a packet; the packet was dropped and counted. */
+    public void reportError(Interface ifp, RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, "input error on " + ifp + ": " + e, e);
+    }
+
+    private void slowTick() {
+        try {
+            PacketContext ctx = context();
+            long now = nanoTime();
+            for (Interface ifp : interfaces.values()) if (ifp.arp() != null) ifp.arp().tick(ctx, now);
+            reassembly.tick(ctx, now);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "timer failed", e);
+        }
+    }
+
+    /** Stops every driver and the timer. Buffers still held elsewhere stay valid until the JVM exits. */
+    @Override public void close() {
+        if (closed) return;
+        closed = true;
+        timer.shutdownNow();
+        for (Interface ifp : interfaces()) {
+            try {
+                ifp.down();
+                ifp.driver().stop();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "stopping " + ifp, e);
+            }
+        }
+    }
+}

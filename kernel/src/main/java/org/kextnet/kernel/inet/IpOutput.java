@@ -1,0 +1,184 @@
+package org.kextnet.kernel.inet;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.kextnet.kernel.Kernel;
+import org.kextnet.kernel.PacketContext;
+import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.net.IfFamily;
+import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.wire.Icmp;
+import org.kextnet.kernel.wire.Ipv4;
+import org.kextnet.kpi.Errno;
+
+/**
+ * IPv4 output (xnu's {@code ip_output}): routes locally originated packets, and fragments any packet,
+ * local or forwarded, that is larger than the outgoing interface's MTU.
+ */
+public final class IpOutput {
+    private final Kernel kernel;
+    private final AtomicInteger nextId = new AtomicInteger((int) System.nanoTime());
+
+    public IpOutput(Kernel kernel) {
+        this.kernel = kernel;
+    }
+
+    /**
+     * Prepends an IPv4 header to {@code m} (which starts at the transport header) and sends it.
+     * Always takes ownership.
+     *
+     * @param src source address, or 0 to use the outgoing interface's address
+     * @return 0, or ENETUNREACH (no route), EMSGSIZE (too large with DF set), ENOBUFS
+     */
+    public int output(PacketContext ctx, Mbuf m, int src, int dst, int protocol, int ttl, int tos, boolean dontFragment) {
+        Route r = kernel.routeFor(dst);
+        if (r == null) {
+            ctx.stats().inc(Stat.IP_NO_ROUTE);
+            m.free();
+            return Errno.ENETUNREACH;
+        }
+        if (!m.prepend(Ipv4.MIN_HEADER)) {
+            ctx.stats().inc(Stat.IP_OUT_NO_BUFFERS);
+            m.free();
+            return Errno.ENOBUFS;
+        }
+        if (src == 0) src = r.ifp().primaryAddress();
+        int total = m.length();
+        if (total > Ipv4.MAX_PACKET) {
+            m.free();
+            return Errno.EMSGSIZE;
+        }
+        Ipv4.write(m.segment(), m.offset(), tos, total, nextId.getAndIncrement() & 0xffff,
+                dontFragment ? Ipv4.FLAG_DF : 0, ttl, protocol, src, dst);
+        ctx.stats().inc(Stat.IP_LOCAL_OUT);
+        return sendRouted(ctx, m, r, dst);
+    }
+
+    /**
+     * Sends a packet that already has its whole IPv4 header (a reply turned around in place, an injected
+     * packet): routes it by its destination. Always takes ownership.
+     */
+    public int outputPacket(PacketContext ctx, Mbuf m) {
+        int dst = Ipv4.dst(m.segment(), m.offset());
+        Route r = kernel.routeFor(dst);
+        if (r == null) {
+            ctx.stats().inc(Stat.IP_NO_ROUTE);
+            m.free();
+            return Errno.ENETUNREACH;
+        }
+        ctx.stats().inc(Stat.IP_LOCAL_OUT);
+        return sendRouted(ctx, m, r, dst);
+    }
+
+    private int sendRouted(PacketContext ctx, Mbuf m, Route r, int dst) {
+        if (r.ifp().family() == IfFamily.LOOPBACK) {
+            // Our own checksums need no second look when the packet comes back in.
+            m.setCsumFlags(Mbuf.CSUM_IP_CHECKED | Mbuf.CSUM_IP_VALID | Mbuf.CSUM_DATA_VALID);
+        }
+        return send(ctx, m, r.ifp(), r.nextHop(dst));
+    }
+
+    /** Sends a packet with a complete header out of {@code ifp} to {@code nextHop}, fragmenting it if needed. */
+    int send(PacketContext ctx, Mbuf m, Interface ifp, int nextHop) {
+        int mtu = ifp.mtu();
+        if (m.length() <= mtu) {
+            ifp.output(ctx, m, nextHop);
+            return 0;
+        }
+        return fragment(ctx, m, ifp, nextHop, mtu);
+    }
+
+    /**
+     * Splits a packet into fragments of at most {@code mtu} bytes (RFC 791 section 3.2). Options without
+     * the copy bit go only into the first fragment. Takes ownership of {@code m}.
+     */
+    int fragment(PacketContext ctx, Mbuf m, Interface ifp, int nextHop, int mtu) {
+        MemorySegment s = m.segment();
+        int off = m.offset();
+        if (Ipv4.dontFragment(s, off)) {
+            ctx.stats().inc(Stat.IP_CANT_FRAGMENT);
+            if ((m.flags() & Mbuf.F_FORWARDED) != 0) {
+                kernel.icmp().error(ctx, m, Icmp.UNREACH, Icmp.UNREACH_NEEDFRAG, mtu);
+            }
+            m.free();
+            return Errno.EMSGSIZE;
+        }
+        int hl = Ipv4.headerLength(s, off);
+        int total = Ipv4.totalLength(s, off);
+        int origFrag = Ipv4.frag(s, off);
+        int baseOffset = (origFrag & Ipv4.OFFSET_MASK) << 3;   // re-fragmenting a fragment
+        boolean origMore = (origFrag & Ipv4.FLAG_MF) != 0;
+        byte[] laterHeader = copiedOptionsHeader(s, off, hl);
+        int pos = hl;
+        boolean first = true;
+        int created = 0;
+        while (pos < total) {
+            int fhl = first ? hl : laterHeader.length;
+            int room = (mtu - fhl) & ~7;
+            if (room <= 0) {
+                ctx.stats().inc(Stat.IP_CANT_FRAGMENT);
+                m.free();
+                return Errno.EMSGSIZE;
+            }
+            int chunk = Math.min(room, total - pos);
+            boolean last = pos + chunk >= total;
+            Mbuf f = kernel.buffers().alloc(fhl + chunk);
+            if (f == null) {
+                ctx.stats().inc(Stat.IP_OUT_NO_BUFFERS);
+                m.free();
+                return Errno.ENOBUFS;
+            }
+            f.setLength(fhl + chunk);
+            MemorySegment fs = f.segment();
+            int fo = f.offset();
+            if (first) MemorySegment.copy(s, off, fs, fo, hl);
+            else MemorySegment.copy(MemorySegment.ofArray(laterHeader), 0, fs, fo, fhl);
+            MemorySegment.copy(s, off + pos, fs, fo + fhl, chunk);
+            int fragOffset = baseOffset + pos - hl;
+            Ipv4.setTotalLength(fs, fo, fhl + chunk);
+            Ipv4.setFrag(fs, fo, (origFrag & Ipv4.FLAG_DF) | ((!last || origMore) ? Ipv4.FLAG_MF : 0) | (fragOffset >>> 3));
+            Ipv4.fillChecksum(fs, fo);
+            f.setFlags(m.flags());
+            f.setCsumFlags(m.csumFlags());
+            ifp.output(ctx, f, nextHop);
+            created++;
+            pos += chunk;
+            first = false;
+        }
+        ctx.stats().inc(Stat.IP_FRAGMENTED);
+        ctx.stats().add(Stat.IP_FRAGMENTS_CREATED, created);
+        m.free();
+        return 0;
+    }
+
+    /** The header for fragments after the first: fixed part plus options whose copy bit is set, padded. */
+    private static byte[] copiedOptionsHeader(MemorySegment s, int off, int hl) {
+        if (hl == Ipv4.MIN_HEADER) {
+            byte[] h = new byte[Ipv4.MIN_HEADER];
+            MemorySegment.copy(s, ValueLayout.JAVA_BYTE, off, h, 0, Ipv4.MIN_HEADER);
+            return h;
+        }
+        byte[] h = new byte[hl];
+        MemorySegment.copy(s, ValueLayout.JAVA_BYTE, off, h, 0, Ipv4.MIN_HEADER);
+        int w = Ipv4.MIN_HEADER;
+        int i = Ipv4.MIN_HEADER;
+        while (i < hl) {
+            int type = s.get(ValueLayout.JAVA_BYTE, off + i) & 0xff;
+            if (type == 0) break;
+            if (type == 1) { i++; continue; }
+            int olen = s.get(ValueLayout.JAVA_BYTE, off + i + 1) & 0xff;
+            if ((type & 0x80) != 0) {
+                MemorySegment.copy(s, ValueLayout.JAVA_BYTE, off + i, h, w, olen);
+                w += olen;
+            }
+            i += olen;
+        }
+        int nhl = (w + 3) & ~3;      // pad with end-of-options (zeros)
+        byte[] r = java.util.Arrays.copyOf(h, nhl);
+        r[0] = (byte) (0x40 | (nhl >>> 2));
+        return r;
+    }
+}

@@ -1,0 +1,247 @@
+package org.kextnet.kernel.inet;
+
+import java.lang.foreign.MemorySegment;
+
+import org.kextnet.kernel.Kernel;
+import org.kextnet.kernel.PacketContext;
+import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.wire.Icmp;
+import org.kextnet.kernel.wire.Ipv4;
+
+/**
+ * IPv4 fragment reassembly (RFC 791, RFC 815) with bounded memory and a timeout.
+ *
+ * <p>Datagrams are keyed by (source, destination, protocol, id). At most {@link #MAX_QUEUES} are in
+ * progress and at most {@link #MAX_BYTES} of fragments are held; past either limit the oldest datagram
+ * is dropped. An exact duplicate fragment is dropped alone; a fragment that overlaps another with different
+ * bounds drops the whole datagram (as Linux since CVE-2018-5391 and RFC 5722 for IPv6), which closes
+ * the overlapping-fragment attacks. A datagram that would exceed 65535 bytes is dropped.
+ */
+public final class Reassembly {
+    public static final int MAX_QUEUES = 64;
+    public static final int MAX_BYTES = 4 << 20;
+    public static final long TIMEOUT_NANOS = 30_000_000_000L;
+
+    private static final class Queue {
+        boolean used;
+        int src, dst, id, protocol;
+        long expires;
+        long started;
+        Mbuf fragments;      // sorted by offset, linked through nextPkt
+        int count;
+        int received;        // payload bytes held
+        int end = -1;        // payload length, once the last fragment arrived
+        int held;            // buffer bytes held
+    }
+
+    private final Kernel kernel;
+    private final Queue[] queues = new Queue[MAX_QUEUES];
+    private int heldBytes;
+
+    public Reassembly(Kernel kernel) {
+        this.kernel = kernel;
+        for (int i = 0; i < MAX_QUEUES; i++) queues[i] = new Queue();
+    }
+
+    /**
+     * Adds a fragment. Takes ownership. Returns the whole datagram when this fragment completes it (a new,
+     * contiguous buffer), else null.
+     */
+    public Mbuf insert(PacketContext ctx, Mbuf m) {
+        ctx.stats().inc(Stat.IP_FRAGMENTS);
+        MemorySegment s = m.segment();
+        int off = m.offset();
+        int hl = Ipv4.headerLength(s, off);
+        int dataLen = Ipv4.totalLength(s, off) - hl;
+        int fo = Ipv4.fragmentOffsetBytes(s, off);
+        boolean more = Ipv4.moreFragments(s, off);
+        if (dataLen <= 0 || (more && (dataLen & 7) != 0) || fo + dataLen + hl > Ipv4.MAX_PACKET) {
+            ctx.stats().inc(Stat.IP_FRAG_DROPPED);
+            m.free();
+            return null;
+        }
+        Mbuf dropped = null;
+        Mbuf done = null;
+        synchronized (this) {
+            long now = kernel.nanoTime();
+            Queue q = find(Ipv4.src(s, off), Ipv4.dst(s, off), Ipv4.protocol(s, off), Ipv4.id(s, off));
+            if (q == null) {
+                q = freeSlot();
+                if (q == null) { // all slots busy: the oldest datagram makes room
+                    q = oldest(null);
+                    ctx.stats().add(Stat.IP_FRAG_DROPPED, q.count);
+                    dropped = release(q);
+                }
+                q.used = true;
+                q.src = Ipv4.src(s, off); q.dst = Ipv4.dst(s, off);
+                q.protocol = Ipv4.protocol(s, off); q.id = Ipv4.id(s, off);
+                q.started = now;
+                q.expires = now + TIMEOUT_NANOS;
+            }
+            int result = add(q, m, fo, dataLen, more);
+            if (result == DUPLICATE) {
+                ctx.stats().inc(Stat.IP_FRAG_DROPPED);
+                m.free();
+            } else if (result == INVALID) {
+                ctx.stats().inc(Stat.IP_FRAG_DROPPED);
+                m.free();
+                ctx.stats().add(Stat.IP_FRAG_DROPPED, q.count);
+                dropped = append(dropped, release(q));
+            } else {
+                while (heldBytes > MAX_BYTES) {
+                    Queue victim = oldest(q);
+                    if (victim == null) break;
+                    ctx.stats().add(Stat.IP_FRAG_DROPPED, victim.count);
+                    dropped = append(dropped, release(victim));
+                }
+                if (q.end >= 0 && q.received == q.end) {
+                    done = q.fragments;
+                    int ended = q.end;
+                    q.fragments = null;
+                    release(q);
+                    done.scratch0 = ended;
+                }
+            }
+        }
+        freeChain(dropped);
+        return done == null ? null : assemble(ctx, done, done.scratch0);
+    }
+
+    private static final int ADDED = 0, DUPLICATE = 1, INVALID = 2;
+
+    private int add(Queue q, Mbuf m, int fo, int len, boolean more) {
+        int fend = fo + len;
+        if (!more) {
+            if (q.end >= 0 && q.end != fend) return INVALID;
+            for (Mbuf f = q.fragments; f != null; f = f.nextPkt) if (f.scratch0 + f.scratch1 > fend) return INVALID;
+        } else if (q.end >= 0 && fend > q.end) {
+            return INVALID;
+        }
+        Mbuf prev = null, cur = q.fragments;
+        while (cur != null && cur.scratch0 < fo) { prev = cur; cur = cur.nextPkt; }
+        if (cur != null && cur.scratch0 == fo && cur.scratch1 == len) return DUPLICATE;
+        if (prev != null && prev.scratch0 + prev.scratch1 > fo) return INVALID;
+        if (cur != null && fend > cur.scratch0) return INVALID;
+        m.scratch0 = fo;
+        m.scratch1 = len;
+        m.nextPkt = cur;
+        if (prev == null) q.fragments = m; else prev.nextPkt = m;
+        q.count++;
+        q.received += len;
+        q.held += m.capacity();
+        heldBytes += m.capacity();
+        if (!more) q.end = fend;
+        return ADDED;
+    }
+
+    /** Builds the datagram from a complete, sorted fragment list; frees the fragments. */
+    private Mbuf assemble(PacketContext ctx, Mbuf frags, int payload) {
+        MemorySegment fs = frags.segment();
+        int hl = Ipv4.headerLength(fs, frags.offset());
+        Mbuf m = kernel.buffers().alloc(hl + payload);
+        if (m == null) {
+            ctx.stats().inc(Stat.NO_BUFFERS);
+            freeChain(frags);
+            return null;
+        }
+        m.setLength(hl + payload);
+        MemorySegment s = m.segment();
+        int off = m.offset();
+        MemorySegment.copy(fs, frags.offset(), s, off, hl);
+        for (Mbuf f = frags; f != null; f = f.nextPkt) {
+            int fhl = Ipv4.headerLength(f.segment(), f.offset());
+            MemorySegment.copy(f.segment(), f.offset() + fhl, s, off + hl + f.scratch0, f.scratch1);
+        }
+        m.setRcvif(frags.rcvif());
+        m.setFlags(frags.flags());
+        Ipv4.setTotalLength(s, off, hl + payload);
+        Ipv4.setFrag(s, off, 0);
+        Ipv4.fillChecksum(s, off);
+        freeChain(frags);
+        ctx.stats().inc(Stat.IP_REASSEMBLED);
+        return m;
+    }
+
+    /** Drops datagrams whose time is up; sends time exceeded when the first fragment had arrived (RFC 792). */
+    public void tick(PacketContext ctx, long now) {
+        Mbuf expired = null;
+        synchronized (this) {
+            for (Queue q : queues) {
+                if (q.used && q.expires - now <= 0) {
+                    ctx.stats().add(Stat.IP_FRAG_TIMEOUT, q.count);
+                    Mbuf chain = release(q);
+                    if (chain != null && chain.scratch0 == 0) {
+                        // first fragment present: it carries the header to quote
+                        Mbuf first = chain;
+                        chain = chain.nextPkt;
+                        first.nextPkt = null;
+                        kernel.icmp().error(ctx, first, Icmp.TIME_EXCEEDED, Icmp.TIMX_REASS, 0);
+                        first.free();
+                    }
+                    expired = append(expired, chain);
+                }
+            }
+        }
+        freeChain(expired);
+    }
+
+    /** Datagrams in progress. */
+    public synchronized int inProgress() {
+        int n = 0;
+        for (Queue q : queues) if (q.used) n++;
+        return n;
+    }
+
+    /** Bytes of buffers held by fragments waiting. */
+    public synchronized int heldBytes() { return heldBytes; }
+
+    private Queue find(int src, int dst, int protocol, int id) {
+        for (Queue q : queues) {
+            if (q.used && q.id == id && q.src == src && q.dst == dst && q.protocol == protocol) return q;
+        }
+        return null;
+    }
+
+    private Queue freeSlot() {
+        for (Queue q : queues) if (!q.used) return q;
+        return null;
+    }
+
+    private Queue oldest(Queue except) {
+        Queue o = null;
+        for (Queue q : queues) {
+            if (q.used && q != except && (o == null || q.started - o.started < 0)) o = q;
+        }
+        return o;
+    }
+
+    /** Frees a queue slot; returns its fragments for the caller to free outside the lock. */
+    private Mbuf release(Queue q) {
+        Mbuf f = q.fragments;
+        heldBytes -= q.held;
+        q.used = false;
+        q.fragments = null;
+        q.count = q.received = q.held = 0;
+        q.end = -1;
+        return f;
+    }
+
+    private static Mbuf append(Mbuf a, Mbuf b) {
+        if (a == null) return b;
+        if (b == null) return a;
+        Mbuf t = a;
+        while (t.nextPkt != null) t = t.nextPkt;
+        t.nextPkt = b;
+        return a;
+    }
+
+    private static void freeChain(Mbuf m) {
+        while (m != null) {
+            Mbuf n = m.nextPkt;
+            m.nextPkt = null;
+            m.free();
+            m = n;
+        }
+    }
+}

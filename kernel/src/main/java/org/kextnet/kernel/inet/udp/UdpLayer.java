@@ -1,0 +1,109 @@
+package org.kextnet.kernel.inet.udp;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.kextnet.kernel.Kernel;
+import org.kextnet.kernel.PacketContext;
+import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.stat.StatCells;
+import org.kextnet.kernel.wire.Icmp;
+import org.kextnet.kernel.wire.Ipv4;
+import org.kextnet.kernel.wire.Udp;
+import org.kextnet.kpi.Errno;
+
+/**
+ * UDP (RFC 768): input checks and demultiplexing to sockets by local port, port unreachable when nobody
+ * listens, and the port table (one socket per port, bound to one address or to all).
+ */
+public final class UdpLayer {
+    public static final int EPHEMERAL_FIRST = 49152, EPHEMERAL_LAST = 65535;
+    private static final VarHandle PORTS = MethodHandles.arrayElementVarHandle(UdpSocket[].class);
+
+    private final Kernel kernel;
+    private final UdpSocket[] ports = new UdpSocket[65536];
+    private int nextEphemeral = EPHEMERAL_FIRST;
+
+    public UdpLayer(Kernel kernel) {
+        this.kernel = kernel;
+    }
+
+    /** A datagram for this host ({@code m} starts at the IP header). Takes ownership. */
+    public void input(PacketContext ctx, Mbuf m, int hl) {
+        StatCells st = ctx.stats();
+        MemorySegment s = m.segment();
+        int ip = m.offset();
+        int u = ip + hl;
+        int avail = m.length() - hl;
+        if (avail < Udp.HEADER_LEN) {
+            st.inc(Stat.UDP_HDR_DROPS);
+            m.free();
+            return;
+        }
+        int ulen = Udp.length(s, u);
+        if (ulen < Udp.HEADER_LEN || ulen > avail) {
+            st.inc(Stat.UDP_BAD_LEN);
+            m.free();
+            return;
+        }
+        if (ulen < avail) m.setLength(hl + ulen);
+        int src = Ipv4.src(s, ip);
+        int dst = Ipv4.dst(s, ip);
+        if (Udp.checksum(s, u) != 0 && (m.csumFlags() & Mbuf.CSUM_DATA_VALID) == 0
+                && Udp.computeChecksum(s, u, ulen, src, dst) != 0) {
+            st.inc(Stat.UDP_BAD_SUM);
+            m.free();
+            return;
+        }
+        st.inc(Stat.UDP_IN);
+        UdpSocket so = (UdpSocket) PORTS.getAcquire(ports, Udp.dstPort(s, u));
+        if (so == null || !so.accepts(dst, src, Udp.srcPort(s, u))) {
+            if ((m.flags() & (Mbuf.F_BROADCAST | Mbuf.F_MULTICAST)) != 0) {
+                st.inc(Stat.UDP_NO_PORT_BCAST);
+            } else {
+                st.inc(Stat.UDP_NO_PORT);
+                kernel.icmp().error(ctx, m, Icmp.UNREACH, Icmp.UNREACH_PORT, 0);
+            }
+            m.free();
+            return;
+        }
+        so.deliver(ctx, m, hl);
+    }
+
+    /** Opens an unbound socket. */
+    public UdpSocket open() { return new UdpSocket(kernel, this); }
+
+    /** Binds {@code so} to {@code port} (0 picks an ephemeral port); returns the port or a negative errno. */
+    synchronized int bind(UdpSocket so, int port) {
+        if (port == 0) {
+            for (int i = 0; i <= EPHEMERAL_LAST - EPHEMERAL_FIRST; i++) {
+                int p = nextEphemeral;
+                nextEphemeral = p == EPHEMERAL_LAST ? EPHEMERAL_FIRST : p + 1;
+                if (ports[p] == null) {
+                    PORTS.setRelease(ports, p, so);
+                    return p;
+                }
+            }
+            return -Errno.EADDRNOTAVAIL;
+        }
+        if (port < 0 || port > 65535) return -Errno.EINVAL;
+        if (ports[port] != null) return -Errno.EADDRINUSE;
+        PORTS.setRelease(ports, port, so);
+        return port;
+    }
+
+    synchronized void unbind(UdpSocket so, int port) {
+        if (ports[port] == so) PORTS.setRelease(ports, port, null);
+    }
+
+    /** The bound sockets ({@code netstat -a}). */
+    public synchronized List<UdpSocket> sockets() {
+        List<UdpSocket> l = new ArrayList<>();
+        for (UdpSocket so : ports) if (so != null) l.add(so);
+        return l;
+    }
+}

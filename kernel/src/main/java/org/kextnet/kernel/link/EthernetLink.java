@@ -1,0 +1,75 @@
+package org.kextnet.kernel.link;
+
+import java.lang.foreign.MemorySegment;
+
+import org.kextnet.kernel.PacketContext;
+import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.net.IfFlags;
+import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.wire.Ethernet;
+import org.kextnet.kernel.wire.Ipv4;
+
+/** Ethernet II framing and demultiplexing by EtherType; IPv4 next hops are resolved through ARP. */
+public final class EthernetLink implements LinkLayer {
+    static final EthernetLink INSTANCE = new EthernetLink();
+
+    private EthernetLink() {}
+
+    @Override public void input(PacketContext ctx, Interface ifp, Mbuf m) {
+        if (m.length() < Ethernet.HEADER_LEN) {
+            ctx.stats().inc(Stat.LINK_RUNT);
+            m.free();
+            return;
+        }
+        MemorySegment s = m.segment();
+        int off = m.offset();
+        long dst = Ethernet.dst(s, off);
+        if (dst != ifp.lladdr() && (ifp.flags() & IfFlags.PROMISC) == 0) {
+            if (dst == Ethernet.BROADCAST) m.addFlags(Mbuf.F_BROADCAST);
+            else if (Ethernet.isMulticast(dst)) m.addFlags(Mbuf.F_MULTICAST);
+            else {
+                ctx.stats().inc(Stat.LINK_NOT_FOR_US);
+                m.free();
+                return;
+            }
+        }
+        int type = Ethernet.type(s, off);
+        m.adj(Ethernet.HEADER_LEN);
+        switch (type) {
+            case Ethernet.TYPE_IPV4 -> ctx.kernel().ipInput().input(ctx, ifp, m);
+            case Ethernet.TYPE_ARP -> ifp.arp().input(ctx, m);
+            default -> {
+                ctx.stats().inc(Stat.LINK_UNKNOWN_TYPE);
+                m.free();
+            }
+        }
+    }
+
+    @Override public void output(PacketContext ctx, Interface ifp, Mbuf m, int nextHop) {
+        long dst;
+        if (nextHop == Ipv4.BROADCAST || ifp.isBroadcastFor(nextHop)) {
+            dst = Ethernet.BROADCAST;
+        } else if (Ipv4.isMulticast(nextHop)) {
+            // RFC 1112 6.4: 01:00:5e + low 23 bits of the group.
+            dst = 0x01005e000000L | (nextHop & 0x7fffff);
+        } else {
+            dst = ifp.arp().resolve(ctx, m, nextHop);
+            if (dst < 0) return; // queued (or dropped) until resolution
+        }
+        send(ctx, ifp, m, dst, Ethernet.TYPE_IPV4);
+    }
+
+    /** Prepends an Ethernet header and transmits. Takes ownership. */
+    static void send(PacketContext ctx, Interface ifp, Mbuf m, long dst, int type) {
+        if (!m.prepend(Ethernet.HEADER_LEN)) {
+            ctx.stats().inc(Stat.NO_BUFFERS);
+            m.free();
+            return;
+        }
+        Ethernet.write(m.segment(), m.offset(), dst, ifp.lladdr(), type);
+        ifp.transmit(ctx, m);
+    }
+
+    @Override public int headerLength() { return Ethernet.HEADER_LEN; }
+}

@@ -1,0 +1,40 @@
+package org.kextnet.kernel.link;
+
+import java.lang.foreign.ValueLayout;
+
+import org.kextnet.kernel.PacketContext;
+import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.stat.Stat;
+
+/**
+ * Point-to-point framing for TUN and loopback: there is no link header; the IP version nibble tells the
+ * protocol.
+ */
+public final class RawIpLink implements LinkLayer {
+    static final RawIpLink INSTANCE = new RawIpLink();
+
+    private RawIpLink() {}
+
+    @Override public void input(PacketContext ctx, Interface ifp, Mbuf m) {
+        if (m.length() < 1) {
+            ctx.stats().inc(Stat.LINK_RUNT);
+            m.free();
+            return;
+        }
+        int version = (m.segment().get(ValueLayout.JAVA_BYTE, m.offset()) & 0xff) >>> 4;
+        if (version == 4) {
+            ctx.kernel().ipInput().input(ctx, ifp, m);
+        } else {
+            // IPv6 (router solicitations and the like from Linux) until IPv6 lands.
+            ctx.stats().inc(Stat.LINK_UNKNOWN_TYPE);
+            m.free();
+        }
+    }
+
+    @Override public void output(PacketContext ctx, Interface ifp, Mbuf m, int nextHop) {
+        ifp.transmit(ctx, m);
+    }
+
+    @Override public int headerLength() { return 0; }
+}

@@ -1,0 +1,71 @@
+package org.kextnet.kernel.wire;
+
+import java.lang.foreign.MemorySegment;
+
+import org.kextnet.kernel.buf.Mbuf;
+
+/**
+ * Ethernet II header view.
+ * <pre>
+ *  0                   6                  12      14
+ * +-------------------+-------------------+-------+
+ * |  destination MAC  |    source MAC     | type  |
+ * +-------------------+-------------------+-------+
+ * </pre>
+ * MAC addresses are handled as the low 48 bits of a {@code long}.
+ */
+public final class Ethernet {
+    private Ethernet() {}
+
+    public static final int HEADER_LEN = 14;
+    public static final int MIN_FRAME = 60;
+    public static final int DST = 0, SRC = 6, TYPE = 12;
+    public static final int TYPE_IPV4 = 0x0800, TYPE_ARP = 0x0806, TYPE_IPV6 = 0x86dd;
+    public static final long BROADCAST = 0xffff_ffff_ffffL;
+
+    public static long mac(MemorySegment s, long off) {
+        return ((s.get(Mbuf.U16, off) & 0xffffL) << 32) | (s.get(Mbuf.U32, off + 2) & 0xffffffffL);
+    }
+
+    public static void putMac(MemorySegment s, long off, long mac) {
+        s.set(Mbuf.U16, off, (short) (mac >>> 32));
+        s.set(Mbuf.U32, off + 2, (int) mac);
+    }
+
+    public static long dst(MemorySegment s, long off) { return mac(s, off + DST); }
+    public static long src(MemorySegment s, long off) { return mac(s, off + SRC); }
+    public static int type(MemorySegment s, long off) { return s.get(Mbuf.U16, off + TYPE) & 0xffff; }
+
+    public static void write(MemorySegment s, long off, long dst, long src, int type) {
+        putMac(s, off + DST, dst);
+        putMac(s, off + SRC, src);
+        s.set(Mbuf.U16, off + TYPE, (short) type);
+    }
+
+    public static boolean isMulticast(long mac) { return (mac & 0x0100_0000_0000L) != 0; }
+
+    /** "02:00:00:00:00:01" form. */
+    public static String format(long mac) {
+        StringBuilder b = new StringBuilder(17);
+        for (int i = 5; i >= 0; i--) {
+            int v = (int) (mac >>> (i * 8)) & 0xff;
+            if (b.length() > 0) b.append(':');
+            if (v < 16) b.append('0');
+            b.append(Integer.toHexString(v));
+        }
+        return b.toString();
+    }
+
+    /** Parses "aa:bb:cc:dd:ee:ff". */
+    public static long parse(String text) {
+        String[] p = text.split(":");
+        if (p.length != 6) throw new IllegalArgumentException("bad MAC address: " + text);
+        long mac = 0;
+        for (String x : p) {
+            int v = Integer.parseInt(x, 16);
+            if (v < 0 || v > 255 || x.isEmpty() || x.length() > 2) throw new IllegalArgumentException("bad MAC address: " + text);
+            mac = mac << 8 | v;
+        }
+        return mac;
+    }
+}
