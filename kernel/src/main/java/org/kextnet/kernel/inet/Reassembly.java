@@ -63,6 +63,7 @@ public final class Reassembly {
         }
         Mbuf dropped = null;
         Mbuf done = null;
+        int payload = 0;
         synchronized (this) {
             long now = kernel.nanoTime();
             Queue q = find(Ipv4.src(s, off), Ipv4.dst(s, off), Ipv4.protocol(s, off), Ipv4.id(s, off));
@@ -96,16 +97,13 @@ public final class Reassembly {
                     dropped = append(dropped, release(victim));
                 }
                 if (q.end >= 0 && q.received == q.end) {
-                    done = q.fragments;
-                    int ended = q.end;
-                    q.fragments = null;
-                    release(q);
-                    done.scratch0 = ended;
+                    payload = q.end;
+                    done = release(q);
                 }
             }
         }
         freeChain(dropped);
-        return done == null ? null : assemble(ctx, done, done.scratch0);
+        return done == null ? null : assemble(ctx, done, payload);
     }
 
     private static final int ADDED = 0, DUPLICATE = 1, INVALID = 2;

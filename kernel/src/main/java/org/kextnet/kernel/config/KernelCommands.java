@@ -1,0 +1,349 @@
+package org.kextnet.kernel.config;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.kextnet.kernel.Kernel;
+import org.kextnet.kernel.inet.Route;
+import org.kextnet.kernel.inet.udp.UdpEchoService;
+import org.kextnet.kernel.inet.udp.UdpSocket;
+import org.kextnet.kernel.link.ArpCache;
+import org.kextnet.kernel.link.loopback.LoopbackDriver;
+import org.kextnet.kernel.link.memwire.MemoryWire;
+import org.kextnet.kernel.net.IfCounters;
+import org.kextnet.kernel.net.IfFamily;
+import org.kextnet.kernel.net.IfFlags;
+import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.net.InterfaceAddress;
+import org.kextnet.kernel.socket.SocketError;
+import org.kextnet.kernel.wire.Ethernet;
+import org.kextnet.kernel.wire.Ipv4;
+
+/**
+ * The administration commands of a running kernel, in ifconfig/route/arp/sysctl/netstat form: one line in,
+ * text out. The configuration file is a list of them, and the admin RPC runs them at run time. The syntax is
+ * documented in docs/configuration.md.
+ *
+ * <p>A command either fully applies or throws {@link IllegalArgumentException} with the problem and leaves
+ * the kernel as it was.
+ */
+public final class KernelCommands {
+    static {
+        InterfaceTypes.register("loopback", (k, name, opts) -> {
+            noOptions("loopback", opts);
+            return k.createInterface(name, IfFamily.LOOPBACK, new LoopbackDriver(), 0, 16384);
+        });
+        InterfaceTypes.register("memwire", KernelCommands::createMemoryWire);
+    }
+
+    private final Kernel kernel;
+    private final List<AutoCloseable> services = new ArrayList<>();
+
+    public KernelCommands(Kernel kernel) {
+        this.kernel = kernel;
+    }
+
+    /** Whether a line changes the kernel (as opposed to only showing state). */
+    public static boolean isMutating(String line) {
+        String[] w = words(line);
+        if (w.length == 0) return false;
+        return switch (w[0]) {
+            case "netstat" -> false;
+            case "ifconfig" -> w.length > 2;
+            case "arp" -> w.length > 1 && !w[1].equals("-a");
+            case "route" -> w.length > 1 && !w[1].equals("show");
+            case "sysctl" -> w.length > 1 && w[1].contains("=");
+            default -> true;
+        };
+    }
+
+    /**
+     * Runs one command line and returns its output (empty for commands that only change state).
+     * @throws IllegalArgumentException naming the problem; the kernel is unchanged
+     */
+    public String execute(String line) {
+        String[] w = words(line);
+        if (w.length == 0) return "";
+        return switch (w[0]) {
+            case "ifconfig" -> ifconfig(w);
+            case "route" -> route(w);
+            case "arp" -> arp(w);
+            case "sysctl" -> sysctl(w);
+            case "service" -> service(w);
+            case "netstat" -> netstat(w);
+            default -> throw new IllegalArgumentException("unknown command '" + w[0] + "' (expected ifconfig, route, arp, sysctl, service or netstat)");
+        };
+    }
+
+    static String[] words(String line) {
+        int hash = line.indexOf('#');
+        if (hash >= 0) line = line.substring(0, hash);
+        line = line.strip();
+        return line.isEmpty() ? new String[0] : line.split("\\s+");
+    }
+
+    // ---- ifconfig ----
+
+    private String ifconfig(String[] w) {
+        if (w.length == 1) return formatInterfaces();
+        String name = w[1];
+        if (w.length >= 3 && w[2].equals("create")) {
+            if (w.length < 4) throw new IllegalArgumentException("ifconfig " + name + " create: missing interface type (" + InterfaceTypes.names() + ")");
+            InterfaceFactory f = InterfaceTypes.find(w[3]);
+            if (f == null) throw new IllegalArgumentException("unknown interface type '" + w[3] + "' (known: " + InterfaceTypes.names() + ")");
+            if (kernel.findInterface(name) != null) throw new IllegalArgumentException("interface " + name + " exists");
+            if ((w.length - 4) % 2 != 0) throw new IllegalArgumentException("ifconfig " + name + " create " + w[3] + ": options come in 'key value' pairs");
+            Map<String, String> opts = new LinkedHashMap<>();
+            for (int i = 4; i < w.length; i += 2) opts.put(w[i], w[i + 1]);
+            f.create(kernel, name, opts);
+            return "";
+        }
+        if (w.length == 3 && w[2].equals("destroy")) {
+            kernel.destroyInterface(name);
+            return "";
+        }
+        Interface ifp = kernel.findInterface(name);
+        if (ifp == null) throw new IllegalArgumentException("no interface " + name);
+        if (w.length == 2) return formatInterface(ifp);
+        // Parse everything first so that a bad word changes nothing.
+        InterfaceAddress addr = null;
+        Integer delete = null;
+        Integer mtu = null;
+        Boolean up = null;
+        for (int i = 2; i < w.length; i++) {
+            switch (w[i]) {
+                case "inet" -> addr = InterfaceAddress.parse(arg(w, ++i, "inet"));
+                case "-inet", "delete" -> delete = Ipv4.parse(arg(w, ++i, w[i - 1]).replaceAll("/.*", ""));
+                case "mtu" -> {
+                    int v = parseInt(arg(w, ++i, "mtu"), "mtu");
+                    if (v < 68 || v > 65535) throw new IllegalArgumentException("mtu " + v + " out of range 68..65535");
+                    mtu = v;
+                }
+                case "up" -> up = true;
+                case "down" -> up = false;
+                default -> throw new IllegalArgumentException("ifconfig: unknown word '" + w[i] + "'");
+            }
+        }
+        if (addr != null && ifp.hasAddress(addr.address())) throw new IllegalArgumentException(name + ": address " + addr + " already assigned");
+        if (delete != null && !ifp.hasAddress(delete)) throw new IllegalArgumentException(name + ": no address " + Ipv4.format(delete));
+        if (mtu != null) ifp.setMtu(mtu);
+        if (delete != null) kernel.removeAddress(ifp, delete);
+        if (addr != null) kernel.addAddress(ifp, addr);
+        if (up != null) { if (up) ifp.up(); else ifp.down(); }
+        return "";
+    }
+
+    private String formatInterfaces() {
+        StringBuilder b = new StringBuilder();
+        for (Interface ifp : kernel.interfaces()) b.append(formatInterface(ifp));
+        return b.toString();
+    }
+
+    private static String formatInterface(Interface ifp) {
+        StringBuilder b = new StringBuilder();
+        b.append(ifp.name()).append(": flags=").append(Integer.toHexString(ifp.flags())).append(IfFlags.format(ifp.flags()))
+                .append(" mtu ").append(ifp.mtu()).append(" index ").append(ifp.index()).append('\n');
+        if (ifp.lladdr() != 0) b.append("\tether ").append(Ethernet.format(ifp.lladdr())).append('\n');
+        for (InterfaceAddress a : ifp.addresses()) {
+            b.append("\tinet ").append(Ipv4.format(a.address())).append(" netmask 0x").append(String.format("%08x", a.mask()));
+            if (a.prefixLength() < 31 && ifp.family() == IfFamily.ETHERNET) b.append(" broadcast ").append(Ipv4.format(a.broadcast()));
+            b.append('\n');
+        }
+        b.append("\tdriver ").append(ifp.driver().describe()).append('\n');
+        return b.toString();
+    }
+
+    // ---- route ----
+
+    private String route(String[] w) {
+        if (w.length == 1 || w[1].equals("show")) return formatRoutes();
+        switch (w[1]) {
+            case "add" -> {
+                if (w.length < 4) throw new IllegalArgumentException("usage: route add default|NET/PREFIX GATEWAY | route add NET/PREFIX -interface IF");
+                InterfaceAddress dst = w[2].equals("default") ? new InterfaceAddress(0, 0) : InterfaceAddress.parse(w[2]);
+                Route r;
+                if (w[3].equals("-interface")) {
+                    Interface ifp = kernel.findInterface(arg(w, 4, "-interface"));
+                    if (ifp == null) throw new IllegalArgumentException("no interface " + w[4]);
+                    r = new Route(dst.address(), dst.prefixLength(), 0, ifp, false);
+                } else {
+                    int gw = Ipv4.parse(w[3]);
+                    Route via = kernel.routes().lookup(gw);
+                    if (via == null || via.gateway() != 0) throw new IllegalArgumentException("gateway " + w[3] + " is not on a connected network");
+                    r = new Route(dst.address(), dst.prefixLength(), gw, via.ifp(), false);
+                }
+                kernel.routes().add(r);
+                return "";
+            }
+            case "delete" -> {
+                InterfaceAddress dst = w.length > 2 && w[2].equals("default") ? new InterfaceAddress(0, 0) : InterfaceAddress.parse(arg(w, 2, "delete"));
+                if (!kernel.routes().remove(dst.address(), dst.prefixLength())) throw new IllegalArgumentException("no route to " + w[2]);
+                return "";
+            }
+            default -> throw new IllegalArgumentException("route: unknown subcommand '" + w[1] + "' (add, delete, show)");
+        }
+    }
+
+    private String formatRoutes() {
+        StringBuilder b = new StringBuilder(String.format("%-20s %-16s %-8s%n", "Destination", "Gateway", "Netif"));
+        for (Route r : kernel.routes().routes()) {
+            String d = r.prefixLength() == 0 ? "default" : Ipv4.format(r.destination()) + "/" + r.prefixLength();
+            String g = r.gateway() == 0 ? "link#" + r.ifp().index() : Ipv4.format(r.gateway());
+            b.append(String.format("%-20s %-16s %-8s%n", d, g, r.ifp().name()));
+        }
+        return b.toString();
+    }
+
+    // ---- arp ----
+
+    private String arp(String[] w) {
+        if (w.length == 1 || w[1].equals("-a")) {
+            StringBuilder b = new StringBuilder();
+            for (Interface ifp : kernel.interfaces()) {
+                if (ifp.arp() == null) continue;
+                for (ArpCache.Entry e : ifp.arp().entries()) {
+                    b.append('(').append(Ipv4.format(e.ip())).append(") at ")
+                            .append(e.state().equals("incomplete") ? "(incomplete)" : Ethernet.format(e.mac()))
+                            .append(" on ").append(ifp.name()).append(e.state().equals("static") ? " permanent" : "").append('\n');
+                }
+            }
+            return b.toString();
+        }
+        if (w[1].equals("-s")) {
+            if (w.length != 5) throw new IllegalArgumentException("usage: arp -s ADDRESS MAC INTERFACE");
+            int ip = Ipv4.parse(w[2]);
+            long mac = Ethernet.parse(w[3]);
+            Interface ifp = kernel.findInterface(w[4]);
+            if (ifp == null || ifp.arp() == null) throw new IllegalArgumentException("no Ethernet interface " + w[4]);
+            ifp.arp().addStatic(ip, mac);
+            return "";
+        }
+        if (w[1].equals("-d")) {
+            int ip = Ipv4.parse(arg(w, 2, "-d"));
+            for (Interface ifp : kernel.interfaces()) if (ifp.arp() != null && ifp.arp().delete(ip)) return "";
+            throw new IllegalArgumentException("no ARP entry for " + w[2]);
+        }
+        throw new IllegalArgumentException("arp: unknown option '" + w[1] + "' (-a, -s, -d)");
+    }
+
+    // ---- sysctl ----
+
+    private String sysctl(String[] w) {
+        if (w.length != 2) throw new IllegalArgumentException("usage: sysctl net.inet.ip.forwarding[=0|1]");
+        String[] kv = w[1].split("=", 2);
+        if (!kv[0].equals("net.inet.ip.forwarding")) throw new IllegalArgumentException("unknown sysctl '" + kv[0] + "' (known: net.inet.ip.forwarding)");
+        if (kv.length == 1) return kv[0] + ": " + (kernel.forwarding() ? 1 : 0) + "\n";
+        switch (kv[1]) {
+            case "0", "off" -> kernel.setForwarding(false);
+            case "1", "on" -> kernel.setForwarding(true);
+            default -> throw new IllegalArgumentException("net.inet.ip.forwarding takes 0 or 1, not '" + kv[1] + "'");
+        }
+        return "";
+    }
+
+    // ---- service ----
+
+    private String service(String[] w) {
+        if (w.length < 2 || !w[1].equals("udp-echo")) throw new IllegalArgumentException("usage: service udp-echo [PORT]");
+        int port = w.length > 2 ? parseInt(w[2], "port") : UdpEchoService.PORT;
+        try {
+            services.add(UdpEchoService.start(kernel, port));
+        } catch (SocketError e) {
+            throw new IllegalArgumentException("service udp-echo: " + e.getMessage());
+        }
+        return "";
+    }
+
+    // ---- netstat ----
+
+    private String netstat(String[] w) {
+        String opt = w.length > 1 ? w[1] : "-i";
+        return switch (opt) {
+            case "-i" -> netstatInterfaces();
+            case "-s" -> kernel.stats().format(false);
+            case "-r" -> formatRoutes();
+            case "-a" -> netstatSockets();
+            default -> throw new IllegalArgumentException("netstat: unknown option '" + opt + "' (-i, -s, -r, -a)");
+        };
+    }
+
+    private String netstatInterfaces() {
+        StringBuilder b = new StringBuilder(String.format("%-8s %6s %10s %12s %6s %6s %10s %12s %6s %6s%n",
+                "Name", "Mtu", "Ipkts", "Ibytes", "Ierrs", "Idrop", "Opkts", "Obytes", "Oerrs", "Odrop"));
+        for (Interface ifp : kernel.interfaces()) {
+            IfCounters c = ifp.counters();
+            b.append(String.format("%-8s %6d %10d %12d %6d %6d %10d %12d %6d %6d%n", ifp.name(), ifp.mtu(),
+                    c.get(IfCounters.IPACKETS), c.get(IfCounters.IBYTES), c.get(IfCounters.IERRORS), c.get(IfCounters.IDROPS),
+                    c.get(IfCounters.OPACKETS), c.get(IfCounters.OBYTES), c.get(IfCounters.OERRORS), c.get(IfCounters.ODROPS)));
+        }
+        return b.toString();
+    }
+
+    private String netstatSockets() {
+        StringBuilder b = new StringBuilder(String.format("%-6s %-22s %-22s%n", "Proto", "Local Address", "Foreign Address"));
+        for (UdpSocket so : kernel.udp().sockets()) {
+            String local = (so.localAddress() == 0 ? "*" : Ipv4.format(so.localAddress())) + "." + so.localPort();
+            String remote = so.remotePort() == 0 ? "*.*" : Ipv4.format(so.remoteAddress()) + "." + so.remotePort();
+            b.append(String.format("%-6s %-22s %-22s%n", "udp4", local, remote));
+        }
+        return b.toString();
+    }
+
+    /** Stops the services started by {@code service} lines. */
+    public void closeServices() {
+        for (AutoCloseable c : services) {
+            try { c.close(); } catch (Exception ignored) { /* closing sockets does not fail */ }
+        }
+        services.clear();
+    }
+
+    // ---- helpers ----
+
+    private static Interface createMemoryWire(Kernel k, String name, Map<String, String> opts) {
+        String peer = null;
+        double loss = 0;
+        long delayMicros = 0;
+        for (var e : opts.entrySet()) {
+            switch (e.getKey()) {
+                case "peer" -> peer = e.getValue();
+                case "loss" -> loss = Double.parseDouble(e.getValue());
+                case "delay-us" -> delayMicros = Long.parseLong(e.getValue());
+                default -> throw new IllegalArgumentException("memwire: unknown option '" + e.getKey() + "' (peer, loss, delay-us)");
+            }
+        }
+        if (peer != null && k.findInterface(peer) != null) throw new IllegalArgumentException("interface " + peer + " exists");
+        MemoryWire wire = new MemoryWire(name, MemoryWire.Options.perfect().withLoss(loss).withDelayNanos(delayMicros * 1000));
+        Interface a = k.createInterface(name, IfFamily.ETHERNET, wire.a(), macFor(k, name), 1500);
+        if (peer != null) k.createInterface(peer, IfFamily.ETHERNET, wire.b(), macFor(k, peer), 1500);
+        return a;
+    }
+
+    /** A locally administered MAC derived from kernel and interface names. */
+    public static long macFor(Kernel k, String ifName) {
+        long h = (k.name() + "/" + ifName).hashCode() & 0xffffffffL;
+        return 0x020000000000L | h;
+    }
+
+    private static void noOptions(String type, Map<String, String> opts) {
+        if (!opts.isEmpty()) throw new IllegalArgumentException(type + ": unknown option '" + opts.keySet().iterator().next() + "'");
+    }
+
+    private static String arg(String[] w, int i, String after) {
+        if (i >= w.length) throw new IllegalArgumentException("missing value after '" + after + "'");
+        return w[i];
+    }
+
+    private static int parseInt(String s, String what) {
+        try {
+            return Integer.decode(s);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("bad " + what + " '" + s + "'");
+        }
+    }
+
+    /** Exposes the words of a line (for callers that classify commands). */
+    public static List<String> split(String line) { return Arrays.asList(words(line)); }
+}
