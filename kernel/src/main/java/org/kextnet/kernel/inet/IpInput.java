@@ -46,8 +46,8 @@ public final class IpInput {
             m.free();
             return;
         }
-        if (kernel.isLocalAddress(dst) || ifp.isBroadcastFor(dst) || (m.flags() & Mbuf.F_BROADCAST) != 0) {
-            if (dst == -1 || ifp.isBroadcastFor(dst)) m.addFlags(Mbuf.F_BROADCAST);
+        if (kernel.isLocalAddress(dst) || ifp.isBroadcastFor(dst)) {
+            if (ifp.isBroadcastFor(dst)) m.addFlags(Mbuf.F_BROADCAST);
             if (Ipv4.isFragment(s, off)) {
                 m = kernel.reassembly().insert(ctx, m);
                 if (m == null) return;

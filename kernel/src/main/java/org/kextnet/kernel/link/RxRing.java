@@ -51,7 +51,14 @@ public final class RxRing {
     private void run(Interface ifp) {
         PacketContext ctx = ifp.kernel().newContext();
         while (running) {
-            int n = poll(ctx, ifp);
+            int n;
+            try {
+                n = poll(ctx, ifp);
+            } catch (RuntimeException e) {
+                // Input already contains per-packet failures; this is a last guard so the reader never dies.
+                ifp.kernel().reportError(ifp, e);
+                n = 1;
+            }
             if (n == 0) {
                 parked = true;
                 long wait = nanosUntilNext();
