@@ -1,0 +1,158 @@
+package org.kextnet.loader.port;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+
+import org.kextnet.loader.LoaderError;
+
+/**
+ * A server's port (a receive right that kern_loader holds while the server is not loaded).
+ *
+ * <p>Modes: while <b>held</b> the loader receives: the first message starts a demand load and every message
+ * is queued. While <b>queuing</b> (loading, unloading, draining the queue) messages are queued. While
+ * <b>serving</b> a message goes straight to the server's routine on the sender's thread. A <b>dead</b> port
+ * (server deleted or faulted) fails every message with 123. The switch from draining to serving happens
+ * under the port's lock when the queue is empty, so each sender's messages are handled in the order sent,
+ * none lost.
+ */
+public final class Port {
+    /** The port's mode; see the class comment. */
+    public enum Mode { HELD, QUEUING, SERVING, DEAD }
+
+    private final long id;
+    private final String name;
+    private final boolean advertised;
+    private final PortOwner owner;
+    private final ArrayDeque<Message> queue = new ArrayDeque<>();
+    private Mode mode = Mode.HELD;
+    private Dispatcher dispatcher;
+    private boolean loadRequested;
+    private int inflight;
+    private long delivered;
+
+    Port(long id, String name, boolean advertised, PortOwner owner) {
+        this.id = id;
+        this.name = name;
+        this.advertised = advertised;
+        this.owner = owner;
+    }
+
+    public long id() { return id; }
+    public String name() { return name; }
+    public boolean advertised() { return advertised; }
+    public PortOwner owner() { return owner; }
+
+    public synchronized Mode mode() { return mode; }
+    public synchronized int queued() { return queue.size(); }
+    public synchronized long delivered() { return delivered; }
+
+    /** Sends a message to the port. Never blocks on the server's load. */
+    public void send(Message m) {
+        Dispatcher d;
+        boolean demand = false;
+        synchronized (this) {
+            switch (mode) {
+                case DEAD -> { m.fail(LoaderError.UNKNOWN_PORT, "port " + name + " is dead"); return; }
+                case SERVING -> {
+                    inflight++;
+                    delivered++;
+                    d = dispatcher;
+                }
+                default -> {
+                    queue.add(m);
+                    if (mode == Mode.HELD && !loadRequested) {
+                        loadRequested = true;
+                        demand = true;
+                    }
+                    d = null;
+                }
+            }
+        }
+        if (d == null) {
+            if (demand) owner.demandLoad(this);
+            return;
+        }
+        try {
+            d.dispatch(m);
+        } finally {
+            synchronized (this) {
+                if (--inflight == 0) notifyAll();
+            }
+        }
+    }
+
+    /** Loading has begun: keep queueing. */
+    public synchronized void loading() {
+        if (mode == Mode.HELD) mode = Mode.QUEUING;
+    }
+
+    /**
+     * The server is loaded: drains the queue in order on the calling thread through {@code d}, then serves
+     * directly.
+     */
+    public void serve(Dispatcher d) {
+        synchronized (this) {
+            if (mode == Mode.DEAD) return;
+            mode = Mode.QUEUING;
+            dispatcher = d;
+        }
+        while (true) {
+            Message m;
+            synchronized (this) {
+                m = queue.poll();
+                if (m == null) {
+                    mode = Mode.SERVING;
+                    loadRequested = false;
+                    return;
+                }
+                delivered++;
+            }
+            d.dispatch(m);
+        }
+    }
+
+    /**
+     * Unloading: stop serving and wait until every call already inside the routine has returned.
+     * @return false if calls were still inside after {@code timeoutMillis}
+     */
+    public boolean quiesce(long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        synchronized (this) {
+            if (mode == Mode.SERVING) mode = Mode.QUEUING;
+            while (inflight > 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) return false;
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            }
+            return true;
+        }
+    }
+
+    /**
+     * The server is unloaded (or its load failed and it may be tried again): back to held. Drops the
+     * dispatcher.
+     * @return whether messages are queued (the caller then loads again)
+     */
+    public synchronized boolean hold() {
+        if (mode == Mode.DEAD) return false;
+        mode = Mode.HELD;
+        dispatcher = null;
+        loadRequested = !queue.isEmpty();
+        return loadRequested;
+    }
+
+    /** The port dies: every queued message fails with {@code error}. */
+    public void kill(LoaderError error, String detail) {
+        ArrayDeque<Message> failed;
+        synchronized (this) {
+            mode = Mode.DEAD;
+            dispatcher = null;
+            failed = new ArrayDeque<>(queue);
+            queue.clear();
+            notifyAll();
+        }
+        for (Message m : failed) m.fail(error, detail);
+    }
+
+    @Override public String toString() { return name + (advertised ? "(advertised)" : ""); }
+}

@@ -1,0 +1,54 @@
+package org.kextnet.loader.rpc;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.kextnet.loader.ServerInfo;
+import org.kextnet.loader.ServerState;
+
+/** {@link ServerInfo} on the wire (docs/rpc.md, "server info"). */
+public final class InfoCodec {
+    private InfoCodec() {}
+
+    public static void write(RpcWriter w, ServerInfo i) {
+        w.i32(i.index()).str(i.name()).str(i.state().word()).str(i.relocatable()).str(i.loadable())
+                .i64(i.address()).i64(i.size());
+        w.u16(i.ports().size());
+        for (ServerInfo.PortInfo p : i.ports()) w.str(p.name()).u8(p.advertised() ? 1 : 0);
+        w.str(i.version());
+        w.u16(i.depends().size());
+        for (String d : i.depends()) w.str(d);
+        w.i32(i.refs()).i64(i.wired()).i64(i.faults()).str(i.fault());
+        w.u16(i.registrations().size());
+        for (Map.Entry<String, Integer> e : i.registrations().entrySet()) w.str(e.getKey()).i32(e.getValue());
+    }
+
+    public static ServerInfo read(RpcReader r) throws RpcFormatException {
+        int index = r.i32();
+        String name = r.str();
+        String word = r.str();
+        ServerState state = ServerState.ofWord(word);
+        if (state == null) state = ServerState.ZOMBIE; // a newer daemon's state: shown as unknown
+        String reloc = emptyToNull(r.str());
+        String loadable = emptyToNull(r.str());
+        long address = r.i64(), size = r.i64();
+        int np = r.count16(3);
+        List<ServerInfo.PortInfo> ports = new ArrayList<>();
+        for (int k = 0; k < np; k++) ports.add(new ServerInfo.PortInfo(r.str(), r.u8() != 0));
+        String version = r.str();
+        int nd = r.count16(2);
+        List<String> deps = new ArrayList<>();
+        for (int k = 0; k < nd; k++) deps.add(r.str());
+        int refs = r.i32();
+        long wired = r.i64(), faults = r.i64();
+        String fault = emptyToNull(r.str());
+        int nr = r.count16(6);
+        Map<String, Integer> regs = new LinkedHashMap<>();
+        for (int k = 0; k < nr; k++) regs.put(r.str(), r.i32());
+        return new ServerInfo(index, name, state, reloc, loadable, address, size, ports, version, deps, refs, wired, faults, fault, regs);
+    }
+
+    private static String emptyToNull(String s) { return s.isEmpty() ? null : s; }
+}

@@ -1,0 +1,251 @@
+package org.kextnet.loader.rpc;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+import org.kextnet.loader.LoaderError;
+import org.kextnet.loader.LoaderException;
+import org.kextnet.loader.LogHub;
+import org.kextnet.loader.ServerInfo;
+
+/**
+ * The Java client of the kern_loader RPC (the {@code kern_loader_*} library): one connection, requests
+ * matched to responses by tag so several may be outstanding, events (log lines, unsolicited port
+ * messages) delivered to listeners on the reader thread. Every wait is bounded by {@link #timeoutMillis}.
+ */
+public final class KernLoaderClient implements AutoCloseable {
+    /** A server's reply to a message: its return code (0 = success), message id and body. */
+    public record Reply(int code, int id, byte[] data) {}
+
+    private final FrameChannel ch;
+    private final int version;
+    private final boolean privileged;
+    private final long replyPort;
+    private final String user;
+    private final Map<Integer, CompletableFuture<ByteBuffer>> pending = new ConcurrentHashMap<>();
+    private final AtomicInteger nextTag = new AtomicInteger(1);
+    private final Thread reader;
+    private volatile Consumer<LogHub.Line> logListener = l -> {};
+    private volatile PortListener portListener = (p, id, d) -> {};
+    private volatile long timeoutMillis = 120_000;
+    private volatile IOException failure;
+
+    /** Unsolicited messages sent to this client's reply port. */
+    @FunctionalInterface
+    public interface PortListener {
+        void message(long replyPort, int id, byte[] data);
+    }
+
+    private KernLoaderClient(FrameChannel ch, int version, boolean privileged, long replyPort, String user) {
+        this.ch = ch;
+        this.version = version;
+        this.privileged = privileged;
+        this.replyPort = replyPort;
+        this.user = user;
+        this.reader = Thread.ofPlatform().name("kern_loader-client").daemon().start(this::readLoop);
+    }
+
+    /** {@code kern_loader_look_up}: connects to the daemon at {@code socket}. */
+    public static KernLoaderClient connect(Path socket) throws IOException, LoaderException {
+        return connect(socket, Rpc.VERSION);
+    }
+
+    /** Connects announcing {@code clientVersion} (tests of version negotiation use others). */
+    public static KernLoaderClient connect(Path socket, int clientVersion) throws IOException, LoaderException {
+        SocketChannel sc = SocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            sc.connect(UnixDomainSocketAddress.of(socket));
+            FrameChannel ch = new FrameChannel(sc);
+            RpcWriter w = new RpcWriter();
+            w.i32(Rpc.MAGIC).u16(clientVersion).u16(0);
+            ch.write(w.raw());
+            ByteBuffer h = ch.readExactly(8);
+            if (h.getInt() != Rpc.MAGIC) throw new LoaderException(LoaderError.RPC_MALFORMED, socket + " is not a kern_loader socket");
+            int version = h.getShort() & 0xffff;
+            int flags = h.getShort() & 0xffff;
+            long rp = ch.readExactly(8).getLong();
+            int ulen = ch.readExactly(2).getShort() & 0xffff;
+            String user = java.nio.charset.StandardCharsets.UTF_8.decode(ch.readExactly(ulen)).toString();
+            if ((flags & Rpc.HELLO_VERSION_REFUSED) != 0)
+                throw new LoaderException(LoaderError.RPC_VERSION, "kern_loader speaks protocol " + version + ", not " + clientVersion);
+            return new KernLoaderClient(ch, version, (flags & Rpc.HELLO_PRIVILEGED) != 0, rp, user);
+        } catch (IOException | LoaderException | RuntimeException e) {
+            sc.close();
+            throw e;
+        }
+    }
+
+    /** The protocol version agreed with the daemon. */
+    public int version() { return version; }
+    /** Whether the daemon considers this client privileged (its peer credentials). */
+    public boolean privileged() { return privileged; }
+    /** This client's reply port id. */
+    public long replyPort() { return replyPort; }
+    /** The user name the daemon saw. */
+    public String user() { return user; }
+
+    public void timeoutMillis(long t) { this.timeoutMillis = t; }
+    public void onLog(Consumer<LogHub.Line> l) { this.logListener = l; }
+    public void onPortMessage(PortListener l) { this.portListener = l; }
+
+    private void readLoop() {
+        try {
+            while (true) {
+                ByteBuffer f = ch.readFrame();
+                if (f == null) break;
+                int op = f.get() & 0xff;
+                int tag = f.getInt();
+                ByteBuffer body = f.slice().asReadOnlyBuffer();
+                if (op == Rpc.EVENT_LOG) {
+                    RpcReader r = new RpcReader(body);
+                    int level = r.u8();
+                    long millis = r.i64();
+                    logListener.accept(new LogHub.Line(millis, level, r.str()));
+                } else if (op == Rpc.EVENT_PORT_MSG) {
+                    RpcReader r = new RpcReader(body);
+                    portListener.message(r.i64(), r.i32(), r.bytes());
+                } else {
+                    CompletableFuture<ByteBuffer> p = pending.remove(tag);
+                    ByteBuffer copy = ByteBuffer.allocate(body.remaining()).put(body).flip();
+                    if (p != null) p.complete(copy);
+                }
+            }
+            failure = new IOException("kern_loader closed the connection");
+        } catch (IOException e) {
+            failure = e;
+        } catch (RpcFormatException e) {
+            failure = new IOException("bad frame from kern_loader: " + e.getMessage());
+        } finally {
+            IOException f = failure != null ? failure : new IOException("closed");
+            for (CompletableFuture<ByteBuffer> p : pending.values()) p.completeExceptionally(f);
+            pending.clear();
+        }
+    }
+
+    private CompletableFuture<ByteBuffer> submit(RpcRequest q) throws IOException {
+        CompletableFuture<ByteBuffer> f = new CompletableFuture<>();
+        pending.put(q.tag(), f);
+        if (failure != null) {
+            pending.remove(q.tag());
+            throw failure;
+        }
+        ch.write(RpcRequest.encode(q));
+        return f;
+    }
+
+    /** Sends a request and waits for its response; throws on a non-zero status. */
+    private RpcReader call(RpcRequest q) throws IOException, LoaderException {
+        return await(submit(q));
+    }
+
+    private RpcReader await(CompletableFuture<ByteBuffer> f) throws IOException, LoaderException {
+        ByteBuffer b;
+        try {
+            b = f.get(timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        } catch (TimeoutException e) {
+            throw new IOException("no answer from kern_loader within " + timeoutMillis + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        }
+        RpcReader r = new RpcReader(b);
+        int status = r.u16();
+        if (status != 0) throw new LoaderException(status, r.str(), null);
+        return r;
+    }
+
+    private int tag() { return nextTag.getAndIncrement(); }
+
+    /** {@code kern_loader_ping}: answered after everything sent before it. */
+    public void ping() throws IOException, LoaderException { call(new RpcRequest.Ping(tag())); }
+
+    /** Every server not deallocated, with its full info. */
+    public List<ServerInfo> list() throws IOException, LoaderException {
+        RpcReader r = call(new RpcRequest.ListServers(tag()));
+        int n = r.count32(1);
+        List<ServerInfo> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) out.add(InfoCodec.read(r));
+        return out;
+    }
+
+    public ServerInfo info(String name) throws IOException, LoaderException {
+        return InfoCodec.read(call(new RpcRequest.Info(tag(), name)));
+    }
+
+    /** Adds the server of a script (path as the daemon sees it: make it absolute). */
+    public ServerInfo add(Path script) throws IOException, LoaderException {
+        return InfoCodec.read(call(new RpcRequest.Add(tag(), script.toAbsolutePath().toString())));
+    }
+
+    public void delete(String name) throws IOException, LoaderException { call(new RpcRequest.Delete(tag(), name)); }
+    public void load(String name) throws IOException, LoaderException { call(new RpcRequest.Load(tag(), name)); }
+    public void unload(String name) throws IOException, LoaderException { call(new RpcRequest.Unload(tag(), name)); }
+
+    /** {@code kern_loader_abort}: the errors met while taking servers down, as (code, message). */
+    public List<LoaderException> abort(boolean restart) throws IOException, LoaderException {
+        RpcReader r = call(new RpcRequest.Abort(tag(), restart));
+        int n = r.count32(4);
+        List<LoaderException> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) out.add(new LoaderException(r.u16(), r.str(), null));
+        return out;
+    }
+
+    /** Subscribes to (or leaves) kern_loader's log ({@code kern_loader_status_port}); lines go to {@link #onLog}. */
+    public void log(boolean on) throws IOException, LoaderException { call(new RpcRequest.Log(tag(), on)); }
+
+    /** Looks up an advertised port; 123 if there is none. */
+    public long lookup(String name) throws IOException, LoaderException {
+        return call(new RpcRequest.Lookup(tag(), name)).i64();
+    }
+
+    /** Sends a message and waits for the server's reply. */
+    public Reply send(long port, int id, byte[] data) throws IOException, LoaderException {
+        return reply(sendAsync(port, id, data));
+    }
+
+    /** Sends a message; the future completes with the response frame (see {@link #reply}). */
+    public CompletableFuture<ByteBuffer> sendAsync(long port, int id, byte[] data) throws IOException {
+        return submit(new RpcRequest.Send(tag(), port, id, Rpc.SEND_WANTS_REPLY, data));
+    }
+
+    /** Decodes a response from {@link #sendAsync}, waiting for it. */
+    public Reply reply(CompletableFuture<ByteBuffer> f) throws IOException, LoaderException {
+        RpcReader r = await(f);
+        return new Reply(r.i32(), r.i32(), r.bytes());
+    }
+
+    /** Sends without wanting a reply; returns once the daemon has queued or delivered it. */
+    public void post(long port, int id, byte[] data) throws IOException, LoaderException {
+        call(new RpcRequest.Send(tag(), port, id, 0, data));
+    }
+
+    /** Runs a kernel admin command and returns its output; 124 with the problem if it fails. */
+    public String admin(String line) throws IOException, LoaderException {
+        return call(new RpcRequest.Admin(tag(), line)).str();
+    }
+
+    @Override public void close() throws IOException {
+        ch.close();
+        try {
+            reader.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,31 @@
+package org.kextnet.loader.server;
+
+import java.util.Map;
+
+import org.kextnet.kpi.server.KernServ;
+
+/**
+ * What the kernel still holds for a server: the loader asks it during an unload whether every registration
+ * the server made (filters, controls, plumbers, interfaces, subscriptions, callouts) has reached its final
+ * detached callback, and has it remove stragglers when an unload is forced. The kernel implements this for
+ * the NKE registrations it records; {@link ServerContext} implements it for what is made through the
+ * {@link KernServ} handle itself (timeouts, callouts, wired buffers).
+ *
+ * <p>Owners are identified by the {@link KernServ} handle the loader gave the server for one load.
+ */
+public interface RegistrationLedger {
+    /** Live registrations of {@code owner} by kind ("ipfilter" → 2); empty when none is left. */
+    Map<String, Integer> outstanding(KernServ owner);
+
+    /**
+     * Removes every registration of {@code owner} at once (a forced unload): starts each removal; the
+     * detached callbacks may still run afterwards.
+     */
+    void removeAll(KernServ owner);
+
+    /** A ledger that records nothing (no kernel attached). */
+    RegistrationLedger NONE = new RegistrationLedger() {
+        @Override public Map<String, Integer> outstanding(KernServ owner) { return Map.of(); }
+        @Override public void removeAll(KernServ owner) {}
+    };
+}
