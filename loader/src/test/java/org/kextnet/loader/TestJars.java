@@ -38,7 +38,14 @@ final class TestJars {
      * naming {@code serverClass}, {@code version} and {@code depends} (may be null).
      */
     static Path jar(Path dir, String jarName, String serverClass, String version, String depends, Map<String, String> sources) throws IOException {
-        Map<String, byte[]> classes = compile(sources);
+        return jar(dir, jarName, serverClass, version, depends, sources, null);
+    }
+
+    /** As above, keeping only the classes named in {@code keep} (and their nested classes) when it is not null. */
+    static Path jar(Path dir, String jarName, String serverClass, String version, String depends, Map<String, String> sources,
+                    java.util.Set<String> keep) throws IOException {
+        Map<String, byte[]> classes = new java.util.TreeMap<>(compile(sources));
+        if (keep != null) classes.keySet().removeIf(c -> !keep.contains(c.replaceAll("\\$.*", "")));
         Manifest mf = new Manifest();
         Attributes a = mf.getMainAttributes();
         a.put(Attributes.Name.MANIFEST_VERSION, "1.0");
