@@ -295,6 +295,8 @@ public final class KernLoader implements AutoCloseable {
                 rec.lock.unlock();
             }
             log.log(6, rec.name + ": loaded" + (rec.script.wire() ? ", wired " + ls.wiredClassBytes + " bytes" : ""));
+            // Deliver what was queued, in order, then serve directly; an unload waits for this drain.
+            ls.dispatchers.forEach(Port::serve);
         } catch (LoaderException | RuntimeException | InterruptedException e) {
             releaseDependencies(rec, deps);
             LoaderException le = e instanceof LoaderException x ? x

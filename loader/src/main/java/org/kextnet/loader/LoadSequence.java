@@ -27,8 +27,8 @@ import org.kextnet.loader.server.ServerThread;
  * The load sequence of one server, run while its record is Loading: a thread for the server, its
  * KernServ handle, WIRE (every class of the jar loaded and initialised on the server's thread), the
  * instance, then the load commands in file order (MAP binds a port, INIT runs a routine, PORT_DEATH
- * registers the routine). Ports start serving (draining what was queued) only when every command has
- * succeeded. On failure everything made so far is taken down again and the caller gets 109.
+ * registers the routine). The caller makes the ports serve (draining what was queued) once the record
+ * is Loaded. On failure everything made so far is taken down again and the caller gets 109.
  */
 final class LoadSequence {
     static final MethodType CALL = MethodType.methodType(int.class, KernServ.class, int.class);
@@ -82,7 +82,7 @@ final class LoadSequence {
                 }
             });
             LoadedServer ls = new LoadedServer(ctx, thread, p.instance, free, deathHandle, deps, p.wiredClassBytes, maps, watcher);
-            for (Port port : rec.ports) port.serve(dispatcher(ls, maps.get(port.name())));
+            for (Port port : rec.ports) ls.dispatchers.put(port, dispatcher(ls, maps.get(port.name())));
             return ls;
         } catch (LoaderException | InterruptedException | RuntimeException e) {
             abandon();

@@ -29,6 +29,8 @@ final class LoadedServer {
     final Set<ReplyPort> watched = ConcurrentHashMap.newKeySet();
     final Consumer<Long> deathWatcher;
     final Map<String, MethodHandle> maps;
+    /** Each port's dispatcher, installed when the record becomes Loaded. */
+    final Map<org.kextnet.loader.port.Port, org.kextnet.loader.port.Dispatcher> dispatchers = new java.util.LinkedHashMap<>();
 
     /** A bound INIT/FREE routine with its argument and its name (for messages). */
     record Call(String routine, MethodHandle handle, int arg) {}

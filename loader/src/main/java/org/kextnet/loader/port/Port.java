@@ -26,7 +26,7 @@ public final class Port {
     private final ArrayDeque<Message> queue = new ArrayDeque<>();
     private Mode mode = Mode.HELD;
     private Dispatcher dispatcher;
-    private boolean loadRequested;
+    private boolean loadRequested, draining, stopRequested;
     private int inflight;
     private long delivered;
 
@@ -84,6 +84,7 @@ public final class Port {
     /** Loading has begun: keep queueing. */
     public synchronized void loading() {
         if (mode == Mode.HELD) mode = Mode.QUEUING;
+        stopRequested = false;
     }
 
     /**
@@ -95,19 +96,28 @@ public final class Port {
             if (mode == Mode.DEAD) return;
             mode = Mode.QUEUING;
             dispatcher = d;
+            draining = true;
         }
-        while (true) {
-            Message m;
-            synchronized (this) {
-                m = queue.poll();
-                if (m == null) {
-                    mode = Mode.SERVING;
-                    loadRequested = false;
-                    return;
+        try {
+            while (true) {
+                Message m;
+                synchronized (this) {
+                    if (stopRequested) return; // an unload began: the rest stays queued for the next load
+                    m = queue.poll();
+                    if (m == null) {
+                        mode = Mode.SERVING;
+                        loadRequested = false;
+                        return;
+                    }
+                    delivered++;
                 }
-                delivered++;
+                d.dispatch(m);
             }
-            d.dispatch(m);
+        } finally {
+            synchronized (this) {
+                draining = false;
+                notifyAll();
+            }
         }
     }
 
@@ -119,7 +129,8 @@ public final class Port {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         synchronized (this) {
             if (mode == Mode.SERVING) mode = Mode.QUEUING;
-            while (inflight > 0) {
+            stopRequested = true;
+            while (inflight > 0 || draining) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) return false;
                 TimeUnit.NANOSECONDS.timedWait(this, left);
@@ -137,6 +148,7 @@ public final class Port {
         if (mode == Mode.DEAD) return false;
         mode = Mode.HELD;
         dispatcher = null;
+        stopRequested = false;
         loadRequested = !queue.isEmpty();
         return loadRequested;
     }
