@@ -1,0 +1,117 @@
+package org.kextnet.loader;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.kextnet.kernel.Kernel;
+import org.kextnet.kernel.config.KernelCommands;
+import org.kextnet.loader.rpc.AdminCommands;
+import org.kextnet.loader.rpc.PeerPolicy;
+import org.kextnet.loader.rpc.RpcServer;
+
+/**
+ * A client in a second process under another uid (setpriv to nobody when this runs as root): it may list,
+ * ask info and send messages, and every mutating request is refused with 101 and changes nothing.
+ */
+class RpcPrivilegeTest {
+    Path dir;
+    KernLoader loader;
+    Kernel kernel;
+    RpcServer server;
+
+    @BeforeEach void start() throws Exception {
+        // Everything the other uid needs must be world-readable: a private copy under /tmp.
+        dir = Files.createTempDirectory(Path.of("/tmp"), "kl-priv-");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        loader = new KernLoader();
+        kernel = new Kernel("t");
+        server = new RpcServer(loader, AdminCommands.of(new KernelCommands(kernel)), new PeerPolicy(null),
+                dir.resolve("kern_loader.sock"), "rw-rw-rw-", null);
+    }
+
+    @AfterEach void stop() throws Exception {
+        server.close();
+        loader.close();
+        kernel.close();
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    @Test void nonRootClientIsRefusedAndStateUnchanged() throws Exception {
+        Path script = Servers.echo(dir, "echo");
+        loader.add(script);
+        loader.load("echo");
+        int mtu = kernel.findInterface("lo0").mtu();
+        String before = StatusFormat.detail(loader.info("echo"));
+
+        Map<String, Integer> codes = runAsOtherUser(dir.resolve("kern_loader.sock").toString(), "echo", script.toString());
+
+        assertThat(codes).containsEntry("list", 0).containsEntry("info", 0).containsEntry("send", 0).containsEntry("admin-show", 0);
+        for (String op : List.of("unload", "delete", "load", "add", "admin-change", "abort", "restart"))
+            assertThat(codes).as(op).containsEntry(op, LoaderError.NO_PERMISSION.code());
+        assertThat(StatusFormat.detail(loader.info("echo"))).isEqualTo(before);
+        assertThat(loader.list()).hasSize(1);
+        assertThat(kernel.findInterface("lo0").mtu()).isEqualTo(mtu);
+        assertThat(loader.log().recent()).extracting(LogHub.Line::text).anyMatch(t -> t.startsWith("unload refused: user "));
+    }
+
+    private Map<String, Integer> runAsOtherUser(String... args) throws Exception {
+        Path cp = dir.resolve("cp");
+        List<String> entries = new ArrayList<>();
+        int n = 0;
+        for (String e : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            Path p = Path.of(e);
+            if (!Files.isDirectory(p)) continue; // the client needs only the loader's own classes
+            Path copy = cp.resolve("d" + n++);
+            try (Stream<Path> s = Files.walk(p)) {
+                for (Path f : (Iterable<Path>) s::iterator) {
+                    Path t = copy.resolve(p.relativize(f).toString());
+                    if (Files.isDirectory(f)) Files.createDirectories(t); else Files.copy(f, t, StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+            entries.add(copy.toString());
+        }
+        try (Stream<Path> s = Files.walk(cp)) {
+            for (Path f : (Iterable<Path>) s::iterator)
+                Files.setPosixFilePermissions(f, PosixFilePermissions.fromString(Files.isDirectory(f) ? "rwxr-xr-x" : "rw-r--r--"));
+        }
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> cmd = new ArrayList<>();
+        boolean root = "root".equals(System.getProperty("user.name"));
+        if (root) cmd.addAll(List.of("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"));
+        cmd.addAll(List.of(java, "-XX:-UsePerfData", "-Xshare:auto", "-Duser.home=/tmp", "-cp", String.join(File.pathSeparator, entries),
+                NonRootClient.class.getName()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+        String out;
+        try {
+            out = new String(p.getInputStream().readAllBytes());
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        } finally {
+            p.destroyForcibly();
+        }
+        assertThat(p.exitValue()).as(out).isZero();
+        assertThat(out).as("the client ran unprivileged").contains("privileged false");
+        Map<String, Integer> codes = new LinkedHashMap<>();
+        for (String line : out.split("\n")) {
+            String[] w = line.trim().split(" ");
+            if (w.length == 2 && w[1].matches("-?\\d+")) codes.put(w[0], Integer.parseInt(w[1]));
+        }
+        return codes;
+    }
+}
