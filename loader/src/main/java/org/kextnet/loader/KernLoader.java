@@ -48,7 +48,12 @@ public final class KernLoader implements AutoCloseable {
 
     public KernLoader(LoaderOptions options) {
         this.options = options;
-        this.timer = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().name("kern_loader-timeouts").daemon().unstarted(r));
+        this.timer = new ScheduledThreadPoolExecutor(1, r -> {
+            // Created lazily, possibly on a server's thread: never inherit that server's class loader.
+            Thread t = Thread.ofPlatform().name("kern_loader-timeouts").daemon().inheritInheritableThreadLocals(false).unstarted(r);
+            t.setContextClassLoader(KernLoader.class.getClassLoader());
+            return t;
+        });
         timer.setRemoveOnCancelPolicy(true);
     }
 
@@ -238,7 +243,8 @@ public final class KernLoader implements AutoCloseable {
 
     void demandLoad(ServerRecord rec, Port port) {
         log.log(6, rec.name + ": message on port " + port.name() + ", loading");
-        Thread.ofVirtual().name("kern_loader-demand-" + rec.name).start(() -> {
+        Thread.ofVirtual().name("kern_loader-demand-" + rec.name).inheritInheritableThreadLocals(false).start(() -> {
+            Thread.currentThread().setContextClassLoader(KernLoader.class.getClassLoader());
             try {
                 load(rec);
             } catch (LoaderException e) {

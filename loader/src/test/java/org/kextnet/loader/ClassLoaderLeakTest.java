@@ -1,0 +1,112 @@
+package org.kextnet.loader;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.management.ClassLoadingMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.lang.ref.WeakReference;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * 1000 load and unload cycles of a server that uses what a server can hold (an instance, a callout, a
+ * cancelled timeout, a wired buffer, static state, WIRE, messages with reply ports and PORT_DEATH): each
+ * cycle's class loader must be collected, and loaded classes, metaspace and heap must stay flat.
+ */
+class ClassLoaderLeakTest {
+    static final String BUSY = """
+            package t;
+            import org.kextnet.kpi.server.*;
+            import java.util.concurrent.TimeUnit;
+            public final class Busy {
+                static final java.util.List<Object> STATIC = new java.util.ArrayList<>();
+                private KernServ.Timeout t;
+                public int init(KernServ ks, int arg) {
+                    STATIC.add(new Object());
+                    ks.allocateWired(4096);
+                    ks.callout(() -> STATIC.add("callout"));
+                    t = ks.timeout(() -> STATIC.add("late"), 1, TimeUnit.HOURS);
+                    return 0;
+                }
+                public int serve(KernServ ks, PortMessage m, int arg) { m.reply(m.id(), m.bytes()); return 0; }
+                public void dead(KernServ ks, long port) { }
+                public int free(KernServ ks, int arg) { t.cancel(); return 0; }
+            }
+            """;
+
+    @TempDir Path dir;
+
+    @Test @Timeout(value = 240, unit = TimeUnit.SECONDS)
+    void thousandCyclesLeaveNothingBehind() throws Exception {
+        TestJars.jar(dir, "busy.jar", "t.Busy", "1", null, Map.of("t.Busy", BUSY));
+        try (KernLoader loader = new KernLoader()) {
+            loader.add(TestJars.script(dir, "busy.kern_server",
+                    Servers.script("busy", "busy.jar", "serve", "INIT init 0\nFREE free 0\nPORT_DEATH dead\nWIRE\n")));
+            WeakReference<ClassLoader> first = null;
+            for (int i = 0; i < 50; i++) {
+                ClassLoader cl = cycle(loader, i);
+                if (first == null) first = new WeakReference<>(cl);
+            }
+            ClassLoadingMXBean classes = ManagementFactory.getClassLoadingMXBean();
+            settle(first);
+            assertThat(first.get()).as("first cycle's class loader collected").isNull();
+            long classes0 = classes.getLoadedClassCount();
+            long meta0 = metaspace();
+            long heap0 = heap();
+            WeakReference<ClassLoader> later = null;
+            for (int i = 50; i < 1000; i++) {
+                ClassLoader cl = cycle(loader, i);
+                if (i == 500) later = new WeakReference<>(cl);
+            }
+            settle(later);
+            assertThat(later.get()).as("cycle 500's class loader collected").isNull();
+            long classes1 = classes.getLoadedClassCount();
+            long meta1 = metaspace();
+            long heap1 = heap();
+            System.out.printf("loaded classes %d -> %d, metaspace %d -> %d KiB, heap %d -> %d KiB%n",
+                    classes0, classes1, meta0 >> 10, meta1 >> 10, heap0 >> 10, heap1 >> 10);
+            // 950 cycles each defined one server class: a leak would add 950 classes and their metadata.
+            assertThat(classes1 - classes0).as("loaded classes").isLessThan(100);
+            assertThat(meta1 - meta0).as("metaspace bytes").isLessThan(2L << 20);
+            assertThat(heap1 - heap0).as("heap bytes").isLessThan(16L << 20);
+        }
+    }
+
+    /** One cycle: a message (demand load), then unload; returns that load's class loader. */
+    private static ClassLoader cycle(KernLoader loader, int i) throws Exception {
+        Ports.Result r = Ports.send(loader, "busy", i, new byte[] {(byte) i});
+        assertThat(r.status()).isZero();
+        assertThat(r.id()).isEqualTo(i);
+        ClassLoader cl = loader.find("busy").linked.loader();
+        loader.unload("busy");
+        return cl;
+    }
+
+    private static void settle(WeakReference<?> ref) throws InterruptedException {
+        for (int i = 0; i < 50 && ref.get() != null; i++) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        System.gc();
+        Thread.sleep(20);
+        System.gc();
+    }
+
+    private static long metaspace() {
+        long used = 0;
+        for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans())
+            if (p.getType() == MemoryType.NON_HEAP && p.getName().equals("Metaspace")) used += p.getUsage().getUsed();
+        return used;
+    }
+
+    private static long heap() {
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    }
+}
