@@ -1,0 +1,48 @@
+package org.kextnet.cli;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import org.kextnet.loader.LoaderError;
+import org.kextnet.loader.LoaderException;
+import org.kextnet.loader.rpc.KernLoaderClient;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code kextnet admin LINE}: runs an admin command (ifconfig, route, arp, sysctl, netstat) in kern_loader's kernel. */
+@Command(name = "admin", mixinStandardHelpOptions = true,
+        description = {"Run a kernel admin command (docs/configuration.md) in the running kern_loader's kernel, e.g. 'admin netstat -i'.",
+                "Commands that change the kernel need root (or kern_loader's --group).",
+                "Exit status: 0, a kern_loader code (101 refused, 124 the command failed), or 1."})
+public final class AdminCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--socket", paramLabel = "PATH", description = "kern_loader's socket.")
+    Path socket;
+
+    @Parameters(paramLabel = "WORD", arity = "1..*", description = "The command line.")
+    List<String> words;
+
+    @Override public Integer call() {
+        Path sock = LoaderSocket.orDefault(socket);
+        try (KernLoaderClient c = KernLoaderClient.connect(sock)) {
+            spec.commandLine().getOut().print(c.admin(String.join(" ", words)));
+            spec.commandLine().getOut().flush();
+            return 0;
+        } catch (LoaderException e) {
+            spec.commandLine().getErr().println("admin: " + e.getMessage() + ": " + LoaderError.describe(e.code()));
+            spec.commandLine().getErr().flush();
+            return e.code();
+        } catch (IOException e) {
+            spec.commandLine().getErr().println("admin: kernel loader inactive (" + sock + ": " + e.getMessage() + ")");
+            spec.commandLine().getErr().flush();
+            return 1;
+        }
+    }
+}

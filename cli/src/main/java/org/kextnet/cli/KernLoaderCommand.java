@@ -1,0 +1,173 @@
+package org.kextnet.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import org.kextnet.kernel.Kernel;
+import org.kextnet.kernel.config.ConfigException;
+import org.kextnet.kernel.config.KernelCommands;
+import org.kextnet.kernel.config.KernelConfig;
+import org.kextnet.loader.KernLoader;
+import org.kextnet.loader.LoaderException;
+import org.kextnet.loader.LoaderOptions;
+import org.kextnet.loader.rpc.AdminCommands;
+import org.kextnet.loader.rpc.PeerPolicy;
+import org.kextnet.loader.rpc.RpcServer;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code kern_loader [-d] [-v] [-c conf] [--socket path] [script ...]}: the daemon. It runs a kernel (configured
+ * from {@code --kernel-config}), allocates the command-line scripts and then those of the configuration file,
+ * and serves the RPC socket. Without {@code -d} it starts itself again in the background (pid file, log file)
+ * and returns once the socket accepts connections. SIGTERM (and kl_util -A) unloads everything and exits;
+ * SIGHUP deallocates everything and re-reads the configuration (as kl_util -r).
+ */
+@Command(name = "kern_loader", mixinStandardHelpOptions = true,
+        description = {"The kernel server loader daemon (docs/kern_loader.md).",
+                "Exit status: 0, or 1 if it could not start (socket, kernel configuration)."})
+public final class KernLoaderCommand implements Callable<Integer> {
+    @Option(names = "-d", description = "Stay in the foreground (do not detach), logging to the terminal.")
+    boolean foreground;
+
+    @Option(names = "-v", description = "Verbose: log every status string (default: notices and errors).")
+    boolean verbose;
+
+    @Option(names = "-c", paramLabel = "CONF", description = "Configuration file: one script per line (kern_loader.conf).")
+    Path conf;
+
+    @Option(names = "--socket", paramLabel = "PATH", description = "RPC socket (default: $KEXTNET_SOCKET, /run/kextnet/kern_loader.sock for root).")
+    Path socket;
+
+    @Option(names = "--socket-mode", paramLabel = "MODE", defaultValue = "rw-------", description = "The socket's permissions (default: ${DEFAULT-VALUE}).")
+    String socketMode;
+
+    @Option(names = "--group", paramLabel = "GROUP", description = "A group whose members (as primary group) are privileged besides root.")
+    String group;
+
+    @Option(names = "--kernel-config", paramLabel = "FILE", description = "Kernel configuration applied at start (docs/configuration.md).")
+    Path kernelConfig;
+
+    @Option(names = "--pid-file", paramLabel = "FILE", description = "Detached: where the daemon writes its pid (default: beside the socket).")
+    Path pidFile;
+
+    @Option(names = "--log-file", paramLabel = "FILE", description = "Detached: the daemon's log (default: beside the socket).")
+    Path logFile;
+
+    @Parameters(paramLabel = "SCRIPT", description = "Server scripts to allocate before the configuration file's.")
+    List<Path> scripts = new ArrayList<>();
+
+    @Override public Integer call() throws Exception {
+        Path sock = LoaderSocket.orDefault(socket).toAbsolutePath();
+        if (pidFile == null) pidFile = sock.resolveSibling("kern_loader.pid");
+        if (logFile == null) logFile = sock.resolveSibling("kern_loader.log");
+        return foreground ? runForeground(sock) : detach(sock);
+    }
+
+    private int detach(Path sock) throws Exception {
+        Files.createDirectories(sock.getParent());
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        cmd.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Kextnet.class.getName(), "kern_loader", "-d",
+                "--socket", sock.toString(), "--socket-mode", socketMode, "--pid-file", pidFile.toAbsolutePath().toString()));
+        if (verbose) cmd.add("-v");
+        if (conf != null) cmd.addAll(List.of("-c", conf.toAbsolutePath().toString()));
+        if (group != null) cmd.addAll(List.of("--group", group));
+        if (kernelConfig != null) cmd.addAll(List.of("--kernel-config", kernelConfig.toAbsolutePath().toString()));
+        for (Path s : scripts) cmd.add(s.toAbsolutePath().toString());
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            if (!p.isAlive()) {
+                System.err.println("kern_loader: the daemon exited with status " + p.exitValue() + "; see " + logFile);
+                return 1;
+            }
+            if (accepting(sock) && Files.exists(pidFile)) {
+                System.out.println("kern_loader: running, pid " + p.pid() + ", socket " + sock + ", log " + logFile);
+                return 0;
+            }
+            Thread.sleep(20);
+        }
+        System.err.println("kern_loader: the daemon (pid " + p.pid() + ") did not open " + sock + " within 60 s; see " + logFile);
+        return 1;
+    }
+
+    private static boolean accepting(Path sock) {
+        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.connect(UnixDomainSocketAddress.of(sock));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private int runForeground(Path sock) throws Exception {
+        PrintStream out = System.out;
+        Kernel kernel = new Kernel("kextnet");
+        KernelCommands commands = new KernelCommands(kernel);
+        if (kernelConfig != null) {
+            try {
+                KernelConfig.apply(kernel, commands, kernelConfig);
+            } catch (ConfigException e) {
+                System.err.println("kern_loader: " + e.getMessage());
+                commands.closeServices();
+                kernel.close();
+                return 1;
+            }
+        }
+        KernLoader loader = new KernLoader(LoaderOptions.defaults());
+        loader.log().echoTo(out, verbose ? 7 : 5);
+        CountDownLatch stop = new CountDownLatch(1);
+        RpcServer server;
+        try {
+            server = new RpcServer(loader, AdminCommands.of(commands), new PeerPolicy(group), sock, socketMode, stop::countDown);
+        } catch (IOException e) {
+            System.err.println("kern_loader: cannot serve " + sock + ": " + e);
+            loader.close();
+            commands.closeServices();
+            kernel.close();
+            return 1;
+        }
+        Runnable shutdown = () -> {
+            loader.log().log(5, "shutting down: unloading every server");
+            loader.close();
+            try {
+                server.close();
+                Files.deleteIfExists(pidFile);
+            } catch (IOException ignored) {
+                // exiting anyway
+            }
+            commands.closeServices();
+            kernel.close();
+        };
+        Thread hook = new Thread(shutdown, "kern_loader-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook); // SIGTERM, SIGINT
+        Signals.onHangup(() -> Thread.ofPlatform().start(() -> {
+            loader.log().log(5, "SIGHUP: re-reading the configuration");
+            for (LoaderException e : loader.abort(true)) loader.log().log(3, e.toString());
+        }));
+        Files.writeString(pidFile, ProcessHandle.current().pid() + "\n");
+        loader.log().log(5, "listening on " + sock + " (pid " + ProcessHandle.current().pid() + ")");
+        for (LoaderException e : loader.configure(scripts.stream().map(Path::toAbsolutePath).toList(), conf == null ? null : conf.toAbsolutePath())) {
+            System.err.println("kern_loader: " + e);
+        }
+        stop.await(); // kl_util -A
+        Runtime.getRuntime().removeShutdownHook(hook);
+        shutdown.run();
+        return 0;
+    }
+}

@@ -1,0 +1,65 @@
+package org.kextnet.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * The daemon for real: {@code kern_loader} without -d detaches a second JVM, returns once its socket accepts,
+ * serves kl_util, re-reads its configuration on SIGHUP and unloads everything and exits on SIGTERM.
+ */
+class KernLoaderDaemonTest {
+    @TempDir Path dir;
+
+    String kl(Path sock, String... args) {
+        StringWriter out = new StringWriter();
+        CommandLine cl = Kextnet.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(out, true));
+        String[] full = new String[args.length + 2];
+        full[0] = "kl_util";
+        full[1] = "--socket=" + sock;
+        System.arraycopy(args, 0, full, 2, args.length);
+        cl.execute(full);
+        return out.toString();
+    }
+
+    @Test void detachesServesAndStopsOnSignals() throws Exception {
+        Path script = LoaderDemo.echoScript();
+        Path conf = dir.resolve("kern_loader.conf");
+        Files.writeString(conf, "# servers\n\n" + script + "\n");
+        Path sock = dir.resolve("run/kern_loader.sock");
+        int code = Kextnet.commandLine().execute("kern_loader", "--socket", sock.toString(), "-c", conf.toString());
+        assertThat(code).isZero();
+        Path pidFile = sock.resolveSibling("kern_loader.pid");
+        long pid = Long.parseLong(Files.readString(pidFile).strip());
+        ProcessHandle daemon = ProcessHandle.of(pid).orElseThrow();
+        try {
+            assertThat(Files.getPosixFilePermissions(sock)).hasSize(2); // rw-------
+            assertThat(kl(sock, "-s")).isEqualTo("SERVER: echo Allocated\n");
+            assertThat(kl(sock, "-l", "echo")).contains("echo: loaded");
+            assertThat(kl(sock, "-s")).isEqualTo("SERVER: echo Loaded\n");
+
+            new ProcessBuilder("kill", "-HUP", Long.toString(pid)).inheritIO().start().waitFor(10, TimeUnit.SECONDS);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            String s;
+            while (!(s = kl(sock, "-s")).equals("SERVER: echo Allocated\n") && System.nanoTime() < deadline) Thread.sleep(50);
+            assertThat(s).as("SIGHUP deallocated everything and re-read the configuration").isEqualTo("SERVER: echo Allocated\n");
+            assertThat(Files.readString(sock.resolveSibling("kern_loader.log"))).contains("SIGHUP: re-reading the configuration");
+        } finally {
+            daemon.destroy(); // SIGTERM
+            assertThat(daemon.onExit().get(30, TimeUnit.SECONDS).isAlive()).isFalse();
+        }
+        assertThat(Files.exists(sock)).as("socket removed").isFalse();
+        assertThat(Files.exists(pidFile)).as("pid file removed").isFalse();
+        assertThat(Files.readString(sock.resolveSibling("kern_loader.log"))).contains("shutting down: unloading every server");
+    }
+}

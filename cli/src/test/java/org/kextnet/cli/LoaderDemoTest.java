@@ -1,0 +1,36 @@
+package org.kextnet.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+
+import org.junit.jupiter.api.Test;
+
+/** The main job's kern_loader part: status, a demand load on the first message, an unload, the status again. */
+class LoaderDemoTest {
+    @Test void runShowsStatusDemandLoadUnloadAndStatus() {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        PrintStream old = System.out;
+        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        int code;
+        try {
+            code = Kextnet.commandLine().execute("run");
+        } finally {
+            System.setOut(old);
+        }
+        String out = buf.toString(StandardCharsets.UTF_8);
+        assertThat(code).as(out).isZero();
+        String demo = out.substring(out.indexOf("kern_loader -d "));
+        assertThat(demo).containsSubsequence(
+                "$ kl_util -s", "SERVER: echo Allocated",
+                "STATUS: Allocated at address 0x10000000 for 0x1000 bytes", "PORTS: echo(advertised)",
+                "$ kextnet port send echo", "echo: message on port echo, loading", "echo: loaded",
+                "reply from echo: id 1, code 0, 17 bytes", "hello kern_loader",
+                "$ kl_util -s", "SERVER: echo Loaded",
+                "$ kl_util -u echo", "echo: unloaded",
+                "$ kl_util -s echo", "STATUS: Allocated at address", "PORTS: echo(advertised)",
+                "kern_loader: demo OK", "kextnet: embedded run OK");
+    }
+}
