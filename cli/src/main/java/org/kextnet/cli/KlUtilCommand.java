@@ -59,6 +59,16 @@ public final class KlUtilCommand implements Callable<Integer> {
     private int status;
 
     @Override public Integer call() throws Exception {
+        long t0 = System.nanoTime();
+        try {
+            return execute();
+        } finally {
+            // KEXTNET_TIMING=1: the command's own work, for scripts/bench-kern_loader.sh.
+            if (System.getenv("KEXTNET_TIMING") != null) System.err.printf("kl_util: work %.2f ms%n", (System.nanoTime() - t0) / 1e6);
+        }
+    }
+
+    private int execute() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Path sock = LoaderSocket.orDefault(socket);

@@ -30,7 +30,8 @@ final class TestJars {
 
     /** The example echo server's source, from the examples module. */
     static String echoSource() throws IOException {
-        return Files.readString(Path.of("../examples/echo-server/src/main/java/org/kextnet/examples/echo/EchoServer.java"));
+        Path rel = Path.of("examples/echo-server/src/main/java/org/kextnet/examples/echo/EchoServer.java");
+        return Files.readString(Files.exists(rel) ? rel : Path.of("..").resolve(rel)); // from the root or from loader/
     }
 
     /**
