@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
         subcommands = {RunCommand.class, KernLoaderCommand.class, KlUtilCommand.class, PortCommand.class, AdminCommand.class, CommandLine.HelpCommand.class})
 public final class Kextnet {
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        int fast = args.length > 0 && args[0].equals("kl_util") ? KlUtil.fastMain(args) : -1; // no picocli start-up cost
+        System.exit(fast >= 0 ? fast : commandLine().execute(args));
     }
 
     /** The command line with every subcommand registered (tests execute it in-process). */

@@ -110,6 +110,23 @@ class KlUtilCommandTest {
         assertThat(run("kl_util", "-l", "-u", "x").code()).as("exclusive options").isEqualTo(2);
     }
 
+    @Test void fastPathWithoutPicocli() throws Exception {
+        loader.add(script);
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream old = System.out;
+        System.setOut(new java.io.PrintStream(buf, true));
+        int code, bad;
+        try {
+            code = KlUtil.fastMain(new String[] {"kl_util", "--socket", sock.toString(), "-s"});
+            bad = KlUtil.fastMain(new String[] {"kl_util", "-l", "-u", "echo"});
+        } finally {
+            System.setOut(old);
+        }
+        assertThat(code).isZero();
+        assertThat(buf.toString()).isEqualTo("SERVER: echo Allocated\n");
+        assertThat(bad).as("conflicting options go to picocli").isEqualTo(-1);
+    }
+
     @Test void noDaemon() throws Exception {
         server.close();
         Run r = run("kl_util", "-s");
