@@ -18,7 +18,7 @@ CP="loader/target/test-classes:loader/target/classes:kernel/target/classes:kpi/t
 echo "== LoaderBench (cold $COLD, warm $WARM)"
 "$J" -XX:+UseCompactObjectHeaders -cp "$CP" org.kextnet.loader.bench.LoaderBench "$COLD" "$WARM"
 
-echo "== kl_util -s with 100 servers ($RUNS runs each)"
+echo "== kl_util -s with 100 servers ($RUNS runs each); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 T="$(mktemp -d /tmp/kl-bench-XXXXXX)"
 DIST="$ROOT/cli/target/dist"
 for i in $(seq -w 0 99); do

@@ -38,7 +38,6 @@ public final class KernLoaderClient implements AutoCloseable {
     private final String user;
     private final Map<Integer, CompletableFuture<ByteBuffer>> pending = new ConcurrentHashMap<>();
     private final AtomicInteger nextTag = new AtomicInteger(1);
-    private final Thread reader;
     private volatile Consumer<LogHub.Line> logListener = l -> {};
     private volatile PortListener portListener = (p, id, d) -> {};
     private volatile long timeoutMillis = 120_000;
@@ -56,7 +55,7 @@ public final class KernLoaderClient implements AutoCloseable {
         this.privileged = privileged;
         this.replyPort = replyPort;
         this.user = user;
-        this.reader = Thread.ofPlatform().name("kern_loader-client").daemon().start(this::readLoop);
+        Thread.ofPlatform().name("kern_loader-client").daemon().start(this::readLoop);
     }
 
     /** {@code kern_loader_look_up}: connects to the daemon at {@code socket}. */
@@ -240,12 +239,8 @@ public final class KernLoaderClient implements AutoCloseable {
         return call(new RpcRequest.Admin(tag(), line)).str();
     }
 
+    /** Closes the connection; the (daemon) reader thread ends on its own, pending requests fail. */
     @Override public void close() throws IOException {
         ch.close();
-        try {
-            reader.join(2000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

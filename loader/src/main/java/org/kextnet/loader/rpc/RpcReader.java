@@ -37,6 +37,11 @@ public final class RpcReader {
         need(n);
         ByteBuffer s = b.slice(b.position(), n);
         b.position(b.position() + n);
+        byte[] raw = new byte[n];
+        s.get(0, raw);
+        boolean ascii = true;
+        for (byte x : raw) ascii &= x >= 0;
+        if (ascii) return new String(raw, StandardCharsets.ISO_8859_1); // the common case, without a decoder
         try {
             CharBuffer c = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT).decode(s);

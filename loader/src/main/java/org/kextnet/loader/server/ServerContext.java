@@ -128,6 +128,7 @@ public final class ServerContext implements KernServ {
     /** Ends this handle: cancels timeouts, drops queued callouts and wired buffers; later calls throw. */
     public void revoke() {
         revoked = true;
+        instance = null;
         for (TimeoutImpl t : timeouts) t.cancel();
         timeouts.clear();
         synchronized (wired) {
