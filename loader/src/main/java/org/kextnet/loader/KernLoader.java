@@ -210,8 +210,8 @@ public final class KernLoader implements AutoCloseable {
             }
         } catch (LoaderException | RuntimeException e) {
             for (Port p : ports) {
-                p.kill(LoaderError.SERVER_DELETED, "allocation failed");
                 names.remove(p);
+                p.kill(LoaderError.SERVER_DELETED, "allocation failed");
             }
             if (address >= 0) vm.free(address);
             throw e;
@@ -370,8 +370,8 @@ public final class KernLoader implements AutoCloseable {
             rec.lock.unlock();
         }
         for (Port p : ports) {
+            names.remove(p); // unreachable first: whoever hears of the failure finds no port
             p.kill(portError, why);
-            names.remove(p);
         }
         log.log(3, rec.name + ": faulted: " + why);
     }
@@ -486,8 +486,8 @@ public final class KernLoader implements AutoCloseable {
             rec.lock.unlock();
         }
         for (Port p : ports) {
-            p.kill(LoaderError.SERVER_DELETED, name + " deleted");
             names.remove(p);
+            p.kill(LoaderError.SERVER_DELETED, name + " deleted");
         }
         synchronized (table) {
             table.remove(name, rec);
