@@ -57,6 +57,10 @@ public final class LoaderBench {
                 System.out.printf("warm round trip over the Unix socket (%d messages of 16 bytes, one client, sequential): p50 %.1f us, p90 %.1f us, p99 %.1f us%n",
                         warm, warmH.getValueAtPercentile(50) / 1e3, warmH.getValueAtPercentile(90) / 1e3, warmH.getValueAtPercentile(99) / 1e3);
             }
+        } finally {
+            try (var files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
         }
     }
 }
