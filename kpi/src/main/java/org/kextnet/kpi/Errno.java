@@ -14,20 +14,21 @@ public final class Errno {
     public static final int OK = 0;
     /** Stop processing; the callee now owns the packet (xnu: -2). */
     public static final int EJUSTRETURN = -2;
-    public static final int EPERM = 1, ENOENT = 2, EINTR = 4, EIO = 5, EBADF = 9, ENOMEM = 12, EACCES = 13,
+    public static final int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, EBADF = 9, ENOMEM = 12, EACCES = 13,
             EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, EINVAL = 22, ENOSPC = 28, EPIPE = 32,
             EAGAIN = 35, EWOULDBLOCK = 35, EINPROGRESS = 36, EALREADY = 37, ENOTSOCK = 38, EDESTADDRREQ = 39,
             EMSGSIZE = 40, EPROTOTYPE = 41, ENOPROTOOPT = 42, EPROTONOSUPPORT = 43, EOPNOTSUPP = 45,
             EAFNOSUPPORT = 47, EADDRINUSE = 48, EADDRNOTAVAIL = 49, ENETDOWN = 50, ENETUNREACH = 51,
             ECONNABORTED = 53, ECONNRESET = 54, ENOBUFS = 55, EISCONN = 56, ENOTCONN = 57, ETIMEDOUT = 60,
-            ECONNREFUSED = 61, EHOSTUNREACH = 65;
+            ECONNREFUSED = 61, EHOSTUNREACH = 65, ENOTSUP = 45;
 
     /** The symbolic name of an error number ("ENOBUFS"), or its number as text. */
     public static String name(int errno) {
         return switch (errno) {
             case 0 -> "OK";
             case EJUSTRETURN -> "EJUSTRETURN";
-            case EPERM -> "EPERM"; case ENOENT -> "ENOENT"; case EINTR -> "EINTR"; case EIO -> "EIO";
+            case EPERM -> "EPERM"; case ENOENT -> "ENOENT"; case ESRCH -> "ESRCH"; case EINTR -> "EINTR"; case EIO -> "EIO";
+            case ENXIO -> "ENXIO";
             case EBADF -> "EBADF"; case ENOMEM -> "ENOMEM"; case EACCES -> "EACCES"; case EFAULT -> "EFAULT";
             case EBUSY -> "EBUSY"; case EEXIST -> "EEXIST"; case ENODEV -> "ENODEV"; case EINVAL -> "EINVAL";
             case ENOSPC -> "ENOSPC"; case EPIPE -> "EPIPE"; case EAGAIN -> "EAGAIN"; case EINPROGRESS -> "EINPROGRESS";
