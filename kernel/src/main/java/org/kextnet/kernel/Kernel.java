@@ -10,6 +10,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.kextnet.kernel.buf.Buffers;
+import org.kextnet.kernel.control.ControlRegistry;
+import org.kextnet.kernel.domain.Domains;
+import org.kextnet.kernel.event.EventBus;
+import org.kextnet.kernel.inet.IpFilters;
+import org.kextnet.kernel.net.ExtensionInterfaces;
+import org.kextnet.kernel.nke.Nke;
+import org.kextnet.kernel.protocol.Protocols;
+import org.kextnet.kernel.socket.SocketFilters;
+import org.kextnet.kpi.event.KernelEvent;
+import org.kextnet.kpi.event.KernelEvents;
 import org.kextnet.kernel.inet.IcmpLayer;
 import org.kextnet.kernel.inet.IpInput;
 import org.kextnet.kernel.inet.IpOutput;
@@ -22,6 +32,7 @@ import org.kextnet.kernel.net.Driver;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.InterfaceAddress;
+import org.kextnet.kernel.nke.GracePeriod;
 import org.kextnet.kernel.stat.Stats;
 import org.kextnet.kernel.wire.Ipv4;
 
@@ -38,7 +49,17 @@ public final class Kernel implements AutoCloseable {
     private final String name;
     private final Buffers buffers;
     private final Stats stats = new Stats();
-    private final ThreadLocal<PacketContext> contexts = ThreadLocal.withInitial(() -> new PacketContext(this, stats.local()));
+    private final GracePeriod grace;
+    private final EventBus events;
+    private final IpFilters ipFilters;
+    private final ControlRegistry controls;
+    private final SocketFilters socketFilters;
+    private final ExtensionInterfaces extensionInterfaces;
+    private final Protocols protocols;
+    private final Domains domains;
+    private final Nke nke;
+    private volatile boolean asleep;
+    private final ThreadLocal<PacketContext> contexts = ThreadLocal.withInitial(this::newLocalContext);
     private final Map<String, Interface> interfaces = new ConcurrentHashMap<>();
     private final AtomicInteger nextIndex = new AtomicInteger(1);
     private final RouteTable routes = new RouteTable();
@@ -62,6 +83,15 @@ public final class Kernel implements AutoCloseable {
     public Kernel(String name, Buffers buffers) {
         this.name = name;
         this.buffers = buffers;
+        this.grace = new GracePeriod(name);
+        this.events = new EventBus(this);
+        this.ipFilters = new IpFilters(this);
+        this.controls = new ControlRegistry(this);
+        this.socketFilters = new SocketFilters(this);
+        this.extensionInterfaces = new ExtensionInterfaces(this);
+        this.protocols = new Protocols(this);
+        this.domains = new Domains(this);
+        this.nke = new Nke(this);
         this.ipInput = new IpInput(this);
         this.ipOutput = new IpOutput(this);
         this.reassembly = new Reassembly(this);
@@ -90,12 +120,38 @@ public final class Kernel implements AutoCloseable {
     public UdpLayer udp() { return udp; }
     public Interface loopback() { return loopback; }
     public long nanoTime() { return System.nanoTime(); }
+    /** The kernel's grace periods: read-side sections on the packet path, deferred reclaim of removed filters. */
+    public GracePeriod grace() { return grace; }
+    /** The kernel event bus. */
+    public EventBus events() { return events; }
+    /** The IP filter heads. */
+    public IpFilters ipFilters() { return ipFilters; }
+    /** The kernel controls. */
+    public ControlRegistry controls() { return controls; }
+    /** The socket filters registered for the kernel's sockets. */
+    public SocketFilters socketFilters() { return socketFilters; }
+    /** Interfaces created by extensions. */
+    public ExtensionInterfaces extensionInterfaces() { return extensionInterfaces; }
+    /** Protocol plumbers, attachments and protocol inputs. */
+    public Protocols protocols() { return protocols; }
+    /** Protocols added to domains by extensions. */
+    public Domains domains() { return domains; }
+    /** The extension registry: KPI handles, fault policy, tag ids. */
+    public Nke nke() { return nke; }
+    /** The timer thread (slow timeouts and extension callouts). */
+    public ScheduledExecutorService timer() { return timer; }
 
     /** The calling thread's packet context. */
     public PacketContext context() { return contexts.get(); }
 
+    private PacketContext newLocalContext() {
+        return new PacketContext(this, stats.local(), grace, GracePeriod.stripeFor(Thread.currentThread()));
+    }
+
     /** A context for a thread that runs packet code and keeps its context itself (a driver's reader). */
-    public PacketContext newContext() { return new PacketContext(this, stats.newCells()); }
+    public PacketContext newContext() {
+        return new PacketContext(this, stats.newCells(), grace, GracePeriod.stripeFor(Thread.currentThread()));
+    }
 
     public boolean forwarding() { return forwarding; }
     public void setForwarding(boolean on) { forwarding = on; }
@@ -116,20 +172,51 @@ public final class Kernel implements AutoCloseable {
             interfaces.remove(ifName);
             throw e;
         }
+        ifp.postEvent(KernelEvents.KEV_DL_SUBCLASS, KernelEvents.KEV_DL_IF_ATTACHED);
         return ifp;
     }
 
-    /** Stops and removes an interface with its addresses and routes. */
+    /**
+     * Stops and removes an interface with its addresses and routes. Posts {@code KEV_DL_IF_DETACHING}, detaches
+     * the interface's filters (their {@code detached} callbacks follow after a grace period), and posts
+     * {@code KEV_DL_IF_DETACHED} once no packet thread can still be using the interface.
+     */
     public void destroyInterface(String ifName) {
         Interface ifp = interfaces.get(ifName);
         if (ifp == null) throw new IllegalArgumentException("no interface " + ifName);
         if (ifp == loopback) throw new IllegalArgumentException("lo0 cannot be destroyed");
+        ifp.postEvent(KernelEvents.KEV_DL_SUBCLASS, KernelEvents.KEV_DL_IF_DETACHING);
         ifp.down();
         routes.removeInterface(ifp);
         interfaces.remove(ifName);
         refreshLocalAddresses();
+        ifp.markDetached();
         ifp.driver().stop();
+        grace.defer(() -> events.post(KernelEvent.of(KernelEvents.KEV_VENDOR_KEXTNET, KernelEvents.KEV_NETWORK_CLASS,
+                KernelEvents.KEV_DL_SUBCLASS, KernelEvents.KEV_DL_IF_DETACHED, ifp.eventData().encode())));
     }
+
+    /**
+     * Puts the kernel to sleep (an admin request): posts {@code KEV_POWER_SLEEP} to every interface's filters
+     * and to the event bus. Traffic keeps flowing; extensions decide what sleep means to them.
+     */
+    public void sleep() { power(true); }
+
+    /** Wakes the kernel: posts {@code KEV_POWER_WAKE} like {@link #sleep}. */
+    public void wake() { power(false); }
+
+    private synchronized void power(boolean sleep) {
+        if (asleep == sleep) return;
+        asleep = sleep;
+        KernelEvent e = KernelEvent.of(KernelEvents.KEV_VENDOR_KEXTNET, KernelEvents.KEV_SYSTEM_CLASS,
+                KernelEvents.KEV_POWER_SUBCLASS, sleep ? KernelEvents.KEV_POWER_SLEEP : KernelEvents.KEV_POWER_WAKE, null);
+        PacketContext ctx = context();
+        for (Interface ifp : interfaces()) ifp.filters().event(ctx, e);
+        events.post(e);
+    }
+
+    /** Whether the kernel was put to sleep. */
+    public boolean isAsleep() { return asleep; }
 
     public Interface findInterface(String ifName) { return interfaces.get(ifName); }
 
@@ -221,5 +308,6 @@ public final class Kernel implements AutoCloseable {
                 LOG.log(System.Logger.Level.WARNING, "stopping " + ifp, e);
             }
         }
+        grace.close(); // after the readers stopped: pending detached callbacks run now
     }
 }

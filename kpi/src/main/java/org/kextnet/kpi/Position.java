@@ -17,9 +17,9 @@ public record Position(int priority, String anchor, boolean beforeAnchor) {
     public static final int DEFAULT_PRIORITY = 1000;
     /** Runs after every filter already in the chain with the default priority. */
     public static final Position DEFAULT = new Position(DEFAULT_PRIORITY, null, false);
-    /** Runs before every filter registered so far (and after later {@code FIRST} ones of the same priority). */
+    /** Runs before every filter of a higher priority, after the {@code FIRST} ones added earlier. */
     public static final Position FIRST = new Position(Integer.MIN_VALUE, null, false);
-    /** Runs after every filter registered so far. */
+    /** Runs after every filter added so far. */
     public static final Position LAST = new Position(Integer.MAX_VALUE, null, false);
 
     /** A position by priority. */

@@ -14,6 +14,8 @@ public final class Buffers implements AutoCloseable {
     public Buffers(int smallCount, int largeCount) {
         this.small = new PacketPool("small", smallCount, SMALL_SIZE);
         this.large = new PacketPool("large", largeCount, LARGE_SIZE);
+        small.setBuffers(this);
+        large.setBuffers(this);
     }
 
     /** Default sizes: 16384 small buffers (32 MiB) and 128 large ones (8 MiB). */

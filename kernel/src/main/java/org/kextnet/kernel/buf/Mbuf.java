@@ -6,29 +6,30 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 import org.kextnet.kernel.net.Interface;
+import org.kextnet.kpi.Errno;
+import org.kextnet.kpi.net.Ifnet;
 
 /**
  * A packet buffer: one fixed-size slot of a {@link PacketPool} with headroom in front of the data, a
- * packet header (length, receiving interface, checksum state, flags) and typed tags.
+ * packet header (length, receiving interface, checksum state, flags) and typed tags. The kernel's
+ * implementation of the KPI's {@link org.kextnet.kpi.mbuf.Mbuf}; kernel code uses this class directly, so its
+ * calls stay monomorphic.
  *
  * <p>The data lives in {@code segment()} between {@link #offset()} and {@code offset() + length()}.
  * Headers are prepended by moving the offset back into the headroom ({@link #prepend}) and stripped by
  * moving it forward ({@link #adj}); nothing is copied. A packet may continue in further buffers linked
  * through {@link #next()}; the stack itself keeps packets contiguous and only the mbuf KPI builds chains.
+ * The first buffer of a packet stays its head through prepend, adj and pullup.
  *
  * <p>An mbuf has exactly one owner at a time. Whoever owns it either passes it on or calls {@link #free()};
- * a second free is a bug and throws.
+ * a second free is a bug and throws. {@link #generation()} changes each time the buffer is taken from the
+ * pool, so code that lent a packet to an extension can tell whether it is still the same packet.
  */
-public final class Mbuf {
+public final class Mbuf implements org.kextnet.kpi.mbuf.Mbuf {
     /** Big-endian, unaligned accessors: wire order. */
     public static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     public static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     public static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-
-    /** Checksum state flags of the packet header ({@link #csumFlags()}). */
-    public static final int CSUM_IP_CHECKED = 1, CSUM_IP_VALID = 2, CSUM_DATA_VALID = 4;
-    /** Packet flags ({@link #flags()}). */
-    public static final int F_BROADCAST = 1, F_MULTICAST = 2, F_FORWARDED = 4, F_LOOP = 8;
 
     private final PacketPool pool;
     private final MemorySegment segment;
@@ -36,6 +37,7 @@ public final class Mbuf {
     private int offset;
     private int length;
     private boolean free = true;
+    private int generation;
     Mbuf next;
     /** Link for packet queues (the mbuf's {@code nextpkt}); owned by whoever queues the packet. */
     public Mbuf nextPkt;
@@ -57,19 +59,24 @@ public final class Mbuf {
     }
 
     /** The whole slot; the packet is the range {@code [offset, offset + length)}. */
-    public MemorySegment segment() { return segment; }
-    public int offset() { return offset; }
-    public int length() { return length; }
+    @Override public MemorySegment segment() { return segment; }
+    @Override public int offset() { return offset; }
+    @Override public int length() { return length; }
     public int capacity() { return capacity; }
     /** Bytes free in front of the data. */
-    public int headroom() { return offset; }
+    @Override public int headroom() { return offset; }
     /** Bytes free after the data. */
-    public int tailroom() { return capacity - offset - length; }
-    public Mbuf next() { return next; }
+    @Override public int tailroom() { return capacity - offset - length; }
+    @Override public Mbuf next() { return next; }
     public PacketPool pool() { return pool; }
+    /** Changes every time the buffer is taken from its pool. */
+    public int generation() { return generation; }
+
+    @Override public Mbuf nextPacket() { return nextPkt; }
+    @Override public void setNextPacket(org.kextnet.kpi.mbuf.Mbuf m) { nextPkt = (Mbuf) m; }
 
     /** Total length of the packet over the whole chain (the pkthdr length). */
-    public int packetLength() {
+    @Override public int packetLength() {
         int n = length;
         for (Mbuf m = next; m != null; m = m.next) n += m.length;
         return n;
@@ -83,48 +90,90 @@ public final class Mbuf {
         return this;
     }
 
-    public void setLength(int length) {
+    @Override public void setLength(int length) {
         if (length < 0 || offset + length > capacity) throw new IndexOutOfBoundsException("length " + length);
         this.length = length;
     }
 
     /** Grows the packet at the front by {@code n} bytes of headroom; returns false if there is not enough. */
-    public boolean prepend(int n) {
-        if (n > offset) return false;
+    @Override public boolean prepend(int n) {
+        if (n > offset || n < 0) return false;
         offset -= n;
         length += n;
         return true;
     }
 
     /**
-     * Trims {@code n} bytes from the front (n &gt; 0) or, for n &lt; 0, from the back, as {@code mbuf_adj}.
-     * Within this buffer only.
+     * Trims {@code n} bytes from the front (n &gt; 0) or, for n &lt; 0, from the back, across the chain, as
+     * {@code mbuf_adj}. Emptied buffers stay in the chain with length 0.
      */
-    public void adj(int n) {
-        if (n >= 0) {
-            if (n > length) throw new IndexOutOfBoundsException("adj " + n + " > " + length);
+    @Override public void adj(int n) {
+        if (n >= 0 && n <= length) { // the common case: strip a header in the first buffer
             offset += n;
             length -= n;
-        } else {
-            if (-n > length) throw new IndexOutOfBoundsException("adj " + n + " > " + length);
-            length += n;
+            return;
+        }
+        if (n >= 0) {
+            for (Mbuf m = this; m != null && n > 0; m = m.next) {
+                int k = Math.min(n, m.length);
+                m.offset += k;
+                m.length -= k;
+                n -= k;
+            }
+            return;
+        }
+        int keep = Math.max(0, packetLength() + n);
+        for (Mbuf m = this; m != null; m = m.next) {
+            if (m.length > keep) m.length = keep;
+            keep -= m.length;
         }
     }
 
     /** Grows the packet at the back by {@code n} bytes; returns false if there is no tailroom. */
-    public boolean append(int n) {
-        if (n > tailroom()) return false;
+    @Override public boolean append(int n) {
+        if (n > tailroom() || n < 0) return false;
         length += n;
         return true;
     }
 
+    @Override public int pullup(int len) {
+        if (len <= length) return 0;
+        if (len > packetLength()) return Errno.EINVAL;
+        if (len > capacity) return Errno.EMSGSIZE;
+        if (offset + len > capacity) {
+            int to = capacity - len;
+            MemorySegment.copy(segment, offset, segment, to, length);
+            offset = to;
+        }
+        while (length < len) {
+            Mbuf n = next;
+            int k = Math.min(len - length, n.length);
+            MemorySegment.copy(n.segment, n.offset, segment, offset + length, k);
+            length += k;
+            n.offset += k;
+            n.length -= k;
+            if (n.length == 0) {
+                next = n.next;
+                n.next = null;
+                n.release();
+            }
+        }
+        return 0;
+    }
+
     // ---- packet header ----
-    public Interface rcvif() { return rcvif; }
+    @Override public Interface rcvif() { return rcvif; }
     public void setRcvif(Interface ifp) { this.rcvif = ifp; }
-    public int csumFlags() { return csumFlags; }
-    public void setCsumFlags(int f) { this.csumFlags = f; }
-    public int flags() { return flags; }
-    public void setFlags(int f) { this.flags = f; }
+
+    @Override public void setRcvif(Ifnet ifp) {
+        if (ifp != null && !(ifp instanceof Interface)) throw new IllegalArgumentException("not an interface of this kernel: " + ifp);
+        this.rcvif = (Interface) ifp;
+    }
+
+    @Override public int csumFlags() { return csumFlags; }
+    @Override public void setCsumFlags(int f) { this.csumFlags = f; }
+    @Override public int flags() { return flags; }
+    @Override public void setFlags(int f) { this.flags = f; }
     public void addFlags(int f) { this.flags |= f; }
 
     /** The packet's tags, created on first use and reused with the buffer afterwards. */
@@ -137,17 +186,22 @@ public final class Mbuf {
     /** True if the packet carries at least one tag; does not create the tag table. */
     public boolean hasTags() { return tags != null && tags.count() > 0; }
 
+    @Override public byte[] tagAllocate(int id, int type, int length) { return tags().allocate(id, type, length); }
+    @Override public byte[] tagFind(int id, int type) { return tags == null ? null : tags.find(id, type); }
+    @Override public int tagLength(int id, int type) { return tags == null ? -1 : tags.length(id, type); }
+    @Override public boolean tagFree(int id, int type) { return tags != null && tags.free(id, type); }
+
     // ---- byte access relative to the data offset ----
     public byte get8(int at) { return segment.get(ValueLayout.JAVA_BYTE, offset + at); }
-    public int getU8(int at) { return segment.get(ValueLayout.JAVA_BYTE, offset + at) & 0xff; }
-    public int getU16(int at) { return segment.get(U16, offset + at) & 0xffff; }
-    public int getInt(int at) { return segment.get(U32, offset + at); }
-    public void put8(int at, int v) { segment.set(ValueLayout.JAVA_BYTE, offset + at, (byte) v); }
-    public void put16(int at, int v) { segment.set(U16, offset + at, (short) v); }
-    public void putInt(int at, int v) { segment.set(U32, offset + at, v); }
+    @Override public int getU8(int at) { return segment.get(ValueLayout.JAVA_BYTE, offset + at) & 0xff; }
+    @Override public int getU16(int at) { return segment.get(U16, offset + at) & 0xffff; }
+    @Override public int getInt(int at) { return segment.get(U32, offset + at); }
+    @Override public void put8(int at, int v) { segment.set(ValueLayout.JAVA_BYTE, offset + at, (byte) v); }
+    @Override public void put16(int at, int v) { segment.set(U16, offset + at, (short) v); }
+    @Override public void putInt(int at, int v) { segment.set(U32, offset + at, v); }
 
     /** Copies {@code len} bytes of packet data starting at {@code at} into {@code dst}, across the chain. */
-    public void copyData(int at, byte[] dst, int dstOff, int len) {
+    @Override public void copyData(int at, byte[] dst, int dstOff, int len) {
         Mbuf m = this;
         while (m != null && at >= m.length) { at -= m.length; m = m.next; }
         while (len > 0) {
@@ -172,15 +226,118 @@ public final class Mbuf {
         MemorySegment.copy(src, srcOff, segment, ValueLayout.JAVA_BYTE, offset + at, len);
     }
 
+    @Override public int copyBack(int at, byte[] src, int srcOff, int len) {
+        if (at < 0 || len < 0 || srcOff < 0 || srcOff + len > src.length) return Errno.EINVAL;
+        int missing = at + len - packetLength();
+        if (missing > 0) {
+            int r = grow(missing);
+            if (r != 0) return r;
+        }
+        Mbuf m = this;
+        while (len > 0) {
+            if (at >= m.length) { at -= m.length; m = m.next; continue; }
+            int k = Math.min(len, m.length - at);
+            MemorySegment.copy(src, srcOff, m.segment, ValueLayout.JAVA_BYTE, m.offset + at, k);
+            srcOff += k; len -= k; at = 0; m = m.next;
+        }
+        return 0;
+    }
+
+    /** Lengthens the packet by {@code n} zero bytes: the last buffer's tailroom first, then new buffers. */
+    private int grow(int n) {
+        Mbuf last = this;
+        while (last.next != null) last = last.next;
+        int k = Math.min(n, last.tailroom());
+        last.segment.asSlice(last.offset + last.length, k).fill((byte) 0);
+        last.length += k;
+        n -= k;
+        while (n > 0) {
+            Mbuf b = pool.alloc();
+            if (b == null) return Errno.ENOBUFS;
+            b.offset = 0;
+            k = Math.min(n, b.capacity);
+            b.segment.asSlice(0, k).fill((byte) 0);
+            b.length = k;
+            last.next = b;
+            last = b;
+            n -= k;
+        }
+        return 0;
+    }
+
+    @Override public Mbuf dup() { return copy(0, packetLength()); }
+
+    @Override public Mbuf copy(int at, int len) {
+        if (at < 0 || len < 0 || at + len > packetLength()) return null;
+        Mbuf head = allocLike(len);
+        if (head == null) return null;
+        Mbuf m = head;
+        int done = 0;
+        while (done < len) {
+            int k = Math.min(len - done, m.capacity - m.offset);
+            copyOut(at + done, m, k);
+            m.length = k;
+            done += k;
+            if (done < len) {
+                Mbuf n = pool.alloc();
+                if (n == null) { head.free(); return null; }
+                n.offset = 0;
+                m.next = n;
+                m = n;
+            }
+        }
+        head.copyHeaderFrom(this);
+        return head;
+    }
+
+    private void copyOut(int at, Mbuf dst, int k) {
+        Mbuf m = this;
+        while (at >= m.length) { at -= m.length; m = m.next; }
+        int w = 0;
+        while (w < k) {
+            int n = Math.min(k - w, m.length - at);
+            MemorySegment.copy(m.segment, m.offset + at, dst.segment, dst.offset + w, n);
+            w += n; at = 0; m = m.next;
+        }
+    }
+
+    @Override public Mbuf split(int at) {
+        int total = packetLength();
+        if (at < 0 || at > total) return null;
+        Mbuf tail = copy(at, total - at);
+        if (tail == null) return null;
+        adj(at - total);
+        Mbuf m = this; // drop buffers emptied by the trim (never the head)
+        while (m.next != null) {
+            if (m.next.length == 0) { Mbuf e = m.next; m.next = e.next; e.next = null; e.release(); }
+            else m = m.next;
+        }
+        return tail;
+    }
+
+    private Mbuf allocLike(int len) {
+        Buffers b = pool.buffers();
+        Mbuf m = b != null ? b.alloc(len) : pool.alloc();
+        if (m == null && b != null) m = b.alloc();
+        return m;
+    }
+
+    private void copyHeaderFrom(Mbuf src) {
+        rcvif = src.rcvif;
+        csumFlags = src.csumFlags;
+        flags = src.flags;
+        if (src.hasTags()) tags().copyFrom(src.tags);
+    }
+
     /** A byte array copy of this buffer's data (tests and diagnostics; allocates). */
-    public byte[] toByteArray() {
+    @Override public byte[] toByteArray() {
         byte[] b = new byte[packetLength()];
         copyData(0, b, 0, b.length);
         return b;
     }
 
     /** Frees this buffer and every buffer chained after it. */
-    public void free() {
+    @Override public void free() {
         Mbuf m = this;
         while (m != null) {
             Mbuf n = m.next;
@@ -202,6 +359,7 @@ public final class Mbuf {
     /** Prepares a buffer taken from the pool: empty data window after the default headroom. */
     void reset(int headroom) {
         free = false;
+        generation++;
         offset = Math.min(headroom, capacity);
         length = 0;
         csumFlags = 0;
@@ -210,7 +368,7 @@ public final class Mbuf {
         timestamp = 0;
     }
 
-    public boolean isFree() { return free; }
+    @Override public boolean isFree() { return free; }
 
     @Override public String toString() {
         return "Mbuf[off=" + offset + ", len=" + length + ", cap=" + capacity + (next != null ? ", chained" : "") + "]";

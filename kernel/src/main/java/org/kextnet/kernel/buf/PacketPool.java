@@ -22,6 +22,7 @@ public final class PacketPool implements AutoCloseable {
     private final Arena arena;
     private final MpmcArrayQueue<Mbuf> free;
     private final int headroom;
+    private volatile Buffers buffers;
 
     public PacketPool(String name, int count, int bufferSize) {
         this(name, count, bufferSize, DEFAULT_HEADROOM);
@@ -48,6 +49,11 @@ public final class PacketPool implements AutoCloseable {
         if (m != null) m.reset(headroom);
         return m;
     }
+
+    /** The set of pools this one belongs to, or null for a standalone pool. */
+    Buffers buffers() { return buffers; }
+
+    void setBuffers(Buffers b) { buffers = b; }
 
     void recycle(Mbuf m) {
         free.relaxedOffer(m);

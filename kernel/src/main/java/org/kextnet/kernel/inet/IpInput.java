@@ -7,14 +7,15 @@ import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Mbuf;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.nke.FilterEntry;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.stat.StatCells;
 import org.kextnet.kernel.wire.Icmp;
 import org.kextnet.kernel.wire.Ipv4;
 
 /**
- * IPv4 input (xnu's {@code ip_input}): header checks, local delivery (after reassembly) to ICMP and UDP,
- * and forwarding between interfaces when it is enabled.
+ * IPv4 input (xnu's {@code ip_input}): header checks, local delivery (after reassembly, through the IP
+ * filters) to ICMP and UDP, and forwarding between interfaces when it is enabled.
  */
 public final class IpInput {
     private final Kernel kernel;
@@ -64,13 +65,26 @@ public final class IpInput {
         forward(ctx, m);
     }
 
-    /** Hands a whole (reassembled) datagram for this host to its transport protocol. Takes ownership. */
+    /**
+     * Hands a whole (reassembled) datagram for this host to the IP input filters, then to its transport
+     * protocol. Takes ownership.
+     */
     public void deliver(PacketContext ctx, Mbuf m) {
+        deliver(ctx, m, null);
+    }
+
+    /**
+     * As {@link #deliver(PacketContext, Mbuf)}, running only the input filters after {@code resumeAfter}
+     * ({@code ipf_inject_input} with a filter reference). Takes ownership.
+     */
+    public void deliver(PacketContext ctx, Mbuf m, FilterEntry<?> resumeAfter) {
         MemorySegment s = m.segment();
         int off = m.offset();
-        int hl = Ipv4.headerLength(s, off);
+        if (!kernel.ipFilters().input(ctx, m, Ipv4.headerLength(s, off), Ipv4.protocol(s, off), resumeAfter)) return;
+        // A filter may have rewritten the header: read it again.
+        int hl = Ipv4.headerLength(s, m.offset());
         ctx.stats().inc(Stat.IP_DELIVERED);
-        switch (Ipv4.protocol(s, off)) {
+        switch (Ipv4.protocol(s, m.offset())) {
             case Ipv4.PROTO_ICMP -> kernel.icmp().input(ctx, m, hl);
             case Ipv4.PROTO_UDP -> kernel.udp().input(ctx, m, hl);
             default -> {
@@ -107,6 +121,7 @@ public final class IpInput {
         }
         Ipv4.decrementTtl(s, off);
         m.addFlags(Mbuf.F_FORWARDED);
+        if (kernel.ipFilters().output(ctx, m, null, null) != 0) return; // taken or dropped by an IP filter
         st.inc(Stat.IP_FORWARDED);
         kernel.ipOutput().send(ctx, m, r.ifp(), r.nextHop(dst));
     }

@@ -9,14 +9,16 @@ import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Mbuf;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.nke.FilterEntry;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.wire.Icmp;
 import org.kextnet.kernel.wire.Ipv4;
 import org.kextnet.kpi.Errno;
+import org.kextnet.kpi.ipfilter.IpPacketOptions;
 
 /**
- * IPv4 output (xnu's {@code ip_output}): routes locally originated packets, and fragments any packet,
- * local or forwarded, that is larger than the outgoing interface's MTU.
+ * IPv4 output (xnu's {@code ip_output}): routes locally originated packets, runs the IP output filters, and
+ * fragments any packet, local or forwarded, that is larger than the outgoing interface's MTU.
  */
 public final class IpOutput {
     private final Kernel kernel;
@@ -54,6 +56,8 @@ public final class IpOutput {
         Ipv4.write(m.segment(), m.offset(), tos, total, nextId.getAndIncrement() & 0xffff,
                 dontFragment ? Ipv4.FLAG_DF : 0, ttl, protocol, src, dst);
         ctx.stats().inc(Stat.IP_LOCAL_OUT);
+        int f = kernel.ipFilters().output(ctx, m, null, null);
+        if (f != 0) return f == Errno.EJUSTRETURN ? 0 : f;
         return sendRouted(ctx, m, r, dst);
     }
 
@@ -62,6 +66,14 @@ public final class IpOutput {
      * packet): routes it by its destination. Always takes ownership.
      */
     public int outputPacket(PacketContext ctx, Mbuf m) {
+        return outputPacket(ctx, m, null, null);
+    }
+
+    /**
+     * As {@link #outputPacket(PacketContext, Mbuf)}, running only the output filters after {@code resumeAfter}
+     * ({@code ipf_inject_output}). Always takes ownership.
+     */
+    public int outputPacket(PacketContext ctx, Mbuf m, IpPacketOptions options, FilterEntry<?> resumeAfter) {
         int dst = Ipv4.dst(m.segment(), m.offset());
         Route r = kernel.routeFor(dst);
         if (r == null) {
@@ -70,6 +82,8 @@ public final class IpOutput {
             return Errno.ENETUNREACH;
         }
         ctx.stats().inc(Stat.IP_LOCAL_OUT);
+        int f = kernel.ipFilters().output(ctx, m, options, resumeAfter);
+        if (f != 0) return f == Errno.EJUSTRETURN ? 0 : f;
         return sendRouted(ctx, m, r, dst);
     }
 

@@ -9,6 +9,7 @@ import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.wire.Ethernet;
 import org.kextnet.kernel.wire.Ipv4;
+import org.kextnet.kpi.net.ProtocolFamily;
 
 /** Ethernet II framing and demultiplexing by EtherType; IPv4 next hops are resolved through ARP. */
 public final class EthernetLink implements LinkLayer {
@@ -36,6 +37,9 @@ public final class EthernetLink implements LinkLayer {
         }
         int type = Ethernet.type(s, off);
         m.adj(Ethernet.HEADER_LEN);
+        // Demux: IPv4 and ARP belong to PF_INET; interface filters see every frame, unknown ones with PF 0.
+        int pf = type == Ethernet.TYPE_IPV4 || type == Ethernet.TYPE_ARP ? ProtocolFamily.PF_INET : ProtocolFamily.PF_UNSPEC;
+        if (!ifp.filters().input(ctx, pf, m, off)) return;
         switch (type) {
             case Ethernet.TYPE_IPV4 -> ctx.kernel().ipInput().input(ctx, ifp, m);
             case Ethernet.TYPE_ARP -> ifp.arp().input(ctx, m);
@@ -60,7 +64,7 @@ public final class EthernetLink implements LinkLayer {
         send(ctx, ifp, m, dst, Ethernet.TYPE_IPV4);
     }
 
-    /** Prepends an Ethernet header and transmits. Takes ownership. */
+    /** Prepends an Ethernet header and sends the frame through the interface filters. Takes ownership. */
     static void send(PacketContext ctx, Interface ifp, Mbuf m, long dst, int type) {
         if (!m.prepend(Ethernet.HEADER_LEN)) {
             ctx.stats().inc(Stat.NO_BUFFERS);
@@ -68,7 +72,7 @@ public final class EthernetLink implements LinkLayer {
             return;
         }
         Ethernet.write(m.segment(), m.offset(), dst, ifp.lladdr(), type);
-        ifp.transmit(ctx, m);
+        ifp.outputFrame(ctx, m, type == Ethernet.TYPE_IPV4 || type == Ethernet.TYPE_ARP ? ProtocolFamily.PF_INET : ProtocolFamily.PF_UNSPEC);
     }
 
     @Override public int headerLength() { return Ethernet.HEADER_LEN; }

@@ -6,6 +6,7 @@ import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Mbuf;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kpi.net.ProtocolFamily;
 
 /**
  * Point-to-point framing for TUN and loopback: there is no link header; the IP version nibble tells the
@@ -23,6 +24,8 @@ public final class RawIpLink implements LinkLayer {
             return;
         }
         int version = (m.segment().get(ValueLayout.JAVA_BYTE, m.offset()) & 0xff) >>> 4;
+        int pf = version == 4 ? ProtocolFamily.PF_INET : version == 6 ? ProtocolFamily.PF_INET6 : ProtocolFamily.PF_UNSPEC;
+        if (!ifp.filters().input(ctx, pf, m, m.offset())) return;
         if (version == 4) {
             ctx.kernel().ipInput().input(ctx, ifp, m);
         } else {
@@ -33,7 +36,7 @@ public final class RawIpLink implements LinkLayer {
     }
 
     @Override public void output(PacketContext ctx, Interface ifp, Mbuf m, int nextHop) {
-        ifp.transmit(ctx, m);
+        ifp.outputFrame(ctx, m, ProtocolFamily.PF_INET);
     }
 
     @Override public int headerLength() { return 0; }

@@ -1,6 +1,10 @@
 package org.kextnet.kernel.net;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 
 import org.kextnet.kernel.Kernel;
@@ -9,17 +13,29 @@ import org.kextnet.kernel.buf.Mbuf;
 import org.kextnet.kernel.link.ArpCache;
 import org.kextnet.kernel.link.LinkLayer;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kpi.Errno;
+import org.kextnet.kpi.event.KernelEvent;
+import org.kextnet.kpi.event.KernelEvents;
+import org.kextnet.kpi.event.NetEventData;
+import org.kextnet.kpi.net.Ifnet;
+import org.kextnet.kpi.net.IfnetAddress;
+import org.kextnet.kpi.net.IfnetFamily;
+import org.kextnet.kpi.net.IfnetStats;
+import org.kextnet.kpi.net.ProtocolFamily;
 
 /**
  * A network interface (xnu's {@code ifnet}): name, index, family, flags, MTU, link address, IPv4
  * addresses and counters, joined to a {@link Driver} below and the kernel's protocols above through its
- * {@link LinkLayer}.
+ * {@link LinkLayer}, with its interface filters in between. The kernel's implementation of the KPI's
+ * {@link Ifnet}.
  *
- * <p>Received frames enter at {@link #input}; packets leave through {@link #output} (framing, ARP) or
- * {@link #transmit} (finished frames). Configuration (flags, MTU, addresses) may change from any thread
- * while traffic flows: each field is published with a single volatile write.
+ * <p>Received frames enter at {@link #input}; packets leave through {@link #output} (framing, ARP),
+ * {@link #outputFrame} (finished frames, through the interface filters) or {@link #transmit} (straight to
+ * the driver). Configuration (flags, MTU, addresses) may change from any thread while traffic flows: each
+ * field is published with a single volatile write, and events about it are posted after the change, with no
+ * lock held.
  */
-public final class Interface {
+public final class Interface implements Ifnet {
     private final Kernel kernel;
     private final String name;
     private final int index;
@@ -29,8 +45,11 @@ public final class Interface {
     private final long lladdr;
     private final IfCounters counters = new IfCounters();
     private final ArpCache arp;
+    private final InterfaceFilters filters;
     private volatile int flags;
     private volatile int mtu;
+    private volatile boolean attached = true;
+    private volatile boolean linkUp = true;
     private volatile InterfaceAddress[] addresses = new InterfaceAddress[0];
 
     public Interface(Kernel kernel, String name, int index, IfFamily family, Driver driver, long lladdr, int mtu) {
@@ -43,6 +62,7 @@ public final class Interface {
         this.mtu = mtu;
         this.link = LinkLayer.of(family);
         this.arp = family == IfFamily.ETHERNET ? new ArpCache(kernel, this) : null;
+        this.filters = new InterfaceFilters(this, kernel.grace());
         this.flags = switch (family) {
             case LOOPBACK -> IfFlags.LOOPBACK | IfFlags.MULTICAST;
             case ETHERNET -> IfFlags.BROADCAST | IfFlags.MULTICAST;
@@ -51,44 +71,84 @@ public final class Interface {
     }
 
     public Kernel kernel() { return kernel; }
-    public String name() { return name; }
+    @Override public String name() { return name; }
     /** The unit number: the trailing digits of the name ("tun3" is unit 3), or 0. */
-    public int unit() {
+    @Override public int unit() {
         int i = name.length();
         while (i > 0 && Character.isDigit(name.charAt(i - 1))) i--;
         return i == name.length() ? 0 : Integer.parseInt(name.substring(i));
     }
-    public int index() { return index; }
+    @Override public int index() { return index; }
     public IfFamily family() { return family; }
     public Driver driver() { return driver; }
     public LinkLayer link() { return link; }
     /** The link-layer (MAC) address, or 0 for interfaces without one. */
-    public long lladdr() { return lladdr; }
+    @Override public long lladdr() { return lladdr; }
     public IfCounters counters() { return counters; }
     /** The ARP cache of an Ethernet interface, else null. */
     public ArpCache arp() { return arp; }
-    public int flags() { return flags; }
+    /** The interface filters of this interface. */
+    public InterfaceFilters filters() { return filters; }
+    @Override public int flags() { return flags; }
     public boolean isUp() { return (flags & IfFlags.UP) != 0; }
-    public int mtu() { return mtu; }
+    @Override public int mtu() { return mtu; }
+    @Override public boolean isAttached() { return attached; }
 
-    public void setMtu(int mtu) {
-        if (mtu < 68 || mtu > 65535) throw new IllegalArgumentException("MTU " + mtu + " out of range 68..65535");
-        this.mtu = mtu;
+    @Override public IfnetFamily ifnetFamily() {
+        return switch (family) {
+            case LOOPBACK -> IfnetFamily.LOOPBACK;
+            case ETHERNET -> IfnetFamily.ETHERNET;
+            case TUN -> IfnetFamily.TUN;
+        };
     }
 
-    /** Sets the flags in {@code mask} to {@code value}, as {@code ifnet_set_flags}. */
-    public synchronized void setFlags(int value, int mask) {
-        int old = flags;
-        int now = (old & ~mask) | (value & mask);
-        if ((now & IfFlags.UP) != 0) now |= IfFlags.RUNNING; else now &= ~IfFlags.RUNNING;
-        flags = now;
+    @Override public int ifnetType() {
+        return switch (family) {
+            case LOOPBACK -> IFT_LOOP;
+            case ETHERNET -> IFT_ETHER;
+            case TUN -> IFT_OTHER;
+        };
+    }
+
+    /** Sets the MTU and posts {@code KEV_DL_SIFMTU}. */
+    @Override public void setMtu(int mtu) {
+        if (mtu < 68 || mtu > 65535) throw new IllegalArgumentException("MTU " + mtu + " out of range 68..65535");
+        int old = this.mtu;
+        this.mtu = mtu;
+        if (old != mtu) postEvent(KernelEvents.KEV_DL_SUBCLASS, KernelEvents.KEV_DL_SIFMTU);
+    }
+
+    /**
+     * Sets the flags in {@code mask} to {@code value}, as {@code ifnet_set_flags}; posts {@code KEV_DL_SIFFLAGS}
+     * if they changed. An Ethernet interface coming up announces its addresses with gratuitous ARP.
+     */
+    @Override public void setFlags(int value, int mask) {
+        int old, now;
+        synchronized (this) {
+            old = flags;
+            now = (old & ~mask) | (value & mask);
+            if ((now & IfFlags.UP) != 0) now |= IfFlags.RUNNING; else now &= ~IfFlags.RUNNING;
+            flags = now;
+        }
+        if (old == now) return;
+        // Outside the lock: announcing sends through the interface filters, and events call extensions.
         if ((old & IfFlags.UP) == 0 && (now & IfFlags.UP) != 0 && arp != null) {
             for (InterfaceAddress a : addresses) arp.announce(kernel.context(), a.address());
         }
+        postEvent(KernelEvents.KEV_DL_SUBCLASS, KernelEvents.KEV_DL_SIFFLAGS);
     }
 
     public void up() { setFlags(IfFlags.UP, IfFlags.UP); }
     public void down() { setFlags(0, IfFlags.UP); }
+
+    /** The driver reports link up or down; posts {@code KEV_DL_LINK_ON} or {@code KEV_DL_LINK_OFF} on a change. */
+    public void setLinkState(boolean up) {
+        if (linkUp == up) return;
+        linkUp = up;
+        postEvent(KernelEvents.KEV_DL_SUBCLASS, up ? KernelEvents.KEV_DL_LINK_ON : KernelEvents.KEV_DL_LINK_OFF);
+    }
+
+    public boolean linkUp() { return linkUp; }
 
     public InterfaceAddress[] addresses() { return addresses.clone(); }
 
@@ -112,30 +172,58 @@ public final class Interface {
     }
 
     /**
-     * Adds an address; the kernel adds the connected route. An Ethernet interface that is up announces it
-     * with a gratuitous ARP.
+     * Adds an address (the kernel adds the connected route) and posts {@code KEV_INET_NEW_ADDR}. An Ethernet
+     * interface that is up announces it with a gratuitous ARP.
      */
-    public synchronized void addAddress(InterfaceAddress a) {
-        for (InterfaceAddress x : addresses) if (x.address() == a.address()) throw new IllegalArgumentException(name + ": address " + a + " already assigned");
-        InterfaceAddress[] n = Arrays.copyOf(addresses, addresses.length + 1);
-        n[n.length - 1] = a;
-        addresses = n;
+    public void addAddress(InterfaceAddress a) {
+        synchronized (this) {
+            for (InterfaceAddress x : addresses) if (x.address() == a.address()) throw new IllegalArgumentException(name + ": address " + a + " already assigned");
+            InterfaceAddress[] n = Arrays.copyOf(addresses, addresses.length + 1);
+            n[n.length - 1] = a;
+            addresses = n;
+        }
         if (arp != null && isUp()) arp.announce(kernel.context(), a.address());
+        postAddressEvent(KernelEvents.KEV_INET_NEW_ADDR, a.address());
     }
 
-    public synchronized boolean removeAddress(int address) {
-        InterfaceAddress[] a = addresses;
-        for (int i = 0; i < a.length; i++) {
-            if (a[i].address() == address) {
-                InterfaceAddress[] n = new InterfaceAddress[a.length - 1];
-                System.arraycopy(a, 0, n, 0, i);
-                System.arraycopy(a, i + 1, n, i, a.length - i - 1);
-                addresses = n;
-                return true;
+    /** Removes an address; posts {@code KEV_INET_ADDR_DELETED}. */
+    public boolean removeAddress(int address) {
+        synchronized (this) {
+            InterfaceAddress[] a = addresses;
+            int i = 0;
+            while (i < a.length && a[i].address() != address) i++;
+            if (i == a.length) return false;
+            InterfaceAddress[] n = new InterfaceAddress[a.length - 1];
+            System.arraycopy(a, 0, n, 0, i);
+            System.arraycopy(a, i + 1, n, i, a.length - i - 1);
+            addresses = n;
+        }
+        postAddressEvent(KernelEvents.KEV_INET_ADDR_DELETED, address);
+        return true;
+    }
+
+    @Override public List<IfnetAddress> addressList() {
+        List<IfnetAddress> l = new ArrayList<>();
+        for (InterfaceAddress a : addresses) {
+            int x = a.address();
+            try {
+                l.add(new IfnetAddress(InetAddress.getByAddress(new byte[] {(byte) (x >>> 24), (byte) (x >>> 16), (byte) (x >>> 8), (byte) x}),
+                        a.prefixLength()));
+            } catch (UnknownHostException e) {
+                throw new IllegalStateException(e); // 4 bytes are always an address
             }
         }
-        return false;
+        return l;
     }
+
+    @Override public IfnetStats statistics() {
+        IfCounters c = counters;
+        return new IfnetStats(c.get(IfCounters.IPACKETS), c.get(IfCounters.IBYTES), c.get(IfCounters.IERRORS),
+                c.get(IfCounters.IDROPS), c.get(IfCounters.OPACKETS), c.get(IfCounters.OBYTES),
+                c.get(IfCounters.OERRORS), c.get(IfCounters.ODROPS));
+    }
+
+    // ---- input ----
 
     /**
      * A frame from the driver. Takes ownership. Counts it, then hands it to the link layer.
@@ -143,18 +231,31 @@ public final class Interface {
      */
     public void input(PacketContext ctx, Mbuf m) {
         counters.input(1, m.length());
-        receive(ctx, m);
+        ctx.enter();
+        try {
+            receive(ctx, m);
+        } finally {
+            ctx.exit();
+        }
     }
 
-    /** A batch of frames from the driver, counted once. Takes ownership of all {@code n}. */
+    /**
+     * A batch of frames from the driver, counted once, run in one read-side section. Takes ownership of
+     * all {@code n}.
+     */
     public void input(PacketContext ctx, Mbuf[] batch, int n) {
         long bytes = 0;
         for (int i = 0; i < n; i++) bytes += batch[i].length();
         counters.input(n, bytes);
-        for (int i = 0; i < n; i++) {
-            Mbuf m = batch[i];
-            batch[i] = null;
-            receive(ctx, m);
+        ctx.enter();
+        try {
+            for (int i = 0; i < n; i++) {
+                Mbuf m = batch[i];
+                batch[i] = null;
+                receive(ctx, m);
+            }
+        } finally {
+            ctx.exit();
         }
     }
 
@@ -176,6 +277,18 @@ public final class Interface {
         }
     }
 
+    /** {@code ifnet_input} for extensions: a frame (from its link header) as if the driver received it. */
+    @Override public int input(org.kextnet.kpi.mbuf.Mbuf m) {
+        if (!attached) {
+            m.free();
+            return Errno.ENXIO;
+        }
+        input(kernel.context(), (Mbuf) m);
+        return 0;
+    }
+
+    // ---- output ----
+
     /**
      * Sends an IPv4 packet ({@code m} starts at the IP header) to {@code nextHop} on this link: frames it
      * (resolving the link address first where needed) and transmits it. Takes ownership.
@@ -190,6 +303,15 @@ public final class Interface {
         link.output(ctx, this, m, nextHop);
     }
 
+    /**
+     * A finished frame of protocol family {@code protocol}: runs the interface output filters, then hands it
+     * to the driver. Takes ownership.
+     */
+    public void outputFrame(PacketContext ctx, Mbuf m, int protocol) {
+        if (!filters.output(ctx, protocol, m)) return;
+        transmit(ctx, m);
+    }
+
     /** Hands a finished frame to the driver and counts it. Takes ownership. */
     public void transmit(PacketContext ctx, Mbuf m) {
         int len = m.length();
@@ -199,6 +321,95 @@ public final class Interface {
             counters.inc(IfCounters.ODROPS);
             ctx.stats().inc(Stat.LINK_TX_FULL);
         }
+    }
+
+    @Override public int outputRaw(int protocolFamily, org.kextnet.kpi.mbuf.Mbuf m) {
+        if (!attached) {
+            m.free();
+            return Errno.ENXIO;
+        }
+        outputFrame(kernel.context(), (Mbuf) m, protocolFamily);
+        return 0;
+    }
+
+    @Override public int output(int protocolFamily, org.kextnet.kpi.mbuf.Mbuf m, long destination) {
+        if (!attached) {
+            m.free();
+            return Errno.ENXIO;
+        }
+        if (protocolFamily != ProtocolFamily.PF_INET) {
+            m.free();
+            return Errno.EAFNOSUPPORT;
+        }
+        output(kernel.context(), (Mbuf) m, (int) destination);
+        return 0;
+    }
+
+    // ---- ioctl and events ----
+
+    @Override public int ioctl(int protocolFamily, long command, Object argument) {
+        if (!attached) return Errno.ENXIO;
+        int r = filters.ioctl(kernel.context(), protocolFamily, command, argument);
+        if (r == Errno.EJUSTRETURN) return 0;
+        if (r != 0 && r != Errno.EOPNOTSUPP) return r;
+        int own = ownIoctl(command, argument);
+        return own == Errno.EOPNOTSUPP && r == 0 ? 0 : own;
+    }
+
+    /** The interface's own ioctls: flags and MTU. */
+    private int ownIoctl(long command, Object argument) {
+        try {
+            if (command == SIOCSIFFLAGS && argument instanceof Integer f) {
+                setFlags(f, IfFlags.UP | IfFlags.PROMISC);
+                return 0;
+            }
+            if (command == SIOCSIFMTU && argument instanceof Integer v) {
+                setMtu(v);
+                return 0;
+            }
+            if (command == SIOCGIFMTU && argument instanceof int[] out && out.length > 0) {
+                out[0] = mtu;
+                return 0;
+            }
+        } catch (IllegalArgumentException e) {
+            return Errno.EINVAL;
+        }
+        return Errno.EOPNOTSUPP;
+    }
+
+    @Override public int event(KernelEvent event) {
+        if (!attached) return Errno.ENXIO;
+        deliverEvent(event);
+        return 0;
+    }
+
+    /** The data-link event payload naming this interface. */
+    public NetEventData eventData() { return new NetEventData(ifnetFamily().code(), unit(), name); }
+
+    /** Posts a data-link event about this interface (filters, then the event bus). */
+    public void postEvent(int subclass, int code) {
+        deliverEvent(KernelEvent.of(KernelEvents.KEV_VENDOR_KEXTNET, KernelEvents.KEV_NETWORK_CLASS, subclass, code,
+                eventData().encode()));
+    }
+
+    private void postAddressEvent(int code, int address) {
+        byte[] d = eventData().encode(4).putInt(address).array();
+        deliverEvent(KernelEvent.of(KernelEvents.KEV_VENDOR_KEXTNET, KernelEvents.KEV_NETWORK_CLASS,
+                KernelEvents.KEV_INET_SUBCLASS, code, d));
+    }
+
+    /** An event reaches the interface filters, then every subscriber of the bus. */
+    public void deliverEvent(KernelEvent event) {
+        filters.event(kernel.context(), event);
+        kernel.events().post(event);
+    }
+
+    // ---- detach ----
+
+    /** Marks the interface detached: data calls fail with ENXIO from now on, and its filters are detached. */
+    public void markDetached() {
+        attached = false;
+        filters.close();
     }
 
     @Override public String toString() { return name; }

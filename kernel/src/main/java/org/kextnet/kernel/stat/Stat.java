@@ -14,6 +14,8 @@ public enum Stat {
     LINK_TX_FULL("link", "packets dropped because the transmit queue was full"),
     LINK_WIRE_LOSS("link", "packets lost on purpose by an impaired memory wire"),
     NO_BUFFERS("link", "packets dropped for lack of packet buffers"),
+    LINK_FILTERED("link", "frames dropped by an interface filter"),
+    LINK_FILTER_TAKEN("link", "frames taken by an interface filter"),
     // arp
     ARP_RX_REQUEST("arp", "requests received"),
     ARP_RX_REPLY("arp", "replies received"),
@@ -50,6 +52,7 @@ public enum Stat {
     IP_CANT_FRAGMENT("ip", "datagrams that can't be fragmented"),
     IP_OUT_NO_BUFFERS("ip", "output packets dropped due to no bufs"),
     IP_FILTERED("ip", "packets dropped by an IP filter"),
+    IP_FILTER_TAKEN("ip", "packets taken by an IP filter"),
     // icmp
     ICMP_ERRORS("icmp", "calls to icmp_error"),
     ICMP_ERROR_ON_ICMP("icmp", "errors not generated because old message was icmp"),
@@ -76,7 +79,13 @@ public enum Stat {
     UDP_FULL_SOCKET("udp", "dropped due to full socket buffers"),
     UDP_DELIVERED("udp", "delivered"),
     UDP_OUT("udp", "datagrams output"),
-    UDP_OUT_NO_BUFFERS("udp", "output datagrams dropped for lack of buffers");
+    UDP_OUT_NO_BUFFERS("udp", "output datagrams dropped for lack of buffers"),
+    UDP_FILTERED("udp", "datagrams dropped by a socket filter"),
+    UDP_FILTER_TAKEN("udp", "datagrams taken by a socket filter"),
+    // extensions
+    NKE_FAULTS("nke", "exceptions thrown by extension callbacks (contained)"),
+    NKE_FAULT_DROPS("nke", "packets dropped because a filter threw"),
+    NKE_QUARANTINED("nke", "registrations removed after repeated faults");
 
     private final String protocol;
     private final String description;

@@ -27,8 +27,9 @@ public interface IpFilter {
     default int input(Mbuf m, int offset, int protocol) { return 0; }
 
     /**
-     * A locally generated packet ({@code ipf_output}), with its complete IP header, after routing and before
-     * fragmentation. To change its destination, re-inject a new packet with
+     * A packet IP is about to send ({@code ipf_output}), with its complete IP header, after routing and before
+     * fragmentation: locally generated, or forwarded (as in xnu, where {@code ip_forward} goes through
+     * {@code ip_output}; a forwarded packet has {@link Mbuf#F_FORWARDED} set). To change its destination, re-inject a new packet with
      * {@link IpFilterKpi#injectOutput} and return {@link org.kextnet.kpi.Errno#EJUSTRETURN}.
      *
      * <p>Does not take ownership, unless the filter returns {@code EJUSTRETURN}; may modify the packet.

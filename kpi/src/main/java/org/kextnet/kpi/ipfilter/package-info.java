@@ -5,8 +5,8 @@
  * <ul>
  * <li><b>Input</b> runs after IP header checks and reassembly, before the packet is handed to its transport
  *   protocol, on the receiving interface's packet thread (or the thread that injected the packet).</li>
- * <li><b>Output</b> runs for locally generated packets before fragmentation, on the sending thread
- *   (an application sending, a packet thread answering, or the timer thread).</li>
+ * <li><b>Output</b> runs for locally generated and forwarded packets before fragmentation, on the sending
+ *   thread (an application sending, a packet thread answering or forwarding, or the timer thread).</li>
  * <li>Filters run in chain order ({@link org.kextnet.kpi.Position}); each return value decides:
  * <table><caption>input and output results</caption>
  * <tr><td>0</td><td>continue with the next filter, then the stack</td></tr>

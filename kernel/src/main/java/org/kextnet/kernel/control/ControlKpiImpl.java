@@ -1,0 +1,99 @@
+package org.kextnet.kernel.control;
+
+import java.nio.ByteBuffer;
+
+import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.nke.ExtensionHandle;
+import org.kextnet.kernel.nke.KernelRegistration;
+import org.kextnet.kpi.Errno;
+import org.kextnet.kpi.KpiException;
+import org.kextnet.kpi.control.ControlClient;
+import org.kextnet.kpi.control.ControlKpi;
+import org.kextnet.kpi.control.ControlParams;
+import org.kextnet.kpi.control.ControlRef;
+import org.kextnet.kpi.control.KernelControl;
+
+/** {@link ControlKpi} bound to one extension: its registrations and client connections are recorded. */
+final class ControlKpiImpl implements ControlKpi {
+    private final ControlRegistry registry;
+    private final ExtensionHandle owner;
+
+    ControlKpiImpl(ControlRegistry registry, ExtensionHandle owner) {
+        this.registry = registry;
+        this.owner = owner;
+    }
+
+    @Override public ControlRef register(ControlParams params, KernelControl control) throws KpiException {
+        return registry.register(owner, params, control);
+    }
+
+    @Override public int deregister(ControlRef ref) {
+        if (!(ref instanceof KernelControlEntry e) || e.owner() != owner) return Errno.EINVAL;
+        return e.deregister();
+    }
+
+    private ControlSocket unitOf(ControlRef ref, int unit) {
+        if (!(ref instanceof KernelControlEntry e) || e.owner() != owner) return null;
+        return e.unit(unit);
+    }
+
+    @Override public int enqueueData(ControlRef ref, int unit, ByteBuffer data, int flags) {
+        ControlSocket so = unitOf(ref, unit);
+        if (so == null) return Errno.EINVAL;
+        byte[] copy = new byte[data.remaining()];
+        data.duplicate().get(copy);
+        int r = so.enqueue(copy, flags);
+        if (r == 0) data.position(data.limit());
+        return r;
+    }
+
+    @Override public int enqueueMbuf(ControlRef ref, int unit, org.kextnet.kpi.mbuf.Mbuf m, int flags) {
+        ControlSocket so = unitOf(ref, unit);
+        if (so == null) return Errno.EINVAL;
+        int r = so.enqueue(((Mbuf) m).toByteArray(), flags);
+        if (r == 0) m.free();
+        return r;
+    }
+
+    @Override public int enqueueSpace(ControlRef ref, int unit) {
+        ControlSocket so = unitOf(ref, unit);
+        return so == null ? -1 : so.space();
+    }
+
+    @Override public ControlClient connect(String name, int unit) throws KpiException {
+        owner.checkOpen();
+        ControlSocket so = registry.connect(name, unit, true);
+        ClientRegistration reg = new ClientRegistration(owner, name, so);
+        owner.record(reg);
+        return new ControlClient() {
+            @Override public org.kextnet.kpi.control.ControlAddress address() { return so.address(); }
+            @Override public int send(ByteBuffer data, int f) { return so.send(data, f); }
+            @Override public int receive(ByteBuffer dst, long timeout, java.util.concurrent.TimeUnit u) throws InterruptedException {
+                return so.receive(dst, timeout, u);
+            }
+            @Override public int setOption(int option, byte[] value) { return so.setOption(option, value); }
+            @Override public int getOption(int option, byte[] buffer) { return so.getOption(option, buffer); }
+            @Override public boolean isConnected() { return so.isConnected(); }
+            @Override public void close() { reg.end(); }
+        };
+    }
+
+    /** An extension's client connection to a control, closed on unload. */
+    private static final class ClientRegistration extends KernelRegistration {
+        private final ControlSocket so;
+
+        ClientRegistration(ExtensionHandle owner, String name, ControlSocket so) {
+            super(owner, "kctl-client", name + ":" + so.unit());
+            this.so = so;
+        }
+
+        void end() { removeByKernel(false); }
+
+        @Override protected boolean removeByKernel(boolean faulted) {
+            if (!beginDetach()) return true;
+            so.close();
+            finishDetach(faulted);
+            return true;
+        }
+    }
+}

@@ -1,0 +1,169 @@
+package org.kextnet.kernel.inet;
+
+import org.kextnet.kernel.Kernel;
+import org.kextnet.kernel.PacketContext;
+import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.nke.ExtensionHandle;
+import org.kextnet.kernel.nke.FilterChain;
+import org.kextnet.kernel.nke.FilterEntry;
+import org.kextnet.kernel.nke.Overrides;
+import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kpi.Errno;
+import org.kextnet.kpi.KpiException;
+import org.kextnet.kpi.Position;
+import org.kextnet.kpi.ipfilter.IpFilter;
+import org.kextnet.kpi.ipfilter.IpFilterRef;
+import org.kextnet.kpi.ipfilter.IpPacketOptions;
+import org.kextnet.kpi.net.ProtocolFamily;
+
+/**
+ * The IP filter heads ({@code ipf_*} in xnu's {@code kpi_ipfilter.c}): one chain for IPv4 and one for IPv6.
+ * IPv4 input calls {@link #input} after reassembly, before transport delivery; IPv4 output calls
+ * {@link #output} before fragmentation, for locally generated and forwarded packets (xnu's
+ * {@code ip_forward} goes through {@code ip_output} and its filters).
+ *
+ * <p>With no filter in a direction, a head costs one volatile read and a length check per packet.
+ */
+public final class IpFilters {
+    static final int IN = 0, OUT = 1;
+
+    private final Kernel kernel;
+    private final FilterChain<IpFilter> v4;
+    private final FilterChain<IpFilter> v6;
+
+    public IpFilters(Kernel kernel) {
+        this.kernel = kernel;
+        this.v4 = new FilterChain<>("ipv4", kernel.grace(), 2);
+        this.v6 = new FilterChain<>("ipv6", kernel.grace(), 2);
+    }
+
+    public FilterChain<IpFilter> v4() { return v4; }
+    public FilterChain<IpFilter> v6() { return v6; }
+
+    /** One attached IP filter: the kernel's {@code ipfilter_t}. */
+    public static final class Entry extends FilterEntry<IpFilter> implements IpFilterRef {
+        private final int family;
+
+        Entry(FilterChain<IpFilter> chain, ExtensionHandle owner, String name, Position position, int priority,
+              IpFilter filter, int family) {
+            super(chain, owner, "ipfilter", name, position, priority, filter, caps(filter));
+            this.family = family;
+        }
+
+        private static int caps(IpFilter f) {
+            int c = 0;
+            if (Overrides.overrides(f, IpFilter.class, "input", org.kextnet.kpi.mbuf.Mbuf.class, int.class, int.class)) c |= 1 << IN;
+            if (Overrides.overrides(f, IpFilter.class, "output", org.kextnet.kpi.mbuf.Mbuf.class, IpPacketOptions.class)) c |= 1 << OUT;
+            return c;
+        }
+
+        @Override public int family() { return family; }
+        @Override public void remove() { chain().remove(this, false); }
+
+        @Override public IpFilterRef replace(IpFilter replacement) throws KpiException {
+            return chain().replace(this, (c, prio) -> new Entry(c, owner(), name(), position(), prio, replacement, family));
+        }
+
+        @Override protected void detached() {
+            try {
+                filter.detached();
+            } catch (Throwable t) {
+                countFault("detached", t);
+            }
+        }
+    }
+
+    /** {@code ipf_addv4} / {@code ipf_addv6}. */
+    public Entry add(ExtensionHandle owner, int family, String name, Position position, IpFilter filter) throws KpiException {
+        owner.checkOpen();
+        FilterChain<IpFilter> chain = family == ProtocolFamily.PF_INET6 ? v6 : v4;
+        return chain.add(name, position, (c, prio) -> new Entry(c, owner, name, position, prio, filter, family));
+    }
+
+    /** Whether an IPv4 input filter is attached (one volatile read). */
+    public boolean hasInput() { return v4.snapshot().with(IN).length != 0; }
+
+    /**
+     * Runs the IPv4 input filters on a packet for this host, from the first filter after {@code resumeAfter}
+     * (null: all).
+     * @param offset   where the transport header starts, from the IP header
+     * @return true to deliver the packet to its transport; false if it is no longer the caller's
+     */
+    public boolean input(PacketContext ctx, Mbuf m, int offset, int protocol, FilterEntry<?> resumeAfter) {
+        if (resumeAfter == null && v4.snapshot().with(IN).length == 0) return true;
+        ctx.enter();
+        try {
+            FilterChain.Snapshot<IpFilter> s = v4.snapshot();
+            FilterEntry<IpFilter>[] a = s.with(IN);
+            for (int i = s.resumeIndex(resumeAfter, IN); i < a.length; i++) {
+                FilterEntry<IpFilter> e = a[i];
+                int gen = m.generation();
+                int r;
+                try {
+                    r = e.filter.input(m, offset, protocol);
+                } catch (Throwable t) {
+                    if (faulted(ctx, e, "input", t, m, gen)) return false;
+                    continue;
+                }
+                if (r != 0) {
+                    stopped(ctx, r, m, gen);
+                    return false;
+                }
+            }
+            return true;
+        } finally {
+            ctx.exit();
+        }
+    }
+
+    /**
+     * Runs the IPv4 output filters on a packet with a complete header, from the first filter after
+     * {@code resumeAfter} (null: all).
+     * @return 0 to send the packet on; otherwise the packet is no longer the caller's, and the value is what
+     *         IP output returns: {@link Errno#EJUSTRETURN} when a filter took it (the caller reports success), or
+     *         the filter's error
+     */
+    public int output(PacketContext ctx, Mbuf m, IpPacketOptions options, FilterEntry<?> resumeAfter) {
+        if (resumeAfter == null && v4.snapshot().with(OUT).length == 0) return 0;
+        ctx.enter();
+        try {
+            FilterChain.Snapshot<IpFilter> s = v4.snapshot();
+            FilterEntry<IpFilter>[] a = s.with(OUT);
+            for (int i = s.resumeIndex(resumeAfter, OUT); i < a.length; i++) {
+                FilterEntry<IpFilter> e = a[i];
+                int gen = m.generation();
+                int r;
+                try {
+                    r = e.filter.output(m, options);
+                } catch (Throwable t) {
+                    if (faulted(ctx, e, "output", t, m, gen)) return Errno.EIO;
+                    continue;
+                }
+                if (r != 0) return stopped(ctx, r, m, gen);
+            }
+            return 0;
+        } finally {
+            ctx.exit();
+        }
+    }
+
+    private static int stopped(PacketContext ctx, int r, Mbuf m, int gen) {
+        if (r == Errno.EJUSTRETURN) {
+            ctx.stats().inc(Stat.IP_FILTER_TAKEN);
+        } else {
+            ctx.stats().inc(Stat.IP_FILTERED);
+            if (!m.isFree() && m.generation() == gen) m.free();
+        }
+        return r;
+    }
+
+    /** A filter threw: count it, maybe quarantine it; true if the packet was dropped (the fail-safe). */
+    private boolean faulted(PacketContext ctx, FilterEntry<IpFilter> e, String callback, Throwable t, Mbuf m, int gen) {
+        ctx.stats().inc(Stat.NKE_FAULTS);
+        e.fault(callback, t);
+        if (kernel.nke().policy().ipFailPass()) return false;
+        ctx.stats().inc(Stat.NKE_FAULT_DROPS);
+        if (!m.isFree() && m.generation() == gen) m.free();
+        return true;
+    }
+}

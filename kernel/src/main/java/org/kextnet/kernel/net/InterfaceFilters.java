@@ -1,0 +1,223 @@
+package org.kextnet.kernel.net;
+
+import org.kextnet.kernel.PacketContext;
+import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.nke.ExtensionHandle;
+import org.kextnet.kernel.nke.FilterChain;
+import org.kextnet.kernel.nke.FilterEntry;
+import org.kextnet.kernel.nke.GracePeriod;
+import org.kextnet.kernel.nke.Overrides;
+import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kpi.Errno;
+import org.kextnet.kpi.KpiException;
+import org.kextnet.kpi.Position;
+import org.kextnet.kpi.event.KernelEvent;
+import org.kextnet.kpi.interfacefilter.InterfaceFilter;
+import org.kextnet.kpi.interfacefilter.InterfaceFilterRef;
+import org.kextnet.kpi.net.Ifnet;
+
+/**
+ * The interface filter head of one interface ({@code iflt_*} in xnu's dlil): input after demux with the
+ * frame header apart, output with the whole frame before the driver, events and ioctls. Filters run in chain
+ * order; each sees only frames of its protocol selector (0 = all).
+ */
+public final class InterfaceFilters {
+    static final int IN = 0, OUT = 1, EVENT = 2, IOCTL = 3;
+    private static final int CAP_BITS = 4;
+
+    private final Interface ifp;
+    private final FilterChain<InterfaceFilter> chain;
+
+    InterfaceFilters(Interface ifp, GracePeriod grace) {
+        this.ifp = ifp;
+        this.chain = new FilterChain<>(ifp.name(), grace, CAP_BITS);
+    }
+
+    public FilterChain<InterfaceFilter> chain() { return chain; }
+
+    /** One attached filter: the kernel's {@code interface_filter_t}. */
+    public static final class Entry extends FilterEntry<InterfaceFilter> implements InterfaceFilterRef {
+        final int protocol;
+        private final Interface ifp;
+
+        Entry(FilterChain<InterfaceFilter> chain, ExtensionHandle owner, String name, Position position, int priority,
+              InterfaceFilter filter, Interface ifp, int protocol) {
+            super(chain, owner, "iff", name, position, priority, filter, caps(filter));
+            this.ifp = ifp;
+            this.protocol = protocol;
+        }
+
+        private static int caps(InterfaceFilter f) {
+            int c = 0;
+            if (Overrides.overrides(f, InterfaceFilter.class, "input", Ifnet.class, int.class, org.kextnet.kpi.mbuf.Mbuf.class, int.class)) c |= 1 << IN;
+            if (Overrides.overrides(f, InterfaceFilter.class, "output", Ifnet.class, int.class, org.kextnet.kpi.mbuf.Mbuf.class)) c |= 1 << OUT;
+            if (Overrides.overrides(f, InterfaceFilter.class, "event", Ifnet.class, int.class, KernelEvent.class)) c |= 1 << EVENT;
+            if (Overrides.overrides(f, InterfaceFilter.class, "ioctl", Ifnet.class, int.class, long.class, Object.class)) c |= 1 << IOCTL;
+            return c;
+        }
+
+        @Override public Ifnet ifnet() { return ifp; }
+        @Override public int protocolFamily() { return protocol; }
+        @Override public void detach() { chain().remove(this, false); }
+
+        @Override public InterfaceFilterRef replace(InterfaceFilter replacement) throws KpiException {
+            return chain().replace(this, (c, prio) -> new Entry(c, owner(), name(), position(), prio, replacement, ifp, protocol));
+        }
+
+        @Override protected void detached() {
+            try {
+                filter.detached(ifp);
+            } catch (Throwable t) {
+                countFault("detached", t);
+            }
+        }
+    }
+
+    /** {@code iflt_attach}. */
+    public Entry attach(ExtensionHandle owner, String name, int protocol, Position position, InterfaceFilter filter)
+            throws KpiException {
+        if (!ifp.isAttached()) throw new KpiException(Errno.ENXIO, ifp.name() + " is detached");
+        return chain.add(name, position, (c, prio) -> new Entry(c, owner, name, position, prio, filter, ifp, protocol));
+    }
+
+    /** Whether any filter watches input; one volatile read. */
+    public boolean hasInput() { return chain.snapshot().with(IN).length != 0; }
+
+    /**
+     * Runs the input filters on a received frame whose data starts after its frame header.
+     * @return true to continue to the protocol; false if a filter took, dropped or failed the frame (it is
+     *         no longer the caller's)
+     */
+    public boolean input(PacketContext ctx, int protocol, Mbuf m, int frameHeader) {
+        if (chain.snapshot().with(IN).length == 0) return true;
+        ctx.enter();
+        try {
+            @SuppressWarnings("unchecked")
+            FilterEntry<InterfaceFilter>[] a = chain.snapshot().with(IN);
+            for (FilterEntry<InterfaceFilter> fe : a) {
+                Entry e = (Entry) fe;
+                if (e.protocol != 0 && e.protocol != protocol) continue;
+                int gen = m.generation();
+                int r;
+                try {
+                    r = e.filter.input(ifp, protocol, m, frameHeader);
+                } catch (Throwable t) {
+                    if (faulted(ctx, e, "input", t, m, gen)) return false;
+                    continue;
+                }
+                if (r != 0) return stopped(ctx, r, m, gen);
+            }
+            return true;
+        } finally {
+            ctx.exit();
+        }
+    }
+
+    /**
+     * Runs the output filters on a finished frame.
+     * @return true to hand it to the driver; false if it is no longer the caller's
+     */
+    public boolean output(PacketContext ctx, int protocol, Mbuf m) {
+        if (chain.snapshot().with(OUT).length == 0) return true;
+        ctx.enter();
+        try {
+            FilterEntry<InterfaceFilter>[] a = chain.snapshot().with(OUT);
+            for (FilterEntry<InterfaceFilter> fe : a) {
+                Entry e = (Entry) fe;
+                if (e.protocol != 0 && e.protocol != protocol) continue;
+                int gen = m.generation();
+                int r;
+                try {
+                    r = e.filter.output(ifp, protocol, m);
+                } catch (Throwable t) {
+                    if (faulted(ctx, e, "output", t, m, gen)) return false;
+                    continue;
+                }
+                if (r != 0) return stopped(ctx, r, m, gen);
+            }
+            return true;
+        } finally {
+            ctx.exit();
+        }
+    }
+
+    /** Gives an event to every filter that observes events ({@code iff_event}). */
+    public void event(PacketContext ctx, KernelEvent event) {
+        if (chain.snapshot().with(EVENT).length == 0) return;
+        ctx.enter();
+        try {
+            for (FilterEntry<InterfaceFilter> fe : chain.snapshot().with(EVENT)) {
+                Entry e = (Entry) fe;
+                try {
+                    e.filter.event(ifp, e.protocol, event);
+                } catch (Throwable t) {
+                    ctx.stats().inc(Stat.NKE_FAULTS);
+                    e.fault("event", t);
+                }
+            }
+        } finally {
+            ctx.exit();
+        }
+    }
+
+    /**
+     * Runs the ioctl filters ({@code iff_ioctl}): EOPNOTSUPP continues, 0 records "handled" and continues,
+     * EJUSTRETURN stops with success, another errno stops with it.
+     * @return {@link Errno#EJUSTRETURN} if a filter stopped with success, 0 if one handled it, EOPNOTSUPP if
+     *         none did, else the error
+     */
+    public int ioctl(PacketContext ctx, int protocol, long command, Object argument) {
+        int result = Errno.EOPNOTSUPP;
+        if (chain.snapshot().with(IOCTL).length == 0) return result;
+        ctx.enter();
+        try {
+            for (FilterEntry<InterfaceFilter> fe : chain.snapshot().with(IOCTL)) {
+                Entry e = (Entry) fe;
+                if (e.protocol != 0 && protocol != 0 && e.protocol != protocol) continue;
+                int r;
+                try {
+                    r = e.filter.ioctl(ifp, protocol, command, argument);
+                } catch (Throwable t) {
+                    ctx.stats().inc(Stat.NKE_FAULTS);
+                    e.fault("ioctl", t);
+                    return Errno.EIO;
+                }
+                if (r == Errno.EOPNOTSUPP) continue;
+                if (r == 0) { result = 0; continue; }
+                return r;
+            }
+            return result;
+        } finally {
+            ctx.exit();
+        }
+    }
+
+    private boolean stopped(PacketContext ctx, int r, Mbuf m, int gen) {
+        if (r == Errno.EJUSTRETURN) {
+            ctx.stats().inc(Stat.LINK_FILTER_TAKEN);
+        } else {
+            ctx.stats().inc(Stat.LINK_FILTERED);
+            ifp.counters().inc(IfCounters.IDROPS);
+            freeIfStillOurs(m, gen);
+        }
+        return false;
+    }
+
+    /** A filter threw: count, maybe quarantine; returns true if the frame was dropped (fail-safe). */
+    private boolean faulted(PacketContext ctx, Entry e, String callback, Throwable t, Mbuf m, int gen) {
+        ctx.stats().inc(Stat.NKE_FAULTS);
+        e.fault(callback, t);
+        if (ifp.kernel().nke().policy().ifaceFailPass()) return false;
+        ctx.stats().inc(Stat.NKE_FAULT_DROPS);
+        freeIfStillOurs(m, gen);
+        return true;
+    }
+
+    /** Frees a packet a filter gave up, unless the filter already freed it (and the buffer moved on). */
+    static void freeIfStillOurs(Mbuf m, int gen) {
+        if (!m.isFree() && m.generation() == gen) m.free();
+    }
+
+    /** Detaches every filter (the interface is going away). */
+    void close() { chain.close(); }
+}

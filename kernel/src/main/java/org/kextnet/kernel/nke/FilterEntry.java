@@ -1,0 +1,62 @@
+package org.kextnet.kernel.nke;
+
+import org.kextnet.kpi.Position;
+
+/**
+ * One filter in one {@link FilterChain}: the extension's filter object, its name and position, which
+ * directions it handles ({@link #caps}), and its registration state. Heads read {@link #filter} and
+ * {@link #caps} on the packet path; both are final.
+ *
+ * @param <F> the KPI filter type
+ */
+public abstract class FilterEntry<F> extends KernelRegistration {
+    /** The extension's filter. */
+    public final F filter;
+    /** Bit set of directions/callbacks the filter implements (head-specific {@code CAP_*} bits). */
+    public final int caps;
+    final FilterChain<F> chain;
+    final Position position;
+    final int priority;
+    /** Set when removed: where a resume-after-this-filter starts instead (null = after the end). */
+    volatile FilterEntry<F> successor;
+    volatile boolean unlinked;
+    /** Set when replaced: the filter now in this one's place. */
+    volatile FilterEntry<F> replacedBy;
+
+    protected FilterEntry(FilterChain<F> chain, ExtensionHandle owner, String kind, String name, Position position,
+                          int priority, F filter, int caps) {
+        super(owner, kind, name);
+        this.chain = chain;
+        this.position = position;
+        this.priority = priority;
+        this.filter = filter;
+        this.caps = caps;
+    }
+
+    public Position position() { return position; }
+
+    /** The effective priority (the anchor's, for a before/after position). */
+    public int priority() { return priority; }
+
+    public FilterChain<F> chain() { return chain; }
+
+    /**
+     * Records a fault in one of the filter's callbacks; on reaching the limit the filter is removed from its
+     * chain and marked faulted.
+     */
+    public final void fault(String callback, Throwable t) {
+        if (countFault(callback, t)) chain.remove(this, true);
+    }
+
+    /** Calls the filter's final callback (guarded); runs once, after the grace period. */
+    protected abstract void detached();
+
+    @Override protected boolean removeByKernel(boolean faulted) {
+        chain.remove(this, faulted);
+        return true;
+    }
+
+    @Override public String describe() {
+        return super.describe() + " at " + position + (caps == 0 ? "" : "");
+    }
+}

@@ -1,0 +1,161 @@
+package org.kextnet.kernel.nke;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Grace periods for one kernel, read-copy-update style: packet code runs inside read-side sections
+ * without locks; a writer that unpublished something (a filter chain without the removed filter) waits
+ * until every section that might still see the old thing has ended, then reclaims it (calls the filter's
+ * {@code detached}).
+ *
+ * <p>Readers count themselves in striped counters (sleepable RCU, as Linux's SRCU): a section increments
+ * its stripe of the current phase's counters and decrements the same counter when it ends. A writer
+ * flips the phase and waits for the old phase's counters to drain, twice, so that every reader that
+ * entered before the publish has left. New readers go to the other phase and never starve the writer.
+ * Any number of threads take part (packet threads, applications that send, the timer) with fixed
+ * memory; a packet thread enters once per batch, and nesting only costs the counter of its context.
+ *
+ * <p>{@link #defer} queues a reclaim to run after a grace period on the kernel's reclaim thread, so that
+ * removal never blocks and may be asked from inside a read-side section (a filter removing itself).
+ */
+public final class GracePeriod implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger("kextnet.nke");
+    /** Number of stripes; a power of two. */
+    public static final int STRIPES = 16;
+    /** Counters are 128 bytes apart so that stripes never share a cache line. */
+    private static final int PAD = 16;
+    private static final long SPIN_NANOS = 20_000, PARK_NANOS = 20_000;
+
+    private final AtomicLongArray counters = new AtomicLongArray(2 * STRIPES * PAD);
+    private volatile int phase;
+    private final ReentrantLock writer = new ReentrantLock();
+    private final LinkedBlockingQueue<Runnable> pending = new LinkedBlockingQueue<>();
+    private final Thread reclaimer;
+    private volatile boolean closed;
+    private volatile long completed;
+
+    public GracePeriod(String kernelName) {
+        reclaimer = Thread.ofPlatform().name("kextnet-" + kernelName + "-reclaim").daemon().unstarted(this::reclaimLoop);
+        reclaimer.start();
+    }
+
+    /** The stripe for a thread: spreads threads over the counters. */
+    public static int stripeFor(Thread t) {
+        long id = t.threadId();
+        return (int) ((id ^ (id >>> 16)) * 0x9E3779B9L >>> 28) & (STRIPES - 1);
+    }
+
+    /**
+     * Enters a read-side section on {@code stripe}; returns the token to pass to {@link #exit}.
+     * The increment is a full fence, so the reads that follow cannot move before it.
+     */
+    public int enter(int stripe) {
+        int index = ((phase << 4) | stripe) * PAD;
+        counters.getAndIncrement(index);
+        return index;
+    }
+
+    /** Leaves the read-side section entered with {@code token}. */
+    public void exit(int token) {
+        counters.getAndDecrement(token);
+    }
+
+    /**
+     * Blocks until every read-side section that began before this call has ended. Must not be called from
+     * inside a read-side section (it would wait for itself): use {@link #defer} there.
+     */
+    public void synchronize() {
+        writer.lock();
+        try {
+            for (int round = 0; round < 2; round++) {
+                int old = phase;
+                phase = old ^ 1;
+                awaitDrained(old);
+            }
+            completed++;
+        } finally {
+            writer.unlock();
+        }
+    }
+
+    private void awaitDrained(int oldPhase) {
+        long spinUntil = System.nanoTime() + SPIN_NANOS;
+        while (sum(oldPhase) != 0) {
+            if (System.nanoTime() - spinUntil < 0) Thread.onSpinWait();
+            else LockSupport.parkNanos(this, PARK_NANOS);
+        }
+    }
+
+    private long sum(int p) {
+        long n = 0;
+        for (int s = 0; s < STRIPES; s++) n += counters.get(((p << 4) | s) * PAD);
+        return n;
+    }
+
+    /** Grace periods completed so far (tests and status). */
+    public long completed() { return completed; }
+
+    /**
+     * Runs {@code reclaim} on the reclaim thread after a grace period that starts after this call.
+     * Reclaims queued together share one grace period and run in the order they were queued.
+     */
+    public void defer(Runnable reclaim) {
+        if (closed) {
+            runGuarded(reclaim); // the kernel is gone: nothing reads any more
+            return;
+        }
+        pending.add(reclaim);
+    }
+
+    private void reclaimLoop() {
+        List<Runnable> batch = new ArrayList<>();
+        while (!closed || !pending.isEmpty()) {
+            try {
+                Runnable first = pending.poll(100, TimeUnit.MILLISECONDS);
+                if (first == null) continue;
+                batch.add(first);
+                pending.drainTo(batch);
+                synchronize();
+                for (Runnable r : batch) runGuarded(r);
+                batch.clear();
+            } catch (InterruptedException e) {
+                if (closed) break;
+            }
+        }
+    }
+
+    private static void runGuarded(Runnable r) {
+        try {
+            r.run();
+        } catch (RuntimeException | Error e) {
+            // Reclaims call into extensions through their own guards; anything escaping is a kernel bug.
+            LOG.log(System.Logger.Level.ERROR, "reclaim failed", e);
+        }
+    }
+
+    /** Blocks until every reclaim deferred before this call has run (tests, unload). */
+    public boolean awaitReclaimed(long timeout, TimeUnit unit) throws InterruptedException {
+        var done = new java.util.concurrent.CountDownLatch(1);
+        defer(done::countDown);
+        return done.await(timeout, unit);
+    }
+
+    /** Stops the reclaim thread after running what is queued. */
+    @Override public void close() {
+        closed = true;
+        reclaimer.interrupt();
+        try {
+            reclaimer.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        Runnable r;
+        while ((r = pending.poll()) != null) runGuarded(r);
+    }
+}

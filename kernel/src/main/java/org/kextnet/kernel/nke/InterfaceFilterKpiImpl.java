@@ -1,0 +1,26 @@
+package org.kextnet.kernel.nke;
+
+import org.kextnet.kernel.net.Interface;
+import org.kextnet.kpi.Errno;
+import org.kextnet.kpi.KpiException;
+import org.kextnet.kpi.Position;
+import org.kextnet.kpi.interfacefilter.InterfaceFilter;
+import org.kextnet.kpi.interfacefilter.InterfaceFilterKpi;
+import org.kextnet.kpi.interfacefilter.InterfaceFilterRef;
+import org.kextnet.kpi.net.Ifnet;
+
+/** {@link InterfaceFilterKpi} bound to one extension. */
+final class InterfaceFilterKpiImpl implements InterfaceFilterKpi {
+    private final ExtensionHandle owner;
+
+    InterfaceFilterKpiImpl(ExtensionHandle owner) {
+        this.owner = owner;
+    }
+
+    @Override public InterfaceFilterRef attach(Ifnet ifp, String name, int protocolFamily, Position position,
+                                               InterfaceFilter filter) throws KpiException {
+        owner.checkOpen();
+        if (!(ifp instanceof Interface i) || i.kernel() != owner.kernel()) throw new KpiException(Errno.EINVAL, "not an interface of this kernel");
+        return i.filters().attach(owner, name, protocolFamily, position, filter);
+    }
+}

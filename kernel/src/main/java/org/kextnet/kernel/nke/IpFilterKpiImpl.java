@@ -1,0 +1,67 @@
+package org.kextnet.kernel.nke;
+
+import org.kextnet.kernel.PacketContext;
+import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.inet.IpFilters;
+import org.kextnet.kernel.wire.Ipv4;
+import org.kextnet.kpi.Errno;
+import org.kextnet.kpi.KpiException;
+import org.kextnet.kpi.Position;
+import org.kextnet.kpi.ipfilter.IpFilter;
+import org.kextnet.kpi.ipfilter.IpFilterKpi;
+import org.kextnet.kpi.ipfilter.IpFilterRef;
+import org.kextnet.kpi.ipfilter.IpPacketOptions;
+import org.kextnet.kpi.net.ProtocolFamily;
+
+/** {@link IpFilterKpi} bound to one extension. */
+final class IpFilterKpiImpl implements IpFilterKpi {
+    private final ExtensionHandle owner;
+
+    IpFilterKpiImpl(ExtensionHandle owner) {
+        this.owner = owner;
+    }
+
+    @Override public IpFilterRef addV4(String name, Position position, IpFilter filter) throws KpiException {
+        return owner.kernel().ipFilters().add(owner, ProtocolFamily.PF_INET, name, position, filter);
+    }
+
+    @Override public IpFilterRef addV6(String name, Position position, IpFilter filter) throws KpiException {
+        return owner.kernel().ipFilters().add(owner, ProtocolFamily.PF_INET6, name, position, filter);
+    }
+
+    private static IpFilters.Entry entry(IpFilterRef ref) {
+        if (ref == null) return null;
+        if (!(ref instanceof IpFilters.Entry e)) throw new IllegalArgumentException("not an IP filter of this kernel: " + ref);
+        return e;
+    }
+
+    @Override public int injectInput(org.kextnet.kpi.mbuf.Mbuf data, IpFilterRef resumeAfter) {
+        Mbuf m = (Mbuf) data;
+        if (m.rcvif() == null || m.length() < Ipv4.MIN_HEADER || (m.getU8(0) >>> 4) != 4) return Errno.EINVAL;
+        IpFilters.Entry after = entry(resumeAfter);
+        PacketContext ctx = owner.kernel().context();
+        ctx.enter();
+        try {
+            owner.kernel().ipInput().deliver(ctx, m, after);
+        } finally {
+            ctx.exit();
+        }
+        return 0;
+    }
+
+    @Override public int injectOutput(org.kextnet.kpi.mbuf.Mbuf data, IpFilterRef resumeAfter, IpPacketOptions options) {
+        Mbuf m = (Mbuf) data;
+        if (m.length() < Ipv4.MIN_HEADER || (m.getU8(0) >>> 4) != 4) {
+            m.free();
+            return Errno.EINVAL;
+        }
+        IpFilters.Entry after = entry(resumeAfter);
+        PacketContext ctx = owner.kernel().context();
+        ctx.enter();
+        try {
+            return owner.kernel().ipOutput().outputPacket(ctx, m, options, after);
+        } finally {
+            ctx.exit();
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package org.kextnet.kernel.nke;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.kextnet.kpi.Registration;
+
+/**
+ * The kernel's record of one registration an extension made: its owner, state and fault count. Each kind
+ * (filter entry, control, plumber, ...) extends it and says how the kernel removes it on unload.
+ */
+public abstract class KernelRegistration implements Registration {
+    private final ExtensionHandle owner;
+    private final String kind;
+    private final String name;
+    private final AtomicLong faults = new AtomicLong();
+    private volatile State state = State.ACTIVE;
+
+    protected KernelRegistration(ExtensionHandle owner, String kind, String name) {
+        this.owner = owner;
+        this.kind = kind;
+        this.name = name;
+    }
+
+    public ExtensionHandle owner() { return owner; }
+    @Override public String kind() { return kind; }
+    @Override public String name() { return name; }
+    @Override public State state() { return state; }
+    @Override public long faults() { return faults.get(); }
+
+    public boolean isActive() { return state == State.ACTIVE; }
+
+    /** Moves ACTIVE to DETACHING; returns false if removal had already started. */
+    protected final synchronized boolean beginDetach() {
+        if (state != State.ACTIVE) return false;
+        state = State.DETACHING;
+        return true;
+    }
+
+    /** The final state, after the last callback ran: the owner forgets the registration. */
+    protected final void finishDetach(boolean faulted) {
+        state = faulted ? State.FAULTED : State.DETACHED;
+        owner.forget(this);
+    }
+
+    /**
+     * Counts a fault of one of this registration's callbacks and logs it (with its stack trace the first
+     * time). Returns true when the fault limit is reached and the registration should be quarantined.
+     */
+    public final boolean countFault(String callback, Throwable t) {
+        long n = faults.incrementAndGet();
+        owner.faulted(this, callback, t, n);
+        return n == owner.nke().policy().faultLimit();
+    }
+
+    /**
+     * Removes the registration as its own remove call would (asynchronously where the KPI says so).
+     * Called by unload for stragglers and by quarantine.
+     * @param faulted whether this is a quarantine after repeated faults
+     * @return false if the kernel cannot remove it now (a control with connected clients)
+     */
+    protected abstract boolean removeByKernel(boolean faulted);
+
+    /** A line for status listings. */
+    public String describe() {
+        return kind + " " + name + " (" + state.name().toLowerCase() + (faults() > 0 ? ", " + faults() + " faults" : "") + ")";
+    }
+
+    @Override public String toString() { return describe(); }
+}

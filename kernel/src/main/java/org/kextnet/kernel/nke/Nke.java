@@ -1,0 +1,69 @@
+package org.kextnet.kernel.nke;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.kextnet.kernel.Kernel;
+
+/**
+ * A kernel's extension registry: the extensions that hold a {@link ExtensionHandle} (the KPI handle bound to
+ * each), the fault policy, and the tag ids handed out by name. The kernel's own registrations (its IPv4
+ * plumbing) are owned by the handle named {@value #KERNEL}.
+ */
+public final class Nke {
+    /** The name of the kernel's own handle. */
+    public static final String KERNEL = "kernel";
+
+    private final Kernel kernel;
+    private final Map<String, ExtensionHandle> extensions = new ConcurrentHashMap<>();
+    private final Map<String, Integer> tagIds = new ConcurrentHashMap<>();
+    private final AtomicInteger nextTagId = new AtomicInteger(1);
+    private volatile FaultPolicy policy = FaultPolicy.DEFAULT;
+    private final ExtensionHandle kernelHandle;
+
+    public Nke(Kernel kernel) {
+        this.kernel = kernel;
+        this.kernelHandle = open(KERNEL);
+    }
+
+    public Kernel kernel() { return kernel; }
+
+    public FaultPolicy policy() { return policy; }
+
+    public void setPolicy(FaultPolicy p) { policy = p; }
+
+    /** The handle that owns the kernel's own registrations. */
+    public ExtensionHandle kernelHandle() { return kernelHandle; }
+
+    /** A new KPI handle for extension {@code name}, logging to {@code kextnet.kext.NAME}. */
+    public ExtensionHandle open(String name) {
+        return open(name, System.getLogger("kextnet.kext." + name));
+    }
+
+    /**
+     * A new KPI handle for extension {@code name}, logging to {@code log} (the loader passes its per-server log).
+     * @throws IllegalArgumentException if an extension of that name holds a handle
+     */
+    public ExtensionHandle open(String name, System.Logger log) {
+        ExtensionHandle h = new ExtensionHandle(this, name, log);
+        if (extensions.putIfAbsent(name, h) != null) throw new IllegalArgumentException("extension " + name + " already has a KPI handle");
+        return h;
+    }
+
+    /** The handle of extension {@code name}, or null. */
+    public ExtensionHandle find(String name) { return extensions.get(name); }
+
+    /** Every open handle. */
+    public List<ExtensionHandle> extensions() { return new ArrayList<>(extensions.values()); }
+
+    void closed(ExtensionHandle h) { extensions.remove(h.name(), h); }
+
+    /** {@code mbuf_tag_id_find}: a stable id per name (0 is the kernel's). */
+    public int tagId(String name) {
+        if (name == null || name.isEmpty()) throw new IllegalArgumentException("empty tag id name");
+        return tagIds.computeIfAbsent(name, n -> nextTagId.getAndIncrement());
+    }
+}
