@@ -79,6 +79,12 @@ public final class MemoryWire {
             return false;
         }
 
+        /**
+         * Puts a frame on the wire towards this end if the ring has room; false (and the caller still owns the
+         * frame) when it is full. For producers that must not lose frames.
+         */
+        public boolean offer(Mbuf m) { return rx.offer(m); }
+
         @Override public void start(Interface ifp) {
             this.ifp = ifp;
             if (!options.pollMode()) rx.start("kextnet-" + ifp.kernel().name() + "-" + ifp.name(), ifp);

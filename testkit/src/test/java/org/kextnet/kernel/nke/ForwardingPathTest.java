@@ -1,0 +1,69 @@
+package org.kextnet.kernel.nke;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.management.ManagementFactory;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.link.memwire.MemoryWire;
+import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kpi.Position;
+import org.kextnet.kpi.ipfilter.IpFilter;
+import org.kextnet.kpi.ipfilter.IpPacketOptions;
+import org.kextnet.testkit.EmbeddedKernel;
+import org.kextnet.testkit.Frames;
+
+/**
+ * The forwarding path on one thread (poll mode: driver to driver), with 0, 1, 4 and 16 no-op IP filters:
+ * it allocates nothing per packet, and the rate is printed (measured, not asserted; the JMH benchmark is the
+ * reference figure).
+ */
+class ForwardingPathTest {
+    private static final int BATCH = 64;
+
+    @ParameterizedTest(name = "{0} filters")
+    @ValueSource(ints = {0, 1, 4, 16})
+    void forwardingAllocatesNothingPerPacket(int filters) throws Exception {
+        try (EmbeddedKernel k = EmbeddedKernel.builder().ethernet("wire0", "10.0.0.1/24").ethernet("wire1", "10.1.0.1/24")
+                .forwarding(true).buffers(8192, 4).build()) {
+            ExtensionHandle kpi = k.kpi("noop");
+            for (int i = 0; i < filters; i++) {
+                kpi.ipFilters().addV4("noop" + i, Position.DEFAULT, new IpFilter() {
+                    @Override public int output(org.kextnet.kpi.mbuf.Mbuf m, IpPacketOptions o) { return 0; }
+                });
+            }
+            byte[] ip = Frames.udpPacket(k.link("wire0").peerIp(), k.link("wire1").peerIp(), 1, 2, new byte[18]);
+            byte[] frame = Frames.ethernet(k.link("wire0").kernelMac(), k.link("wire0").peerMac(), Frames.ETHERTYPE_IPV4, ip);
+            MemoryWire.End in = k.link("wire0").wire().a();
+            com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+            run(k, in, frame, 2_000_000);                  // warm-up: let the JIT compile the path
+            long bytes0 = mx.getCurrentThreadAllocatedBytes();
+            long t0 = System.nanoTime();
+            int n = 2_000_000;
+            run(k, in, frame, n);
+            long t1 = System.nanoTime();
+            long allocated = mx.getCurrentThreadAllocatedBytes() - bytes0;
+            System.out.printf("forwarding, %2d IP filters: %.2f Mpps on one thread (inject + forward + free), %.3f bytes allocated per packet%n",
+                    filters, n / ((t1 - t0) / 1e3), (double) allocated / n);
+            assertThat(k.stat(Stat.IP_FORWARDED)).isEqualTo(4_000_000);
+            assertThat((double) allocated / n).as("bytes allocated per packet").isLessThan(0.01);
+            assertThat(k.leakedBuffers()).isZero();
+        }
+    }
+
+    private static void run(EmbeddedKernel k, MemoryWire.End in, byte[] frame, int packets) {
+        for (int done = 0; done < packets; done += BATCH) {
+            for (int i = 0; i < BATCH; i++) {
+                Mbuf m = k.kernel().buffers().alloc();
+                m.setLength(frame.length);
+                m.copyFrom(0, frame, 0, frame.length);
+                in.offer(m);
+            }
+            k.runPending();
+            k.discardOutbound("wire1");
+        }
+    }
+}
