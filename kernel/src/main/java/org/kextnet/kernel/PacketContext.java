@@ -21,6 +21,8 @@ public final class PacketContext {
     private final int stripe;
     private int depth;
     private int token;
+    /** A socket address this thread reuses to pass senders to socket filters (valid during the call only). */
+    public final org.kextnet.kpi.socket.SockAddr.Inet4SockAddr sockAddr = new org.kextnet.kpi.socket.SockAddr.Inet4SockAddr(0, 0);
 
     PacketContext(Kernel kernel, StatCells stats, GracePeriod grace, int stripe) {
         this.kernel = kernel;

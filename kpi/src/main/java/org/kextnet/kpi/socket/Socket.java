@@ -14,11 +14,11 @@ public interface Socket {
     /** The protocol ({@link SocketConstants#IPPROTO_UDP}, ...). */
     int protocol();
 
-    /** The local address, or null if unbound (allocates: a copy). */
-    SockAddr localAddress();
+    /** The local address as the protocol has it, or null if unbound (a copy; socket filters are not asked). */
+    SockAddr sockName();
 
-    /** The peer address, or null if not connected (allocates: a copy). */
-    SockAddr remoteAddress();
+    /** The peer address as the protocol has it, or null if not connected (a copy; socket filters are not asked). */
+    SockAddr peerName();
 
     /** Whether the socket is connected (has a default peer). */
     boolean isConnected();

@@ -74,8 +74,12 @@ public final class UdpLayer {
         so.deliver(ctx, m, hl);
     }
 
-    /** Opens an unbound socket. */
-    public UdpSocket open() { return new UdpSocket(kernel, this); }
+    /** Opens an unbound socket; the global socket filters for UDP attach to it. */
+    public UdpSocket open() {
+        UdpSocket so = new UdpSocket(kernel, this);
+        kernel.socketFilters().socketCreated(so);
+        return so;
+    }
 
     /** Binds {@code so} to {@code port} (0 picks an ephemeral port); returns the port or a negative errno. */
     synchronized int bind(UdpSocket so, int port) {

@@ -1,0 +1,248 @@
+package org.kextnet.kernel.socket;
+
+import java.util.Arrays;
+
+import org.kextnet.kernel.Kernel;
+import org.kextnet.kernel.PacketContext;
+import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kpi.Errno;
+import org.kextnet.kpi.socket.SockAddr;
+import org.kextnet.kpi.socket.SockOpt;
+import org.kextnet.kpi.socketfilter.SocketFilter;
+
+/**
+ * The filters attached to one socket, in attachment order, and the code that calls them
+ * ({@code sflt_*} of xnu's {@code kpi_socketfilter.c}). The list is an immutable array replaced on change;
+ * calls run inside a read-side section, so a detached filter's {@code detach} runs after the calls that
+ * could still see it. No socket lock is held while a filter runs.
+ *
+ * <p>Results, for every call that can fail: 0 continues, {@link Errno#EJUSTRETURN} stops and the caller
+ * reports success without going on (for data: the filter owns it), another errno stops and fails the call.
+ * A filter that throws counts as {@link Errno#EIO}.
+ */
+public final class SocketFilterSet {
+    private static final Attachment[] NONE = new Attachment[0];
+
+    private final Kernel kernel;
+    private final FilteredSocket socket;
+    private volatile Attachment[] chain = NONE;
+    private boolean closed;
+
+    public SocketFilterSet(Kernel kernel, FilteredSocket socket) {
+        this.kernel = kernel;
+        this.socket = socket;
+    }
+
+    FilteredSocket socket() { return socket; }
+
+    /** Whether no filter is attached: one volatile read, for the data paths. */
+    public boolean isEmpty() { return chain.length == 0; }
+
+    /** Handles of the attached filters, in order (status, tests). */
+    public int[] handles() { return Arrays.stream(chain).mapToInt(Attachment::handle).toArray(); }
+
+    Attachment find(int handle) {
+        for (Attachment a : chain) if (a.handle() == handle) return a;
+        return null;
+    }
+
+    /**
+     * Attaches {@code entry}: reserves the slot, runs its {@code attach} callback on this thread, and publishes
+     * the attachment if it accepted.
+     * @return 0, EEXIST (already attached), ENOENT (unregistering), EBADF (socket closed), or the filter's error
+     */
+    int attach(SocketFilterEntry entry) {
+        synchronized (this) {
+            if (closed) return Errno.EBADF;
+            if (find(entry.handle()) != null) return Errno.EEXIST;
+        }
+        if (!entry.reserve()) return Errno.ENOENT;
+        Attachment a = new Attachment(entry, this);
+        int r;
+        try {
+            r = entry.filter.attach(a);
+        } catch (Throwable t) {
+            entry.fault("attach", t);
+            r = Errno.EIO;
+        }
+        if (r == 0) {
+            synchronized (this) {
+                if (!closed && find(entry.handle()) == null) {
+                    Attachment[] c = Arrays.copyOf(chain, chain.length + 1);
+                    c[chain.length] = a;
+                    chain = c;
+                    entry.attached(a);
+                    return 0;
+                }
+            }
+            r = closed ? Errno.EBADF : Errno.EEXIST; // lost a race with close or a second attach: undo
+            finishDetach(a, true);
+            return r;
+        }
+        entry.release(a);
+        return r;
+    }
+
+    /** Detaches one filter; its {@code detach} runs after the calls inside it on this socket returned. */
+    void detach(Attachment a) {
+        synchronized (this) {
+            int i = Arrays.asList(chain).indexOf(a);
+            if (i < 0 || a.detaching) return;
+            a.detaching = true;
+            Attachment[] c = new Attachment[chain.length - 1];
+            System.arraycopy(chain, 0, c, 0, i);
+            System.arraycopy(chain, i + 1, c, i, chain.length - i - 1);
+            chain = c;
+        }
+        kernel.grace().defer(() -> finishDetach(a, true));
+    }
+
+    private void finishDetach(Attachment a, boolean callDetach) {
+        if (callDetach) {
+            try {
+                a.entry.filter.detach(a);
+            } catch (Throwable t) {
+                a.entry.fault("detach", t);
+            }
+        }
+        a.entry.release(a);
+    }
+
+    /** The socket closes: no more attachments, and every filter detaches. */
+    public void close() {
+        Attachment[] all;
+        synchronized (this) {
+            closed = true;
+            all = chain;
+        }
+        for (Attachment a : all) detach(a);
+    }
+
+    // ---- the calls ----
+
+    @FunctionalInterface
+    private interface Call {
+        int call(SocketFilter f, Attachment a);
+    }
+
+    /** Runs a control-path call over the chain; returns 0, EJUSTRETURN or the first error. */
+    private int run(String name, Call call) {
+        Attachment[] c = chain;
+        if (c.length == 0) return 0;
+        PacketContext ctx = kernel.context();
+        ctx.enter();
+        try {
+            for (Attachment a : chain) {
+                int r;
+                try {
+                    r = call.call(a.entry.filter, a);
+                } catch (Throwable t) {
+                    a.entry.fault(name, t);
+                    return Errno.EIO;
+                }
+                if (r != 0) return r;
+            }
+            return 0;
+        } finally {
+            ctx.exit();
+        }
+    }
+
+    /** {@code sf_notify}: observe-only events. */
+    public void notify(int event, int param) {
+        if (chain.length == 0) return;
+        PacketContext ctx = kernel.context();
+        ctx.enter();
+        try {
+            for (Attachment a : chain) {
+                try {
+                    a.entry.filter.notify(a, event, param);
+                } catch (Throwable t) {
+                    a.entry.fault("notify", t);
+                }
+            }
+        } finally {
+            ctx.exit();
+        }
+    }
+
+    public int bind(SockAddr to) { return run("bind", (f, a) -> f.bind(a, to)); }
+    public int connectOut(SockAddr to) { return run("connect_out", (f, a) -> f.connectOut(a, to)); }
+    public int connectIn(SockAddr from) { return run("connect_in", (f, a) -> f.connectIn(a, from)); }
+    public int listen() { return run("listen", (f, a) -> f.listen(a)); }
+    public int getSockName(SockAddr sa) { return run("getsockname", (f, a) -> f.getSockName(a, sa)); }
+    public int getPeerName(SockAddr sa) { return run("getpeername", (f, a) -> f.getPeerName(a, sa)); }
+    public int ioctl(long request, Object arg) { return run("ioctl", (f, a) -> f.ioctl(a, request, arg)); }
+
+    int option(SockOpt opt) {
+        return run(opt.direction() == SockOpt.SET ? "setoption" : "getoption",
+                (f, a) -> opt.direction() == SockOpt.SET ? f.setOption(a, opt) : f.getOption(a, opt));
+    }
+
+    /**
+     * {@code sf_data_in} on received data (the payload), from the filter after the one with handle
+     * {@code resumeAfter} (0: all).
+     * @return 0 to queue the data; otherwise it is no longer the caller's: EJUSTRETURN (a filter took it) or
+     *         the error (it was freed)
+     */
+    public int dataIn(PacketContext ctx, SockAddr from, Mbuf data, Mbuf control, int flags, int resumeAfter) {
+        if (chain.length == 0) return 0;
+        ctx.enter();
+        try {
+            Attachment[] c = chain;
+            for (int i = start(c, resumeAfter); i < c.length; i++) {
+                Attachment a = c[i];
+                int gen = data.generation();
+                int r;
+                try {
+                    r = a.entry.filter.dataIn(a, from, data, control, flags);
+                } catch (Throwable t) {
+                    a.entry.fault("data_in", t);
+                    r = Errno.EIO;
+                }
+                if (r != 0) return stopped(r, data, control, gen);
+            }
+            return 0;
+        } finally {
+            ctx.exit();
+        }
+    }
+
+    /** {@code sf_data_out}; as {@link #dataIn}. */
+    public int dataOut(PacketContext ctx, SockAddr to, Mbuf data, Mbuf control, int flags, int resumeAfter) {
+        if (chain.length == 0) return 0;
+        ctx.enter();
+        try {
+            Attachment[] c = chain;
+            for (int i = start(c, resumeAfter); i < c.length; i++) {
+                Attachment a = c[i];
+                int gen = data.generation();
+                int r;
+                try {
+                    r = a.entry.filter.dataOut(a, to, data, control, flags);
+                } catch (Throwable t) {
+                    a.entry.fault("data_out", t);
+                    r = Errno.EIO;
+                }
+                if (r != 0) return stopped(r, data, control, gen);
+            }
+            return 0;
+        } finally {
+            ctx.exit();
+        }
+    }
+
+    private static int start(Attachment[] c, int resumeAfter) {
+        if (resumeAfter == 0) return 0;
+        for (int i = 0; i < c.length; i++) if (c[i].handle() == resumeAfter) return i + 1;
+        return 0; // the injector is no longer attached: every filter runs
+    }
+
+    private static int stopped(int r, Mbuf data, Mbuf control, int gen) {
+        if (r != Errno.EJUSTRETURN) {
+            if (!data.isFree() && data.generation() == gen) data.free();
+            if (control != null && !control.isFree()) control.free();
+        }
+        return r;
+    }
+}
