@@ -92,6 +92,7 @@ public final class Kernel implements AutoCloseable {
         this.protocols = new Protocols(this);
         this.domains = new Domains(this);
         this.nke = new Nke(this);
+        protocols.registerKernelProtocols();
         this.ipInput = new IpInput(this);
         this.ipOutput = new IpOutput(this);
         this.reassembly = new Reassembly(this);
@@ -173,6 +174,7 @@ public final class Kernel implements AutoCloseable {
             throw e;
         }
         ifp.postEvent(KernelEvents.KEV_DL_SUBCLASS, KernelEvents.KEV_DL_IF_ATTACHED);
+        protocols.interfaceAttached(ifp); // the plumbers for its family: the kernel's IPv4 among them
         return ifp;
     }
 
@@ -190,6 +192,7 @@ public final class Kernel implements AutoCloseable {
         routes.removeInterface(ifp);
         interfaces.remove(ifName);
         refreshLocalAddresses();
+        protocols.interfaceDetaching(ifp);
         ifp.markDetached();
         ifp.driver().stop();
         grace.defer(() -> events.post(KernelEvent.of(KernelEvents.KEV_VENDOR_KEXTNET, KernelEvents.KEV_NETWORK_CLASS,

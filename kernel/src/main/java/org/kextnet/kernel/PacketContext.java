@@ -21,6 +21,8 @@ public final class PacketContext {
     private final int stripe;
     private int depth;
     private int token;
+    /** The frame description this thread reuses between a protocol's pre-output and the framer. */
+    public final org.kextnet.kernel.net.FrameInfoImpl frame = new org.kextnet.kernel.net.FrameInfoImpl();
     /** A socket address this thread reuses to pass senders to socket filters (valid during the call only). */
     public final org.kextnet.kpi.socket.SockAddr.Inet4SockAddr sockAddr = new org.kextnet.kpi.socket.SockAddr.Inet4SockAddr(0, 0);
 

@@ -9,9 +9,15 @@ import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.wire.Ethernet;
 import org.kextnet.kernel.wire.Ipv4;
+import org.kextnet.kernel.net.ProtocolAttachment;
+import org.kextnet.kpi.Errno;
+import org.kextnet.kpi.net.FrameInfo;
 import org.kextnet.kpi.net.ProtocolFamily;
 
-/** Ethernet II framing and demultiplexing by EtherType; IPv4 next hops are resolved through ARP. */
+/**
+ * Ethernet II framing and demultiplexing by EtherType ({@code ether_demux}, {@code ether_frameout}); the
+ * kernel's IPv4 next hops are resolved through ARP.
+ */
 public final class EthernetLink implements LinkLayer {
     static final EthernetLink INSTANCE = new EthernetLink();
 
@@ -37,17 +43,34 @@ public final class EthernetLink implements LinkLayer {
         }
         int type = Ethernet.type(s, off);
         m.adj(Ethernet.HEADER_LEN);
-        // Demux: IPv4 and ARP belong to PF_INET; interface filters see every frame, unknown ones with PF 0.
-        int pf = type == Ethernet.TYPE_IPV4 || type == Ethernet.TYPE_ARP ? ProtocolFamily.PF_INET : ProtocolFamily.PF_UNSPEC;
-        if (!ifp.filters().input(ctx, pf, m, off)) return;
-        switch (type) {
-            case Ethernet.TYPE_IPV4 -> ctx.kernel().ipInput().input(ctx, ifp, m);
-            case Ethernet.TYPE_ARP -> ifp.arp().input(ctx, m);
-            default -> {
-                ctx.stats().inc(Stat.LINK_UNKNOWN_TYPE);
-                m.free();
-            }
+        // Demux by the attached protocols' EtherTypes; interface filters see every frame, unclaimed ones with PF 0.
+        ProtocolAttachment pa = ifp.protocols().byEtherType(type);
+        if (!ifp.filters().input(ctx, pa == null ? ProtocolFamily.PF_UNSPEC : pa.protocolFamily(), m, off)) return;
+        if (pa == null) {
+            ctx.stats().inc(Stat.LINK_UNKNOWN_TYPE);
+            m.free();
+            return;
         }
+        ifp.deliver(ctx, pa, m, off);
+    }
+
+    /**
+     * The kernel's PF_INET input on Ethernet: IPv4 or ARP by the frame's EtherType ({@code ether_inet_input}).
+     * Takes ownership.
+     */
+    public static void inetInput(PacketContext ctx, Interface ifp, Mbuf m, int frameHeader) {
+        if (Ethernet.type(m.segment(), frameHeader) == Ethernet.TYPE_ARP) ifp.arp().input(ctx, m);
+        else ctx.kernel().ipInput().input(ctx, ifp, m);
+    }
+
+    @Override public int frame(PacketContext ctx, Interface ifp, Mbuf m, FrameInfo frame) {
+        if (!m.prepend(Ethernet.HEADER_LEN)) {
+            ctx.stats().inc(Stat.NO_BUFFERS);
+            m.free();
+            return Errno.ENOBUFS;
+        }
+        Ethernet.write(m.segment(), m.offset(), frame.linkDestination(), ifp.lladdr(), frame.frameType());
+        return 0;
     }
 
     @Override public void output(PacketContext ctx, Interface ifp, Mbuf m, int nextHop) {

@@ -6,11 +6,13 @@ import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Mbuf;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.net.ProtocolAttachment;
+import org.kextnet.kpi.net.FrameInfo;
 import org.kextnet.kpi.net.ProtocolFamily;
 
 /**
  * Point-to-point framing for TUN and loopback: there is no link header; the IP version nibble tells the
- * protocol.
+ * protocol (demux descriptors of type {@code DESC_IP_VERSION}).
  */
 public final class RawIpLink implements LinkLayer {
     static final RawIpLink INSTANCE = new RawIpLink();
@@ -24,16 +26,19 @@ public final class RawIpLink implements LinkLayer {
             return;
         }
         int version = (m.segment().get(ValueLayout.JAVA_BYTE, m.offset()) & 0xff) >>> 4;
-        int pf = version == 4 ? ProtocolFamily.PF_INET : version == 6 ? ProtocolFamily.PF_INET6 : ProtocolFamily.PF_UNSPEC;
-        if (!ifp.filters().input(ctx, pf, m, m.offset())) return;
-        if (version == 4) {
-            ctx.kernel().ipInput().input(ctx, ifp, m);
-        } else {
-            // IPv6 (router solicitations and the like from Linux) until IPv6 lands.
+        ProtocolAttachment pa = ifp.protocols().byIpVersion(version);
+        int frameHeader = m.offset();
+        if (!ifp.filters().input(ctx, pa == null ? ProtocolFamily.PF_UNSPEC : pa.protocolFamily(), m, frameHeader)) return;
+        if (pa == null) {
+            // IPv6 (router solicitations and the like from Linux) until IPv6 lands, or IPv4 unplumbed.
             ctx.stats().inc(Stat.LINK_UNKNOWN_TYPE);
             m.free();
+            return;
         }
+        ifp.deliver(ctx, pa, m, frameHeader);
     }
+
+    @Override public int frame(PacketContext ctx, Interface ifp, Mbuf m, FrameInfo frame) { return 0; }
 
     @Override public void output(PacketContext ctx, Interface ifp, Mbuf m, int nextHop) {
         ifp.outputFrame(ctx, m, ProtocolFamily.PF_INET);

@@ -51,8 +51,14 @@ public final class Interface implements Ifnet {
     private volatile boolean attached = true;
     private volatile boolean linkUp = true;
     private volatile InterfaceAddress[] addresses = new InterfaceAddress[0];
+    private volatile DemuxTable protocols = DemuxTable.EMPTY;
 
     public Interface(Kernel kernel, String name, int index, IfFamily family, Driver driver, long lladdr, int mtu) {
+        this(kernel, name, index, family, driver, lladdr, mtu, LinkLayer.of(family));
+    }
+
+    /** An interface with its own link layer (extension interfaces with their own demux or framer). */
+    public Interface(Kernel kernel, String name, int index, IfFamily family, Driver driver, long lladdr, int mtu, LinkLayer link) {
         this.kernel = Objects.requireNonNull(kernel);
         this.name = Objects.requireNonNull(name);
         this.index = index;
@@ -60,7 +66,7 @@ public final class Interface implements Ifnet {
         this.driver = Objects.requireNonNull(driver);
         this.lladdr = lladdr;
         this.mtu = mtu;
-        this.link = LinkLayer.of(family);
+        this.link = Objects.requireNonNull(link);
         this.arp = family == IfFamily.ETHERNET ? new ArpCache(kernel, this) : null;
         this.filters = new InterfaceFilters(this, kernel.grace());
         this.flags = switch (family) {
@@ -93,6 +99,12 @@ public final class Interface implements Ifnet {
     public boolean isUp() { return (flags & IfFlags.UP) != 0; }
     @Override public int mtu() { return mtu; }
     @Override public boolean isAttached() { return attached; }
+
+    /** The protocols attached to this interface, arranged for demux. */
+    public DemuxTable protocols() { return protocols; }
+
+    /** Publishes a new protocol table (the protocol registry does, under its lock). */
+    public void setProtocols(DemuxTable t) { protocols = t; }
 
     @Override public IfnetFamily ifnetFamily() {
         return switch (family) {
@@ -300,7 +312,19 @@ public final class Interface implements Ifnet {
             m.free();
             return;
         }
-        link.output(ctx, this, m, nextHop);
+        ProtocolAttachment inet = protocols.inet;
+        if (inet == null) { // IPv4 is not plumbed on this interface
+            counters.inc(IfCounters.ODROPS);
+            ctx.stats().inc(Stat.LINK_NO_PROTOCOL);
+            m.free();
+            return;
+        }
+        inet.output(ctx, m, nextHop & 0xffffffffL);
+    }
+
+    /** Hands a frame demux gave to {@code pa} to its protocol. Takes ownership. */
+    public void deliver(PacketContext ctx, ProtocolAttachment pa, Mbuf m, int frameHeader) {
+        pa.input(ctx, m, frameHeader);
     }
 
     /**
@@ -337,27 +361,40 @@ public final class Interface implements Ifnet {
             m.free();
             return Errno.ENXIO;
         }
-        if (protocolFamily != ProtocolFamily.PF_INET) {
+        ProtocolAttachment pa = protocols.byFamily(protocolFamily);
+        if (pa == null) {
             m.free();
             return Errno.EAFNOSUPPORT;
         }
-        output(kernel.context(), (Mbuf) m, (int) destination);
-        return 0;
+        return pa.output(kernel.context(), (Mbuf) m, destination);
     }
 
     // ---- ioctl and events ----
 
     @Override public int ioctl(int protocolFamily, long command, Object argument) {
         if (!attached) return Errno.ENXIO;
+        // The chain of xnu's ifnet_ioctl: interface filters, the protocol, the interface itself.
         int r = filters.ioctl(kernel.context(), protocolFamily, command, argument);
         if (r == Errno.EJUSTRETURN) return 0;
         if (r != 0 && r != Errno.EOPNOTSUPP) return r;
+        boolean handled = r == 0;
+        ProtocolAttachment pa = protocolFamily == ProtocolFamily.PF_UNSPEC ? null : protocols.byFamily(protocolFamily);
+        if (pa != null) {
+            int p = pa.ioctl(command, argument);
+            if (p == Errno.EJUSTRETURN) return 0;
+            if (p != 0 && p != Errno.EOPNOTSUPP) return p;
+            handled |= p == 0;
+        }
         int own = ownIoctl(command, argument);
-        return own == Errno.EOPNOTSUPP && r == 0 ? 0 : own;
+        return own == Errno.EOPNOTSUPP && handled ? 0 : own;
     }
 
-    /** The interface's own ioctls: flags and MTU. */
+    /** The interface's own ioctls: the driver's, then flags and MTU. */
     private int ownIoctl(long command, Object argument) {
+        if (driver instanceof DriverHooks h) {
+            int r = h.ioctl(this, command, argument);
+            if (r != Errno.EOPNOTSUPP) return r == Errno.EJUSTRETURN ? 0 : r;
+        }
         try {
             if (command == SIOCSIFFLAGS && argument instanceof Integer f) {
                 setFlags(f, IfFlags.UP | IfFlags.PROMISC);
@@ -398,10 +435,43 @@ public final class Interface implements Ifnet {
                 KernelEvents.KEV_INET_SUBCLASS, code, d));
     }
 
-    /** An event reaches the interface filters, then every subscriber of the bus. */
+    /**
+     * An event reaches the interface filters, the attached protocols, the interface's own event callback
+     * (extension interfaces), then every subscriber of the bus ({@code dlil_event}).
+     */
     public void deliverEvent(KernelEvent event) {
-        filters.event(kernel.context(), event);
+        PacketContext ctx = kernel.context();
+        filters.event(ctx, event);
+        ctx.enter();
+        try {
+            for (ProtocolAttachment pa : protocols.all()) if (pa.kernel == null) pa.event(event);
+            if (driver instanceof DriverHooks hooks) hooks.event(this, event);
+        } finally {
+            ctx.exit();
+        }
         kernel.events().post(event);
+    }
+
+    /**
+     * What a driver may want to hear besides frames to send: events about its interface, protocols attaching
+     * and detaching, ioctls ({@code ifnet_event_func}, {@code ifnet_add_proto_func}, {@code ifnet_del_proto_func},
+     * {@code ifnet_ioctl_func}). Extension interfaces implement it.
+     */
+    public interface DriverHooks {
+        default void event(Interface ifp, KernelEvent event) {}
+        default int addProto(Interface ifp, int pf, java.util.List<org.kextnet.kpi.net.DemuxDescriptor> demux) { return 0; }
+        default void delProto(Interface ifp, int pf) {}
+        default int ioctl(Interface ifp, long command, Object argument) { return Errno.EOPNOTSUPP; }
+    }
+
+    /** Tells the driver a protocol attaches; a non-zero result refuses it. */
+    public int addProtocol(int pf, java.util.List<org.kextnet.kpi.net.DemuxDescriptor> demux) {
+        return driver instanceof DriverHooks h ? h.addProto(this, pf, demux) : 0;
+    }
+
+    /** Tells the driver a protocol detached. */
+    public void delProtocol(int pf) {
+        if (driver instanceof DriverHooks h) h.delProto(this, pf);
     }
 
     // ---- detach ----

@@ -3,16 +3,12 @@ package org.kextnet.kpi.net;
 import java.util.List;
 
 import org.kextnet.kpi.KpiException;
-import org.kextnet.kpi.Registration;
 
 /**
  * Finding interfaces, and creating interfaces of the extension's own ({@code ifnet_allocate},
  * {@code ifnet_attach}, {@code ifnet_detach}).
  */
 public interface InterfaceKpi {
-    /** An interface the extension allocated: the {@link Ifnet} plus its registration record. */
-    interface OwnedIfnet extends Ifnet, Registration {}
-
     /** The attached interface named {@code name}, or null ({@code ifnet_find_by_name}). */
     Ifnet findByName(String name);
 
@@ -20,11 +16,12 @@ public interface InterfaceKpi {
     List<Ifnet> list();
 
     /**
-     * Allocates an interface ({@code ifnet_allocate}); it is not visible until {@link #attach}.
-     * @throws KpiException EEXIST if an attached interface has the same full name or unique id,
-     *         EINVAL for bad parameters
+     * Allocates an interface ({@code ifnet_allocate}); it is not visible until {@link #attach}. The kernel
+     * records it against the extension (kind {@code "ifnet"}) until its {@code detached} callback has run.
+     * @throws KpiException EEXIST if an interface with the same full name or unique id exists, EINVAL for
+     *         bad parameters
      */
-    OwnedIfnet allocate(IfnetInit init) throws KpiException;
+    Ifnet allocate(IfnetInit init) throws KpiException;
 
     /**
      * Attaches an allocated interface ({@code ifnet_attach}): it gets an index, becomes visible, the
@@ -33,7 +30,7 @@ public interface InterfaceKpi {
      * @return 0, or EINVAL if it was not allocated by this extension or was attached before (an interface
      *         cannot be re-attached: allocate a new one with the same unique id)
      */
-    int attach(OwnedIfnet ifp);
+    int attach(Ifnet ifp);
 
     /**
      * Starts detaching an interface the extension attached ({@code ifnet_detach}). Returns at once:
@@ -43,5 +40,5 @@ public interface InterfaceKpi {
      * must not unload before that.
      * @return 0, or EINVAL if the interface is not attached or not the extension's
      */
-    int detach(OwnedIfnet ifp);
+    int detach(Ifnet ifp);
 }

@@ -113,8 +113,9 @@ class EventTest {
             List<String> seen = new ArrayList<>();
             KernelEvent e;
             while ((e = so.receive(100, TimeUnit.MILLISECONDS)) != null) seen.add(KernelEvents.codeName(e));
-            assertThat(seen).containsExactly("KEV_DL_IF_ATTACHED", "KEV_DL_SIFFLAGS", "KEV_DL_LINK_OFF", "KEV_DL_LINK_ON",
-                    "KEV_DL_SIFMTU", "KEV_DL_IF_DETACHING", "KEV_DL_SIFFLAGS", "KEV_DL_IF_DETACHED");
+            assertThat(seen).containsExactly("KEV_DL_IF_ATTACHED", "KEV_DL_PROTO_ATTACHED", "KEV_DL_SIFFLAGS", "KEV_DL_LINK_OFF",
+                    "KEV_DL_LINK_ON", "KEV_DL_SIFMTU", "KEV_DL_IF_DETACHING", "KEV_DL_SIFFLAGS", "KEV_DL_PROTO_DETACHED",
+                    "KEV_DL_IF_DETACHED");
             NetEventData d = NetEventData.decode(k.kernel().findInterface("wire0").eventData().encode());
             assertThat(d.name()).isEqualTo("wire0");
         }

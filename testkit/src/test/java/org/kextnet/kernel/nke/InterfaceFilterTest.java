@@ -211,7 +211,7 @@ class InterfaceFilterTest {
         k.kernel().destroyInterface("extra0");
         k.awaitDetached();
         assertThat(calls).containsExactly("KEV_DL_SIFFLAGS", "KEV_DL_SIFMTU", "KEV_DL_LINK_OFF", "KEV_INET_NEW_ADDR",
-                "KEV_DL_IF_DETACHING", "KEV_DL_SIFFLAGS", "detached:extra0");
+                "KEV_DL_IF_DETACHING", "KEV_DL_SIFFLAGS", "KEV_DL_PROTO_DETACHED", "detached:extra0");
         assertThat(ref.state()).isEqualTo(Registration.State.DETACHED);
         assertThatThrownBy(() -> kpi.interfaceFilters().attach(extra, "late", 0, Position.DEFAULT, new InterfaceFilter() {}))
                 .isInstanceOf(KpiException.class).matches(e -> ((KpiException) e).errno() == Errno.ENXIO);

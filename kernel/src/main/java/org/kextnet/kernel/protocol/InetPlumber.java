@@ -1,0 +1,74 @@
+package org.kextnet.kernel.protocol;
+
+import java.util.List;
+
+import org.kextnet.kernel.PacketContext;
+import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.link.EthernetLink;
+import org.kextnet.kernel.net.IfFamily;
+import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.net.KernelProtocolHandler;
+import org.kextnet.kernel.wire.Ethernet;
+import org.kextnet.kpi.Errno;
+import org.kextnet.kpi.KpiException;
+import org.kextnet.kpi.net.DemuxDescriptor;
+import org.kextnet.kpi.net.FrameInfo;
+import org.kextnet.kpi.net.Ifnet;
+import org.kextnet.kpi.protocol.ProtocolHandler;
+import org.kextnet.kpi.protocol.ProtocolPlumber;
+
+/**
+ * The kernel's own IPv4 plumbing ({@code ether_inet_plumb}, {@code in_dl_plumb}): attaches PF_INET to an
+ * Ethernet interface with the IPv4 and ARP EtherTypes, and to TUN and loopback by IP version 4. The
+ * attachment's packet path is the kernel's IPv4 input and output; through the KPI it behaves like any
+ * protocol handler.
+ */
+final class InetPlumber implements ProtocolPlumber {
+    private final Protocols protocols;
+    private final InetHandler handler = new InetHandler();
+
+    InetPlumber(Protocols protocols) {
+        this.protocols = protocols;
+    }
+
+    @Override public int plumb(Ifnet ifp, int pf) {
+        List<DemuxDescriptor> demux = ((Interface) ifp).family() == IfFamily.ETHERNET
+                ? List.of(DemuxDescriptor.etherType(Ethernet.TYPE_IPV4), DemuxDescriptor.etherType(Ethernet.TYPE_ARP))
+                : List.of(DemuxDescriptor.ipVersion(4));
+        try {
+            protocols.attach(protocols.kernel().nke().kernelHandle(), ifp, pf, demux, handler, handler);
+            return 0;
+        } catch (KpiException e) {
+            return e.errno();
+        }
+    }
+
+    /** IPv4 and ARP on one interface. */
+    private final class InetHandler implements ProtocolHandler, KernelProtocolHandler {
+        @Override public void input(PacketContext ctx, Interface ifp, Mbuf m, int frameHeader) {
+            if (ifp.family() == IfFamily.ETHERNET) EthernetLink.inetInput(ctx, ifp, m, frameHeader);
+            else ctx.kernel().ipInput().input(ctx, ifp, m);
+        }
+
+        @Override public void output(PacketContext ctx, Interface ifp, Mbuf m, long destination) {
+            ifp.link().output(ctx, ifp, m, (int) destination);
+        }
+
+        @Override public int input(Ifnet ifp, int pf, org.kextnet.kpi.mbuf.Mbuf m, int frameHeader) {
+            PacketContext ctx = protocols.kernel().context();
+            input(ctx, (Interface) ifp, (Mbuf) m, frameHeader);
+            return 0;
+        }
+
+        /** ARP resolution: the frame goes to the neighbour's MAC, or the packet waits for the reply. */
+        @Override public int preOutput(Ifnet ifnet, int pf, org.kextnet.kpi.mbuf.Mbuf m, FrameInfo frame) {
+            Interface ifp = (Interface) ifnet;
+            if (ifp.family() != IfFamily.ETHERNET) return 0;
+            frame.setFrameType(Ethernet.TYPE_IPV4);
+            long mac = ifp.arp().resolve(protocols.kernel().context(), (Mbuf) m, (int) frame.destination());
+            if (mac < 0) return Errno.EJUSTRETURN; // held by ARP until the reply
+            frame.setLinkDestination(mac);
+            return 0;
+        }
+    }
+}
