@@ -165,12 +165,24 @@ public final class Kernel implements AutoCloseable {
      */
     public Interface createInterface(String ifName, IfFamily family, Driver driver, long lladdr, int mtu) {
         if (closed) throw new IllegalStateException("kernel " + name + " is closed");
-        Interface ifp = new Interface(this, ifName, nextIndex.getAndIncrement(), family, driver, lladdr, mtu);
-        if (interfaces.putIfAbsent(ifName, ifp) != null) throw new IllegalArgumentException("interface " + ifName + " exists");
+        return attachInterface(new Interface(this, ifName, allocateIndex(), family, driver, lladdr, mtu));
+    }
+
+    /** The next interface index. */
+    public int allocateIndex() { return nextIndex.getAndIncrement(); }
+
+    /**
+     * Attaches an interface built elsewhere (an extension's): makes it visible, starts its driver, posts
+     * {@code KEV_DL_IF_ATTACHED} and lets the plumbers of its family plumb it.
+     * @throws IllegalArgumentException if the name is taken
+     */
+    public Interface attachInterface(Interface ifp) {
+        if (closed) throw new IllegalStateException("kernel " + name + " is closed");
+        if (interfaces.putIfAbsent(ifp.name(), ifp) != null) throw new IllegalArgumentException("interface " + ifp.name() + " exists");
         try {
-            driver.start(ifp);
+            ifp.driver().start(ifp);
         } catch (RuntimeException e) {
-            interfaces.remove(ifName);
+            interfaces.remove(ifp.name());
             throw e;
         }
         ifp.postEvent(KernelEvents.KEV_DL_SUBCLASS, KernelEvents.KEV_DL_IF_ATTACHED);
@@ -187,16 +199,30 @@ public final class Kernel implements AutoCloseable {
         Interface ifp = interfaces.get(ifName);
         if (ifp == null) throw new IllegalArgumentException("no interface " + ifName);
         if (ifp == loopback) throw new IllegalArgumentException("lo0 cannot be destroyed");
+        detachInterface(ifp, () -> {});
+    }
+
+    /**
+     * Detaches an interface ({@code ifnet_detach}): as {@link #destroyInterface}, then runs {@code detached} on the
+     * reclaim thread after {@code KEV_DL_IF_DETACHED}.
+     * @return false if it was not attached
+     */
+    public boolean detachInterface(Interface ifp, Runnable detached) {
+        if (interfaces.get(ifp.name()) != ifp || !ifp.startDetach()) return false;
         ifp.postEvent(KernelEvents.KEV_DL_SUBCLASS, KernelEvents.KEV_DL_IF_DETACHING);
         ifp.down();
         routes.removeInterface(ifp);
-        interfaces.remove(ifName);
+        interfaces.remove(ifp.name(), ifp);
         refreshLocalAddresses();
         protocols.interfaceDetaching(ifp);
         ifp.markDetached();
         ifp.driver().stop();
-        grace.defer(() -> events.post(KernelEvent.of(KernelEvents.KEV_VENDOR_KEXTNET, KernelEvents.KEV_NETWORK_CLASS,
-                KernelEvents.KEV_DL_SUBCLASS, KernelEvents.KEV_DL_IF_DETACHED, ifp.eventData().encode())));
+        grace.defer(() -> {
+            events.post(KernelEvent.of(KernelEvents.KEV_VENDOR_KEXTNET, KernelEvents.KEV_NETWORK_CLASS,
+                    KernelEvents.KEV_DL_SUBCLASS, KernelEvents.KEV_DL_IF_DETACHED, ifp.eventData().encode()));
+            detached.run();
+        });
+        return true;
     }
 
     /**

@@ -1,17 +1,227 @@
 package org.kextnet.kernel.net;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
 import org.kextnet.kernel.Kernel;
+import org.kextnet.kernel.PacketContext;
+import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.link.ExtensionLink;
+import org.kextnet.kernel.link.LinkLayer;
 import org.kextnet.kernel.nke.ExtensionHandle;
-import org.kextnet.kernel.nke.Unsupported;
+import org.kextnet.kernel.nke.KernelRegistration;
+import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kpi.Errno;
+import org.kextnet.kpi.KpiException;
+import org.kextnet.kpi.event.KernelEvent;
+import org.kextnet.kpi.net.DemuxDescriptor;
+import org.kextnet.kpi.net.Ifnet;
+import org.kextnet.kpi.net.IfnetFamily;
+import org.kextnet.kpi.net.IfnetInit;
 import org.kextnet.kpi.net.InterfaceKpi;
 
-/** Interfaces created by extensions. */
+/**
+ * Interfaces created by extensions ({@code ifnet_allocate}, {@code ifnet_attach}, {@code ifnet_detach}): the
+ * kernel builds an ordinary {@link Interface} whose driver calls the extension's callbacks, and records it
+ * against the extension from allocation until its {@code detached} callback has run.
+ */
 public final class ExtensionInterfaces {
     private final Kernel kernel;
+    private final Map<Interface, Record> records = new ConcurrentHashMap<>();
 
-    public ExtensionInterfaces(Kernel kernel) { this.kernel = kernel; }
+    public ExtensionInterfaces(Kernel kernel) {
+        this.kernel = kernel;
+    }
 
     public Kernel kernel() { return kernel; }
 
-    public InterfaceKpi kpi(ExtensionHandle owner) { return Unsupported.of(InterfaceKpi.class, "extension interfaces"); }
+    /** The extension-facing KPI bound to {@code owner}. */
+    public InterfaceKpi kpi(ExtensionHandle owner) { return new Kpi(owner); }
+
+    /** An extension's interface from allocation to its detached callback. */
+    private final class Record extends KernelRegistration {
+        final IfnetInit init;
+        Interface ifp;
+        volatile boolean attached, detachRequested;
+
+        Record(ExtensionHandle owner, IfnetInit init) {
+            super(owner, "ifnet", init.fullName());
+            this.init = init;
+        }
+
+        void fault(String callback, Throwable t) {
+            kernel.stats().count(Stat.NKE_FAULTS);
+            if (countFault(callback, t)) removeByKernel(true);
+        }
+
+        int detach(boolean faulted) {
+            synchronized (this) {
+                if (detachRequested) return Errno.EINVAL;
+                detachRequested = true;
+            }
+            if (!beginDetach()) return Errno.EINVAL;
+            Runnable done = () -> {
+                IfnetInit.Detached d = init.detached();
+                if (d != null) {
+                    try {
+                        d.detached(ifp);
+                    } catch (Throwable t) {
+                        countFault("detached", t);
+                    }
+                }
+                records.remove(ifp, this);
+                finishDetach(faulted);
+            };
+            if (!attached || !kernel.detachInterface(ifp, done)) {
+                ifp.markDetached(); // allocated but never attached: nothing can be inside it
+                kernel.grace().defer(done);
+            }
+            return 0;
+        }
+
+        @Override protected boolean removeByKernel(boolean faulted) {
+            detach(faulted);
+            return true;
+        }
+    }
+
+    /** The driver of an extension's interface: its callbacks, guarded and inside a read-side section. */
+    private static final class ExtensionDriver implements Driver, Interface.DriverHooks {
+        private final Record record;
+
+        ExtensionDriver(Record record) { this.record = record; }
+
+        @Override public boolean transmit(PacketContext ctx, Mbuf m) {
+            int gen = m.generation();
+            int r;
+            ctx.enter();
+            try {
+                r = record.init.output().output(record.ifp, m);
+            } catch (Throwable t) {
+                record.fault("output", t);
+                if (!m.isFree() && m.generation() == gen) m.free();
+                return false;
+            } finally {
+                ctx.exit();
+            }
+            return r == 0;
+        }
+
+        @Override public void event(Interface ifp, KernelEvent event) {
+            IfnetInit.Event e = record.init.event();
+            if (e == null) return;
+            try {
+                e.event(ifp, event);
+            } catch (Throwable t) {
+                record.fault("event", t);
+            }
+        }
+
+        @Override public int addProto(Interface ifp, int pf, List<DemuxDescriptor> demux) {
+            IfnetInit.AddProto a = record.init.addProto();
+            if (a == null) return 0;
+            try {
+                return a.addProto(ifp, pf, demux);
+            } catch (Throwable t) {
+                record.fault("add_proto", t);
+                return Errno.EIO;
+            }
+        }
+
+        @Override public void delProto(Interface ifp, int pf) {
+            IfnetInit.DelProto d = record.init.delProto();
+            if (d == null) return;
+            try {
+                d.delProto(ifp, pf);
+            } catch (Throwable t) {
+                record.fault("del_proto", t);
+            }
+        }
+
+        @Override public int ioctl(Interface ifp, long command, Object argument) {
+            IfnetInit.Ioctl i = record.init.ioctl();
+            if (i == null) return Errno.EOPNOTSUPP;
+            try {
+                return i.ioctl(ifp, command, argument);
+            } catch (Throwable t) {
+                record.fault("ioctl", t);
+                return Errno.EIO;
+            }
+        }
+
+        @Override public String describe() { return "extension " + record.owner().name(); }
+    }
+
+    Interface allocate(ExtensionHandle owner, IfnetInit init) throws KpiException {
+        owner.checkOpen();
+        if (init.family() == IfnetFamily.LOOPBACK || init.family() == IfnetFamily.ANY) {
+            throw new KpiException(Errno.EINVAL, "extensions cannot create " + init.family() + " interfaces");
+        }
+        Record r = new Record(owner, init);
+        synchronized (this) {
+            if (kernel.findInterface(init.fullName()) != null) throw new KpiException(Errno.EEXIST, "interface " + init.fullName() + " exists");
+            for (Record x : records.values()) {
+                if (x.init.fullName().equals(init.fullName())) throw new KpiException(Errno.EEXIST, "interface " + init.fullName() + " is allocated");
+                if (init.uniqueId() != null && init.uniqueId().equals(x.init.uniqueId()) && x.init.family() == init.family()) {
+                    throw new KpiException(Errno.EEXIST, "unique id " + init.uniqueId() + " is in use");
+                }
+            }
+            boolean ethernet = init.family() == IfnetFamily.ETHERNET;
+            IfFamily family = ethernet ? IfFamily.ETHERNET : IfFamily.TUN;
+            LinkLayer link = init.demux() != null || init.framer() != null
+                    ? new ExtensionLink(init, init.headerLength() >= 0 ? init.headerLength() : ethernet ? 14 : 0, r::fault)
+                    : LinkLayer.of(family);
+            r.ifp = new Interface(kernel, init.fullName(), kernel.allocateIndex(), family, new ExtensionDriver(r),
+                    ethernet ? init.lladdr() : 0, init.mtu(), link, init.family(), init.type());
+            records.put(r.ifp, r);
+        }
+        owner.record(r);
+        return r.ifp;
+    }
+
+    private Record own(ExtensionHandle owner, Ifnet ifp) {
+        Record r = ifp instanceof Interface i ? records.get(i) : null;
+        return r != null && r.owner() == owner ? r : null;
+    }
+
+    /** Status lines. */
+    public List<String> describe() {
+        List<String> l = new ArrayList<>();
+        for (Record r : records.values()) l.add(r.describe() + " [" + r.owner().name() + "]");
+        return l;
+    }
+
+    private final class Kpi implements InterfaceKpi {
+        private final ExtensionHandle owner;
+
+        Kpi(ExtensionHandle owner) { this.owner = owner; }
+
+        @Override public Ifnet findByName(String name) { return kernel.findInterface(name); }
+
+        @Override public List<Ifnet> list() { return new ArrayList<>(kernel.interfaces()); }
+
+        @Override public Ifnet allocate(IfnetInit init) throws KpiException { return ExtensionInterfaces.this.allocate(owner, init); }
+
+        @Override public int attach(Ifnet ifp) {
+            Record r = own(owner, ifp);
+            if (r == null) return Errno.EINVAL;
+            synchronized (r) {
+                if (r.attached || r.detachRequested) return Errno.EINVAL; // an ifnet cannot be re-attached
+                r.attached = true;
+            }
+            try {
+                kernel.attachInterface(r.ifp);
+            } catch (RuntimeException e) {
+                return Errno.EEXIST;
+            }
+            return 0;
+        }
+
+        @Override public int detach(Ifnet ifp) {
+            Record r = own(owner, ifp);
+            return r == null ? Errno.EINVAL : r.detach(false);
+        }
+    }
 }

@@ -52,14 +52,22 @@ public final class Interface implements Ifnet {
     private volatile boolean linkUp = true;
     private volatile InterfaceAddress[] addresses = new InterfaceAddress[0];
     private volatile DemuxTable protocols = DemuxTable.EMPTY;
+    private final IfnetFamily kpiFamily;
+    private final int kpiType;
 
     public Interface(Kernel kernel, String name, int index, IfFamily family, Driver driver, long lladdr, int mtu) {
-        this(kernel, name, index, family, driver, lladdr, mtu, LinkLayer.of(family));
+        this(kernel, name, index, family, driver, lladdr, mtu, LinkLayer.of(family), null, 0);
     }
 
-    /** An interface with its own link layer (extension interfaces with their own demux or framer). */
-    public Interface(Kernel kernel, String name, int index, IfFamily family, Driver driver, long lladdr, int mtu, LinkLayer link) {
+    /**
+     * An interface with its own link layer and KPI identity (extension interfaces: their declared family and
+     * type, their own demux or framer).
+     */
+    public Interface(Kernel kernel, String name, int index, IfFamily family, Driver driver, long lladdr, int mtu,
+                     LinkLayer link, IfnetFamily kpiFamily, int kpiType) {
         this.kernel = Objects.requireNonNull(kernel);
+        this.kpiFamily = kpiFamily;
+        this.kpiType = kpiType;
         this.name = Objects.requireNonNull(name);
         this.index = index;
         this.family = Objects.requireNonNull(family);
@@ -107,6 +115,7 @@ public final class Interface implements Ifnet {
     public void setProtocols(DemuxTable t) { protocols = t; }
 
     @Override public IfnetFamily ifnetFamily() {
+        if (kpiFamily != null) return kpiFamily;
         return switch (family) {
             case LOOPBACK -> IfnetFamily.LOOPBACK;
             case ETHERNET -> IfnetFamily.ETHERNET;
@@ -115,6 +124,7 @@ public final class Interface implements Ifnet {
     }
 
     @Override public int ifnetType() {
+        if (kpiFamily != null) return kpiType;
         return switch (family) {
             case LOOPBACK -> IFT_LOOP;
             case ETHERNET -> IFT_ETHER;
@@ -475,6 +485,11 @@ public final class Interface implements Ifnet {
     }
 
     // ---- detach ----
+
+    private final java.util.concurrent.atomic.AtomicBoolean detaching = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** Claims the detach of this interface; false if it was claimed already. */
+    public boolean startDetach() { return detaching.compareAndSet(false, true); }
 
     /** Marks the interface detached: data calls fail with ENXIO from now on, and its filters are detached. */
     public void markDetached() {

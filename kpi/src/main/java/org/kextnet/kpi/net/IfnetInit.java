@@ -22,6 +22,8 @@ import org.kextnet.kpi.mbuf.Mbuf;
  * @param mtu        the initial MTU
  * @param lladdr     the link-layer address (48 bits), or 0
  * @param uniqueId   identifies the interface across re-allocation, or null
+ * @param headerLength bytes of frame header in front of each received frame, or -1 for the family's (14 on
+ *                   Ethernet, 0 otherwise)
  * @param output     sends a frame (required)
  * @param demux      finds a frame's protocol family, or null for the family's standard demux
  * @param addProto   told when a protocol attaches, or null
@@ -33,7 +35,7 @@ import org.kextnet.kpi.mbuf.Mbuf;
  * @param detached   the last call, or null
  */
 public record IfnetInit(String name, int unit, IfnetFamily family, int type, int mtu, long lladdr, String uniqueId,
-                        Output output, Demux demux, AddProto addProto, DelProto delProto, Framer framer,
+                        int headerLength, Output output, Demux demux, AddProto addProto, DelProto delProto, Framer framer,
                         Ioctl ioctl, Event event, CheckMulti checkMulti, Detached detached) {
 
     /** Sends one frame ({@code ifnet_output_func}). Fast path: must not block. */
@@ -139,6 +141,7 @@ public record IfnetInit(String name, int unit, IfnetFamily family, int type, int
         private int mtu = 1500;
         private long lladdr;
         private String uniqueId;
+        private int headerLength = -1;
         private Demux demux;
         private AddProto addProto;
         private DelProto delProto;
@@ -161,6 +164,8 @@ public record IfnetInit(String name, int unit, IfnetFamily family, int type, int
         public Builder lladdr(long a) { lladdr = a; return this; }
         /** An id that identifies the interface across detach and re-allocation; EEXIST while one with it is attached. */
         public Builder uniqueId(String id) { uniqueId = id; return this; }
+        /** Bytes of frame header in front of each received frame (for an own demux and framer). */
+        public Builder headerLength(int n) { headerLength = n; return this; }
         public Builder demux(Demux d) { demux = d; return this; }
         public Builder addProto(AddProto a) { addProto = a; return this; }
         public Builder delProto(DelProto d) { delProto = d; return this; }
@@ -171,7 +176,7 @@ public record IfnetInit(String name, int unit, IfnetFamily family, int type, int
         public Builder detached(Detached d) { detached = d; return this; }
 
         public IfnetInit build() {
-            return new IfnetInit(name, unit, family, type, mtu, lladdr, uniqueId, output, demux, addProto, delProto,
+            return new IfnetInit(name, unit, family, type, mtu, lladdr, uniqueId, headerLength, output, demux, addProto, delProto,
                     framer, ioctl, event, checkMulti, detached);
         }
     }
