@@ -88,6 +88,7 @@ public final class IpInput {
             case Ipv4.PROTO_ICMP -> kernel.icmp().input(ctx, m, hl);
             case Ipv4.PROTO_UDP -> kernel.udp().input(ctx, m, hl);
             default -> {
+                if (kernel.domains().inetInput(ctx, m, Ipv4.protocol(s, m.offset()), hl)) return; // an extension's protocol
                 ctx.stats().inc(Stat.IP_NO_PROTO);
                 kernel.icmp().error(ctx, m, Icmp.UNREACH, Icmp.UNREACH_PROTOCOL, 0);
                 m.free();
