@@ -41,13 +41,16 @@ class ForwardingPathTest {
 
             run(k, in, frame, 2_000_000);                  // warm-up: let the JIT compile the path
             long bytes0 = mx.getCurrentThreadAllocatedBytes();
+            long cpu0 = mx.getCurrentThreadCpuTime();
             long t0 = System.nanoTime();
             int n = 2_000_000;
             run(k, in, frame, n);
             long t1 = System.nanoTime();
+            long cpu = mx.getCurrentThreadCpuTime() - cpu0;
             long allocated = mx.getCurrentThreadAllocatedBytes() - bytes0;
-            System.out.printf("forwarding, %2d IP filters: %.2f Mpps on one thread (inject + forward + free), %.3f bytes allocated per packet%n",
-                    filters, n / ((t1 - t0) / 1e3), (double) allocated / n);
+            System.out.printf("forwarding, %2d IP filters: %.2f Mpps on one thread (inject + forward + free), %.0f ns CPU per packet, "
+                    + "%.3f bytes allocated per packet (load %s)%n", filters, n / ((t1 - t0) / 1e3), (double) cpu / n,
+                    (double) allocated / n, ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
             assertThat(k.stat(Stat.IP_FORWARDED)).isEqualTo(4_000_000);
             assertThat((double) allocated / n).as("bytes allocated per packet").isLessThan(0.01);
             assertThat(k.leakedBuffers()).isZero();
