@@ -61,6 +61,33 @@ public final class Nke {
 
     void closed(ExtensionHandle h) { extensions.remove(h.name(), h); }
 
+    /**
+     * A status listing of everything extensions registered ({@code kextstat} plus the chains): per extension its
+     * registrations and faults, then each hook point in order. For the loader's {@code kl_util -s} and the admin
+     * commands.
+     */
+    public String describe() {
+        StringBuilder b = new StringBuilder();
+        for (ExtensionHandle h : extensions()) {
+            b.append(h.name()).append(h.isFaulted() ? " (faulted, " : " (").append(h.faultCount()).append(" faults)\n");
+            for (String l : h.describe()) b.append("  ").append(l).append('\n');
+        }
+        section(b, "ip filters (ipv4)", kernel.ipFilters().v4().describe());
+        for (var ifp : kernel.interfaces()) section(b, "interface filters (" + ifp.name() + ")", ifp.filters().chain().describe());
+        section(b, "socket filters", kernel.socketFilters().describe());
+        section(b, "protocols", kernel.protocols().describe());
+        section(b, "extension interfaces", kernel.extensionInterfaces().describe());
+        section(b, "domain protocols", kernel.domains().describe());
+        section(b, "kernel controls", kernel.controls().describe());
+        return b.toString();
+    }
+
+    private static void section(StringBuilder b, String title, List<String> lines) {
+        if (lines.isEmpty()) return;
+        b.append(title).append(":\n");
+        for (String l : lines) b.append("  ").append(l).append('\n');
+    }
+
     /** {@code mbuf_tag_id_find}: a stable id per name (0 is the kernel's). */
     public int tagId(String name) {
         if (name == null || name.isEmpty()) throw new IllegalArgumentException("empty tag id name");

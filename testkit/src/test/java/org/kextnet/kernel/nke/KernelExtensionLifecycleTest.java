@@ -81,6 +81,9 @@ class KernelExtensionLifecycleTest {
             assertThat(ext.start(h)).isZero();
             assertThat(h.registrations()).extracting(Registration::kind)
                     .containsExactly("ipfilter", "iff", "kctl", "kev", "callout");
+            String status = k.kernel().nke().describe();
+            assertThat(status).contains("com.example.sample (0 faults)", "ip filters (ipv4):", "ipfilter sample (active)",
+                    "interface filters (wire0):", "kernel controls:", "plumber inet/ethernet");
             ControlSocket client = k.kernel().controls().connect("com.example.sample", 0, false);
             assertThat(ext.stop(h)).isEqualTo(Errno.EBUSY); // a client is connected
             client.close();
