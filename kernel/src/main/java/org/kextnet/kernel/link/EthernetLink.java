@@ -6,6 +6,7 @@ import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Mbuf;
 import org.kextnet.kernel.net.IfFlags;
 import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.net.KernelProtocolHandler;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.wire.Ethernet;
 import org.kextnet.kernel.wire.Ipv4;
@@ -51,16 +52,9 @@ public final class EthernetLink implements LinkLayer {
             m.free();
             return;
         }
-        ifp.deliver(ctx, pa, m, off);
-    }
-
-    /**
-     * The kernel's PF_INET input on Ethernet: IPv4 or ARP by the frame's EtherType ({@code ether_inet_input}).
-     * Takes ownership.
-     */
-    public static void inetInput(PacketContext ctx, Interface ifp, Mbuf m, int frameHeader) {
-        if (Ethernet.type(m.segment(), frameHeader) == Ethernet.TYPE_ARP) ifp.arp().input(ctx, m);
-        else ctx.kernel().ipInput().input(ctx, ifp, m);
+        KernelProtocolHandler k = pa.kernelHandler(); // Interface.deliver inlined: see Interface.output
+        if (k != null) k.input(ctx, ifp, m, off);
+        else ifp.deliver(ctx, pa, m, off);
     }
 
     @Override public int frame(PacketContext ctx, Interface ifp, Mbuf m, FrameInfo frame) {

@@ -5,6 +5,7 @@ import java.lang.foreign.ValueLayout;
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Mbuf;
 import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.net.KernelProtocolHandler;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.net.ProtocolAttachment;
 import org.kextnet.kpi.net.FrameInfo;
@@ -35,7 +36,9 @@ public final class RawIpLink implements LinkLayer {
             m.free();
             return;
         }
-        ifp.deliver(ctx, pa, m, frameHeader);
+        KernelProtocolHandler k = pa.kernelHandler(); // Interface.deliver inlined: see Interface.output
+        if (k != null) k.input(ctx, ifp, m, frameHeader);
+        else ifp.deliver(ctx, pa, m, frameHeader);
     }
 
     @Override public int frame(PacketContext ctx, Interface ifp, Mbuf m, FrameInfo frame) { return 0; }

@@ -329,12 +329,22 @@ public final class Interface implements Ifnet {
             m.free();
             return;
         }
-        inet.output(ctx, m, nextHop & 0xffffffffL);
+        // The kernel's own IPv4 is called directly: each call level on the forwarding path counts, because the
+        // JIT inlines only so deep (MaxInlineLevel) and the MemorySegment header accesses at the bottom of the
+        // path are fast only when inlined into a caller that sees their layout as a constant.
+        KernelProtocolHandler k = inet.kernelHandler();
+        if (k != null) k.output(ctx, this, m, nextHop & 0xffffffffL);
+        else inet.output(ctx, m, nextHop & 0xffffffffL);
     }
 
-    /** Hands a frame demux gave to {@code pa} to its protocol. Takes ownership. */
+    /**
+     * Hands a frame demux gave to {@code pa} to its protocol. Takes ownership. The kernel's link layers do
+     * this inline, one call level shallower (see {@link #output(PacketContext, Mbuf, int)}).
+     */
     public void deliver(PacketContext ctx, ProtocolAttachment pa, Mbuf m, int frameHeader) {
-        pa.input(ctx, m, frameHeader);
+        KernelProtocolHandler k = pa.kernelHandler();
+        if (k != null) k.input(ctx, this, m, frameHeader);
+        else pa.input(ctx, m, frameHeader);
     }
 
     /**

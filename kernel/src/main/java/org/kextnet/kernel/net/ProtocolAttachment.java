@@ -43,6 +43,8 @@ public final class ProtocolAttachment extends KernelRegistration implements Prot
     @Override public int protocolFamily() { return pf; }
     @Override public List<DemuxDescriptor> demux() { return demux; }
     public ProtocolHandler handler() { return handler; }
+    /** The kernel's own packet path for this protocol, or null for an extension's protocol. */
+    public KernelProtocolHandler kernelHandler() { return kernel; }
 
     /** Hands a demuxed frame to the protocol (after the interface filters). Takes ownership. */
     void input(PacketContext ctx, Mbuf m, int frameHeader) {

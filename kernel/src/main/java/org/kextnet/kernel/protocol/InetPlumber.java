@@ -4,7 +4,6 @@ import java.util.List;
 
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Mbuf;
-import org.kextnet.kernel.link.EthernetLink;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.KernelProtocolHandler;
@@ -46,8 +45,13 @@ final class InetPlumber implements ProtocolPlumber {
     /** IPv4 and ARP on one interface. */
     private final class InetHandler implements ProtocolHandler, KernelProtocolHandler {
         @Override public void input(PacketContext ctx, Interface ifp, Mbuf m, int frameHeader) {
-            if (ifp.family() == IfFamily.ETHERNET) EthernetLink.inetInput(ctx, ifp, m, frameHeader);
-            else ctx.kernel().ipInput().input(ctx, ifp, m);
+            // ether_inet_input: ARP or IPv4 by the frame's EtherType (tested here, not in a helper: call depth).
+            if (frameHeader != m.offset() && ifp.family() == IfFamily.ETHERNET
+                    && Ethernet.type(m.segment(), frameHeader) == Ethernet.TYPE_ARP) {
+                ifp.arp().input(ctx, m);
+            } else {
+                ctx.kernel().ipInput().input(ctx, ifp, m);
+            }
         }
 
         @Override public void output(PacketContext ctx, Interface ifp, Mbuf m, long destination) {
