@@ -2,204 +2,165 @@ package org.kextnet.kernel.domain;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntSupplier;
 
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Mbuf;
-import org.kextnet.kernel.socket.FilteredSocket;
+import org.kextnet.kernel.socket.DatagramQueue;
+import org.kextnet.kernel.socket.KernelSocket;
 import org.kextnet.kernel.socket.SocketError;
-import org.kextnet.kernel.socket.SocketFilterSet;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.domain.ProtocolSocket;
 import org.kextnet.kpi.socket.SockAddr;
-import org.kextnet.kpi.socketfilter.SocketEvent;
 
 /**
- * A socket of a protocol an extension added: the application's calls go to the protocol's user requests
- * (after the socket filters), and what the protocol delivers waits in a bounded receive queue. Thread-safe;
- * {@link #receive} parks.
+ * A socket of a protocol an extension added: the socket API and socket filters of {@link KernelSocket}, with
+ * each request served by the protocol's user requests (on the caller's thread, guarded, never under the
+ * socket lock), and what the protocol {@link #deliver delivers} waiting in a bounded receive queue.
+ * Thread-safe; {@link #receive} parks.
  */
-public final class ProtocolSocketImpl implements ProtocolSocket, FilteredSocket, AutoCloseable {
+public final class ProtocolSocketImpl extends KernelSocket implements ProtocolSocket {
     /** Datagrams queued before the protocol's deliveries fail with ENOBUFS. */
     public static final int QUEUE_LIMIT = 256;
 
-    private final Kernel kernel;
     private final Domains.Entry entry;
-    private final SocketFilterSet filters;
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition readable = lock.newCondition();
-    private final ArrayDeque<Mbuf> queue = new ArrayDeque<>();
+    private final DatagramQueue queue = new DatagramQueue(lock, QUEUE_LIMIT);
     private volatile Object pcb;
     private volatile SockAddr local, remote;
-    private volatile boolean closed;
 
     ProtocolSocketImpl(Kernel kernel, Domains.Entry entry) {
-        this.kernel = kernel;
+        super(kernel, entry.domain(), entry.pr.type(), entry.pr.protocol());
         this.entry = entry;
-        this.filters = new SocketFilterSet(kernel, this);
     }
 
-    @Override public int family() { return entry.domain(); }
-    @Override public int type() { return entry.pr.type(); }
-    @Override public int protocol() { return entry.pr.protocol(); }
+    // ---- ProtocolSocket: the protocol's view ----
+
     @Override public SockAddr sockName() { SockAddr l = local; return l == null ? null : l.copy(); }
     @Override public SockAddr peerName() { SockAddr r = remote; return r == null ? null : r.copy(); }
-    @Override public boolean isConnected() { return remote != null; }
-    @Override public boolean isClosed() { return closed; }
-    @Override public SocketFilterSet filters() { return filters; }
     @Override public Object pcb() { return pcb; }
     @Override public void setPcb(Object p) { pcb = p; }
     @Override public void setLocalAddress(SockAddr a) { local = a == null ? null : a.copy(); }
     @Override public void setRemoteAddress(SockAddr a) { remote = a == null ? null : a.copy(); }
 
-    public void bind(SockAddr to) throws SocketError {
-        check(filters.bind(to), "bind");
-        int r;
-        try {
-            r = entry.pr.bind(this, to);
-        } catch (Throwable t) {
-            entry.fault("bind", t);
-            r = Errno.EIO;
-        }
-        if (r != 0) throw new SocketError(r, "bind");
-        filters.notify(SocketEvent.BOUND, 0);
+    /**
+     * The protocol appends a datagram ({@code sbappendaddr}): the data-in filters run first. Takes ownership.
+     * @return 0 (queued, or taken or dropped by a filter), ENOBUFS (queue full; dropped), EBADF (closed;
+     *         dropped)
+     */
+    @Override public int deliver(SockAddr from, org.kextnet.kpi.mbuf.Mbuf data) {
+        Mbuf m = (Mbuf) data;
+        int fromAddr = from == null ? 0 : from.ipv4(), fromPort = from == null ? 0 : from.port();
+        if (filterIn(kernel.context(), m, fromAddr, fromPort) != 0) return 0; // a filter took or dropped it
+        int r = protoAppend(m, fromAddr, fromPort);
+        if (r != 0) m.free();
+        return r;
     }
 
-    public void connect(SockAddr to) throws SocketError {
-        if (check(filters.connectOut(to), "connect")) return;
-        int r;
-        try {
-            r = entry.pr.connect(this, to);
-        } catch (Throwable t) {
-            entry.fault("connect", t);
-            r = Errno.EIO;
-        }
-        if (r != 0) throw new SocketError(r, "connect");
-        filters.notify(SocketEvent.CONNECTED, 0);
-    }
-
-    /** True if a filter handled the call (EJUSTRETURN); throws for an error. */
-    private static boolean check(int r, String what) throws SocketError {
-        if (r == Errno.EJUSTRETURN) return true;
-        if (r != 0) throw new SocketError(r, what + " refused by a socket filter");
-        return false;
-    }
+    // ---- the application's side ----
 
     /** Sends the remaining bytes of {@code data} to {@code to} (null: the connected peer) through the protocol. */
     public int send(ByteBuffer data, SockAddr to) throws SocketError {
-        if (closed) throw new SocketError(Errno.EBADF, "socket closed");
+        checkOpen();
         int len = data.remaining();
         Mbuf m = kernel.buffers().alloc(len);
         if (m == null) throw new SocketError(Errno.ENOBUFS, "no packet buffers");
         m.setLength(len);
         MemorySegment.copy(MemorySegment.ofBuffer(data), 0, m.segment(), m.offset(), len);
         data.position(data.position() + len);
-        int r = filters.dataOut(kernel.context(), to, m, null, 0, 0);
-        if (r == Errno.EJUSTRETURN) return len;
-        if (r != 0) throw new SocketError(r, "send refused by a socket filter");
-        r = protocolSend(m, to);
+        int r = output(kernel.context(), m, to, 0);
         if (r != 0) throw new SocketError(r, "send");
         return len;
     }
 
-    private int protocolSend(Mbuf m, SockAddr to) {
-        PacketContext ctx = kernel.context();
-        ctx.enter();
-        try {
-            return entry.pr.send(this, m, to, 0);
-        } catch (Throwable t) {
-            entry.fault("send", t);
-            return Errno.EIO;
-        } finally {
-            ctx.exit();
-        }
-    }
-
-    @Override public int deliver(SockAddr from, org.kextnet.kpi.mbuf.Mbuf data) {
-        Mbuf m = (Mbuf) data;
-        m.scratch0 = from == null ? 0 : from.ipv4();
-        m.scratch1 = from == null ? 0 : from.port();
-        int r = filters.dataIn(kernel.context(), from, m, null, 0, 0);
-        if (r != 0) return 0; // a filter took or dropped it
-        r = enqueue(m);
-        if (r != 0) m.free();
-        return r;
-    }
-
-    private int enqueue(Mbuf m) {
-        lock.lock();
-        try {
-            if (closed) return Errno.EBADF;
-            if (queue.size() >= QUEUE_LIMIT) return Errno.ENOBUFS;
-            queue.add(m);
-            readable.signal();
-            return 0;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    @Override public int injectIn(SockAddr from, Mbuf data, int resumeAfter) {
-        data.scratch0 = from == null ? 0 : from.ipv4();
-        data.scratch1 = from == null ? 0 : from.port();
-        int r = filters.dataIn(kernel.context(), from, data, null, 0, resumeAfter);
-        return r != 0 ? 0 : enqueue(data);
-    }
-
-    @Override public int injectOut(SockAddr to, Mbuf data, int resumeAfter) {
-        int r = filters.dataOut(kernel.context(), to, data, null, 0, resumeAfter);
-        if (r != 0) return r == Errno.EJUSTRETURN ? 0 : r;
-        return protocolSend(data, to);
-    }
-
     /**
      * Receives one datagram into {@code dst} (truncating), waiting up to {@code timeout}.
-     * @return the sender, or null if none came in time
+     * @return the sender, or null if none came in time (or none will, after shutdown of reading)
      */
     public SockAddr receive(ByteBuffer dst, long timeout, TimeUnit unit) throws SocketError, InterruptedException {
-        long nanos = unit.toNanos(timeout);
-        Mbuf m;
-        lock.lock();
+        Mbuf m = queue.take(unit.toNanos(timeout));
+        if (m == null) return null;
         try {
-            while (queue.isEmpty()) {
-                if (closed) throw new SocketError(Errno.EBADF, "socket closed");
-                if (nanos <= 0) return null;
-                nanos = readable.awaitNanos(nanos);
-            }
-            m = queue.poll();
-        } finally {
-            lock.unlock();
-        }
-        try {
-            byte[] b = m.toByteArray();
-            dst.put(b, 0, Math.min(b.length, dst.remaining()));
+            DatagramQueue.copyOut(m, dst);
             return SockAddr.of(m.scratch0, m.scratch1);
         } finally {
             m.free();
         }
     }
 
-    @Override public void close() {
-        lock.lock();
+    /** Datagrams waiting. */
+    public int available() { return queue.size(); }
+
+    // ---- the requests, served by the extension's protocol ----
+
+    /** Calls one of the protocol's requests; a throw is counted as a fault and fails the request with EIO. */
+    private int request(String name, IntSupplier call) {
+        PacketContext ctx = kernel.context();
+        ctx.enter(); // removal's final callback waits for this call
         try {
-            if (closed) return;
-            closed = true;
-            while (!queue.isEmpty()) queue.poll().free();
-            readable.signalAll();
+            return call.getAsInt();
+        } catch (RuntimeException | Error t) {
+            entry.fault(name, t);
+            return Errno.EIO;
         } finally {
-            lock.unlock();
+            ctx.exit();
         }
-        filters.notify(SocketEvent.CLOSING, 0);
+    }
+
+    @Override protected void protoBind(SockAddr address) throws SocketError {
+        int r = request("bind", () -> entry.pr.bind(this, address));
+        if (r != 0) throw new SocketError(r, "bind");
+    }
+
+    @Override protected void protoConnect(SockAddr address) throws SocketError {
+        soisconnecting();
+        int r = request("connect", () -> entry.pr.connect(this, address));
+        if (r != 0) {
+            soisdisconnected();
+            throw new SocketError(r, "connect");
+        }
+        soisconnected();
+    }
+
+    @Override protected void protoDisconnect() {
+        remote = null;
+        soisdisconnected();
+    }
+
+    @Override protected void protoShutdown(int how) {
+        request("shutdown", () -> entry.pr.shutdown(this, how));
+    }
+
+    @Override protected void protoFlushReceive() { queue.flush(); }
+
+    @Override protected void protoCantReceiveMore() { queue.markEof(); }
+
+    @Override protected int protoSend(PacketContext ctx, Mbuf payload, SockAddr to, int flags) {
+        int gen = payload.generation();
+        ctx.enter();
         try {
-            entry.pr.detach(this);
-        } catch (Throwable t) {
-            entry.fault("detach", t);
+            return entry.pr.send(this, payload, to, flags); // takes ownership
+        } catch (RuntimeException | Error t) {
+            entry.fault("send", t);
+            if (!payload.isFree() && payload.generation() == gen) payload.free(); // it threw holding the data: drop
+            return Errno.EIO;
+        } finally {
+            ctx.exit();
         }
-        filters.close();
+    }
+
+    @Override protected int protoAppend(Mbuf payload, int fromAddr, int fromPort) {
+        if (queue.offer(payload, fromAddr, fromPort)) return 0;
+        return isClosed() ? Errno.EBADF : Errno.ENOBUFS;
+    }
+
+    @Override protected void protoClose() {
+        queue.close();
+        request("detach", () -> {
+            entry.pr.detach(this);
+            return 0;
+        });
         entry.socketClosed();
     }
 

@@ -9,6 +9,8 @@ final class Attachment implements SocketAttachment {
     private final SocketFilterSet set;
     private volatile Object cookie;
     volatile boolean detaching;
+    /** Its place on the socket: attachments run in ascending order (set when it is published). */
+    long order;
 
     Attachment(SocketFilterEntry entry, SocketFilterSet set) {
         this.entry = entry;

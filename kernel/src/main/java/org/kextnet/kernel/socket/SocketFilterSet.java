@@ -27,6 +27,11 @@ public final class SocketFilterSet {
     private final FilteredSocket socket;
     private volatile Attachment[] chain = NONE;
     private boolean closed;
+    // Guarded by this: the next attachment's place, and where detached filters stood, so that data a filter
+    // re-injects after it detached (an unload flushing its queue) resumes after its old place.
+    private long nextOrder;
+    private int[] departedHandles = new int[0];
+    private long[] departedOrders = new long[0];
 
     public SocketFilterSet(Kernel kernel, FilteredSocket socket) {
         this.kernel = kernel;
@@ -68,6 +73,7 @@ public final class SocketFilterSet {
         if (r == 0) {
             synchronized (this) {
                 if (!closed && find(entry.handle()) == null) {
+                    a.order = nextOrder++;
                     Attachment[] c = Arrays.copyOf(chain, chain.length + 1);
                     c[chain.length] = a;
                     chain = c;
@@ -93,6 +99,10 @@ public final class SocketFilterSet {
             System.arraycopy(chain, 0, c, 0, i);
             System.arraycopy(chain, i + 1, c, i, chain.length - i - 1);
             chain = c;
+            departedHandles = Arrays.copyOf(departedHandles, departedHandles.length + 1);
+            departedOrders = Arrays.copyOf(departedOrders, departedOrders.length + 1);
+            departedHandles[departedHandles.length - 1] = a.handle();
+            departedOrders[departedOrders.length - 1] = a.order;
         }
         kernel.grace().defer(() -> finishDetach(a, true));
     }
@@ -132,7 +142,7 @@ public final class SocketFilterSet {
         PacketContext ctx = kernel.context();
         ctx.enter();
         try {
-            for (Attachment a : chain) {
+            for (Attachment a : c) {
                 int r;
                 try {
                     r = call.call(a.entry.filter, a);
@@ -232,10 +242,22 @@ public final class SocketFilterSet {
         }
     }
 
-    private static int start(Attachment[] c, int resumeAfter) {
+    /**
+     * Where a run that resumes after filter {@code resumeAfter} starts in {@code c}: after its place, also when
+     * it has detached since (the filters before it saw the data already). A filter that never was on this
+     * socket injects as if the data were new: every filter runs.
+     */
+    private int start(Attachment[] c, int resumeAfter) {
         if (resumeAfter == 0) return 0;
         for (int i = 0; i < c.length; i++) if (c[i].handle() == resumeAfter) return i + 1;
-        return 0; // the injector is no longer attached: every filter runs
+        long after = -1;
+        synchronized (this) {
+            for (int i = 0; i < departedHandles.length; i++) if (departedHandles[i] == resumeAfter) after = departedOrders[i];
+        }
+        if (after < 0) return 0;
+        int i = 0;
+        while (i < c.length && c[i].order <= after) i++;
+        return i;
     }
 
     private static int stopped(int r, Mbuf data, Mbuf control, int gen) {

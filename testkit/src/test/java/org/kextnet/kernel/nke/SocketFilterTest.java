@@ -119,6 +119,7 @@ class SocketFilterTest {
                 "bind 0.0.0.0:5000",
                 "notify bound 0",
                 "connect_out " + peer + ":9",
+                "notify connecting 0",
                 "notify connected 0",
                 "data_out null out",
                 "data_out " + peer + ":10 to",
