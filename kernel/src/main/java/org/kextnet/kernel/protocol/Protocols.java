@@ -13,6 +13,7 @@ import org.kextnet.kernel.net.KernelProtocolHandler;
 import org.kextnet.kernel.net.ProtocolAttachment;
 import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kernel.nke.KernelRegistration;
+import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.event.KernelEvents;
@@ -256,20 +257,33 @@ public final class Protocols {
         return 0;
     }
 
-    /** {@code proto_input} / {@code proto_inject}: takes ownership only on success. */
+    /**
+     * {@code proto_input} / {@code proto_inject}: takes ownership only on success.
+     * @return 0, EINVAL (an IPv4 packet without its receiving interface, which IP input needs), ENOENT (no
+     *         input for the family)
+     */
     int input(int pf, Mbuf m) {
-        InputEntry e = inputs.get(pf);
-        if (e == null || !e.isActive()) return Errno.ENOENT;
+        if (pf == org.kextnet.kpi.net.ProtocolFamily.PF_INET && m.rcvif() == null) return Errno.EINVAL;
         PacketContext ctx = kernel.context();
-        ctx.enter();
+        ctx.enter(); // before the lookup, so that an unregistering input's detached waits for this call
         try {
-            e.input.input(pf, m);
-        } catch (Throwable t) {
-            if (e.countFault("input", t)) unregisterInput(pf);
+            InputEntry e = inputs.get(pf);
+            if (e == null || !e.isActive()) return Errno.ENOENT;
+            int gen = m.generation();
+            try {
+                e.input.input(pf, m);
+            } catch (Throwable t) {
+                ctx.stats().inc(Stat.NKE_FAULTS);
+                if (!m.isFree() && m.generation() == gen) { // it threw before passing the packet on: drop it
+                    ctx.stats().inc(Stat.NKE_FAULT_DROPS);
+                    m.free();
+                }
+                if (e.countFault("input", t)) unregisterInput(pf);
+            }
+            return 0;
         } finally {
             ctx.exit();
         }
-        return 0;
     }
 
     /** Status lines: plumbers, then every interface's attached protocols. */
