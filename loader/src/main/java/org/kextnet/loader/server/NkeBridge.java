@@ -1,0 +1,88 @@
+package org.kextnet.loader.server;
+
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.kextnet.kernel.Kernel;
+import org.kextnet.kernel.nke.ExtensionHandle;
+import org.kextnet.kpi.Kpi;
+import org.kextnet.kpi.Registration;
+import org.kextnet.kpi.server.KernServ;
+
+/**
+ * Joins the loader to a kernel's extension registry: a server asking {@link KernServ#kpi}{@code (Kpi.class)}
+ * gets a KPI handle bound to its load ({@link ExtensionHandle}, named after the server and logging through
+ * {@link KernServ#log}); the kernel records every registration made through it, and the loader's unload
+ * reads and clears them through the {@link RegistrationLedger} side. When a server's last registration is
+ * gone, its handle is closed, so the next load of the server gets a fresh one.
+ *
+ * <p>Use it for both options: {@code LoaderOptions.defaults().withKernel(bridge, bridge)}.
+ */
+public final class NkeBridge implements KpiProvider, RegistrationLedger {
+    private final Kernel kernel;
+    private final Map<KernServ, ExtensionHandle> handles = new ConcurrentHashMap<>();
+
+    public NkeBridge(Kernel kernel) {
+        this.kernel = kernel;
+    }
+
+    @Override public <T> Optional<T> provide(Class<T> type, KernServ owner) {
+        if (type != Kpi.class) return Optional.empty();
+        ExtensionHandle h = handles.computeIfAbsent(owner, this::open);
+        return Optional.of(type.cast(h));
+    }
+
+    private ExtensionHandle open(KernServ owner) {
+        ExtensionHandle stale = kernel.nke().find(owner.serverName());
+        if (stale != null && stale.registrations().isEmpty()) stale.close(); // a previous load that left nothing
+        return kernel.nke().open(owner.serverName(), new KernServLogger(owner));
+    }
+
+    @Override public Map<String, Integer> outstanding(KernServ owner) {
+        ExtensionHandle h = handles.get(owner);
+        if (h == null) return Map.of();
+        Map<String, Integer> byKind = new TreeMap<>();
+        for (Registration r : h.registrations()) byKind.merge(r.kind(), 1, Integer::sum);
+        if (byKind.isEmpty()) {
+            handles.remove(owner, h);
+            h.close();
+        }
+        return byKind;
+    }
+
+    @Override public void removeAll(KernServ owner) {
+        ExtensionHandle h = handles.get(owner);
+        if (h != null) h.removeAll();
+    }
+
+    /** The extension's {@link System.Logger}, writing to the server's log with syslog priorities. */
+    private static final class KernServLogger implements System.Logger {
+        private final KernServ owner;
+
+        KernServLogger(KernServ owner) { this.owner = owner; }
+
+        @Override public String getName() { return "kext." + owner.serverName(); }
+
+        @Override public boolean isLoggable(Level level) { return level != Level.OFF; }
+
+        private static int priority(Level level) {
+            return switch (level) {
+                case ERROR -> KernServ.LOG_ERR;
+                case WARNING -> KernServ.LOG_WARNING;
+                case INFO -> KernServ.LOG_INFO;
+                default -> KernServ.LOG_DEBUG;
+            };
+        }
+
+        @Override public void log(Level level, java.util.ResourceBundle bundle, String msg, Throwable thrown) {
+            owner.log(priority(level), "%s%s", msg, thrown == null ? "" : ": " + thrown);
+        }
+
+        @Override public void log(Level level, java.util.ResourceBundle bundle, String format, Object... params) {
+            owner.log(priority(level), "%s", params == null || params.length == 0 ? format
+                    : java.text.MessageFormat.format(format, params));
+        }
+    }
+}

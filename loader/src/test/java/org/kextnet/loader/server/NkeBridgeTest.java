@@ -1,0 +1,62 @@
+package org.kextnet.loader.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.kextnet.kernel.Kernel;
+import org.kextnet.kpi.Kpi;
+import org.kextnet.kpi.Position;
+import org.kextnet.kpi.control.ControlParams;
+import org.kextnet.kpi.ipfilter.IpFilter;
+import org.kextnet.kpi.server.KernServ;
+
+/** The loader's view of a server's kernel registrations through the bridge. */
+class NkeBridgeTest {
+    /** Just enough of a server handle for the bridge. */
+    static final class FakeServ implements KernServ {
+        final List<String> log = Collections.synchronizedList(new ArrayList<>());
+        @Override public String serverName() { return "ipfw"; }
+        @Override public String version() { return "1"; }
+        @Override public List<String> ports() { return List.of(); }
+        @Override public Object instance() { return null; }
+        @Override public void log(int priority, String format, Object... args) { log.add(priority + " " + String.format(format, args)); }
+        @Override public void callout(Runnable task) { task.run(); }
+        @Override public Timeout timeout(Runnable task, long delay, TimeUnit unit) { throw new UnsupportedOperationException(); }
+        @Override public ByteBuffer allocateWired(int bytes) { return ByteBuffer.allocateDirect(bytes); }
+        @Override public boolean send(long replyPort, int id, byte[] data) { return false; }
+        @Override public <T> java.util.Optional<T> kpi(Class<T> type) { return java.util.Optional.empty(); }
+    }
+
+    @Test void registrationsAreRecordedPerLoadAndStragglersRemoved() throws Exception {
+        try (Kernel kernel = new Kernel("bridge")) {
+            NkeBridge bridge = new NkeBridge(kernel);
+            FakeServ load1 = new FakeServ();
+            Kpi kpi = bridge.provide(Kpi.class, load1).orElseThrow();
+            assertThat(bridge.provide(Kpi.class, load1).orElseThrow()).isSameAs(kpi);
+            assertThat(bridge.provide(String.class, load1)).isEmpty();
+            kpi.ipFilters().addV4("a", Position.DEFAULT, new IpFilter() {});
+            kpi.ipFilters().addV4("b", Position.DEFAULT, new IpFilter() {});
+            kpi.controls().register(ControlParams.named("com.example.ipfw"), c -> 0);
+            assertThat(bridge.outstanding(load1)).isEqualTo(Map.of("ipfilter", 2, "kctl", 1));
+            bridge.removeAll(load1); // a forced unload
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!bridge.outstanding(load1).isEmpty() && System.nanoTime() < deadline) Thread.sleep(5);
+            assertThat(bridge.outstanding(load1)).isEmpty();
+            kpi.log().log(System.Logger.Level.WARNING, "hello");
+            assertThat(load1.log).contains("4 hello");
+            // The next load of the same server gets a fresh handle under the same name.
+            FakeServ load2 = new FakeServ();
+            Kpi kpi2 = bridge.provide(Kpi.class, load2).orElseThrow();
+            assertThat(kpi2).isNotSameAs(kpi);
+            assertThat(kpi2.name()).isEqualTo("ipfw");
+            assertThat(bridge.outstanding(load2)).isEmpty();
+        }
+    }
+}
