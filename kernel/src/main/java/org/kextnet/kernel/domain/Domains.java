@@ -115,17 +115,24 @@ public final class Domains {
      * when it returns true; false means nobody added the protocol (the caller answers protocol unreachable).
      */
     public boolean inetInput(PacketContext ctx, Mbuf m, int protocol, int offset) {
-        Entry e = (Entry) INET.getVolatile(inetByProtocol, protocol & 0xff);
-        if (e == null) return false;
-        ctx.enter();
+        ctx.enter(); // before the lookup: a removed protocol's removed() must wait for this call
         try {
-            e.pr.input(m, offset);
-        } catch (Throwable t) {
-            e.fault("input", t);
+            Entry e = (Entry) INET.getVolatile(inetByProtocol, protocol & 0xff);
+            if (e == null) return false;
+            int gen = m.generation();
+            try {
+                e.pr.input(m, offset);
+            } catch (Throwable t) {
+                if (!m.isFree() && m.generation() == gen) { // it threw before passing the packet on: drop it
+                    ctx.stats().inc(Stat.NKE_FAULT_DROPS);
+                    m.free();
+                }
+                e.fault("input", t);
+            }
+            return true;
         } finally {
             ctx.exit();
         }
-        return true;
     }
 
     /**

@@ -143,11 +143,15 @@ public final class ExtensionInterfaces {
         @Override public int ioctl(Interface ifp, long command, Object argument) {
             IfnetInit.Ioctl i = record.init.ioctl();
             if (i == null) return Errno.EOPNOTSUPP;
+            PacketContext ctx = ifp.kernel().context();
+            ctx.enter(); // an administrator's thread: the interface's detached waits for this call
             try {
                 return i.ioctl(ifp, command, argument);
             } catch (Throwable t) {
                 record.fault("ioctl", t);
                 return Errno.EIO;
+            } finally {
+                ctx.exit();
             }
         }
 
