@@ -39,6 +39,7 @@ public final class SocketFilters {
         if (kind == 0 || kind == (SocketFilterParams.FLAG_GLOBAL | SocketFilterParams.FLAG_PROG) || filter == null) {
             throw new KpiException(Errno.EINVAL, "a socket filter is either GLOBAL or PROG");
         }
+        if (p.handle() == 0) throw new KpiException(Errno.EINVAL, "handle 0 means \"every filter\" to the inject calls");
         SocketFilterEntry e = new SocketFilterEntry(this, owner, p, filter);
         synchronized (this) {
             for (SocketFilterEntry x : registered) {

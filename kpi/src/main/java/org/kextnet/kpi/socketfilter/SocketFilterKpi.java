@@ -12,7 +12,8 @@ public interface SocketFilterKpi {
 
     /**
      * Registers a filter ({@code sflt_register}). A global filter attaches to sockets created from now on.
-     * @throws KpiException EEXIST (handle taken), EINVAL (neither or both of GLOBAL and PROG)
+     * @throws KpiException EEXIST (handle taken), EINVAL (neither or both of GLOBAL and PROG; handle 0, which
+     *         the inject calls reserve for "run every filter")
      */
     SocketFilterRef register(SocketFilterParams params, SocketFilter filter) throws KpiException;
 

@@ -167,6 +167,8 @@ class SocketFilterTest {
                 .matches(e -> ((KpiException) e).errno() == Errno.EINVAL);
         assertThatThrownBy(() -> kpi.socketFilters().register(udp(2, SocketFilterParams.FLAG_GLOBAL | SocketFilterParams.FLAG_PROG), new Recorder()))
                 .matches(e -> ((KpiException) e).errno() == Errno.EINVAL);
+        assertThatThrownBy(() -> kpi.socketFilters().register(udp(0, SocketFilterParams.FLAG_GLOBAL), new Recorder()))
+                .matches(e -> ((KpiException) e).errno() == Errno.EINVAL);
     }
 
     @Test void declinedAttachLeavesTheSocketUnfiltered() throws Exception {
