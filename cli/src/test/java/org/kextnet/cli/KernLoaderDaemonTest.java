@@ -32,6 +32,14 @@ class KernLoaderDaemonTest {
         return out.toString();
     }
 
+    /** Polls {@code kl_util -s} until it prints {@code expected} or 30 s pass; returns the last output. */
+    String awaitStatus(Path sock, String expected) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        String s;
+        while (!(s = kl(sock, "-s")).equals(expected) && System.nanoTime() < deadline) Thread.sleep(50);
+        return s;
+    }
+
     @Test void detachesServesAndStopsOnSignals() throws Exception {
         Path script = LoaderDemo.echoScript();
         Path conf = dir.resolve("kern_loader.conf");
@@ -44,14 +52,13 @@ class KernLoaderDaemonTest {
         ProcessHandle daemon = ProcessHandle.of(pid).orElseThrow();
         try {
             assertThat(Files.getPosixFilePermissions(sock)).hasSize(2); // rw-------
-            assertThat(kl(sock, "-s")).isEqualTo("SERVER: echo Allocated\n");
+            // The daemon answers once its socket is ready; configured servers are allocated concurrently.
+            assertThat(awaitStatus(sock, "SERVER: echo Allocated\n")).isEqualTo("SERVER: echo Allocated\n");
             assertThat(kl(sock, "-l", "echo")).contains("echo: loaded");
             assertThat(kl(sock, "-s")).isEqualTo("SERVER: echo Loaded\n");
 
             new ProcessBuilder("kill", "-HUP", Long.toString(pid)).inheritIO().start().waitFor(10, TimeUnit.SECONDS);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            String s;
-            while (!(s = kl(sock, "-s")).equals("SERVER: echo Allocated\n") && System.nanoTime() < deadline) Thread.sleep(50);
+            String s = awaitStatus(sock, "SERVER: echo Allocated\n");
             assertThat(s).as("SIGHUP deallocated everything and re-read the configuration").isEqualTo("SERVER: echo Allocated\n");
             assertThat(Files.readString(sock.resolveSibling("kern_loader.log"))).contains("SIGHUP: re-reading the configuration");
         } finally {
