@@ -571,18 +571,19 @@ public final class KernLoader implements AutoCloseable {
                 for (ServerScript.PortDecl d : r.script.ports()) ports.add(new ServerInfo.PortInfo(d.name(), d.advertised()));
             }
             Map<String, Integer> regs = new LinkedHashMap<>();
-            long wired = 0;
+            long wired = 0, faults = r.faults;
             LoadedServer ls = r.loaded;
             if (ls != null) {
                 ServerContext c = ls.context;
                 regs.putAll(c.outstanding());
                 options.ledger().outstanding(c).forEach((k, v) -> regs.merge(k, v, Integer::sum));
                 wired = ls.wiredClassBytes + c.wiredBytes();
+                faults += options.ledger().faults(c); // contained by the kernel in this load's callbacks
             }
             return new ServerInfo(r.index, r.name, r.state,
                     r.state == ServerState.ALLOCATING ? null : r.script.reloc().toString(), null,
                     r.address, r.size, ports, r.image != null ? r.image.version() : "",
-                    r.image != null ? r.image.depends() : List.of(), r.dependents.size(), wired, r.faults, r.fault, regs);
+                    r.image != null ? r.image.depends() : List.of(), r.dependents.size(), wired, faults, r.fault, regs);
         } finally {
             r.lock.unlock();
         }

@@ -12,6 +12,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
+import org.kextnet.kpi.Errno;
+import org.kextnet.kpi.KernelExtension;
+import org.kextnet.kpi.Kpi;
 import org.kextnet.kpi.server.KernServ;
 import org.kextnet.kpi.server.PortMessage;
 import org.kextnet.loader.link.LinkedServer;
@@ -26,9 +29,10 @@ import org.kextnet.loader.server.ServerThread;
 /**
  * The load sequence of one server, run while its record is Loading: a thread for the server, its
  * KernServ handle, WIRE (every class of the jar loaded and initialised on the server's thread), the
- * instance, then the load commands in file order (MAP binds a port, INIT runs a routine, PORT_DEATH
- * registers the routine). The caller makes the ports serve (draining what was queued) once the record
- * is Loaded. On failure everything made so far is taken down again and the caller gets 109.
+ * instance, an extension's {@code start(Kpi)}, then the load commands in file order (MAP binds a port,
+ * INIT runs a routine, PORT_DEATH registers the routine). The caller makes the ports serve (draining what
+ * was queued) once the record is Loaded. On failure everything made so far is taken down again (kernel
+ * registrations included) and the caller gets 109.
  */
 final class LoadSequence {
     static final MethodType CALL = MethodType.methodType(int.class, KernServ.class, int.class);
@@ -59,6 +63,8 @@ final class LoadSequence {
         try {
             // WIRE, the instance and the bound handles, on the server's own thread: static initialisers run there.
             Prepared p = onThread(() -> prepare(), callTimeout, "preparing");
+            ctx.instance(p.instance);
+            Kpi kpi = linked.extension() ? startExtension((KernelExtension) p.instance, callTimeout) : null;
             Map<String, MethodHandle> maps = new HashMap<>();
             MethodHandle death = null;
             List<LoadedServer.Call> free = new ArrayList<>();
@@ -81,7 +87,7 @@ final class LoadSequence {
                     rec.fault(t);
                 }
             });
-            LoadedServer ls = new LoadedServer(ctx, thread, p.instance, free, deathHandle, deps, p.wiredClassBytes, maps, watcher);
+            LoadedServer ls = new LoadedServer(ctx, thread, p.instance, kpi, free, deathHandle, deps, p.wiredClassBytes, maps, watcher);
             for (Port port : rec.ports) ls.dispatchers.put(port, dispatcher(ls, maps.get(port.name())));
             return ls;
         } catch (LoaderException | InterruptedException | RuntimeException e) {
@@ -90,11 +96,33 @@ final class LoadSequence {
         }
     }
 
-    /** Takes down what the failed sequence made: the KernServ handle, kernel registrations and the thread. */
+    /**
+     * An extension's {@code start(Kpi)}, on the server's thread, with a KPI handle bound to this load: after WIRE
+     * and the instance, before the load commands, so INIT routines find the extension's registrations made.
+     * A non-zero result, an exception or a timeout fails the load (109); {@link #abandon} then removes whatever
+     * the extension registered.
+     */
+    private Kpi startExtension(KernelExtension ext, long callTimeout) throws LoaderException, InterruptedException {
+        Kpi kpi = ctx.kpi(Kpi.class).orElseThrow(() -> new LoaderException(LoaderError.SERVER_WONT_LOAD,
+                rec.name + ": is a KernelExtension, but no kernel is joined to this kern_loader"));
+        int rc = onThread(() -> ext.start(kpi), callTimeout, "start");
+        if (rc != 0) throw new LoaderException(LoaderError.SERVER_WONT_LOAD, rec.name + ": start returned " + Errno.name(rc));
+        loader.log().log(6, rec.name + ": started, registrations " + loader.options().ledger().outstanding(ctx));
+        return kpi;
+    }
+
+    /**
+     * Takes down what the failed sequence made: the KernServ handle, the kernel registrations (waiting, within
+     * the drain timeout, for their final callbacks), the KPI handle and the thread.
+     */
     private void abandon() throws InterruptedException {
+        long drain = loader.options().drainTimeoutMillis();
         ctx.revoke();
-        loader.options().ledger().removeAll(ctx);
-        thread.shutdown(loader.options().drainTimeoutMillis());
+        UnloadSequence.removeStragglers(loader, rec.name, ctx, drain);
+        long kernelFaults = loader.options().ledger().faults(ctx);
+        loader.options().ledger().release(ctx);
+        rec.addFaults(kernelFaults);
+        thread.shutdown(drain);
     }
 
     private record Bound(Routine routine, MethodHandle handle, int arg) {}

@@ -7,6 +7,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
+import org.kextnet.kpi.Kpi;
 import org.kextnet.loader.port.ReplyPort;
 import org.kextnet.loader.server.ServerContext;
 import org.kextnet.loader.server.ServerThread;
@@ -20,6 +21,8 @@ final class LoadedServer {
     final ServerContext context;
     final ServerThread thread;
     final Object instance;
+    /** The KPI handle an extension was started with, or null for a server that is not a KernelExtension. */
+    final Kpi kpi;
     /** (KernServ, int)int, in unload order. */
     final List<Call> free;
     /** (KernServ, long)void, or null. */
@@ -35,12 +38,13 @@ final class LoadedServer {
     /** A bound INIT/FREE routine with its argument and its name (for messages). */
     record Call(String routine, MethodHandle handle, int arg) {}
 
-    LoadedServer(ServerContext context, ServerThread thread, Object instance, List<Call> free, MethodHandle portDeath,
+    LoadedServer(ServerContext context, ServerThread thread, Object instance, Kpi kpi, List<Call> free, MethodHandle portDeath,
                  List<ServerRecord> dependencies, long wiredClassBytes, Map<String, MethodHandle> maps,
                  Consumer<Long> deathWatcher) {
         this.context = context;
         this.thread = thread;
         this.instance = instance;
+        this.kpi = kpi;
         this.free = free;
         this.portDeath = portDeath;
         this.dependencies = dependencies;

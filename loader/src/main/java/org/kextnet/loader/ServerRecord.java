@@ -64,6 +64,17 @@ final class ServerRecord implements PortOwner {
 
     @Override public String serverName() { return name; }
 
+    /** Adds faults the kernel counted for the server (its callbacks' contained exceptions) at the end of a load. */
+    void addFaults(long n) {
+        if (n == 0) return;
+        lock.lock();
+        try {
+            faults += n;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     void fault(Throwable t) {
         lock.lock();
         try {

@@ -30,7 +30,16 @@ final class TestJars {
 
     /** The example echo server's source, from the examples module. */
     static String echoSource() throws IOException {
-        Path rel = Path.of("examples/echo-server/src/main/java/org/kextnet/examples/echo/EchoServer.java");
+        return exampleSource("examples/echo-server/src/main/java/org/kextnet/examples/echo/EchoServer.java");
+    }
+
+    /** The example NKE's source (the IP filter counter), from the examples module. */
+    static String ipCounterSource() throws IOException {
+        return exampleSource("examples/ipfilter-counter/src/main/java/org/kextnet/examples/ipcount/IpCounter.java");
+    }
+
+    private static String exampleSource(String path) throws IOException {
+        Path rel = Path.of(path);
         return Files.readString(Files.exists(rel) ? rel : Path.of("..").resolve(rel)); // from the root or from loader/
     }
 

@@ -51,7 +51,7 @@ public final class KernelCommands {
         String[] w = words(line);
         if (w.length == 0) return false;
         return switch (w[0]) {
-            case "netstat" -> false;
+            case "netstat", "nke" -> false;
             case "ifconfig" -> w.length > 2;
             case "arp" -> w.length > 1 && !w[1].equals("-a");
             case "route" -> w.length > 1 && !w[1].equals("show");
@@ -74,7 +74,8 @@ public final class KernelCommands {
             case "sysctl" -> sysctl(w);
             case "service" -> service(w);
             case "netstat" -> netstat(w);
-            default -> throw new IllegalArgumentException("unknown command '" + w[0] + "' (expected ifconfig, route, arp, sysctl, service or netstat)");
+            case "nke" -> kernel.nke().describe();
+            default -> throw new IllegalArgumentException("unknown command '" + w[0] + "' (expected ifconfig, route, arp, sysctl, service, netstat or nke)");
         };
     }
 
@@ -266,7 +267,8 @@ public final class KernelCommands {
             case "-s" -> kernel.stats().format(false);
             case "-r" -> formatRoutes();
             case "-a" -> netstatSockets();
-            default -> throw new IllegalArgumentException("netstat: unknown option '" + opt + "' (-i, -s, -r, -a)");
+            case "-k" -> kernel.nke().describe(); // extensions, their registrations and every hook point
+            default -> throw new IllegalArgumentException("netstat: unknown option '" + opt + "' (-i, -s, -r, -a, -k)");
         };
     }
 

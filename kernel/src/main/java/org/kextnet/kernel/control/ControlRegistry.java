@@ -122,6 +122,21 @@ public final class ControlRegistry {
         return c.connect(unit, privileged);
     }
 
+    /**
+     * A registered control as {@code kextnet ctl list} shows it.
+     * @param owner the extension that registered it
+     */
+    public record ControlInfo(String name, int id, int unit, int flags, int clients, String owner) {}
+
+    /** Every registered control, in order of registration. */
+    public synchronized List<ControlInfo> list() {
+        List<ControlInfo> l = new ArrayList<>();
+        for (KernelControlEntry c : controls) {
+            l.add(new ControlInfo(c.params().name(), c.id(), c.unit(), c.params().flags(), c.connectionCount(), c.owner().name()));
+        }
+        return l;
+    }
+
     /** Status lines. */
     public synchronized List<String> describe() {
         List<String> l = new ArrayList<>();

@@ -122,6 +122,16 @@ final class KernelControlEntry extends KernelRegistration implements ControlRef 
         return deregister(faulted) == 0;
     }
 
+    /** A forced unload: the clients are disconnected (their disconnect callbacks run), then the control goes. */
+    @Override protected boolean forceRemove() {
+        List<ControlSocket> all;
+        synchronized (this) {
+            all = new ArrayList<>(units.values());
+        }
+        for (ControlSocket so : all) so.close();
+        return deregister(false) == 0;
+    }
+
     @Override public String describe() {
         return super.describe() + " id " + id() + (unit() != 0 ? " unit " + unit() : "") + ", " + connectionCount() + " clients";
     }

@@ -122,6 +122,27 @@ public final class ExtensionHandle implements Kpi {
         }
     }
 
+    /**
+     * A forced unload: starts removing every live registration, refusing none (a control's clients are
+     * disconnected first). The final callbacks may still run after this returns; {@link #awaitRemoved} waits
+     * for them.
+     * @return the number of registrations whose removal this started
+     */
+    public int forceRemoveAll() {
+        List<KernelRegistration> snapshot;
+        synchronized (live) {
+            snapshot = new ArrayList<>(live);
+        }
+        int n = 0;
+        for (KernelRegistration r : snapshot) {
+            if (r.isActive()) {
+                r.forceRemove();
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** Waits until no registration is left (each final callback ran). */
     public boolean awaitRemoved(long timeout, TimeUnit unit) throws InterruptedException {
         long deadline = System.nanoTime() + unit.toNanos(timeout);

@@ -60,6 +60,15 @@ public abstract class KernelRegistration implements Registration {
      */
     protected abstract boolean removeByKernel(boolean faulted);
 
+    /**
+     * Removes the registration although its owner did not (a forced unload): as {@link #removeByKernel}, but
+     * nothing may refuse, so a kind whose removal waits on others (a control's connected clients) ends those
+     * first. Not counted as a fault.
+     */
+    protected boolean forceRemove() {
+        return removeByKernel(false);
+    }
+
     /** A line for status listings. */
     public String describe() {
         return kind + " " + name + " (" + state.name().toLowerCase() + (faults() > 0 ? ", " + faults() + " faults" : "") + ")";

@@ -6,6 +6,7 @@ import java.lang.reflect.Modifier;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.kextnet.kpi.KernelExtension;
 import org.kextnet.kpi.server.KernServ;
 import org.kextnet.kpi.server.PortMessage;
 import org.kextnet.loader.LoaderError;
@@ -17,7 +18,8 @@ import org.kextnet.loader.script.ServerScript;
 
 /**
  * Links a server: defines its class in a fresh {@link ServerClassLoader} (without initialising it) and
- * resolves every routine of the script to a public method of that class with the routine's signature.
+ * resolves every routine of the script to a public method of that class with the routine's signature. A
+ * class that implements {@link KernelExtension} is an extension: it needs a public no-argument constructor.
  * Nothing of the server runs. A routine that is missing or has another signature, a symbol that is not a
  * public static int field, or a class that refers to something outside the KPI and the JDK is
  * 108 SERVER_WONT_LINK, reported against the script line.
@@ -43,7 +45,9 @@ public final class Linker {
             throw new ScriptException(script.file(), 0, LoaderError.SERVER_WONT_LINK, "server class " + cls.getName() + " is not public");
         List<Routine> load = new ArrayList<>();
         List<Routine> unload = new ArrayList<>();
-        boolean needsInstance = false;
+        // A network kernel extension: the loader calls start(Kpi) and stop(Kpi) on its one instance.
+        boolean extension = KernelExtension.class.isAssignableFrom(cls);
+        boolean needsInstance = extension;
         for (ScriptCommand c : script.load()) {
             Routine r = resolve(script, cls, c);
             needsInstance |= !r.isStatic();
@@ -60,10 +64,11 @@ public final class Linker {
                 if (Modifier.isAbstract(cls.getModifiers())) throw new NoSuchMethodException();
             } catch (NoSuchMethodException | LinkageError e) {
                 throw new ScriptException(script.file(), 0, LoaderError.SERVER_WONT_LINK,
-                        "server class " + cls.getName() + " has instance routines but no public no-argument constructor");
+                        "server class " + cls.getName() + (extension ? " is a KernelExtension" : " has instance routines")
+                                + " but no public no-argument constructor");
             }
         }
-        return new LinkedServer(loader, cls, load, unload, needsInstance);
+        return new LinkedServer(loader, cls, load, unload, needsInstance, extension);
     }
 
     private static Routine resolve(ServerScript script, Class<?> cls, ScriptCommand c) throws ScriptException {

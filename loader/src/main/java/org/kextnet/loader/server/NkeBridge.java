@@ -15,8 +15,8 @@ import org.kextnet.kpi.server.KernServ;
  * Joins the loader to a kernel's extension registry: a server asking {@link KernServ#kpi}{@code (Kpi.class)}
  * gets a KPI handle bound to its load ({@link ExtensionHandle}, named after the server and logging through
  * {@link KernServ#log}); the kernel records every registration made through it, and the loader's unload
- * reads and clears them through the {@link RegistrationLedger} side. When a server's last registration is
- * gone, its handle is closed, so the next load of the server gets a fresh one.
+ * reads them, removes stragglers and, at the end of each load, releases the handle through the
+ * {@link RegistrationLedger} side, so the next load of the server gets a fresh one.
  *
  * <p>Use it for both options: {@code LoaderOptions.defaults().withKernel(bridge, bridge)}.
  */
@@ -28,6 +28,9 @@ public final class NkeBridge implements KpiProvider, RegistrationLedger {
         this.kernel = kernel;
     }
 
+    /** The kernel this bridge joins. */
+    public Kernel kernel() { return kernel; }
+
     @Override public <T> Optional<T> provide(Class<T> type, KernServ owner) {
         if (type != Kpi.class) return Optional.empty();
         ExtensionHandle h = handles.computeIfAbsent(owner, this::open);
@@ -35,8 +38,7 @@ public final class NkeBridge implements KpiProvider, RegistrationLedger {
     }
 
     private ExtensionHandle open(KernServ owner) {
-        ExtensionHandle stale = kernel.nke().find(owner.serverName());
-        if (stale != null && stale.registrations().isEmpty()) stale.close(); // a previous load that left nothing
+        // The loader released the previous load's handle, so the server's name is free.
         return kernel.nke().open(owner.serverName(), new KernServLogger(owner));
     }
 
@@ -45,16 +47,28 @@ public final class NkeBridge implements KpiProvider, RegistrationLedger {
         if (h == null) return Map.of();
         Map<String, Integer> byKind = new TreeMap<>();
         for (Registration r : h.registrations()) byKind.merge(r.kind(), 1, Integer::sum);
-        if (byKind.isEmpty()) {
-            handles.remove(owner, h);
-            h.close();
-        }
         return byKind;
     }
 
     @Override public void removeAll(KernServ owner) {
         ExtensionHandle h = handles.get(owner);
-        if (h != null) h.removeAll();
+        if (h != null) h.forceRemoveAll();
+    }
+
+    @Override public long faults(KernServ owner) {
+        ExtensionHandle h = handles.get(owner);
+        return h == null ? 0 : h.faultCount();
+    }
+
+    /**
+     * Closes the load's handle: later registration calls through it fail with ENXIO and the name is free for
+     * the next load. A registration still detaching stays in its chain until its final callback runs.
+     */
+    @Override public void release(KernServ owner) {
+        ExtensionHandle h = handles.remove(owner);
+        if (h == null) return;
+        h.close();
+        h.forceRemoveAll(); // anything registered after the last check (a start that timed out) goes too
     }
 
     /** The extension's {@link System.Logger}, writing to the server's log with syslog priorities. */

@@ -8,20 +8,30 @@ import org.kextnet.kpi.server.KernServ;
  * What the kernel still holds for a server: the loader asks it during an unload whether every registration
  * the server made (filters, controls, plumbers, interfaces, subscriptions, callouts) has reached its final
  * detached callback, and has it remove stragglers when an unload is forced. The kernel implements this for
- * the NKE registrations it records; {@link ServerContext} implements it for what is made through the
+ * the NKE registrations it records ({@link NkeBridge}); {@link ServerContext} keeps what is made through the
  * {@link KernServ} handle itself (timeouts, callouts, wired buffers).
  *
- * <p>Owners are identified by the {@link KernServ} handle the loader gave the server for one load.
+ * <p>Owners are identified by the {@link KernServ} handle the loader gave the server for one load. Asking is
+ * free of side effects; only {@link #removeAll} and {@link #release} change anything.
  */
 public interface RegistrationLedger {
-    /** Live registrations of {@code owner} by kind ("ipfilter" → 2); empty when none is left. */
+    /** Live registrations of {@code owner} by kind ("ipfilter" → 2), including those still detaching; empty when none is left. */
     Map<String, Integer> outstanding(KernServ owner);
 
     /**
-     * Removes every registration of {@code owner} at once (a forced unload): starts each removal; the
-     * detached callbacks may still run afterwards.
+     * Removes every registration of {@code owner} at once (a forced unload, a failed start): starts each removal,
+     * refusing none (a control's clients are disconnected); the detached callbacks may still run afterwards.
      */
     void removeAll(KernServ owner);
+
+    /** Exceptions thrown by {@code owner}'s callbacks and contained by the kernel during this load. */
+    default long faults(KernServ owner) { return 0; }
+
+    /**
+     * The load of {@code owner} is over: the kernel forgets it, and any registration call through what it
+     * provided for that load fails from now on ({@code ENXIO}).
+     */
+    default void release(KernServ owner) {}
 
     /** A ledger that records nothing (no kernel attached). */
     RegistrationLedger NONE = new RegistrationLedger() {

@@ -55,7 +55,8 @@ public final class ServerContext implements KernServ {
         this.onFault = onFault;
     }
 
-    void instance(Object o) { this.instance = o; }
+    /** Sets the server's instance once it is made ({@link KernServ#instance()}). */
+    public void instance(Object o) { this.instance = o; }
 
     @Override public String serverName() { return name; }
     @Override public String version() { return version; }

@@ -1,6 +1,7 @@
 package org.kextnet.loader.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -45,12 +46,23 @@ class NkeBridgeTest {
             kpi.ipFilters().addV4("b", Position.DEFAULT, new IpFilter() {});
             kpi.controls().register(ControlParams.named("com.example.ipfw"), c -> 0);
             assertThat(bridge.outstanding(load1)).isEqualTo(Map.of("ipfilter", 2, "kctl", 1));
+            // A client keeps the control: the extension's own removeAll is refused, a forced one is not.
+            var client = kernel.controls().connect("com.example.ipfw", 0, false);
+            assertThat(kpi.removeAll()).isEqualTo(org.kextnet.kpi.Errno.EBUSY);
+            assertThat(bridge.outstanding(load1)).containsEntry("kctl", 1);
             bridge.removeAll(load1); // a forced unload
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
             while (!bridge.outstanding(load1).isEmpty() && System.nanoTime() < deadline) Thread.sleep(5);
             assertThat(bridge.outstanding(load1)).isEmpty();
+            assertThat(client.isConnected()).as("the forced removal disconnected the client").isFalse();
             kpi.log().log(System.Logger.Level.WARNING, "hello");
             assertThat(load1.log).contains("4 hello");
+            // Asking changes nothing: the handle stays open until the load is released.
+            assertThat(kernel.nke().find("ipfw")).isSameAs(kpi);
+            bridge.release(load1);
+            assertThat(kernel.nke().find("ipfw")).isNull();
+            assertThatThrownBy(() -> kpi.ipFilters().addV4("late", Position.DEFAULT, new IpFilter() {}))
+                    .isInstanceOfSatisfying(org.kextnet.kpi.KpiException.class, e -> assertThat(e.errno()).isEqualTo(org.kextnet.kpi.Errno.ENXIO));
             // The next load of the same server gets a fresh handle under the same name.
             FakeServ load2 = new FakeServ();
             Kpi kpi2 = bridge.provide(Kpi.class, load2).orElseThrow();
