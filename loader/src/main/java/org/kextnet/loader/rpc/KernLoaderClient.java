@@ -17,6 +17,10 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
+import org.kextnet.kpi.Errno;
+import org.kextnet.kpi.KpiException;
+import org.kextnet.kpi.control.ControlAddress;
+import org.kextnet.kpi.control.ControlClient;
 import org.kextnet.loader.LoaderError;
 import org.kextnet.loader.LoaderException;
 import org.kextnet.loader.LogHub;
@@ -152,6 +156,10 @@ public final class KernLoaderClient implements AutoCloseable {
     }
 
     private RpcReader await(CompletableFuture<ByteBuffer> f) throws IOException, LoaderException {
+        return await(f, timeoutMillis);
+    }
+
+    private RpcReader await(CompletableFuture<ByteBuffer> f, long timeoutMillis) throws IOException, LoaderException {
         ByteBuffer b;
         try {
             b = f.get(timeoutMillis, TimeUnit.MILLISECONDS);
@@ -237,6 +245,130 @@ public final class KernLoaderClient implements AutoCloseable {
     /** Runs a kernel admin command and returns its output; 124 with the problem if it fails. */
     public String admin(String line) throws IOException, LoaderException {
         return call(new RpcRequest.Admin(tag(), line)).str();
+    }
+
+    // ---- kernel controls (protocol 2) ----
+
+    /** A registered kernel control, as {@link #controls()} lists it. */
+    public record ControlInfo(String name, int id, int unit, int flags, int clients, String owner) {}
+
+    private void needs(int v, String what) throws LoaderException {
+        if (version < v)
+            throw new LoaderException(LoaderError.RPC_VERSION, what + " needs protocol " + v + "; this kern_loader speaks " + version, null);
+    }
+
+    /** The kernel's registered controls: name, id, unit, flags, connected clients, owning extension. */
+    public List<ControlInfo> controls() throws IOException, LoaderException {
+        needs(2, "ctl list");
+        RpcReader r = call(new RpcRequest.CtlList(tag()));
+        int n = r.count32(20);
+        List<ControlInfo> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) out.add(new ControlInfo(r.str(), r.i32(), r.i32(), r.i32(), r.i32(), r.str()));
+        return out;
+    }
+
+    /**
+     * Connects to the kernel control {@code name} in kern_loader's kernel, as a {@code PF_SYSTEM} socket in that
+     * process would ({@code CTLIOCGINFO}, {@code connect}); the daemon holds the connection for this client
+     * until {@link RemoteControl#close} or until this client goes away. If no control has that name but an
+     * advertised port does, the port's server is loaded first.
+     * @param unit 0 for the first free unit
+     * @throws KpiException the kernel's refusal: ENOENT (no such control), EBUSY (unit in use), EPERM (a
+     *         privileged control and this client is not privileged), or the control's own
+     * @throws LoaderException 120 if kern_loader is older than protocol 2; 109 if the load it triggered failed
+     */
+    public RemoteControl connectControl(String name, int unit) throws IOException, LoaderException, KpiException {
+        needs(2, "ctl connect");
+        RpcReader r = call(new RpcRequest.CtlConnect(tag(), name, unit));
+        int errno = r.i32(), handle = r.i32(), id = r.i32(), u = r.i32();
+        if (errno != 0) throw new KpiException(errno, "control " + name + ": " + Errno.name(errno));
+        return new RemoteControl(name, handle, new ControlAddress(id, u));
+    }
+
+    /**
+     * A kernel-control connection held by kern_loader for this client: the same {@link ControlClient} interface
+     * as an in-JVM control socket. Transport failures read as the connection being gone (ENOTCONN, -1).
+     */
+    public final class RemoteControl implements ControlClient {
+        private final String name;
+        private final int handle;
+        private final ControlAddress address;
+        private volatile boolean open = true;
+
+        private RemoteControl(String name, int handle, ControlAddress address) {
+            this.name = name;
+            this.handle = handle;
+            this.address = address;
+        }
+
+        /** The control's name. */
+        public String name() { return name; }
+
+        @Override public ControlAddress address() { return address; }
+
+        @Override public int send(ByteBuffer data, int flags) {
+            byte[] b = new byte[data.remaining()];
+            data.duplicate().get(b);
+            int errno = errnoOf(new RpcRequest.CtlSend(tag(), handle, flags, b));
+            if (errno == 0) data.position(data.limit());
+            return errno;
+        }
+
+        @Override public int receive(ByteBuffer dst, long timeout, TimeUnit unit) {
+            long millis = Math.min(unit.toMillis(timeout), Rpc.MAX_CTL_WAIT_MILLIS);
+            try {
+                RpcReader r = await(submit(new RpcRequest.CtlRecv(tag(), handle, Math.min(dst.remaining(), Rpc.MAX_CTL_BUFFER), (int) millis)),
+                        millis + timeoutMillis);
+                int errno = r.i32(), n = r.i32();
+                byte[] data = r.bytes();
+                if (errno != 0) return -1;
+                dst.put(data);
+                return n;
+            } catch (IOException | LoaderException e) {
+                return -1;
+            }
+        }
+
+        @Override public int setOption(int option, byte[] value) {
+            return errnoOf(new RpcRequest.CtlSetopt(tag(), handle, option, value));
+        }
+
+        @Override public int getOption(int option, byte[] buffer) {
+            try {
+                RpcReader r = call(new RpcRequest.CtlGetopt(tag(), handle, option, buffer == null ? -1 : Math.min(buffer.length, Rpc.MAX_CTL_BUFFER)));
+                int errno = r.i32(), n = r.i32();
+                byte[] data = r.bytes();
+                if (errno != 0) return -errno;
+                if (buffer != null) System.arraycopy(data, 0, buffer, 0, Math.min(data.length, buffer.length));
+                return n;
+            } catch (IOException | LoaderException e) {
+                return -Errno.ENOTCONN;
+            }
+        }
+
+        @Override public boolean isConnected() { return open && failure == null; }
+
+        @Override public void close() {
+            if (!open) return;
+            try {
+                call(new RpcRequest.CtlClose(tag(), handle)); // the control's disconnect has run when this returns
+            } catch (IOException | LoaderException e) {
+                // the daemon closes it with this client's connection anyway
+            } finally {
+                open = false;
+            }
+        }
+
+        private int errnoOf(RpcRequest q) {
+            if (!open) return Errno.ENOTCONN;
+            try {
+                return call(q).i32();
+            } catch (IOException | LoaderException e) {
+                return Errno.ENOTCONN;
+            }
+        }
+
+        @Override public String toString() { return "kctl " + name + " unit " + address.unit() + " (through kern_loader)"; }
     }
 
     /** Closes the connection; the (daemon) reader thread ends on its own, pending requests fail. */

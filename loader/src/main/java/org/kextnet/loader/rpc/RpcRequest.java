@@ -23,6 +23,17 @@ public sealed interface RpcRequest {
         public boolean wantsReply() { return (flags & Rpc.SEND_WANTS_REPLY) != 0; }
     }
     record Admin(int tag, String line) implements RpcRequest {}
+    /** Version 2: the kernel's registered controls. */
+    record CtlList(int tag) implements RpcRequest {}
+    /** Version 2: connect to the control {@code name} on {@code unit} (0: the first free one). */
+    record CtlConnect(int tag, String name, int unit) implements RpcRequest {}
+    record CtlSend(int tag, int handle, int flags, byte[] data) implements RpcRequest {}
+    /** Receive one message (datagram) or what is there (stream), at most {@code max} bytes, waiting {@code timeoutMillis}. */
+    record CtlRecv(int tag, int handle, int max, int timeoutMillis) implements RpcRequest {}
+    record CtlSetopt(int tag, int handle, int option, byte[] value) implements RpcRequest {}
+    /** Get an option into at most {@code size} bytes; -1 asks only for its length. */
+    record CtlGetopt(int tag, int handle, int option, int size) implements RpcRequest {}
+    record CtlClose(int tag, int handle) implements RpcRequest {}
 
     /**
      * Decodes one frame without its length prefix: {@code u8 op, u32 tag, body}.
@@ -46,10 +57,27 @@ public sealed interface RpcRequest {
             case Rpc.LOOKUP -> new Lookup(tag, r.str());
             case Rpc.SEND -> new Send(tag, r.i64(), r.i32(), r.u8(), r.bytes());
             case Rpc.ADMIN -> new Admin(tag, r.str());
+            case Rpc.CTL_LIST -> new CtlList(tag);
+            case Rpc.CTL_CONNECT -> new CtlConnect(tag, r.str(), nonNegative(r.i32(), Integer.MAX_VALUE, "unit"));
+            case Rpc.CTL_SEND -> new CtlSend(tag, r.i32(), r.i32(), r.bytes());
+            case Rpc.CTL_RECV -> new CtlRecv(tag, r.i32(), nonNegative(r.i32(), Rpc.MAX_CTL_BUFFER, "size"),
+                    nonNegative(r.i32(), Rpc.MAX_CTL_WAIT_MILLIS, "timeout"));
+            case Rpc.CTL_SETOPT -> new CtlSetopt(tag, r.i32(), r.i32(), r.bytes());
+            case Rpc.CTL_GETOPT -> {
+                int h = r.i32(), opt = r.i32(), size = r.i32();
+                if (size != -1) nonNegative(size, Rpc.MAX_CTL_BUFFER, "size");
+                yield new CtlGetopt(tag, h, opt, size);
+            }
+            case Rpc.CTL_CLOSE -> new CtlClose(tag, r.i32());
             default -> throw new UnknownOp(op, tag);
         };
         r.end();
         return q;
+    }
+
+    private static int nonNegative(int v, int max, String what) throws RpcFormatException {
+        if (v < 0 || v > max) throw new RpcFormatException(what + " " + v + " out of range 0.." + max);
+        return v;
     }
 
     private static boolean bool(int v) throws RpcFormatException {
@@ -83,6 +111,13 @@ public sealed interface RpcRequest {
             case Lookup p -> new RpcWriter(Rpc.LOOKUP, p.tag()).str(p.name()).frame();
             case Send p -> new RpcWriter(Rpc.SEND, p.tag()).i64(p.port()).i32(p.id()).u8(p.flags()).bytes(p.data()).frame();
             case Admin p -> new RpcWriter(Rpc.ADMIN, p.tag()).str(p.line()).frame();
+            case CtlList p -> new RpcWriter(Rpc.CTL_LIST, p.tag()).frame();
+            case CtlConnect p -> new RpcWriter(Rpc.CTL_CONNECT, p.tag()).str(p.name()).i32(p.unit()).frame();
+            case CtlSend p -> new RpcWriter(Rpc.CTL_SEND, p.tag()).i32(p.handle()).i32(p.flags()).bytes(p.data()).frame();
+            case CtlRecv p -> new RpcWriter(Rpc.CTL_RECV, p.tag()).i32(p.handle()).i32(p.max()).i32(p.timeoutMillis()).frame();
+            case CtlSetopt p -> new RpcWriter(Rpc.CTL_SETOPT, p.tag()).i32(p.handle()).i32(p.option()).bytes(p.value()).frame();
+            case CtlGetopt p -> new RpcWriter(Rpc.CTL_GETOPT, p.tag()).i32(p.handle()).i32(p.option()).i32(p.size()).frame();
+            case CtlClose p -> new RpcWriter(Rpc.CTL_CLOSE, p.tag()).i32(p.handle()).frame();
         };
     }
 }

@@ -24,6 +24,7 @@ import org.kextnet.loader.KernLoader;
 public final class RpcServer implements AutoCloseable {
     private final KernLoader loader;
     private final AdminCommands admin;
+    private final KernelControls controls;
     private final PeerPolicy policy;
     private final Path path;
     private final ServerSocketChannel server;
@@ -32,13 +33,21 @@ public final class RpcServer implements AutoCloseable {
     private final Runnable onAbort;
     private volatile boolean closed;
 
+    /** A server without kernel controls (see the full constructor). */
+    public RpcServer(KernLoader loader, AdminCommands admin, PeerPolicy policy, Path path, String mode, Runnable onAbort) throws IOException {
+        this(loader, admin, KernelControls.NONE, policy, path, mode, onAbort);
+    }
+
     /**
      * Binds {@code path} with file mode {@code mode} (e.g. "rw-------") and starts accepting.
-     * @param onAbort run after an {@code abort} without restart has been answered (the daemon exits)
+     * @param controls the kernel controls clients may connect to (protocol version 2)
+     * @param onAbort  run after an {@code abort} without restart has been answered (the daemon exits)
      */
-    public RpcServer(KernLoader loader, AdminCommands admin, PeerPolicy policy, Path path, String mode, Runnable onAbort) throws IOException {
+    public RpcServer(KernLoader loader, AdminCommands admin, KernelControls controls, PeerPolicy policy, Path path, String mode,
+                     Runnable onAbort) throws IOException {
         this.loader = loader;
         this.admin = admin;
+        this.controls = controls;
         this.policy = policy;
         this.path = path.toAbsolutePath();
         this.onAbort = onAbort;
@@ -82,6 +91,7 @@ public final class RpcServer implements AutoCloseable {
 
     KernLoader loader() { return loader; }
     AdminCommands admin() { return admin; }
+    KernelControls controls() { return controls; }
     PeerPolicy policy() { return policy; }
     void closed(Connection c) { connections.remove(c); }
     void aborted() { if (onAbort != null) Thread.ofPlatform().name("kern_loader-exit").start(onAbort); }
