@@ -21,8 +21,10 @@ import org.kextnet.loader.KernLoader;
 import org.kextnet.loader.LoaderException;
 import org.kextnet.loader.LoaderOptions;
 import org.kextnet.loader.rpc.AdminCommands;
+import org.kextnet.loader.rpc.KernelControls;
 import org.kextnet.loader.rpc.PeerPolicy;
 import org.kextnet.loader.rpc.RpcServer;
+import org.kextnet.loader.server.NkeBridge;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -30,8 +32,9 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code kern_loader [-d] [-v] [-c conf] [--socket path] [script ...]}: the daemon. It runs a kernel (configured
- * from {@code --kernel-config}), allocates the command-line scripts and then those of the configuration file,
- * and serves the RPC socket. Without {@code -d} it starts itself again in the background (pid file, log file)
+ * from {@code --kernel-config}) to which the loader is joined (extensions register through it; their kernel
+ * controls are reachable over the RPC), allocates the command-line scripts and then those of the
+ * configuration file, and serves the RPC socket. Without {@code -d} it starts itself again in the background (pid file, log file)
  * and returns once the socket accepts connections. SIGTERM (and kl_util -A) unloads everything and exits;
  * SIGHUP deallocates everything and re-reads the configuration (as kl_util -r).
  */
@@ -129,12 +132,14 @@ public final class KernLoaderCommand implements Callable<Integer> {
                 return 1;
             }
         }
-        KernLoader loader = new KernLoader(LoaderOptions.defaults());
+        // Joined to the daemon's kernel: extensions register through it, and unloads check the kernel's records.
+        NkeBridge bridge = new NkeBridge(kernel);
+        KernLoader loader = new KernLoader(LoaderOptions.defaults().withKernel(bridge, bridge));
         loader.log().echoTo(out, verbose ? 7 : 5);
         CountDownLatch stop = new CountDownLatch(1);
         RpcServer server;
         try {
-            server = new RpcServer(loader, AdminCommands.of(commands), new PeerPolicy(group), sock, socketMode, stop::countDown);
+            server = new RpcServer(loader, AdminCommands.of(commands), KernelControls.of(kernel), new PeerPolicy(group), sock, socketMode, stop::countDown);
         } catch (IOException e) {
             System.err.println("kern_loader: cannot serve " + sock + ": " + e);
             loader.close();

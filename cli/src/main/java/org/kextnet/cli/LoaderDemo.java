@@ -10,7 +10,16 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
+import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
+
+import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.config.KernelCommands;
+import org.kextnet.kernel.inet.Pinger;
+import org.kextnet.kernel.inet.udp.UdpSocket;
+import org.kextnet.loader.LoaderOptions;
+import org.kextnet.loader.rpc.KernelControls;
+import org.kextnet.loader.server.NkeBridge;
 import org.kextnet.loader.KernLoader;
 import org.kextnet.loader.LoaderException;
 import org.kextnet.loader.ServerState;
@@ -21,9 +30,11 @@ import org.kextnet.loader.rpc.PeerPolicy;
 import org.kextnet.loader.rpc.RpcServer;
 
 /**
- * The kern_loader part of the main job: kern_loader in the foreground on the embedded kernel with the example
- * echo server, driven over its socket exactly as kl_util and {@code kextnet port send} drive it: status, a
- * demand load on the first message, an unload, and the status again.
+ * The kern_loader part of the main job: kern_loader in the foreground on the embedded kernel, joined to it, with
+ * the example echo server, driven over its socket exactly as kl_util and {@code kextnet port send} drive it:
+ * status, a demand load on the first message, an unload, and the status again; then the example NKE (the IP
+ * filter counter): added with START, traffic counted by its filter and read over its kernel control, its
+ * registrations in {@code kl_util -k}, an unload, and the registrations gone.
  */
 final class LoaderDemo {
     private final PrintStream out;
@@ -34,24 +45,36 @@ final class LoaderDemo {
 
     /** The example echo server's script: in the distribution, or in the source tree's build output. */
     static Path echoScript() {
+        return exampleScript("echo-server", "echo-server.jar", "echo.kern_server");
+    }
+
+    /** The example NKE's script (the IP filter counter), found as {@link #echoScript} is. */
+    static Path nkeScript() {
+        return exampleScript("ipfilter-counter", "ipfilter-counter.jar", "ipcount.kern_server");
+    }
+
+    private static Path exampleScript(String module, String jar, String script) {
         List<Path> candidates = new ArrayList<>();
         try {
             Path here = Path.of(LoaderDemo.class.getProtectionDomain().getCodeSource().getLocation().toURI());
             // dist/lib/kextnet-cli.jar -> dist/examples; cli/target/classes -> cli/target/dist/examples
-            candidates.add(here.getParent().resolveSibling("examples").resolve("echo.kern_server"));
-            candidates.add(here.resolveSibling("dist").resolve("examples").resolve("echo.kern_server"));
-            candidates.add(here.getParent().getParent().resolveSibling("examples").resolve("echo-server/target/echo.kern_server"));
+            candidates.add(here.getParent().resolveSibling("examples").resolve(script));
+            candidates.add(here.resolveSibling("dist").resolve("examples").resolve(script));
+            candidates.add(here.getParent().getParent().resolveSibling("examples").resolve(module + "/target/" + script));
         } catch (URISyntaxException | RuntimeException ignored) {
             // fall back to the working directory
         }
-        candidates.add(Path.of("examples/echo-server/target/echo.kern_server"));
-        candidates.add(Path.of("../examples/echo-server/target/echo.kern_server"));
-        for (Path p : candidates) if (Files.isRegularFile(p) && Files.isRegularFile(p.resolveSibling("echo-server.jar"))) return p.toAbsolutePath().normalize();
+        candidates.add(Path.of("examples/" + module + "/target/" + script));
+        candidates.add(Path.of("../examples/" + module + "/target/" + script));
+        for (Path p : candidates) if (Files.isRegularFile(p) && Files.isRegularFile(p.resolveSibling(jar))) return p.toAbsolutePath().normalize();
         return null;
     }
 
-    /** Runs the demonstration against {@code commands}' kernel; returns whether every step did what it should. */
-    boolean run(KernelCommands commands, Path script) throws Exception {
+    /**
+     * Runs the demonstration against {@code kernel} (configured by {@code commands}), with traffic for the NKE from
+     * {@code peer}; returns whether every step did what it should.
+     */
+    boolean run(Kernel kernel, Kernel peer, KernelCommands commands, Path script, Path nke) throws Exception {
         out.println();
         if (script == null) {
             out.println("kern_loader: the example echo server is not built (examples/echo-server): FAILED");
@@ -60,9 +83,10 @@ final class LoaderDemo {
         Path dir = Files.createTempDirectory("kextnet-run-");
         Path sock = dir.resolve("kern_loader.sock");
         boolean ok = true;
-        try (KernLoader loader = new KernLoader()) {
+        NkeBridge bridge = new NkeBridge(kernel);
+        try (KernLoader loader = new KernLoader(LoaderOptions.defaults().withKernel(bridge, bridge))) {
             loader.log().echoTo(out, 6);
-            RpcServer server = new RpcServer(loader, AdminCommands.of(commands), new PeerPolicy(null), sock, "rw-------", null);
+            RpcServer server = new RpcServer(loader, AdminCommands.of(commands), KernelControls.of(kernel), new PeerPolicy(null), sock, "rw-------", null);
             try (server) {
                 out.println("kern_loader -d " + script + "   (in the foreground, on the embedded kernel; socket " + sock + ")");
                 for (LoaderException e : loader.configure(List.of(script), null)) {
@@ -105,6 +129,8 @@ final class LoaderDemo {
                     out.print(StatusFormat.detail(c.info("echo")));
                     ok &= c.info("echo").state() == ServerState.ALLOCATED;
                     ok &= c.lookup("echo") != 0; // advertised again: the next message loads it again
+
+                    ok &= nke(c, loader, peer, nke);
                 }
             }
         } finally {
@@ -113,6 +139,58 @@ final class LoaderDemo {
             }
         }
         out.println(ok ? "kern_loader: demo OK" : "kern_loader: demo FAILED");
+        return ok;
+    }
+
+    /**
+     * The example NKE: added with START (start(Kpi) registers its IP filter and kernel control), traffic from the
+     * peer counted by the filter and read over the control, its registrations in kl_util -k, then an unload after
+     * which the kernel records none.
+     */
+    private boolean nke(KernLoaderClient c, KernLoader loader, Kernel peer, Path script) throws Exception {
+        out.println();
+        if (script == null) {
+            out.println("kern_loader: the example NKE is not built (examples/ipfilter-counter): FAILED");
+            return false;
+        }
+        out.println("$ kl_util -a " + script + "      (an NKE with START: loaded at once)");
+        c.add(script);
+        c.ping();
+        boolean ok = c.info("ipcount").state() == ServerState.LOADED;
+        int target = org.kextnet.kernel.wire.Ipv4.parse("10.99.0.1");
+        int replies = 0;
+        try (Pinger p = new Pinger(peer)) {
+            for (int seq = 1; seq <= 3; seq++) if (p.ping(target, seq, 56, 2, TimeUnit.SECONDS) >= 0) replies++;
+        }
+        try (UdpSocket so = peer.udp().open().bind(0, 0)) {
+            so.send(ByteBuffer.wrap("count me".getBytes(StandardCharsets.US_ASCII)), target, 7);
+            if (so.receive(ByteBuffer.allocate(64), 2, TimeUnit.SECONDS) != null) replies++;
+        }
+        out.println("peer -> 10.99.0.1: 3 pings and 1 UDP echo, " + replies + " replies");
+        out.println("$ kextnet ctl send ipcount stats      (the NKE's kernel control, through kern_loader)");
+        String stats;
+        try (KernLoaderClient.RemoteControl ctl = c.connectControl("ipcount", 0)) {
+            ctl.send(ByteBuffer.wrap("stats".getBytes(StandardCharsets.UTF_8)), 0);
+            ByteBuffer b = ByteBuffer.allocate(256);
+            int n = ctl.receive(b, 5, TimeUnit.SECONDS);
+            stats = n > 0 ? new String(b.array(), 0, n, StandardCharsets.UTF_8) : "no reply";
+        }
+        out.println(stats);
+        ok &= replies == 4 && stats.equals("in icmp=3 udp=1 tcp=0 other=0 out icmp=3 udp=1 tcp=0 other=0");
+        out.println("$ kl_util -k");
+        out.print(StatusFormat.kextstat(c.list()));
+        ok &= c.info("ipcount").registrations().equals(java.util.Map.of("ipfilter", 1, "kctl", 1));
+
+        out.println("$ kl_util -u ipcount      (stop(Kpi) removes them; kern_loader waits for their detached callbacks)");
+        c.unload("ipcount");
+        c.ping();
+        out.println("$ kl_util -k");
+        out.print(StatusFormat.kextstat(c.list()));
+        String nke = c.admin("nke");
+        ok &= c.info("ipcount").state() == ServerState.ALLOCATED && c.info("ipcount").registrations().isEmpty()
+                && !nke.contains("ipcount") && c.controls().isEmpty();
+        out.println("$ kextnet admin nke | grep -c ipcount");
+        out.println(nke.lines().filter(l -> l.contains("ipcount")).count());
         return ok;
     }
 }

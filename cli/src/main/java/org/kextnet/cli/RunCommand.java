@@ -35,7 +35,8 @@ import picocli.CommandLine.Option;
         description = {"Run the kernel.",
                 "Without --config: the embedded default (no set-up, no root): kextnet and a peer kernel on a memory wire,",
                 "with ping, UDP echo, fragmentation and port-unreachable traffic between them, then netstat;",
-                "then kern_loader on that kernel with the example echo server: kl_util status, a demand load, an unload."})
+                "then kern_loader on that kernel with the example echo server: kl_util status, a demand load, an unload;",
+                "and the example NKE (an IP filter counter): loaded with START, traffic counted, kl_util -k, unloaded."})
 public final class RunCommand implements Callable<Integer> {
     /** The embedded default's kernel configuration (same syntax as a --config file). */
     static final List<String> EMBEDDED_KERNEL = List.of(
@@ -50,7 +51,7 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--duration", paramLabel = "SECONDS", description = "With --config: stop after this many seconds (default: run until interrupted).")
     long durationSeconds;
 
-    @Option(names = "--no-loader", description = "Embedded default: skip the kern_loader part (echo server: status, demand load, unload).")
+    @Option(names = "--no-loader", description = "Embedded default: skip the kern_loader part (echo server and example NKE).")
     boolean noLoader;
 
     private final PrintStream out = System.out;
@@ -104,7 +105,7 @@ public final class RunCommand implements Callable<Integer> {
             out.print(commands.execute("netstat -i"));
             out.println("netstat -s (kextnet):");
             out.print(commands.execute("netstat -s"));
-            if (!noLoader) ok &= new LoaderDemo(out).run(commands, LoaderDemo.echoScript());
+            if (!noLoader) ok &= new LoaderDemo(out).run(kernel, peer, commands, LoaderDemo.echoScript(), LoaderDemo.nkeScript());
             commands.closeServices();
             out.println(ok ? "kextnet: embedded run OK" : "kextnet: embedded run FAILED");
             return ok ? 0 : 1;

@@ -281,7 +281,7 @@ public final class KernLoaderClient implements AutoCloseable {
         needs(2, "ctl connect");
         RpcReader r = call(new RpcRequest.CtlConnect(tag(), name, unit));
         int errno = r.i32(), handle = r.i32(), id = r.i32(), u = r.i32();
-        if (errno != 0) throw new KpiException(errno, "control " + name + ": " + Errno.name(errno));
+        if (errno != 0) throw new KpiException(errno, "connect to control " + name);
         return new RemoteControl(name, handle, new ControlAddress(id, u));
     }
 
