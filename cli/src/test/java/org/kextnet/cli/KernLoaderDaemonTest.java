@@ -56,6 +56,15 @@ class KernLoaderDaemonTest {
             assertThat(awaitStatus(sock, "SERVER: echo Allocated\n")).isEqualTo("SERVER: echo Allocated\n");
             assertThat(kl(sock, "-l", "echo")).contains("echo: loaded");
             assertThat(kl(sock, "-s")).isEqualTo("SERVER: echo Loaded\n");
+            // The daemon's loader is joined to its kernel: an NKE registers there and its control answers over the socket.
+            assertThat(kl(sock, "-a", LoaderDemo.nkeScript().toString())).contains("ipcount: started, registrations {ipfilter=1, kctl=1}");
+            assertThat(kl(sock, "-k")).contains("ipcount (0.1.0-SNAPSHOT) <> {ipfilter=1,kctl=1} 0");
+            StringWriter ctl = new StringWriter();
+            CommandLine cl = Kextnet.commandLine();
+            cl.setOut(new PrintWriter(ctl, true));
+            assertThat(cl.execute("ctl", "send", "--socket=" + sock, "ipcount", "stats")).isZero();
+            assertThat(ctl.toString()).startsWith("in icmp=");
+            assertThat(kl(sock, "-d", "ipcount")).contains("ipcount: deallocated");
 
             new ProcessBuilder("kill", "-HUP", Long.toString(pid)).inheritIO().start().waitFor(10, TimeUnit.SECONDS);
             String s = awaitStatus(sock, "SERVER: echo Allocated\n");

@@ -8,7 +8,10 @@ import java.nio.charset.StandardCharsets;
 
 import org.junit.jupiter.api.Test;
 
-/** The main job's kern_loader part: status, a demand load on the first message, an unload, the status again. */
+/**
+ * The main job's kern_loader part: status, a demand load on the first message, an unload, the status again; then
+ * the example NKE loaded with START, its traffic count, its registrations in kl_util -k, and their removal.
+ */
 class LoaderDemoTest {
     @Test void runShowsStatusDemandLoadUnloadAndStatus() {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
@@ -31,6 +34,14 @@ class LoaderDemoTest {
                 "$ kl_util -s", "SERVER: echo Loaded",
                 "$ kl_util -u echo", "echo: unloaded",
                 "$ kl_util -s echo", "STATUS: Allocated at address", "PORTS: echo(advertised)",
+                // the example NKE: START, traffic counted by its IP filter and read over its kernel control, kl_util -k
+                "$ kl_util -a ", "ipcount.kern_server", "ipcount: started, registrations {ipfilter=1, kctl=1}", "ipcount: loaded",
+                "peer -> 10.99.0.1: 3 pings and 1 UDP echo, 4 replies",
+                "$ kextnet ctl send ipcount stats", "in icmp=3 udp=1 tcp=0 other=0 out icmp=3 udp=1 tcp=0 other=0",
+                "$ kl_util -k", "Loaded      ipcount (0.1.0-SNAPSHOT) <> {ipfilter=1,kctl=1} 0",
+                "$ kl_util -u ipcount", "ipcount: unloaded",
+                "$ kl_util -k", "Allocated   ipcount (0.1.0-SNAPSHOT) <> {} 0",
+                "$ kextnet admin nke | grep -c ipcount", "0",
                 "kern_loader: demo OK", "kextnet: embedded run OK");
     }
 }

@@ -22,6 +22,7 @@ class RunCommandTest {
                 .contains("echoed intact, reassembled at both ends")
                 .contains("ICMP port unreachable returned to peer")
                 .contains("packets reassembled ok")
+                .contains("in icmp=3 udp=1 tcp=0 other=0 out icmp=3 udp=1 tcp=0 other=0")
                 .contains("kextnet: embedded run OK");
     }
 

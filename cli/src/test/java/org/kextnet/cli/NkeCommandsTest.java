@@ -1,0 +1,136 @@
+package org.kextnet.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.kextnet.kernel.Kernel;
+import org.kextnet.kernel.config.KernelCommands;
+import org.kextnet.kernel.inet.Pinger;
+import org.kextnet.kernel.wire.Ipv4;
+import org.kextnet.loader.KernLoader;
+import org.kextnet.loader.LoaderOptions;
+import org.kextnet.loader.ServerState;
+import org.kextnet.loader.rpc.AdminCommands;
+import org.kextnet.loader.rpc.KernelControls;
+import org.kextnet.loader.rpc.PeerPolicy;
+import org.kextnet.loader.rpc.RpcServer;
+import org.kextnet.loader.server.NkeBridge;
+import picocli.CommandLine;
+
+/**
+ * The example NKE as the project builds it (examples/ipfilter-counter: ipfilter-counter.jar and ipcount.kern_server),
+ * loaded by a kern_loader joined to its kernel and driven with the commands a person types: kl_util -a/-k/-u/-l,
+ * kextnet ctl, kextnet port send and kextnet admin nke.
+ */
+class NkeCommandsTest {
+    @TempDir Path dir;
+    Kernel kernel;
+    KernLoader loader;
+    RpcServer server;
+    Path sock;
+    Path script;
+
+    record Run(int code, String out, String err) {}
+
+    @BeforeEach void start() throws Exception {
+        script = LoaderDemo.nkeScript();
+        assertThat(script).as("examples/ipfilter-counter is built before cli").isNotNull();
+        kernel = new Kernel("t");
+        NkeBridge bridge = new NkeBridge(kernel);
+        loader = new KernLoader(LoaderOptions.defaults().withTimeouts(5_000, 1_000).withKernel(bridge, bridge));
+        sock = dir.resolve("kl.sock");
+        server = new RpcServer(loader, AdminCommands.of(new KernelCommands(kernel)), KernelControls.of(kernel), new PeerPolicy(null),
+                sock, "rw-------", null);
+    }
+
+    @AfterEach void stop() throws Exception {
+        server.close();
+        loader.close();
+        kernel.close();
+    }
+
+    Run run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        CommandLine cl = Kextnet.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        String[] full = new String[args.length + 1];
+        int sub = args[0].equals("ctl") ? 2 : 1; // ctl's --socket goes after its subcommand
+        System.arraycopy(args, 0, full, 0, sub);
+        full[sub] = "--socket=" + sock;
+        System.arraycopy(args, sub, full, sub + 1, args.length - sub);
+        int code = cl.execute(full);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    /** Pings this kernel's loopback: each ping is two ICMP packets out and two in (request and reply). */
+    void pingLoopback(int n) throws Exception {
+        try (Pinger p = new Pinger(kernel)) {
+            for (int seq = 1; seq <= n; seq++) assertThat(p.ping(Ipv4.parse("127.0.0.1"), seq, 8, 2, TimeUnit.SECONDS)).isNotNegative();
+        }
+    }
+
+
+    @Test void startLoadTrafficStatusUnloadReloadWithTheBuiltJar() throws Exception {
+        Run add = run("kl_util", "-a", script.toString());
+        assertThat(add.code()).as(add.err()).isZero();
+        assertThat(add.out()).contains("ipcount: started, registrations {ipfilter=1, kctl=1}", "ipcount: loaded, wired ");
+        assertThat(loader.info("ipcount").state()).isEqualTo(ServerState.LOADED);
+
+        pingLoopback(2);
+        assertThat(run("ctl", "send", "ipcount", "stats")).isEqualTo(new Run(0, "in icmp=4 udp=0 tcp=0 other=0 out icmp=4 udp=0 tcp=0 other=0\n", ""));
+        assertThat(run("ctl", "getopt", "--u64", "ipcount", "1").out()).isEqualTo("4 0 0 0 4 0 0 0\n");
+        assertThat(run("ctl", "list").out()).isEqualTo("""
+                  Id Unit Flags Clients Owner            Name
+                   1    0 0x000       0 ipcount          ipcount
+                """);
+        Run port = run("port", "send", "ipcount", "x");
+        assertThat(port.out()).endsWith("in icmp=4 udp=0 tcp=0 other=0 out icmp=4 udp=0 tcp=0 other=0\n");
+        assertThat(run("ctl", "setopt", "ipcount", "2").code()).isZero();
+        assertThat(run("ctl", "getopt", "--u64", "ipcount", "1").out()).isEqualTo("0 0 0 0 0 0 0 0\n");
+
+        assertThat(run("kl_util", "-k").out()).contains("Loaded      ipcount (0.1.0-SNAPSHOT) <> {ipfilter=1,kctl=1} 0");
+        assertThat(run("admin", "nke").out()).contains("ipcount (0 faults)\n  ipfilter ipcount (active) at priority 1000\n  kctl ipcount (active) id 1, 0 clients\n")
+                .contains("ip filters (ipv4):\n  0: ipfilter ipcount (active) at priority 1000 [ipcount]\n");
+        assertThat(run("admin", "netstat", "-k").out()).isEqualTo(run("admin", "nke").out());
+
+        Run unload = run("kl_util", "-u", "ipcount");
+        assertThat(unload.code()).as(unload.err()).isZero();
+        assertThat(unload.out()).contains("ipcount: unloaded");
+        assertThat(run("kl_util", "-k").out()).contains("Allocated   ipcount (0.1.0-SNAPSHOT) <> {} 0");
+        assertThat(run("admin", "nke").out()).doesNotContain("ipcount");
+        assertThat(run("ctl", "list").out()).doesNotContain("ipcount");
+        pingLoopback(1); // not counted by anyone, still answered
+
+        // Connecting to the control by the name of its advertised port loads the server again.
+        assertThat(run("ctl", "send", "ipcount", "stats").out()).isEqualTo("in icmp=0 udp=0 tcp=0 other=0 out icmp=0 udp=0 tcp=0 other=0\n");
+        assertThat(loader.info("ipcount").state()).isEqualTo(ServerState.LOADED);
+        assertThat(run("kl_util", "-u", "ipcount").code()).isZero();
+        assertThat(run("kl_util", "-l", "ipcount").code()).isZero();
+        pingLoopback(1);
+        assertThat(run("ctl", "send", "ipcount", "stats").out()).startsWith("in icmp=2 ");
+        assertThat(run("kl_util", "-d", "ipcount").code()).isZero();
+        assertThat(run("admin", "nke").out()).doesNotContain("ipcount");
+    }
+
+    @Test void controlErrorsExitWithTheKernelsErrno() throws Exception {
+        Run none = run("ctl", "send", "nope", "x");
+        assertThat(none.code()).isEqualTo(2);
+        assertThat(none.err()).isEqualTo("ctl send: ENOENT: connect to control nope\n");
+        loader.add(script);
+        Run quiet = run("ctl", "recv", "--timeout", "50", "ipcount");
+        assertThat(quiet.code()).as("nothing queued").isEqualTo(60);
+        assertThat(quiet.err()).isEqualTo("ctl: no message from ipcount within 50 ms\n");
+        Run badOpt = run("ctl", "getopt", "ipcount", "9");
+        assertThat(badOpt.code()).isEqualTo(42);
+        assertThat(badOpt.err()).isEqualTo("ctl getopt: ENOPROTOOPT: getopt 9 on ipcount failed\n");
+    }
+}
