@@ -270,6 +270,45 @@ class NkeServerTest {
         }
     }
 
+    static final String THROWER = """
+            package t;
+            import org.kextnet.kpi.*;
+            import org.kextnet.kpi.ipfilter.*;
+            import org.kextnet.kpi.mbuf.Mbuf;
+            public final class Thrower implements KernelExtension, IpFilter {
+                public int start(Kpi kpi) {
+                    try {
+                        kpi.ipFilters().addV4("thrower", Position.DEFAULT, this);
+                        return 0;
+                    } catch (KpiException e) {
+                        return e.errno();
+                    }
+                }
+                @Override public int input(Mbuf m, int offset, int protocol) { throw new IllegalStateException("bug"); }
+            }
+            """;
+
+    @Test void faultsContainedByTheKernelAreShownAndKeptAcrossLoads() throws Exception {
+        TestJars.jar(dir, "thrower.jar", "t.Thrower", "1", null, Map.of("t.Thrower", THROWER));
+        loader.add(TestJars.script(dir, "thrower.kern_server", "SERVER_NAME thrower\nRELOC thrower.jar\nSTART\n"));
+        k.injectIp(Frames.ipv4(k.peerIp(), k.ip(), Frames.PROTO_ICMP, Frames.icmpEcho(7, 1, new byte[16])));
+        k.injectIp(Frames.ipv4(k.peerIp(), k.ip(), Frames.PROTO_ICMP, Frames.icmpEcho(7, 2, new byte[16])));
+        k.runPending();
+        assertThat(k.readOutboundIp()).as("the fail-safe verdict dropped them").isNull();
+        assertThat(loader.info("thrower").faults()).isEqualTo(2);
+        assertThat(StatusFormat.kextstat(loader.list())).contains("thrower (1) <> {ipfilter=1} 2");
+        loader.unload("thrower"); // the default stop removes the filter
+        assertThat(loader.info("thrower").faults()).isEqualTo(2);
+        loader.load("thrower");
+        assertThat(loader.info("thrower").faults()).as("a fresh load starts from the kept count").isEqualTo(2);
+        nothingLeftAfter("thrower");
+    }
+
+    void nothingLeftAfter(String name) throws Exception {
+        loader.delete(name);
+        nothingLeft(name);
+    }
+
     @Test void anExtensionNeedsAJoinedKernel() throws Exception {
         try (KernLoader plain = new KernLoader(LoaderOptions.defaults().withTimeouts(5_000, 1_000))) {
             failsWith(LoaderError.SERVER_WONT_LOAD, () -> plain.add(counter("START\n")));

@@ -6,7 +6,8 @@ import org.kextnet.loader.rpc.KernLoaderClient;
 
 /**
  * Run in a second process under another uid by {@link RpcPrivilegeTest}: tries every operation against the
- * daemon and prints one line per operation, "op code", 0 for success.
+ * daemon and prints one line per operation, "op code", 0 for success (a kern_loader code, or the kernel's errno for
+ * kernel controls).
  */
 public final class NonRootClient {
     public static void main(String[] args) throws Exception {
@@ -24,6 +25,8 @@ public final class NonRootClient {
             op("load", () -> { c.load(server); return null; });
             op("add", () -> c.add(script));
             op("admin-show", () -> c.admin("netstat -s"));
+            op("ctl-open", () -> { c.connectControl("open", 0).close(); return null; });
+            op("ctl-priv", () -> { c.connectControl("priv", 0).close(); return null; });
             op("admin-change", () -> c.admin("ifconfig lo0 mtu 1400"));
             op("abort", () -> c.abort(false));
             op("restart", () -> c.abort(true));
@@ -39,6 +42,8 @@ public final class NonRootClient {
             code = 0;
         } catch (LoaderException e) {
             code = e.code();
+        } catch (org.kextnet.kpi.KpiException e) {
+            code = e.errno(); // the kernel's refusal
         } catch (Exception e) {
             code = -1;
             System.out.println("# " + name + ": " + e);

@@ -20,6 +20,8 @@ import org.junit.jupiter.api.Test;
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.config.KernelCommands;
 import org.kextnet.loader.rpc.AdminCommands;
+import org.kextnet.loader.rpc.KernelControls;
+import org.kextnet.loader.server.NkeBridge;
 import org.kextnet.loader.rpc.PeerPolicy;
 import org.kextnet.loader.rpc.RpcServer;
 
@@ -37,9 +39,10 @@ class RpcPrivilegeTest {
         // Everything the other uid needs must be world-readable: a private copy under /tmp.
         dir = Files.createTempDirectory(Path.of("/tmp"), "kl-priv-");
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        loader = new KernLoader();
         kernel = new Kernel("t");
-        server = new RpcServer(loader, AdminCommands.of(new KernelCommands(kernel)), new PeerPolicy(null),
+        NkeBridge bridge = new NkeBridge(kernel);
+        loader = new KernLoader(LoaderOptions.defaults().withKernel(bridge, bridge));
+        server = new RpcServer(loader, AdminCommands.of(new KernelCommands(kernel)), KernelControls.of(kernel), new PeerPolicy(null),
                 dir.resolve("kern_loader.sock"), "rw-rw-rw-", null);
     }
 
@@ -52,20 +55,42 @@ class RpcPrivilegeTest {
         }
     }
 
+    /** An extension with a privileged kernel control and an open one. */
+    static final String CONTROLS = """
+            package t;
+            import org.kextnet.kpi.*;
+            import org.kextnet.kpi.control.*;
+            public final class Controls implements KernelExtension {
+                public int start(Kpi kpi) {
+                    try {
+                        kpi.controls().register(ControlParams.named("priv").withFlags(ControlParams.FLAG_PRIVILEGED), c -> 0);
+                        kpi.controls().register(ControlParams.named("open"), c -> 0);
+                        return 0;
+                    } catch (KpiException e) {
+                        return e.errno();
+                    }
+                }
+            }
+            """;
+
     @Test void nonRootClientIsRefusedAndStateUnchanged() throws Exception {
         Path script = Servers.echo(dir, "echo");
         loader.add(script);
         loader.load("echo");
+        TestJars.jar(dir, "controls.jar", "t.Controls", "1", null, Map.of("t.Controls", CONTROLS));
+        loader.add(TestJars.script(dir, "controls.kern_server", "SERVER_NAME controls\nRELOC controls.jar\nSTART\n"));
         int mtu = kernel.findInterface("lo0").mtu();
         String before = StatusFormat.detail(loader.info("echo"));
 
         Map<String, Integer> codes = runAsOtherUser(dir.resolve("kern_loader.sock").toString(), "echo", script.toString());
 
         assertThat(codes).containsEntry("list", 0).containsEntry("info", 0).containsEntry("send", 0).containsEntry("admin-show", 0);
+        // Kernel controls: the peer credentials stand for the socket's privilege (CTL_FLAG_PRIVILEGED).
+        assertThat(codes).containsEntry("ctl-open", 0).containsEntry("ctl-priv", org.kextnet.kpi.Errno.EPERM);
         for (String op : List.of("unload", "delete", "load", "add", "admin-change", "abort", "restart"))
             assertThat(codes).as(op).containsEntry(op, LoaderError.NO_PERMISSION.code());
         assertThat(StatusFormat.detail(loader.info("echo"))).isEqualTo(before);
-        assertThat(loader.list()).hasSize(1);
+        assertThat(loader.list()).hasSize(2);
         assertThat(kernel.findInterface("lo0").mtu()).isEqualTo(mtu);
         assertThat(loader.log().recent()).extracting(LogHub.Line::text).anyMatch(t -> t.startsWith("unload refused: user "));
     }
