@@ -149,9 +149,14 @@ public final class KernLoaderCommand implements Callable<Integer> {
         }
         Runnable shutdown = () -> {
             loader.log().log(5, "shutting down: unloading every server");
+            try {
+                // Clients first: their kernel-control connections close, so extensions can stop without being forced.
+                server.close();
+            } catch (IOException ignored) {
+                // exiting anyway
+            }
             loader.close();
             try {
-                server.close();
                 Files.deleteIfExists(pidFile);
             } catch (IOException ignored) {
                 // exiting anyway

@@ -101,7 +101,15 @@ class RpcPrivilegeTest {
         int n = 0;
         for (String e : System.getProperty("java.class.path").split(File.pathSeparator)) {
             Path p = Path.of(e);
-            if (!Files.isDirectory(p)) continue; // the client needs only the loader's own classes
+            // the client needs only the project's own classes: directories, or its jars (the KPI's, under verify)
+            if (Files.isRegularFile(p) && p.getFileName().toString().startsWith("kextnet-")) {
+                Files.createDirectories(cp);
+                Path copy = cp.resolve("j" + n++ + ".jar");
+                Files.copy(p, copy, StandardCopyOption.REPLACE_EXISTING);
+                entries.add(copy.toString());
+                continue;
+            }
+            if (!Files.isDirectory(p)) continue;
             Path copy = cp.resolve("d" + n++);
             try (Stream<Path> s = Files.walk(p)) {
                 for (Path f : (Iterable<Path>) s::iterator) {
