@@ -13,7 +13,7 @@ import java.util.Map;
  * @param refs       loaded servers that depend on this one
  * @param faults     exceptions its code threw and that the loader contained
  * @param fault      why it is Faulted (null otherwise)
- * @param registrations live registrations by kind (kernel ledger and KernServ handle)
+ * @param registrations live registrations by kind, sorted by kind (kernel ledger and KernServ handle)
  */
 public record ServerInfo(int index, String name, ServerState state, String relocatable, String loadable,
                          long address, long size, List<PortInfo> ports, String version, List<String> depends,
@@ -21,7 +21,7 @@ public record ServerInfo(int index, String name, ServerState state, String reloc
     public ServerInfo {
         ports = List.copyOf(ports);
         depends = List.copyOf(depends);
-        registrations = Map.copyOf(registrations);
+        registrations = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(registrations)); // by kind, for stable output
     }
 
     /** One port of a server. */
