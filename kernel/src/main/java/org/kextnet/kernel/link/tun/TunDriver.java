@@ -69,6 +69,8 @@ public final class TunDriver implements Driver {
         final AtomicInteger inflight = new AtomicInteger();
         volatile Thread reader;
         volatile boolean closed;
+        /** Frames this queue's reader took from the device; written only by the reader. */
+        volatile long received;
         /** Errors already logged on this queue (bit per kind), so a broken device does not flood the log. */
         volatile int logged;
 
@@ -90,6 +92,9 @@ public final class TunDriver implements Driver {
     }
 
     public TunDevice device() { return device; }
+
+    /** Frames read so far from queue {@code q} (how Linux spread the flows over the queues). */
+    public long queueReceived(int q) { return queues[q].received; }
 
     /** The interface family a device of this kind needs. */
     public static IfFamily family(TunDevice.Kind kind) {
@@ -176,7 +181,10 @@ public final class TunDriver implements Driver {
                     }
                     // EFAULT/EINVAL: the frame did not fit and Linux dropped it; read on.
                 }
-                if (n > 0) deliver(ifp, ctx, batch, n);
+                if (n > 0) {
+                    q.received += n; // single writer: a plain read-modify-write of a volatile is enough
+                    deliver(ifp, ctx, batch, n);
+                }
                 if (idle && running) {
                     // Errors (EINTR, or a device gone bad) are seen again by the next read.
                     Libc.poll(state, pollAddress, 1, POLL_MILLIS);
