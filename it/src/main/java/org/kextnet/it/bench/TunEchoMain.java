@@ -58,11 +58,22 @@ public final class TunEchoMain {
                 long t0 = System.nanoTime();
                 long in0 = ifp.counters().get(IfCounters.IPACKETS), out0 = ifp.counters().get(IfCounters.OPACKETS);
                 long alloc0 = readerAllocatedBytes(kernel, ifp);
-                Thread.sleep((long) (seconds * 1000));
+                // Each second: the packets in and the bytes the readers allocated, to show the steady state.
+                long end = t0 + (long) (seconds * 1e9);
+                long lastIn = in0, lastAlloc = alloc0;
+                StringBuilder perSecond = new StringBuilder();
+                while (System.nanoTime() < end) {
+                    Thread.sleep(Math.max(1, Math.min(1000, (end - System.nanoTime()) / 1_000_000)));
+                    long i = ifp.counters().get(IfCounters.IPACKETS), al = readerAllocatedBytes(kernel, ifp);
+                    perSecond.append(String.format(Locale.ROOT, " %d/%d", i - lastIn, al - lastAlloc));
+                    lastIn = i;
+                    lastAlloc = al;
+                }
                 double el = (System.nanoTime() - t0) / 1e9;
                 long in = ifp.counters().get(IfCounters.IPACKETS) - in0;
                 long out = ifp.counters().get(IfCounters.OPACKETS) - out0;
                 long alloc = readerAllocatedBytes(kernel, ifp) - alloc0;
+                System.out.println("PER_SECOND packets/reader_bytes_allocated:" + perSecond);
                 System.out.printf(Locale.ROOT, "RESULT kextnet secs=%.3f in_pkts=%d out_pkts=%d in_pps=%.0f out_pps=%.0f"
                                 + " ierrors=%d idrops=%d oerrors=%d odrops=%d alloc_bytes_per_pkt=%.3f critical=%s%n",
                         el, in, out, in / el, out / el,
