@@ -41,6 +41,28 @@ final class Stack {
         return ((TunDriver) ifp.driver()).device().name();
     }
 
+    /**
+     * Retries {@code assertion} for up to 10 s: the stack counts a packet on its own thread, possibly just
+     * after the Linux peer saw the packet and the test went on.
+     */
+    static void eventually(Runnable assertion) {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (true) {
+            try {
+                assertion.run();
+                return;
+            } catch (AssertionError e) {
+                if (System.nanoTime() > deadline) throw e;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted", ie);
+            }
+        }
+    }
+
     /** "02:00:00:00:12:34" for a MAC held in the low 48 bits. */
     static String mac(long mac) {
         StringBuilder b = new StringBuilder();
