@@ -224,7 +224,12 @@ public final class TunDriver implements Driver {
         for (Queue q : qs) {
             if (q.reader == self) {
                 // A reader transmits on its own queue; stop() joins the readers before it closes the
-                // descriptors, so this write cannot race with the close.
+                // descriptors, so this write cannot race with the close. (Only a reader that itself
+                // stopped the driver, from a callback, gets here afterwards: it finds the queue closed.)
+                if (q.closed) {
+                    m.free();
+                    return false;
+                }
                 return send(q, m, q.txState);
             }
         }
