@@ -103,7 +103,7 @@ run_kextnet() {  # run_kextnet REP
   "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
     -XX:+UseCompactObjectHeaders -Xms512m -Xmx512m -Dkextnet.tun.critical="$CRITICAL" -cp "$CP" \
     org.kextnet.it.bench.TunEchoMain dev "$DEV" netns "$NS" peer "$PEER/24" local "$LOCAL/24" \
-    queues "$QUEUES" seconds $(( WARM + DUR + 2 )) > "$log" 2>&1 & PID=$!
+    queues "$QUEUES" seconds $(( WARM + DUR + 2 )) warmup $(( WARM + 1 )) > "$log" 2>&1 & PID=$!
   wait_for 60 grep -q READY "$log" || { echo "kextnet did not start: $(cat "$log")" >&2; return 1; }
   if [ "$WARM" -gt 0 ]; then load "$WARM" "$W/k.$1.warm"; fi
   load "$DUR" "$W/k.$1.gen"
@@ -118,6 +118,7 @@ stats() {  # median min max of the arguments
 }
 
 C=() K=()
+echo "# $(uname -r), $(nproc) CPUs, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$REPS"); do
   run_c "$r"; c=$OUT; C+=("$c")
   run_kextnet "$r"; k=$OUT; K+=("$k")
@@ -129,3 +130,4 @@ echo "TUN UDP echo, $SIZE-byte payload, $FLOWS flow(s), $REPS x $DUR s after ${W
 printf '  C reflector (%d queue(s)):             median %s (min %s, max %s)  runs: %s\n' "$CQUEUES" "$cm" "$cmin" "$cmax" "${C[*]}"
 printf '  kextnet TunEchoMain (%d queue(s)):     median %s (min %s, max %s)  runs: %s\n' "$QUEUES" "$km" "$kmin" "$kmax" "${K[*]}"
 awk -v k="$km" -v c="$cm" 'BEGIN { printf "  ratio kextnet / C reflector: %.2f\n", (c > 0 ? k / c : 0) }'
+echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -20,12 +20,13 @@ import org.kextnet.kernel.net.InterfaceAddress;
  *
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp ... org.kextnet.it.bench.TunEchoMain \
- *     dev kbt0 netns NS peer 10.210.0.1/24 local 10.210.0.2/24 seconds 10 [queues 2] [tap]
+ *     dev kbt0 netns NS peer 10.210.0.1/24 local 10.210.0.2/24 seconds 10 [warmup 3] [queues 2] [mtu N] [tap]
  * </pre>
  *
  * It prints {@code READY} once the device is configured, runs for the given time, then prints the
  * interface counters, the packets echoed per second over the run and the bytes its reader threads
- * allocated per packet, and exits (closing the device, which Linux then removes).
+ * allocated per packet (over the whole run, and after the first {@code warmup} seconds, when the JIT has
+ * compiled the path), and exits (closing the device, which Linux then removes).
  */
 public final class TunEchoMain {
     private TunEchoMain() {}
@@ -44,6 +45,7 @@ public final class TunEchoMain {
         }
         String local = require(a, "local");
         double seconds = Double.parseDouble(a.getOrDefault("seconds", "10"));
+        double warmup = Double.parseDouble(a.getOrDefault("warmup", "0"));
         Map<String, String> options = new LinkedHashMap<>();
         options.put("dev", require(a, "dev"));
         for (String k : new String[] {"netns", "peer", "queues", "mtu"}) if (a.containsKey(k)) options.put(k, a.get(k));
@@ -60,6 +62,8 @@ public final class TunEchoMain {
                 long alloc0 = readerAllocatedBytes(kernel, ifp);
                 // Each second: the packets in and the bytes the readers allocated, to show the steady state.
                 long end = t0 + (long) (seconds * 1e9);
+                long warmEnd = t0 + (long) (warmup * 1e9);
+                long steadyIn0 = -1, steadyAlloc0 = 0;
                 long lastIn = in0, lastAlloc = alloc0;
                 StringBuilder perSecond = new StringBuilder();
                 while (System.nanoTime() < end) {
@@ -68,18 +72,26 @@ public final class TunEchoMain {
                     perSecond.append(String.format(Locale.ROOT, " %d/%d", i - lastIn, al - lastAlloc));
                     lastIn = i;
                     lastAlloc = al;
+                    if (steadyIn0 < 0 && System.nanoTime() >= warmEnd) {
+                        steadyIn0 = i;
+                        steadyAlloc0 = al;
+                    }
                 }
                 double el = (System.nanoTime() - t0) / 1e9;
                 long in = ifp.counters().get(IfCounters.IPACKETS) - in0;
                 long out = ifp.counters().get(IfCounters.OPACKETS) - out0;
                 long alloc = readerAllocatedBytes(kernel, ifp) - alloc0;
                 System.out.println("PER_SECOND packets/reader_bytes_allocated:" + perSecond);
+                long steadyIn = steadyIn0 < 0 ? 0 : ifp.counters().get(IfCounters.IPACKETS) - steadyIn0;
+                long steadyAlloc = steadyIn0 < 0 ? 0 : readerAllocatedBytes(kernel, ifp) - steadyAlloc0;
                 System.out.printf(Locale.ROOT, "RESULT kextnet secs=%.3f in_pkts=%d out_pkts=%d in_pps=%.0f out_pps=%.0f"
-                                + " ierrors=%d idrops=%d oerrors=%d odrops=%d alloc_bytes_per_pkt=%.3f critical=%s%n",
+                                + " ierrors=%d idrops=%d oerrors=%d odrops=%d alloc_bytes_per_pkt=%.3f"
+                                + " after_warmup_pkts=%d after_warmup_alloc_bytes_per_pkt=%.3f critical=%s%n",
                         el, in, out, in / el, out / el,
                         ifp.counters().get(IfCounters.IERRORS), ifp.counters().get(IfCounters.IDROPS),
                         ifp.counters().get(IfCounters.OERRORS), ifp.counters().get(IfCounters.ODROPS),
-                        in == 0 ? 0.0 : (double) alloc / in, System.getProperty("kextnet.tun.critical", "true"));
+                        in == 0 ? 0.0 : (double) alloc / in, steadyIn, steadyIn == 0 ? 0.0 : (double) steadyAlloc / steadyIn,
+                        System.getProperty("kextnet.tun.critical", "true"));
                 System.out.print(kernel.stats().format(false));
                 System.out.flush();
             }
