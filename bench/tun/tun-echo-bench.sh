@@ -129,5 +129,8 @@ read -r km kmin kmax <<<"$(stats "${K[@]}")"
 echo "TUN UDP echo, $SIZE-byte payload, $FLOWS flow(s), $REPS x $DUR s after ${WARM} s warm-up; echoes/s received by the sender:"
 printf '  C reflector (%d queue(s)):             median %s (min %s, max %s)  runs: %s\n' "$CQUEUES" "$cm" "$cmin" "$cmax" "${C[*]}"
 printf '  kextnet TunEchoMain (%d queue(s)):     median %s (min %s, max %s)  runs: %s\n' "$QUEUES" "$km" "$kmin" "$kmax" "${K[*]}"
-awk -v k="$km" -v c="$cm" 'BEGIN { printf "  ratio kextnet / C reflector: %.2f\n", (c > 0 ? k / c : 0) }'
+R=()
+for i in "${!C[@]}"; do R+=("$(awk -v k="${K[$i]}" -v c="${C[$i]}" 'BEGIN { printf "%.3f", (c > 0 ? k / c : 0) }')"); done
+awk -v k="$km" -v c="$cm" 'BEGIN { printf "  ratio of the medians, kextnet / C reflector: %.2f\n", (c > 0 ? k / c : 0) }'
+echo "  ratio in each run (C and kextnet back to back): ${R[*]}"
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -117,84 +117,135 @@ public final class TunDriver implements Driver {
     // ---------------------------------------------------------------- receive
 
     private void readLoop(Queue q, Interface ifp) {
-        PacketContext ctx = ifp.kernel().newContext();
-        Buffers buffers = ifp.kernel().buffers();
-        IfCounters counters = ifp.counters();
-        int linkHeader = ifp.link().headerLength();
-        Mbuf[] batch = new Mbuf[BATCH];
-        Mbuf spare = null;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = Libc.newCallState(arena);
+            Reader r = new Reader(q, ifp, arena);
+            try {
+                while (running) {
+                    try {
+                        if (r.round() && running) r.waitReadable();
+                    } catch (Throwable t) {
+                        // Not a packet's fault (input guards those): a last guard so the reader never dies.
+                        ifp.counters().inc(IfCounters.IERRORS);
+                        if (t instanceof RuntimeException re) ifp.kernel().reportError(ifp, re);
+                        else LOG.log(System.Logger.Level.ERROR, "reader of " + device + " queue " + q.index, t);
+                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS));
+                    }
+                }
+            } finally {
+                r.close();
+            }
+        }
+    }
+
+    /** One queue's receive state, owned by its reader thread. */
+    private final class Reader {
+        private final Queue q;
+        private final Interface ifp;
+        private final Arena arena;
+        private final PacketContext ctx;
+        private final Buffers buffers;
+        private final IfCounters counters;
+        private final int linkHeader;
+        private final Mbuf[] batch = new Mbuf[BATCH];
+        private final MemorySegment state;
+        private final long pollAddress;
+        private MemorySegment sink;
+        /** A buffer left over from a read that found nothing, kept for the next read. */
+        private Mbuf spare;
+
+        Reader(Queue q, Interface ifp, Arena arena) {
+            this.q = q;
+            this.ifp = ifp;
+            this.arena = arena;
+            this.ctx = ifp.kernel().newContext();
+            this.buffers = ifp.kernel().buffers();
+            this.counters = ifp.counters();
+            this.linkHeader = ifp.link().headerLength();
+            this.state = Libc.newCallState(arena);
             MemorySegment pollfd = arena.allocate(Libc.POLLFD_SIZE, 8);
             pollfd.set(ValueLayout.JAVA_INT, 0, q.fd);
             pollfd.set(ValueLayout.JAVA_SHORT, Libc.POLLFD_EVENTS, Libc.POLLIN);
-            long pollAddress = pollfd.address();
-            MemorySegment sink = null;
-            while (running) {
-                int frameMax = ifp.mtu() + linkHeader + LINK_SLACK;
-                int n = 0;
-                boolean idle = false;
-                while (n < BATCH) {
-                    Mbuf m = spare != null && spare.capacity() - spare.offset() >= frameMax ? spare : null;
-                    if (m == null) {
-                        if (spare != null) { spare.free(); spare = null; }
-                        m = buffers.alloc(frameMax);
-                    }
-                    spare = null;
-                    if (m == null) {
-                        // No buffer: the frame is read into a scratch area and dropped, so the device
-                        // queue keeps moving and the frames in hand go up (and free buffers) first.
-                        if (sink == null) sink = arena.allocate(SINK_SIZE, 64);
-                        long r = Libc.read(state, q.fd, sink.address(), SINK_SIZE);
-                        if (r > 0) {
-                            ctx.stats().inc(Stat.NO_BUFFERS);
-                            counters.inc(IfCounters.IDROPS);
-                        } else {
-                            idle = true;
-                        }
-                        break;
-                    }
-                    long r = Libc.read(state, q.fd, m.segment().address() + m.offset(), m.capacity() - m.offset());
-                    if (r > 0) {
-                        m.setLength((int) r);
-                        batch[n++] = m;
-                        continue;
-                    }
-                    spare = m; // kept for the next read instead of going back to the pool
-                    if (r == 0) {
-                        idle = true;
-                        break;
-                    }
-                    int e = Libc.errno(state);
-                    if (e == Libc.EAGAIN) {
-                        idle = true;
-                        break;
-                    }
-                    if (e == Libc.EINTR) continue;
-                    counters.inc(IfCounters.IERRORS);
-                    logOnce(q, e, "read");
-                    if (e != Libc.EFAULT && e != Libc.EINVAL) {
-                        // Not a bad frame but a bad device (detached, gone): back off instead of spinning.
-                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS));
-                        idle = true;
-                        break;
-                    }
-                    // EFAULT/EINVAL: the frame did not fit and Linux dropped it; read on.
+            this.pollAddress = pollfd.address();
+        }
+
+        /**
+         * Reads up to one batch and runs input for it.
+         * @return true if the device is empty (or failing), so the reader should wait
+         */
+        boolean round() {
+            int frameMax = ifp.mtu() + linkHeader + LINK_SLACK;
+            int n = 0;
+            boolean idle = false;
+            while (n < BATCH) {
+                Mbuf m = takeBuffer(frameMax);
+                if (m == null) {
+                    idle = discardOne();
+                    break;
                 }
-                if (n > 0) {
-                    q.received += n; // single writer: a plain read-modify-write of a volatile is enough
-                    deliver(ifp, ctx, batch, n);
+                long r = Libc.read(state, q.fd, m.segment().address() + m.offset(), m.capacity() - m.offset());
+                if (r > 0) {
+                    m.setLength((int) r);
+                    batch[n++] = m;
+                    continue;
                 }
-                if (idle && running) {
-                    // Errors (EINTR, or a device gone bad) are seen again by the next read.
-                    Libc.poll(state, pollAddress, 1, POLL_MILLIS);
+                spare = m;
+                if (r == 0) {
+                    idle = true;
+                    break;
                 }
+                int e = Libc.errno(state);
+                if (e == Libc.EAGAIN) {
+                    idle = true;
+                    break;
+                }
+                if (e == Libc.EINTR) continue;
+                counters.inc(IfCounters.IERRORS);
+                logOnce(q, e, "read");
+                if (e != Libc.EFAULT && e != Libc.EINVAL) {
+                    // Not a bad frame but a bad device (detached, gone): back off instead of spinning.
+                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS));
+                    idle = true;
+                    break;
+                }
+                // EFAULT/EINVAL: the frame did not fit and Linux dropped it; read on.
             }
-        } catch (Throwable t) {
-            // Last resort: the loop itself failed (not a packet). Reported; the queue stops receiving.
-            LOG.log(System.Logger.Level.ERROR, "reader of " + device + " queue " + q.index + " failed", t);
-        } finally {
+            if (n > 0) {
+                q.received += n; // single writer: a plain read-modify-write of a volatile is enough
+                deliver(ifp, ctx, batch, n);
+            }
+            return idle;
+        }
+
+        /** Waits until the device is readable or {@link #POLL_MILLIS} passed (so stop() is seen). */
+        void waitReadable() {
+            // An error (EINTR, a device gone bad) shows again at the next read.
+            Libc.poll(state, pollAddress, 1, POLL_MILLIS);
+        }
+
+        private Mbuf takeBuffer(int frameMax) {
+            Mbuf m = spare;
+            spare = null;
+            if (m != null && m.capacity() - m.offset() >= frameMax) return m;
+            if (m != null) m.free(); // the MTU grew past this buffer
+            return buffers.alloc(frameMax);
+        }
+
+        /**
+         * No buffer is free: reads one frame into a scratch area and drops it, so the device queue keeps
+         * moving while the frames in hand go up (and free buffers). Returns true if the device was empty.
+         */
+        private boolean discardOne() {
+            if (sink == null) sink = arena.allocate(SINK_SIZE, 64);
+            long r = Libc.read(state, q.fd, sink.address(), SINK_SIZE);
+            if (r <= 0) return true;
+            ctx.stats().inc(Stat.NO_BUFFERS);
+            counters.inc(IfCounters.IDROPS);
+            return false;
+        }
+
+        void close() {
             if (spare != null) spare.free();
+            spare = null;
         }
     }
 
