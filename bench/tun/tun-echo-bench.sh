@@ -80,6 +80,18 @@ wait_for() {  # wait_for SECONDS CMD...: until CMD succeeds
   return 1
 }
 field() { grep -o "$1=[0-9.]*" "$2" | head -1 | cut -d= -f2; }
+HZ=$(getconf CLK_TCK)
+cpu_ticks() {  # user+system CPU ticks of process $1 (all its threads)
+  awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+measure() {  # measure TAG: the counted load, and the responder's CPU time per echo meanwhile
+  local t0 t1
+  t0=$(cpu_ticks "$PID")
+  load "$DUR" "$W/$1.gen"
+  t1=$(cpu_ticks "$PID")
+  CPU_US=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$(field rx_pkts "$W/$1.gen")" \
+    'BEGIN { printf "%.2f", (n > 0 ? d / hz * 1e6 / n : 0) }')
+}
 
 load() {  # load SECS OUT: the sender, bounded in time and count
   ip netns exec "$NS" timeout $(( $1 + 10 )) "$W/udpload" "$PEER" "$LOCAL" 7 "$SIZE" "$1" "$FLOWS" 100000000 > "$2"
@@ -93,7 +105,8 @@ run_c() {  # run_c REP
   ip -n "$NS" addr add "$PEER/24" dev "$DEV"
   ip -n "$NS" link set "$DEV" up
   if [ "$WARM" -gt 0 ]; then load "$WARM" "$W/c.$1.warm"; fi
-  load "$DUR" "$W/c.$1.gen"
+  measure "c.$1"
+  CCPU+=("$CPU_US")
   stop_pid "$PID"; PID=""
   OUT=$(field rx_pps "$W/c.$1.gen")
 }
@@ -106,7 +119,8 @@ run_kextnet() {  # run_kextnet REP
     queues "$QUEUES" seconds $(( WARM + DUR + 2 )) warmup $(( WARM + 1 )) > "$log" 2>&1 & PID=$!
   wait_for 60 grep -q READY "$log" || { echo "kextnet did not start: $(cat "$log")" >&2; return 1; }
   if [ "$WARM" -gt 0 ]; then load "$WARM" "$W/k.$1.warm"; fi
-  load "$DUR" "$W/k.$1.gen"
+  measure "k.$1"
+  KCPU+=("$CPU_US")
   # It ends by itself (its own 'seconds') and then prints its counters.
   wait_for 30 bash -c "! kill -0 $PID" || true
   stop_pid "$PID"; PID=""
@@ -114,10 +128,10 @@ run_kextnet() {  # run_kextnet REP
 }
 
 stats() {  # median min max of the arguments
-  printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {m = NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; printf "%.0f %.0f %.0f", m, v[1], v[NR]}'
+  printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {m = NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; printf "%.10g %.10g %.10g", m, v[1], v[NR]}'
 }
 
-C=() K=()
+C=() K=() CCPU=() KCPU=()
 echo "# $(uname -r), $(nproc) CPUs, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$REPS"); do
   run_c "$r"; c=$OUT; C+=("$c")
@@ -133,4 +147,7 @@ R=()
 for i in "${!C[@]}"; do R+=("$(awk -v k="${K[$i]}" -v c="${C[$i]}" 'BEGIN { printf "%.3f", (c > 0 ? k / c : 0) }')"); done
 awk -v k="$km" -v c="$cm" 'BEGIN { printf "  ratio of the medians, kextnet / C reflector: %.2f\n", (c > 0 ? k / c : 0) }'
 echo "  ratio in each run (C and kextnet back to back): ${R[*]}"
+read -r ccm _ _ <<<"$(stats "${CCPU[@]}")"
+read -r kcm _ _ <<<"$(stats "${KCPU[@]}")"
+echo "  responder CPU time per echo (user+system, all threads; median): C reflector $ccm us, kextnet $kcm us (runs: C ${CCPU[*]}; kextnet ${KCPU[*]})"
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
