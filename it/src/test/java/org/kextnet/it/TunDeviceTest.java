@@ -153,4 +153,21 @@ class TunDeviceTest {
         assertThat(ns.mustExec(Duration.ofSeconds(30), "ping", "-c", "2", "-W", "2", "10.127.2.2"))
                 .contains("2 packets transmitted, 2 received");
     }
+
+    @Test void framesLargerThanTheInterfaceMtuAreCountedAsInputErrors() {
+        Requirements.require("ping");
+        ns = NetNs.create("big");
+        kernel = Stack.kernel("it-big");
+        Interface tun = Stack.attach(kernel, ns, "tun0", TunDevice.Kind.TUN, "10.127.4.1/24", "10.127.4.2/24");
+        // Linux's side now allows 4000-byte packets; ours stays at 1500.
+        ns.ip("link", "set", "dev", Stack.dev(tun), "mtu", "4000");
+
+        NetNs.Result big = ns.exec(Duration.ofSeconds(30), "ping", "-c", "2", "-W", "1", "-s", "3000", "-M", "do", "10.127.4.2");
+
+        assertThat(big.output()).contains("2 packets transmitted, 0 received");
+        Stack.eventually(() -> assertThat(tun.counters().get(org.kextnet.kernel.net.IfCounters.IERRORS)).isEqualTo(2));
+        assertThat(kernel.stats().get(Stat.ICMP_IN_ECHO)).isZero();
+        assertThat(ns.mustExec(Duration.ofSeconds(30), "ping", "-c", "2", "-W", "2", "10.127.4.2"))
+                .contains("2 packets transmitted, 2 received");
+    }
 }

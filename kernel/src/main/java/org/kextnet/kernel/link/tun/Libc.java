@@ -13,11 +13,17 @@ import java.lang.invoke.VarHandle;
 /**
  * The few libc calls the TUN/TAP driver needs, bound through the FFM linker (Linux x86-64 and aarch64).
  *
- * <p>Every call takes a capture-state segment first ({@link #newCallState}) into which the linker copies
- * {@code errno} right after the call, because the JVM may clobber errno before Java code could read it.
- * The packet calls ({@link #read}, {@link #write}, {@link #poll}) take buffers as raw addresses
- * ({@code long}) so that the caller need not make a slice object per packet: the address of a pooled
- * buffer's slot is passed directly and the packet path allocates nothing.
+ * <p>The set-up calls take a capture-state segment first ({@link #newCallState}) into which the linker
+ * copies {@code errno} right after the call, because the JVM may clobber errno before Java code could
+ * read it. The packet calls ({@link #read}, {@link #write}, {@link #poll}) do <em>not</em> capture errno:
+ * the JDK's capture slices the state segment on every call, and when C2 does not scalar-replace that
+ * slice (deep in the transmit path it often does not) each call allocates an object, about 40 bytes
+ * per echoed packet in the measurements. After a failed packet call the driver reads errno straight
+ * away with {@link #lastErrno} (best effort), and where it must be sure it repeats a read with
+ * {@link #readErrno}, which captures.
+ *
+ * <p>The packet calls take buffers as raw addresses ({@code long}) so that the caller need not make a
+ * slice object per packet: the address of a pooled buffer's slot is passed directly.
  *
  * <p>{@code read} and {@code write} are linked as <em>critical</em> functions by default (no thread-state
  * transition around the call; the fd is non-blocking, so the call is short). System property
@@ -68,13 +74,19 @@ final class Libc {
     // ssize_t read(int, void *, size_t) / write(int, const void *, size_t), the buffer as a raw address
     private static final MethodHandle READ = link("read", FunctionDescriptor.of(LONG, INT, LONG, LONG), packetOptions());
     private static final MethodHandle WRITE = link("write", FunctionDescriptor.of(LONG, INT, LONG, LONG), packetOptions());
+    private static final MethodHandle READ_ERRNO = link("read", FunctionDescriptor.of(LONG, INT, LONG, LONG), CAPTURE);
     // ssize_t writev(int, const struct iovec *, int): only for chained mbufs, which the stack rarely makes
-    private static final MethodHandle WRITEV = link("writev", FunctionDescriptor.of(LONG, INT, LONG, INT), CAPTURE);
+    private static final MethodHandle WRITEV = link("writev", FunctionDescriptor.of(LONG, INT, LONG, INT));
     // int poll(struct pollfd *, nfds_t, int timeout): blocks, so never critical
-    private static final MethodHandle POLL = link("poll", FunctionDescriptor.of(INT, LONG, LONG, INT), CAPTURE);
+    private static final MethodHandle POLL = link("poll", FunctionDescriptor.of(INT, LONG, LONG, INT));
+    // int *__errno_location(void): the calling thread's errno, read right after a failed packet call
+    private static final MethodHandle ERRNO_LOCATION = link("__errno_location", FunctionDescriptor.of(LONG),
+            Linker.Option.critical(false));
+    /** All of memory, to read the int at the address __errno_location returns. */
+    private static final MemorySegment EVERYTHING = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
 
     private static Linker.Option[] packetOptions() {
-        return CRITICAL ? new Linker.Option[] {CAPTURE, Linker.Option.critical(false)} : new Linker.Option[] {CAPTURE};
+        return CRITICAL ? new Linker.Option[] {Linker.Option.critical(false)} : new Linker.Option[0];
     }
 
     private static MethodHandle link(String name, FunctionDescriptor fd, Linker.Option... options) {
@@ -121,33 +133,59 @@ final class Libc {
         }
     }
 
-    static long read(MemorySegment state, int fd, long address, long count) {
+    /** One read into native memory at {@code address}; -1 on failure, errno not captured. */
+    static long read(int fd, long address, long count) {
         try {
-            return (long) READ.invokeExact(state, fd, address, count);
+            return (long) READ.invokeExact(fd, address, count);
         } catch (Throwable t) {
             throw rethrow(t);
         }
     }
 
-    static long write(MemorySegment state, int fd, long address, long count) {
+    /** As {@link #read}, with errno captured into {@code state}: for the rare read that must explain a failure. */
+    static long readErrno(MemorySegment state, int fd, long address, long count) {
         try {
-            return (long) WRITE.invokeExact(state, fd, address, count);
+            return (long) READ_ERRNO.invokeExact(state, fd, address, count);
         } catch (Throwable t) {
             throw rethrow(t);
         }
     }
 
-    static long writev(MemorySegment state, int fd, long iov, int iovcnt) {
+    /** One write from native memory at {@code address}; -1 on failure, errno not captured. */
+    static long write(int fd, long address, long count) {
         try {
-            return (long) WRITEV.invokeExact(state, fd, iov, iovcnt);
+            return (long) WRITE.invokeExact(fd, address, count);
         } catch (Throwable t) {
             throw rethrow(t);
         }
     }
 
-    static int poll(MemorySegment state, long fds, long nfds, int timeoutMillis) {
+    static long writev(int fd, long iov, int iovcnt) {
         try {
-            return (int) POLL.invokeExact(state, fds, nfds, timeoutMillis);
+            return (long) WRITEV.invokeExact(fd, iov, iovcnt);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** poll(2) on {@code nfds} pollfd structs at {@code fds}; errno is not needed (a failure is retried). */
+    static int poll(long fds, long nfds, int timeoutMillis) {
+        try {
+            return (int) POLL.invokeExact(fds, nfds, timeoutMillis);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * The calling thread's errno, read straight after a failed {@link #read} or {@link #write}. Best
+     * effort: both calls are critical (no thread-state transition), but a safepoint between them could
+     * still change it; callers use it to tell EAGAIN from errors and for log messages.
+     */
+    static int lastErrno() {
+        try {
+            long at = (long) ERRNO_LOCATION.invokeExact();
+            return EVERYTHING.get(INT, at);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -64,8 +64,6 @@ public final class TunDriver implements Driver {
     private static final class Queue {
         final int index;
         final int fd;
-        /** errno of writes from threads other than the reader; shared, so only good for diagnostics. */
-        final MemorySegment txState = Libc.newCallState(Arena.global());
         final AtomicInteger inflight = new AtomicInteger();
         volatile Thread reader;
         volatile boolean closed;
@@ -152,6 +150,8 @@ public final class TunDriver implements Driver {
         private MemorySegment sink;
         /** A buffer left over from a read that found nothing, kept for the next read. */
         private Mbuf spare;
+        /** poll(2) last said the device was readable: a read that fails now is not just EAGAIN. */
+        private boolean pollSaidReady;
 
         Reader(Queue q, Interface ifp, Arena arena) {
             this.q = q;
@@ -173,7 +173,8 @@ public final class TunDriver implements Driver {
          * @return true if the device is empty (or failing), so the reader should wait
          */
         boolean round() {
-            int frameMax = ifp.mtu() + linkHeader + LINK_SLACK;
+            // Room for the largest frame the MTU allows (capped by the largest buffers there are).
+            int frameMax = Math.min(ifp.mtu() + linkHeader + LINK_SLACK, buffers.large().maxData());
             int n = 0;
             boolean idle = false;
             while (n < BATCH) {
@@ -182,18 +183,48 @@ public final class TunDriver implements Driver {
                     idle = discardOne();
                     break;
                 }
-                long r = Libc.read(state, q.fd, m.segment().address() + m.offset(), m.capacity() - m.offset());
-                if (r > 0) {
+                long address = m.segment().address() + m.offset();
+                long room = m.capacity() - m.offset();
+                boolean afterPoll = pollSaidReady;
+                pollSaidReady = false;
+                long r = Libc.read(q.fd, address, room);
+                if (r > 0 && r < room) {
                     m.setLength((int) r);
                     batch[n++] = m;
                     continue;
                 }
-                spare = m;
+                if (r >= room) {
+                    // Linux cuts a frame to the buffer it is read into, and the buffer is larger than
+                    // the MTU: a full one held a frame too large for this interface. Dropped, counted.
+                    spare = m;
+                    counters.inc(IfCounters.IERRORS);
+                    logOnce(q, OVERSIZED, "read");
+                    continue;
+                }
                 if (r == 0) {
+                    spare = m;
                     idle = true;
                     break;
                 }
-                int e = Libc.errno(state);
+                // The plain read does not capture errno (see Libc); it is read straight after, best effort.
+                int e = Libc.lastErrno();
+                if (e == Libc.EAGAIN && afterPoll) {
+                    // poll said readable, yet "empty": ask again with errno captured, in case it was
+                    // overwritten (a device gone bad must not be taken for an empty one forever).
+                    r = Libc.readErrno(state, q.fd, address, room);
+                    if (r > 0) {
+                        if (r < room) {
+                            m.setLength((int) r);
+                            batch[n++] = m;
+                        } else {
+                            spare = m;
+                            counters.inc(IfCounters.IERRORS);
+                        }
+                        continue;
+                    }
+                    e = r == 0 ? Libc.EAGAIN : Libc.errno(state);
+                }
+                spare = m;
                 if (e == Libc.EAGAIN) {
                     idle = true;
                     break;
@@ -207,7 +238,8 @@ public final class TunDriver implements Driver {
                     idle = true;
                     break;
                 }
-                // EFAULT/EINVAL: the frame did not fit and Linux dropped it; read on.
+                // EFAULT/EINVAL: a frame Linux could not hand over (older kernels fail a read into a
+                // too small buffer instead of cutting the frame): it is dropped; read on.
             }
             if (n > 0) {
                 q.received += n; // single writer: a plain read-modify-write of a volatile is enough
@@ -218,8 +250,8 @@ public final class TunDriver implements Driver {
 
         /** Waits until the device is readable or {@link #POLL_MILLIS} passed (so stop() is seen). */
         void waitReadable() {
-            // An error (EINTR, a device gone bad) shows again at the next read.
-            Libc.poll(state, pollAddress, 1, POLL_MILLIS);
+            // A failure of poll itself (EINTR) is the same as a timeout: the next round reads anyway.
+            pollSaidReady = Libc.poll(pollAddress, 1, POLL_MILLIS) > 0;
         }
 
         private Mbuf takeBuffer(int frameMax) {
@@ -236,7 +268,7 @@ public final class TunDriver implements Driver {
          */
         private boolean discardOne() {
             if (sink == null) sink = arena.allocate(SINK_SIZE, 64);
-            long r = Libc.read(state, q.fd, sink.address(), SINK_SIZE);
+            long r = Libc.read(q.fd, sink.address(), SINK_SIZE);
             if (r <= 0) return true;
             ctx.stats().inc(Stat.NO_BUFFERS);
             counters.inc(IfCounters.IDROPS);
@@ -281,7 +313,7 @@ public final class TunDriver implements Driver {
                     m.free();
                     return false;
                 }
-                return send(q, m, q.txState);
+                return send(q, m);
             }
         }
         Queue q = qs[0];
@@ -291,37 +323,42 @@ public final class TunDriver implements Driver {
                 m.free();
                 return false;
             }
-            return send(q, m, q.txState);
+            return send(q, m);
         } finally {
             q.inflight.decrementAndGet();
         }
     }
 
-    private boolean send(Queue q, Mbuf m, MemorySegment state) {
+    private boolean send(Queue q, Mbuf m) {
         long expected;
         long r;
         if (m.next() == null) {
             expected = m.length();
-            r = Libc.write(state, q.fd, m.segment().address() + m.offset(), expected);
+            r = Libc.write(q.fd, m.segment().address() + m.offset(), expected);
         } else {
             expected = m.packetLength();
-            r = writeChain(state, q.fd, m);
+            r = writeChain(q.fd, m);
         }
-        m.free();
-        if (r == expected) return true;
+        if (r == expected) {
+            m.free();
+            return true;
+        }
         // Linux drops on its side silently when its queue is full; an error here means a bad frame
         // (EINVAL) or a device that is down (EIO). Interface.transmit counts the drop.
         if (r < 0) {
-            int e = Libc.errno(state);
+            int e = Libc.lastErrno();
+            m.free();
             Interface i = ifp;
             if (i != null) i.counters().inc(IfCounters.OERRORS);
             logOnce(q, e, "write");
+        } else {
+            m.free();
         }
         return false;
     }
 
     /** A chained packet (only the mbuf KPI builds chains): one writev over its buffers. Allocates. */
-    private static long writeChain(MemorySegment state, int fd, Mbuf m) {
+    private static long writeChain(int fd, Mbuf m) {
         int count = 0;
         for (Mbuf b = m; b != null; b = b.next()) count++;
         try (Arena arena = Arena.ofConfined()) {
@@ -331,15 +368,19 @@ public final class TunDriver implements Driver {
                 iov.set(ValueLayout.JAVA_LONG, 16L * i, b.segment().address() + b.offset());
                 iov.set(ValueLayout.JAVA_LONG, 16L * i + 8, b.length());
             }
-            return Libc.writev(state, fd, iov.address(), count);
+            return Libc.writev(fd, iov.address(), count);
         }
     }
+
+    /** Pseudo-errno for {@link #logOnce}: a frame larger than the receive buffer. */
+    private static final int OVERSIZED = 31;
 
     private void logOnce(Queue q, int errno, String op) {
         int bit = 1 << Math.min(errno, 31);
         if ((q.logged & bit) != 0) return;
         q.logged |= bit;
-        LOG.log(System.Logger.Level.WARNING, op + " on " + device + " queue " + q.index + ": " + Libc.errnoName(errno)
+        String what = errno == OVERSIZED ? "a frame larger than the interface's MTU" : Libc.errnoName(errno);
+        LOG.log(System.Logger.Level.WARNING, op + " on " + device + " queue " + q.index + ": " + what
                 + " (counted as an interface error; further ones are only counted)");
     }
 
