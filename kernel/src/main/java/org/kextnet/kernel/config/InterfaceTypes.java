@@ -5,9 +5,16 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.kextnet.kernel.link.tun.TunDriver;
+
 /** The interface types {@code ifconfig create} knows, by name ("tun", "tap", "memwire", ...). */
 public final class InterfaceTypes {
     private static final Map<String, InterfaceFactory> TYPES = new ConcurrentHashMap<>();
+
+    static {
+        // The built-in device types; after TYPES exists, since registering uses it.
+        TunDriver.registerTypes();
+    }
 
     private InterfaceTypes() {}
 

@@ -1,0 +1,518 @@
+package org.kextnet.kernel.link.tun;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+import org.kextnet.kernel.Kernel;
+import org.kextnet.kernel.PacketContext;
+import org.kextnet.kernel.buf.Buffers;
+import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.config.InterfaceTypes;
+import org.kextnet.kernel.net.Driver;
+import org.kextnet.kernel.net.IfCounters;
+import org.kextnet.kernel.net.IfFamily;
+import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.net.InterfaceAddress;
+import org.kextnet.kernel.stat.Stat;
+
+/**
+ * The driver of a Linux TUN (raw IP, {@link IfFamily#TUN}) or TAP (Ethernet, {@link IfFamily#ETHERNET})
+ * device.
+ *
+ * <p><b>Receive:</b> one platform reader thread per queue. It reads the non-blocking descriptor straight
+ * into pooled buffers until the device is empty ({@code EAGAIN}) or {@link #BATCH} frames are in hand, runs
+ * input for the whole batch, and, once the device is empty, waits in {@code poll(2)} with a timeout so that
+ * it notices {@link #stop()}. Nothing is allocated per frame.
+ *
+ * <p><b>Transmit:</b> one {@code write(2)} of the buffer's data, which is already in native memory: no
+ * copy and no allocation. A reader thread transmits on its own queue (so Linux keeps a flow's replies
+ * and requests on one queue); any other thread uses queue 0.
+ *
+ * <p><b>Bad input:</b> a read error (an oversized frame, a device that went away) and an empty buffer pool
+ * are counted on the interface and the kernel statistics; nothing is thrown out of a reader thread.
+ *
+ * <p>{@link #registerTypes()} makes the types {@code tun} and {@code tap} known to {@code ifconfig create},
+ * with the options {@code queues N}, {@code netns NAME}, {@code peer A.B.C.D/P}, {@code dev LINUXNAME},
+ * {@code mtu N} and, for TAP, {@code lladdr XX:XX:XX:XX:XX:XX}.
+ */
+public final class TunDriver implements Driver {
+    private static final System.Logger LOG = System.getLogger("kextnet.tun");
+    /** Most frames read before input runs for the batch. */
+    public static final int BATCH = 64;
+    /** How long an idle reader waits in poll(2) before checking whether it should stop. */
+    static final int POLL_MILLIS = 100;
+    /** Room beyond the MTU in a receive buffer: the link header and a VLAN tag. */
+    private static final int LINK_SLACK = 18;
+    /** Largest frame a discarding read may swallow when the pool is empty. */
+    private static final int SINK_SIZE = 65536;
+
+    private final TunDevice device;
+    private final HostLink host;
+    private final Queue[] queues;
+    private volatile Interface ifp;
+    private volatile boolean running;
+    private boolean stopped;
+
+    /** One queue: its descriptor, its reader and the count of foreign transmits in progress. */
+    private static final class Queue {
+        final int index;
+        final int fd;
+        final AtomicInteger inflight = new AtomicInteger();
+        volatile Thread reader;
+        volatile boolean closed;
+        /** Frames this queue's reader took from the device; written only by the reader. */
+        volatile long received;
+        /** Errors already logged on this queue (bit per kind), so a broken device does not flood the log. */
+        volatile int logged;
+
+        Queue(int index, int fd) {
+            this.index = index;
+            this.fd = fd;
+        }
+    }
+
+    /**
+     * A driver over an open device. {@code host} (may be null) is the device's Linux side, for
+     * {@link #describe()}.
+     */
+    public TunDriver(TunDevice device, HostLink host) {
+        this.device = device;
+        this.host = host;
+        this.queues = new Queue[device.queues()];
+        for (int q = 0; q < queues.length; q++) queues[q] = new Queue(q, device.fd(q));
+    }
+
+    public TunDevice device() { return device; }
+
+    /** Frames read so far from queue {@code q} (how Linux spread the flows over the queues). */
+    public long queueReceived(int q) { return queues[q].received; }
+
+    /** The interface family a device of this kind needs. */
+    public static IfFamily family(TunDevice.Kind kind) {
+        return kind == TunDevice.Kind.TUN ? IfFamily.TUN : IfFamily.ETHERNET;
+    }
+
+    @Override public synchronized void start(Interface ifp) {
+        if (stopped) throw new IllegalStateException(device + " is stopped");
+        if (this.ifp != null) throw new IllegalStateException(device + " is already started");
+        this.ifp = ifp;
+        running = true;
+        for (Queue q : queues) {
+            String name = "kextnet-" + ifp.kernel().name() + "-" + ifp.name() + (queues.length > 1 ? "-q" + q.index : "");
+            Thread t = Thread.ofPlatform().name(name).daemon().unstarted(() -> readLoop(q, ifp));
+            q.reader = t;
+            t.start();
+        }
+    }
+
+    // ---------------------------------------------------------------- receive
+
+    private void readLoop(Queue q, Interface ifp) {
+        try (Arena arena = Arena.ofConfined()) {
+            Reader r = new Reader(q, ifp, arena);
+            try {
+                while (running) {
+                    try {
+                        if (r.round() && running) r.waitReadable();
+                    } catch (Throwable t) {
+                        // Not a packet's fault (input guards those): a last guard so the reader never dies.
+                        ifp.counters().inc(IfCounters.IERRORS);
+                        if (t instanceof RuntimeException re) ifp.kernel().reportError(ifp, re);
+                        else LOG.log(System.Logger.Level.ERROR, "reader of " + device + " queue " + q.index, t);
+                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS));
+                    }
+                }
+            } finally {
+                r.close();
+            }
+        }
+    }
+
+    /** One queue's receive state, owned by its reader thread. */
+    private final class Reader {
+        private final Queue q;
+        private final Interface ifp;
+        private final Arena arena;
+        private final PacketContext ctx;
+        private final Buffers buffers;
+        private final IfCounters counters;
+        private final int linkHeader;
+        private final Mbuf[] batch = new Mbuf[BATCH];
+        private final MemorySegment state;
+        private final long pollAddress;
+        private MemorySegment sink;
+        /** A buffer left over from a read that found nothing, kept for the next read. */
+        private Mbuf spare;
+        /** poll(2) last said the device was readable: a read that fails now is not just EAGAIN. */
+        private boolean pollSaidReady;
+
+        Reader(Queue q, Interface ifp, Arena arena) {
+            this.q = q;
+            this.ifp = ifp;
+            this.arena = arena;
+            this.ctx = ifp.kernel().newContext();
+            this.buffers = ifp.kernel().buffers();
+            this.counters = ifp.counters();
+            this.linkHeader = ifp.link().headerLength();
+            this.state = Libc.newCallState(arena);
+            MemorySegment pollfd = arena.allocate(Libc.POLLFD_SIZE, 8);
+            pollfd.set(ValueLayout.JAVA_INT, 0, q.fd);
+            pollfd.set(ValueLayout.JAVA_SHORT, Libc.POLLFD_EVENTS, Libc.POLLIN);
+            this.pollAddress = pollfd.address();
+        }
+
+        /**
+         * Reads up to one batch and runs input for it.
+         * @return true if the device is empty (or failing), so the reader should wait
+         */
+        boolean round() {
+            // Room for the largest frame the MTU allows (capped by the largest buffers there are).
+            int frameMax = Math.min(ifp.mtu() + linkHeader + LINK_SLACK, buffers.large().maxData());
+            int n = 0;
+            boolean idle = false;
+            while (n < BATCH) {
+                Mbuf m = takeBuffer(frameMax);
+                if (m == null) {
+                    idle = discardOne();
+                    break;
+                }
+                long address = m.segment().address() + m.offset();
+                long room = m.capacity() - m.offset();
+                boolean afterPoll = pollSaidReady;
+                pollSaidReady = false;
+                long r = Libc.read(q.fd, address, room);
+                if (r > 0 && r < room) {
+                    m.setLength((int) r);
+                    batch[n++] = m;
+                    continue;
+                }
+                if (r >= room) {
+                    // Linux cuts a frame to the buffer it is read into, and the buffer is larger than
+                    // the MTU: a full one held a frame too large for this interface. Dropped, counted.
+                    spare = m;
+                    counters.inc(IfCounters.IERRORS);
+                    logOnce(q, OVERSIZED, "read");
+                    continue;
+                }
+                if (r == 0) {
+                    spare = m;
+                    idle = true;
+                    break;
+                }
+                // The plain read does not capture errno (see Libc); it is read straight after, best effort.
+                int e = Libc.lastErrno();
+                if (e == Libc.EAGAIN && afterPoll) {
+                    // poll said readable, yet "empty": ask again with errno captured, in case it was
+                    // overwritten (a device gone bad must not be taken for an empty one forever).
+                    r = Libc.readErrno(state, q.fd, address, room);
+                    if (r > 0) {
+                        if (r < room) {
+                            m.setLength((int) r);
+                            batch[n++] = m;
+                        } else {
+                            spare = m;
+                            counters.inc(IfCounters.IERRORS);
+                        }
+                        continue;
+                    }
+                    e = r == 0 ? Libc.EAGAIN : Libc.errno(state);
+                }
+                spare = m;
+                if (e == Libc.EAGAIN) {
+                    idle = true;
+                    break;
+                }
+                if (e == Libc.EINTR) continue;
+                counters.inc(IfCounters.IERRORS);
+                logOnce(q, e, "read");
+                if (e != Libc.EFAULT && e != Libc.EINVAL) {
+                    // Not a bad frame but a bad device (detached, gone): back off instead of spinning.
+                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS));
+                    idle = true;
+                    break;
+                }
+                // EFAULT/EINVAL: a frame Linux could not hand over (older kernels fail a read into a
+                // too small buffer instead of cutting the frame): it is dropped; read on.
+            }
+            if (n > 0) {
+                q.received += n; // single writer: a plain read-modify-write of a volatile is enough
+                deliver(ifp, ctx, batch, n);
+            }
+            return idle;
+        }
+
+        /** Waits until the device is readable or {@link #POLL_MILLIS} passed (so stop() is seen). */
+        void waitReadable() {
+            // A failure of poll itself (EINTR) is the same as a timeout: the next round reads anyway.
+            pollSaidReady = Libc.poll(pollAddress, 1, POLL_MILLIS) > 0;
+        }
+
+        private Mbuf takeBuffer(int frameMax) {
+            Mbuf m = spare;
+            spare = null;
+            if (m != null && m.capacity() - m.offset() >= frameMax) return m;
+            if (m != null) m.free(); // the MTU grew past this buffer
+            return buffers.alloc(frameMax);
+        }
+
+        /**
+         * No buffer is free: reads one frame into a scratch area and drops it, so the device queue keeps
+         * moving while the frames in hand go up (and free buffers). Returns true if the device was empty.
+         */
+        private boolean discardOne() {
+            if (sink == null) sink = arena.allocate(SINK_SIZE, 64);
+            long r = Libc.read(q.fd, sink.address(), SINK_SIZE);
+            if (r <= 0) return true;
+            ctx.stats().inc(Stat.NO_BUFFERS);
+            counters.inc(IfCounters.IDROPS);
+            return false;
+        }
+
+        void close() {
+            if (spare != null) spare.free();
+            spare = null;
+        }
+    }
+
+    private static void deliver(Interface ifp, PacketContext ctx, Mbuf[] batch, int n) {
+        try {
+            ifp.input(ctx, batch, n);
+        } catch (Throwable t) {
+            // Interface.input catches per-frame failures itself; this only guards the reader thread.
+            // It hands frames over one by one, clearing each slot: what is left was never delivered.
+            for (int i = 0; i < n; i++) {
+                if (batch[i] != null) {
+                    if (!batch[i].isFree()) batch[i].free();
+                    batch[i] = null;
+                }
+            }
+            ifp.counters().inc(IfCounters.IERRORS);
+            if (t instanceof RuntimeException re) ifp.kernel().reportError(ifp, re);
+            else LOG.log(System.Logger.Level.ERROR, "input failed on " + ifp, t);
+        }
+    }
+
+    // ---------------------------------------------------------------- transmit
+
+    @Override public boolean transmit(PacketContext ctx, Mbuf m) {
+        Thread self = Thread.currentThread();
+        Queue[] qs = queues;
+        for (Queue q : qs) {
+            if (q.reader == self) {
+                // A reader transmits on its own queue; stop() joins the readers before it closes the
+                // descriptors, so this write cannot race with the close. (Only a reader that itself
+                // stopped the driver, from a callback, gets here afterwards: it finds the queue closed.)
+                if (q.closed) {
+                    m.free();
+                    return false;
+                }
+                return send(q, m);
+            }
+        }
+        Queue q = qs[0];
+        q.inflight.incrementAndGet();
+        try {
+            if (q.closed) {
+                m.free();
+                return false;
+            }
+            return send(q, m);
+        } finally {
+            q.inflight.decrementAndGet();
+        }
+    }
+
+    private boolean send(Queue q, Mbuf m) {
+        long expected;
+        long r;
+        if (m.next() == null) {
+            expected = m.length();
+            r = Libc.write(q.fd, m.segment().address() + m.offset(), expected);
+        } else {
+            expected = m.packetLength();
+            r = writeChain(q.fd, m);
+        }
+        if (r == expected) {
+            m.free();
+            return true;
+        }
+        // Linux drops on its side silently when its queue is full; an error here means a bad frame
+        // (EINVAL) or a device that is down (EIO). Interface.transmit counts the drop.
+        if (r < 0) {
+            int e = Libc.lastErrno();
+            m.free();
+            Interface i = ifp;
+            if (i != null) i.counters().inc(IfCounters.OERRORS);
+            logOnce(q, e, "write");
+        } else {
+            m.free();
+        }
+        return false;
+    }
+
+    /** A chained packet (only the mbuf KPI builds chains): one writev over its buffers. Allocates. */
+    private static long writeChain(int fd, Mbuf m) {
+        int count = 0;
+        for (Mbuf b = m; b != null; b = b.next()) count++;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment iov = arena.allocate(16L * count, 8);
+            int i = 0;
+            for (Mbuf b = m; b != null; b = b.next(), i++) {
+                iov.set(ValueLayout.JAVA_LONG, 16L * i, b.segment().address() + b.offset());
+                iov.set(ValueLayout.JAVA_LONG, 16L * i + 8, b.length());
+            }
+            return Libc.writev(fd, iov.address(), count);
+        }
+    }
+
+    /** Pseudo-errno for {@link #logOnce}: a frame larger than the receive buffer. */
+    private static final int OVERSIZED = 31;
+
+    private void logOnce(Queue q, int errno, String op) {
+        int bit = 1 << Math.min(errno, 31);
+        if ((q.logged & bit) != 0) return;
+        q.logged |= bit;
+        String what = errno == OVERSIZED ? "a frame larger than the interface's MTU" : Libc.errnoName(errno);
+        LOG.log(System.Logger.Level.WARNING, op + " on " + device + " queue " + q.index + ": " + what
+                + " (counted as an interface error; further ones are only counted)");
+    }
+
+    // ---------------------------------------------------------------- stop
+
+    /** Stops the readers, waits for transmits in progress, closes the device (Linux removes it). */
+    @Override public void stop() {
+        synchronized (this) {
+            if (stopped) return;
+            stopped = true;
+            running = false;
+        }
+        for (Queue q : queues) {
+            Thread t = q.reader;
+            if (t == null || t == Thread.currentThread()) continue;
+            try {
+                t.join(TimeUnit.SECONDS.toMillis(5));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (t.isAlive()) LOG.log(System.Logger.Level.WARNING, "reader " + t.getName() + " did not stop");
+        }
+        for (Queue q : queues) {
+            q.closed = true;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            while (q.inflight.get() != 0 && System.nanoTime() < deadline) Thread.onSpinWait();
+        }
+        device.close();
+    }
+
+    @Override public String describe() {
+        String where = host != null && host.netns() != null ? " in netns " + host.netns() : "";
+        return device + where;
+    }
+
+    // ---------------------------------------------------------------- ifconfig create
+
+    /** Registers the interface types {@code tun} and {@code tap}. Idempotent. */
+    public static void registerTypes() {
+        InterfaceTypes.register("tun", (kernel, name, options) -> create(kernel, name, TunDevice.Kind.TUN, options));
+        InterfaceTypes.register("tap", (kernel, name, options) -> create(kernel, name, TunDevice.Kind.TAP, options));
+    }
+
+    /**
+     * Opens a device and creates interface {@code name} over it (down, without addresses).
+     * Options: {@code queues N} (default 1), {@code dev LINUXNAME} (default: {@code name}),
+     * {@code netns NAME} (move the Linux device into that existing namespace), {@code peer A.B.C.D/P}
+     * (the address of the Linux side), {@code mtu N} (both sides; default 1500) and, for TAP,
+     * {@code lladdr XX:XX:XX:XX:XX:XX} (default: a random locally administered address). The Linux
+     * side is always brought up.
+     *
+     * @throws IllegalArgumentException for an unknown or malformed option (the message names it)
+     * @throws java.io.UncheckedIOException if the device cannot be opened or configured
+     */
+    public static Interface create(Kernel kernel, String name, TunDevice.Kind kind, Map<String, String> options) {
+        String type = kind.name().toLowerCase();
+        int queues = 1;
+        int mtu = 1500;
+        boolean mtuGiven = false;
+        String dev = name, netns = null, peer = null;
+        long lladdr = kind == TunDevice.Kind.TAP ? randomLocalMac() : 0;
+        for (Map.Entry<String, String> o : new LinkedHashMap<>(options).entrySet()) {
+            String v = o.getValue();
+            switch (o.getKey()) {
+                case "queues" -> queues = intOption(type, "queues", v, 1, TunDevice.MAX_QUEUES);
+                case "mtu" -> {
+                    mtu = intOption(type, "mtu", v, 68, 65535);
+                    mtuGiven = true;
+                }
+                case "dev" -> dev = v;
+                case "netns" -> netns = v;
+                case "peer" -> {
+                    try {
+                        InterfaceAddress.parse(v);
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException(type + " option peer: '" + v + "' is not an address/prefix: " + e.getMessage());
+                    }
+                    peer = v;
+                }
+                case "lladdr" -> {
+                    if (kind != TunDevice.Kind.TAP) throw new IllegalArgumentException("tun option lladdr: a TUN device has no link address");
+                    lladdr = parseMac(v);
+                }
+                default -> throw new IllegalArgumentException("unknown " + type + " option '" + o.getKey()
+                        + "' (known: queues, dev, netns, peer, mtu" + (kind == TunDevice.Kind.TAP ? ", lladdr)" : ")"));
+            }
+        }
+        TunDevice device = TunDevice.open(dev, kind, queues);
+        try {
+            HostLink host = new HostLink(device.name(), null);
+            if (netns != null) host.moveTo(netns);
+            if (mtuGiven) host.setMtu(mtu);
+            if (peer != null) host.addAddress(peer);
+            host.up();
+            return kernel.createInterface(name, family(kind), new TunDriver(device, host), lladdr, mtu);
+        } catch (RuntimeException e) {
+            device.close();
+            throw e;
+        }
+    }
+
+    private static int intOption(String type, String key, String v, int min, int max) {
+        int n;
+        try {
+            n = Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(type + " option " + key + ": '" + v + "' is not a number");
+        }
+        if (n < min || n > max) throw new IllegalArgumentException(type + " option " + key + ": " + n + " out of range " + min + ".." + max);
+        return n;
+    }
+
+    /** A random unicast, locally administered MAC (02:xx:xx:xx:xx:xx). */
+    public static long randomLocalMac() {
+        return 0x020000000000L | (ThreadLocalRandom.current().nextLong() & 0xffffffffffL);
+    }
+
+    static long parseMac(String text) {
+        String[] p = text.split(":");
+        if (p.length != 6) throw new IllegalArgumentException("tap option lladdr: '" + text + "' is not XX:XX:XX:XX:XX:XX");
+        long mac = 0;
+        for (String b : p) {
+            int v;
+            try {
+                v = Integer.parseInt(b, 16);
+            } catch (NumberFormatException e) {
+                v = -1;
+            }
+            if (b.length() != 2 || v < 0) throw new IllegalArgumentException("tap option lladdr: '" + text + "' is not XX:XX:XX:XX:XX:XX");
+            mac = (mac << 8) | v;
+        }
+        if ((mac & 0x010000000000L) != 0) throw new IllegalArgumentException("tap option lladdr: " + text + " is a multicast address");
+        return mac;
+    }
+}
