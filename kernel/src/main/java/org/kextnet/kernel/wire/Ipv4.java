@@ -130,6 +130,15 @@ public final class Ipv4 {
         return first >= 224 || first == 127 || (first == 0 && a != 0);
     }
 
+    /**
+     * True for addresses no packet may be sent to across a link: 0/8 (this network, RFC 1122 3.2.1.3) and
+     * 127/8 (loopback, which must never appear outside a host).
+     */
+    public static boolean isMartianDestination(int a) {
+        int first = a >>> 24;
+        return first == 0 || first == 127;
+    }
+
     public static boolean isMulticast(int a) { return (a >>> 28) == 0xe; }
 
     public static String format(int a) {
