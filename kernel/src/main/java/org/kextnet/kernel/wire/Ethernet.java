@@ -58,13 +58,15 @@ public final class Ethernet {
 
     /** Parses "aa:bb:cc:dd:ee:ff". */
     public static long parse(String text) {
-        String[] p = text.split(":");
+        String[] p = text.split(":", -1);
         if (p.length != 6) throw new IllegalArgumentException("bad MAC address: " + text);
         long mac = 0;
         for (String x : p) {
-            int v = Integer.parseInt(x, 16);
-            if (v < 0 || v > 255 || x.isEmpty() || x.length() > 2) throw new IllegalArgumentException("bad MAC address: " + text);
-            mac = mac << 8 | v;
+            // Two hex digits at most and nothing else (parseInt alone would take "+1" or "-0").
+            if (x.isEmpty() || x.length() > 2 || !x.chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
+                throw new IllegalArgumentException("bad MAC address: " + text);
+            }
+            mac = mac << 8 | Integer.parseInt(x, 16);
         }
         return mac;
     }
