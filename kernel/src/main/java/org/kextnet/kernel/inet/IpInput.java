@@ -43,7 +43,10 @@ public final class IpInput {
         int src = Ipv4.src(s, off);
         int dst = Ipv4.dst(s, off);
         boolean loopback = ifp.family() == IfFamily.LOOPBACK;
+        // One of our own addresses as the source can only be spoofed when it comes from a link, and answering
+        // it would loop (an echo reflected to ourselves forever): dropped, as Linux does without accept_local.
         if ((Ipv4.isMartianSource(src) && !(loopback && (src >>> 24) == 127))
+                || (!loopback && kernel.isLocalAddress(src))
                 || (Ipv4.isMartianDestination(dst) && !(loopback && kernel.isLocalAddress(dst)))) {
             st.inc(Stat.IP_BAD_ADDRESS);
             m.free();

@@ -62,6 +62,7 @@ class IpInputTest {
                 Arguments.of("multicast source", ECHO.withSrc(Ipv4.parse("224.0.0.1")), Stat.IP_BAD_ADDRESS),
                 Arguments.of("broadcast source", ECHO.withSrc(-1), Stat.IP_BAD_ADDRESS),
                 Arguments.of("source in 0/8", ECHO.withSrc(Ipv4.parse("0.1.2.3")), Stat.IP_BAD_ADDRESS),
+                Arguments.of("our own address as source", ECHO.withSrc(OUR_IP), Stat.IP_BAD_ADDRESS),
                 Arguments.of("loopback destination", ECHO.withDst(Ipv4.parse("127.0.0.1")), Stat.IP_BAD_ADDRESS),
                 Arguments.of("destination 0.0.0.0", ECHO.withDst(0), Stat.IP_BAD_ADDRESS));
     }
@@ -73,6 +74,17 @@ class IpInputTest {
         net.peer0().recvNothing();
         assertThat(net.statsChanged()).as(what).containsOnly(entry(Stat.IP_TOTAL, 1L), entry(reason, 1L));
         net.assertNoBuffersHeld();
+    }
+
+    @Test void aSpoofedEchoFromOurselvesCannotStartALoopOnLo0() throws Exception {
+        try (var echo = org.kextnet.kernel.inet.udp.UdpEchoService.start(net.kernel, 7)) {
+            long lo0 = net.kernel.loopback().counters().get(org.kextnet.kernel.net.IfCounters.IPACKETS);
+            net.peer0().send(Pkt.udp(7, 7, "loop").withSrc(OUR_IP));
+
+            assertThat(net.stat(Stat.IP_BAD_ADDRESS)).isEqualTo(1);
+            assertThat(net.stat(Stat.UDP_IN)).isZero();
+            assertThat(net.kernel.loopback().counters().get(org.kextnet.kernel.net.IfCounters.IPACKETS)).isEqualTo(lo0);
+        }
     }
 
     @Test void wellFormedOptionsAreSkipped() {

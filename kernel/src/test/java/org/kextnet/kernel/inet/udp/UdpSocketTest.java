@@ -15,6 +15,8 @@ import java.util.concurrent.TimeUnit;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.kextnet.kernel.socket.SocketError;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.testing.Frame;
@@ -224,6 +226,17 @@ class UdpSocketTest {
             assertThat(f.ipChecksumOk()).isTrue();
             assertThat(f.udpChecksumOk()).isTrue();
             assertThat(f.udpPayload()).isEqualTo("opt".getBytes());
+        }
+    }
+
+    @ParameterizedTest @ValueSource(ints = {0, 7, 9, 13, 19, 37})
+    void theEchoServiceNeverAnswersAnotherServicePort(int port) throws Exception {
+        // Two echo services (or echo and chargen) answering each other would never stop.
+        try (UdpEchoService echo = UdpEchoService.start(net.kernel, 7)) {
+            net.peer0().send(Pkt.udp(port, 7, "ping-pong"));
+
+            net.peer0().recvNothing();
+            assertThat(net.stat(Stat.UDP_ECHO_REFUSED)).isEqualTo(1);
         }
     }
 
