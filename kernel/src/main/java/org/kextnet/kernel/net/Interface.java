@@ -43,7 +43,7 @@ public final class Interface implements Ifnet {
     private final Driver driver;
     private final LinkLayer link;
     private final long lladdr;
-    private final IfCounters counters = new IfCounters();
+    private final IfCounters counters;
     private final ArpCache arp;
     private final InterfaceFilters filters;
     private volatile int flags;
@@ -74,6 +74,7 @@ public final class Interface implements Ifnet {
         this.driver = Objects.requireNonNull(driver);
         this.lladdr = lladdr;
         this.mtu = mtu;
+        this.counters = new IfCounters(kernel, index);
         this.link = Objects.requireNonNull(link);
         this.arp = family == IfFamily.ETHERNET ? new ArpCache(kernel, this) : null;
         this.filters = new InterfaceFilters(this, kernel.grace());
@@ -252,7 +253,7 @@ public final class Interface implements Ifnet {
      * Malformed frames are counted and dropped; nothing is thrown.
      */
     public void input(PacketContext ctx, Mbuf m) {
-        counters.input(1, m.length());
+        counters.input(ctx, 1, m.length());
         ctx.enter();
         try {
             receive(ctx, m);
@@ -268,7 +269,7 @@ public final class Interface implements Ifnet {
     public void input(PacketContext ctx, Mbuf[] batch, int n) {
         long bytes = 0;
         for (int i = 0; i < n; i++) bytes += batch[i].length();
-        counters.input(n, bytes);
+        counters.input(ctx, n, bytes);
         ctx.enter();
         try {
             for (int i = 0; i < n; i++) {
@@ -350,7 +351,7 @@ public final class Interface implements Ifnet {
     public void transmit(PacketContext ctx, Mbuf m) {
         int len = m.length();
         if (driver.transmit(ctx, m)) {
-            counters.output(1, len);
+            counters.output(ctx, 1, len);
         } else {
             counters.inc(IfCounters.ODROPS);
             ctx.stats().inc(Stat.LINK_TX_FULL);
