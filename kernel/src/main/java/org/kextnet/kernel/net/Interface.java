@@ -54,6 +54,8 @@ public final class Interface implements Ifnet {
     private volatile DemuxTable protocols = DemuxTable.EMPTY;
     private final IfnetFamily kpiFamily;
     private final int kpiType;
+    /** The subnet broadcast addresses of {@link #addresses}, kept beside them for the per-packet check. */
+    private volatile int[] broadcasts = new int[0];
 
     public Interface(Kernel kernel, String name, int index, IfFamily family, Driver driver, long lladdr, int mtu) {
         this(kernel, name, index, family, driver, lladdr, mtu, LinkLayer.of(family), null, 0);
@@ -190,8 +192,13 @@ public final class Interface implements Ifnet {
     /** Whether {@code a} is a broadcast address of one of this interface's subnets. */
     public boolean isBroadcastFor(int a) {
         if (a == -1) return true;
-        for (InterfaceAddress x : addresses) if (x.prefixLength() < 31 && x.broadcast() == a) return true;
+        for (int b : broadcasts) if (b == a) return true;
         return false;
+    }
+
+    private void setAddresses(InterfaceAddress[] n) {
+        addresses = n;
+        broadcasts = Arrays.stream(n).filter(x -> x.prefixLength() < 31).mapToInt(InterfaceAddress::broadcast).toArray();
     }
 
     /**
@@ -203,7 +210,7 @@ public final class Interface implements Ifnet {
             for (InterfaceAddress x : addresses) if (x.address() == a.address()) throw new IllegalArgumentException(name + ": address " + a + " already assigned");
             InterfaceAddress[] n = Arrays.copyOf(addresses, addresses.length + 1);
             n[n.length - 1] = a;
-            addresses = n;
+            setAddresses(n);
         }
         if (arp != null && isUp()) arp.announce(kernel.context(), a.address());
         postAddressEvent(KernelEvents.KEV_INET_NEW_ADDR, a.address());
@@ -219,7 +226,7 @@ public final class Interface implements Ifnet {
             InterfaceAddress[] n = new InterfaceAddress[a.length - 1];
             System.arraycopy(a, 0, n, 0, i);
             System.arraycopy(a, i + 1, n, i, a.length - i - 1);
-            addresses = n;
+            setAddresses(n);
         }
         postAddressEvent(KernelEvents.KEV_INET_ADDR_DELETED, address);
         return true;
