@@ -33,6 +33,41 @@ class Ipv4Test {
         assertThat(Ipv4.check(MemorySegment.ofArray(b), 0, b.length, false)).isEqualTo(Stat.IP_BAD_SUM);
     }
 
+    /** RFC 791 checks written plainly, to hold the fast path of {@link Ipv4#check} against. */
+    private static Stat reference(byte[] b, int len) {
+        if (len < 20) return Stat.IP_TOO_SHORT;
+        if ((b[0] & 0xff) >>> 4 != 4) return Stat.IP_BAD_VERSION;
+        int hl = (b[0] & 0xf) * 4;
+        if (hl < 20 || hl > len) return Stat.IP_BAD_HLEN;
+        int total = (b[2] & 0xff) << 8 | (b[3] & 0xff);
+        if (total < hl) return Stat.IP_BAD_LEN;
+        if (total > len) return Stat.IP_TOO_SMALL;
+        if (Pkt.checksum(b, 0, hl, 0) != 0) return Stat.IP_BAD_SUM;
+        return null; // options are checked after this; these headers have none or all NOPs
+    }
+
+    @Test void agreesWithThePlainChecksOnRandomHeaders() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(7);
+        for (int i = 0; i < 200_000; i++) {
+            byte[] b = new byte[64];
+            r.nextBytes(b);
+            for (int k = 20; k < 64; k++) b[k] = 1; // NOP options: only the header checks decide
+            if (r.nextBoolean()) b[0] = 0x45;
+            if (r.nextInt(4) == 0) b[0] = (byte) (0x40 | r.nextInt(16));
+            int len = r.nextInt(70);
+            if (r.nextBoolean()) { b[2] = 0; b[3] = (byte) Math.min(len, 64); }
+            if (r.nextBoolean()) {
+                b[10] = b[11] = 0;
+                int hl = Math.max(20, Math.min(60, (b[0] & 0xf) * 4));
+                int sum = Pkt.checksum(b, 0, hl, 0);
+                b[10] = (byte) (sum >>> 8);
+                b[11] = (byte) sum;
+            }
+            int n = Math.min(len, 64);
+            assertThat(Ipv4.check(MemorySegment.ofArray(b), 0, n, false)).as("header %d", i).isEqualTo(reference(b, n));
+        }
+    }
+
     @Test void decrementTtlKeepsTheChecksumValid() {
         byte[] b = Pkt.udp(1, 2, "abc").withTtl(200).withoutEthernet().ipBytes();
         MemorySegment s = MemorySegment.ofArray(b);
