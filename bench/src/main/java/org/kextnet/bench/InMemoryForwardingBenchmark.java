@@ -56,6 +56,7 @@ public class InMemoryForwardingBenchmark {
     public static final int BATCH = 64;
     static final int FRAME = 60;
     static final int IP = Ethernet.HEADER_LEN;
+    static final java.lang.foreign.ValueLayout.OfByte U8 = java.lang.foreign.ValueLayout.JAVA_BYTE;
     static final long MAC0 = 0x02_00_00_00_00_01L, PEER0 = 0x02_00_00_00_00_02L;
     static final long MAC1 = 0x02_00_00_00_01_01L, PEER1 = 0x02_00_00_00_01_02L;
 
