@@ -41,6 +41,18 @@ public final class CpuTimeRun {
      * {@code forward}. Differences between lines are the cost of the layers between the drops.
      */
     private static void layers(InMemoryForwardingBenchmark b, int rounds, long millis) {
+        InMemoryForwardingBenchmark.Router pool = new InMemoryForwardingBenchmark.Router();
+        pool.setUp();
+        report("poolOnly", run(() -> {
+            for (int i = 0; i < InMemoryForwardingBenchmark.BATCH; i++) pool.batch[i] = pool.pool.alloc();
+            for (int i = 0; i < InMemoryForwardingBenchmark.BATCH; i++) pool.batch[i].free();
+            return 0;
+        }, rounds, millis));
+        report("fillOnly", run(() -> {
+            pool.fill();
+            for (int i = 0; i < InMemoryForwardingBenchmark.BATCH; i++) pool.batch[i].free();
+            return 0;
+        }, rounds, millis));
         InMemoryForwardingBenchmark.Router link = new InMemoryForwardingBenchmark.Router();
         link.setUp();
         link.template.set(InMemoryForwardingBenchmark.U8, 5, (byte) 0x77); // destination MAC: not em0's

@@ -73,7 +73,7 @@ public class InMemoryForwardingBenchmark {
 
         @Setup(Level.Trial)
         public void setUp() {
-            Buffers buffers = new Buffers(4 * BATCH, 1);
+            Buffers buffers = Buffers.standard(); // the kernel's own: 16384 buffers, 32 MiB
             pool = buffers.small();
             // A kernel with a clock of its own runs no timer thread: only the benchmark thread runs packets.
             kernel = new Kernel("bench", buffers, System::nanoTime);
