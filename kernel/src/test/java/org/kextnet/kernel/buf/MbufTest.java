@@ -35,10 +35,10 @@ class MbufTest {
         assertThat(m.getU8(0)).isEqualTo(0xaa);
         m.adj(-4);
         assertThat(m.length()).isEqualTo(6);
-        assertThatThrownBy(() -> m.adj(7)).isInstanceOf(IndexOutOfBoundsException.class);
-        assertThatThrownBy(() -> m.adj(-7)).isInstanceOf(IndexOutOfBoundsException.class);
         assertThat(m.append(186)).isTrue();
         assertThat(m.append(1)).isFalse();
+        m.adj(1000); // as mbuf_adj: trims what there is
+        assertThat(m.length()).isZero();
         m.free();
     }
 
