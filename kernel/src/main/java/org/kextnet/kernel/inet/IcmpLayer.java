@@ -8,6 +8,7 @@ import java.util.function.IntConsumer;
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.stat.StatCells;
 import org.kextnet.kernel.wire.Icmp;
@@ -113,8 +114,10 @@ public final class IcmpLayer {
             st.inc(Stat.ICMP_ERROR_ON_ICMP);
             return;
         }
+        // 127/8 is a fine source on lo0 itself: local programs get their errors too.
+        boolean looped = orig.rcvif() != null && orig.rcvif().family() == IfFamily.LOOPBACK && (src >>> 24) == 127;
         if ((Ipv4.frag(s, ip) & Ipv4.OFFSET_MASK) != 0 || (orig.flags() & (Mbuf.F_BROADCAST | Mbuf.F_MULTICAST)) != 0
-                || Ipv4.isMulticast(dst) || dst == Ipv4.BROADCAST || src == 0 || Ipv4.isMartianSource(src)) {
+                || Ipv4.isMulticast(dst) || dst == Ipv4.BROADCAST || src == 0 || (Ipv4.isMartianSource(src) && !looped)) {
             st.inc(Stat.ICMP_ERROR_NOT_SENT);
             return;
         }

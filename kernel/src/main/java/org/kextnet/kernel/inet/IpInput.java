@@ -42,13 +42,20 @@ public final class IpInput {
         if (len > total) m.setLength(total); // Ethernet padding
         int src = Ipv4.src(s, off);
         int dst = Ipv4.dst(s, off);
-        if (Ipv4.isMartianSource(src) && !(ifp.family() == IfFamily.LOOPBACK && (src >>> 24) == 127)) {
+        boolean loopback = ifp.family() == IfFamily.LOOPBACK;
+        // One of our own addresses as the source can only be spoofed when it comes from a link, and answering
+        // it would loop (an echo reflected to ourselves forever): dropped, as Linux does without accept_local.
+        if ((Ipv4.isMartianSource(src) && !(loopback && (src >>> 24) == 127))
+                || (!loopback && kernel.isLocalAddress(src))
+                || (Ipv4.isMartianDestination(dst) && !(loopback && kernel.isLocalAddress(dst)))) {
             st.inc(Stat.IP_BAD_ADDRESS);
             m.free();
             return;
         }
-        if (kernel.isLocalAddress(dst) || ifp.isBroadcastFor(dst)) {
-            if (ifp.isBroadcastFor(dst)) m.addFlags(Mbuf.F_BROADCAST);
+        // A link-layer broadcast alone does not make a packet ours: its IP destination must (RFC 1122 3.3.6).
+        boolean broadcast = ifp.isBroadcastFor(dst);
+        if (broadcast || kernel.isLocalAddress(dst)) {
+            if (broadcast) m.addFlags(Mbuf.F_BROADCAST);
             if (Ipv4.isFragment(s, off)) {
                 m = kernel.reassembly().insert(ctx, m);
                 if (m == null) return;

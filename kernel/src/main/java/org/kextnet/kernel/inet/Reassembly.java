@@ -91,12 +91,13 @@ public final class Reassembly {
                 dropped = append(dropped, release(q));
             } else {
                 while (heldBytes > MAX_BYTES) {
+                    // Older datagrams go first; one that is over the limit by itself goes too.
                     Queue victim = oldest(q);
-                    if (victim == null) break;
+                    if (victim == null) victim = q;
                     ctx.stats().add(Stat.IP_FRAG_DROPPED, victim.count);
                     dropped = append(dropped, release(victim));
                 }
-                if (q.end >= 0 && q.received == q.end) {
+                if (q.used && q.end >= 0 && q.received == q.end) {
                     payload = q.end;
                     done = release(q);
                 }
@@ -164,6 +165,7 @@ public final class Reassembly {
     /** Drops datagrams whose time is up; sends time exceeded when the first fragment had arrived (RFC 792). */
     public void tick(PacketContext ctx, long now) {
         Mbuf expired = null;
+        Mbuf firsts = null; // first fragments of expired datagrams, linked through nextPkt
         synchronized (this) {
             for (Queue q : queues) {
                 if (q.used && q.expires - now <= 0) {
@@ -173,15 +175,22 @@ public final class Reassembly {
                         // first fragment present: it carries the header to quote
                         Mbuf first = chain;
                         chain = chain.nextPkt;
-                        first.nextPkt = null;
-                        kernel.icmp().error(ctx, first, Icmp.TIME_EXCEEDED, Icmp.TIMX_REASS, 0);
-                        first.free();
+                        first.nextPkt = firsts;
+                        firsts = first;
                     }
                     expired = append(expired, chain);
                 }
             }
         }
         freeChain(expired);
+        // Outside the lock: sending runs the output path, and with it IP filters (extension code).
+        while (firsts != null) {
+            Mbuf first = firsts;
+            firsts = first.nextPkt;
+            first.nextPkt = null;
+            kernel.icmp().error(ctx, first, Icmp.TIME_EXCEEDED, Icmp.TIMX_REASS, 0);
+            first.free();
+        }
     }
 
     /** Datagrams in progress. */

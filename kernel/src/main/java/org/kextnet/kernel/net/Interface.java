@@ -43,7 +43,7 @@ public final class Interface implements Ifnet {
     private final Driver driver;
     private final LinkLayer link;
     private final long lladdr;
-    private final IfCounters counters = new IfCounters();
+    private final IfCounters counters;
     private final ArpCache arp;
     private final InterfaceFilters filters;
     private volatile int flags;
@@ -54,6 +54,8 @@ public final class Interface implements Ifnet {
     private volatile DemuxTable protocols = DemuxTable.EMPTY;
     private final IfnetFamily kpiFamily;
     private final int kpiType;
+    /** The subnet broadcast addresses of {@link #addresses}, kept beside them for the per-packet check. */
+    private volatile int[] broadcasts = new int[0];
 
     public Interface(Kernel kernel, String name, int index, IfFamily family, Driver driver, long lladdr, int mtu) {
         this(kernel, name, index, family, driver, lladdr, mtu, LinkLayer.of(family), null, 0);
@@ -74,6 +76,7 @@ public final class Interface implements Ifnet {
         this.driver = Objects.requireNonNull(driver);
         this.lladdr = lladdr;
         this.mtu = mtu;
+        this.counters = new IfCounters(kernel, index);
         this.link = Objects.requireNonNull(link);
         this.arp = family == IfFamily.ETHERNET ? new ArpCache(kernel, this) : null;
         this.filters = new InterfaceFilters(this, kernel.grace());
@@ -189,8 +192,13 @@ public final class Interface implements Ifnet {
     /** Whether {@code a} is a broadcast address of one of this interface's subnets. */
     public boolean isBroadcastFor(int a) {
         if (a == -1) return true;
-        for (InterfaceAddress x : addresses) if (x.prefixLength() < 31 && x.broadcast() == a) return true;
+        for (int b : broadcasts) if (b == a) return true;
         return false;
+    }
+
+    private void setAddresses(InterfaceAddress[] n) {
+        addresses = n;
+        broadcasts = Arrays.stream(n).filter(x -> x.prefixLength() < 31).mapToInt(InterfaceAddress::broadcast).toArray();
     }
 
     /**
@@ -202,7 +210,7 @@ public final class Interface implements Ifnet {
             for (InterfaceAddress x : addresses) if (x.address() == a.address()) throw new IllegalArgumentException(name + ": address " + a + " already assigned");
             InterfaceAddress[] n = Arrays.copyOf(addresses, addresses.length + 1);
             n[n.length - 1] = a;
-            addresses = n;
+            setAddresses(n);
         }
         if (arp != null && isUp()) arp.announce(kernel.context(), a.address());
         postAddressEvent(KernelEvents.KEV_INET_NEW_ADDR, a.address());
@@ -218,7 +226,7 @@ public final class Interface implements Ifnet {
             InterfaceAddress[] n = new InterfaceAddress[a.length - 1];
             System.arraycopy(a, 0, n, 0, i);
             System.arraycopy(a, i + 1, n, i, a.length - i - 1);
-            addresses = n;
+            setAddresses(n);
         }
         postAddressEvent(KernelEvents.KEV_INET_ADDR_DELETED, address);
         return true;
@@ -252,7 +260,7 @@ public final class Interface implements Ifnet {
      * Malformed frames are counted and dropped; nothing is thrown.
      */
     public void input(PacketContext ctx, Mbuf m) {
-        counters.input(1, m.length());
+        counters.input(ctx, 1, m.length());
         ctx.enter();
         try {
             receive(ctx, m);
@@ -268,7 +276,7 @@ public final class Interface implements Ifnet {
     public void input(PacketContext ctx, Mbuf[] batch, int n) {
         long bytes = 0;
         for (int i = 0; i < n; i++) bytes += batch[i].length();
-        counters.input(n, bytes);
+        counters.input(ctx, n, bytes);
         ctx.enter();
         try {
             for (int i = 0; i < n; i++) {
@@ -360,7 +368,7 @@ public final class Interface implements Ifnet {
     public void transmit(PacketContext ctx, Mbuf m) {
         int len = m.length();
         if (driver.transmit(ctx, m)) {
-            counters.output(1, len);
+            counters.output(ctx, 1, len);
         } else {
             counters.inc(IfCounters.ODROPS);
             ctx.stats().inc(Stat.LINK_TX_FULL);

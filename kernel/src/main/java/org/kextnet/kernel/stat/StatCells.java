@@ -17,4 +17,28 @@ public final class StatCells {
     public void inc(Stat s) { add(s, 1); }
 
     public long get(Stat s) { return (long) CELL.getOpaque(cells, s.ordinal()); }
+
+    // Interface counters (net.IfCounters), by slot = interface index * counters per interface. Grown by the
+    // owner, which copies before it publishes: a reader of the old array misses nothing but later adds.
+    private volatile long[] interfaces = new long[0];
+
+    /** Adds to interface counter {@code slot}; only the owning thread calls this. */
+    public void addInterface(int slot, long n) {
+        long[] a = interfaces;
+        if (slot >= a.length) a = growInterfaces(slot);
+        CELL.setOpaque(a, slot, (long) CELL.getOpaque(a, slot) + n);
+    }
+
+    public long getInterface(int slot) {
+        long[] a = interfaces;
+        return slot < a.length ? (long) CELL.getOpaque(a, slot) : 0;
+    }
+
+    private long[] growInterfaces(int slot) {
+        long[] old = interfaces;
+        long[] a = new long[Math.max(slot + 1, old.length * 2)];
+        for (int i = 0; i < old.length; i++) a[i] = (long) CELL.getOpaque(old, i);
+        interfaces = a;
+        return a;
+    }
 }

@@ -33,6 +33,13 @@ public final class Stats {
         return n;
     }
 
+    /** Interface counter {@code slot} summed over every thread (see net.IfCounters). */
+    public long interfaceCounter(int slot) {
+        long n = 0;
+        for (StatCells c : cells) n += c.getInterface(slot);
+        return n;
+    }
+
     /** A snapshot of every counter. */
     public Map<Stat, Long> snapshot() {
         Map<Stat, Long> m = new EnumMap<>(Stat.class);

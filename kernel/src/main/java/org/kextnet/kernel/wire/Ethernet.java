@@ -32,14 +32,18 @@ public final class Ethernet {
         s.set(Mbuf.U32, off + 2, (int) mac);
     }
 
-    public static long dst(MemorySegment s, long off) { return mac(s, off + DST); }
-    public static long src(MemorySegment s, long off) { return mac(s, off + SRC); }
+    // The header's fields are read and written as two overlapping 8-byte words, [0, 8) and [6, 14): one
+    // memory access instead of two or three per field, which shows on the per-packet path.
+
+    /** The destination MAC of a header of at least 14 bytes at {@code off}. */
+    public static long dst(MemorySegment s, long off) { return s.get(Mbuf.U64, off + DST) >>> 16; }
+    /** The source MAC of a header of at least 14 bytes at {@code off}. */
+    public static long src(MemorySegment s, long off) { return s.get(Mbuf.U64, off + SRC) >>> 16; }
     public static int type(MemorySegment s, long off) { return s.get(Mbuf.U16, off + TYPE) & 0xffff; }
 
     public static void write(MemorySegment s, long off, long dst, long src, int type) {
-        putMac(s, off + DST, dst);
-        putMac(s, off + SRC, src);
-        s.set(Mbuf.U16, off + TYPE, (short) type);
+        s.set(Mbuf.U64, off + DST, dst << 16 | (src >>> 32 & 0xffff));
+        s.set(Mbuf.U64, off + SRC, src << 16 | (type & 0xffff));
     }
 
     public static boolean isMulticast(long mac) { return (mac & 0x0100_0000_0000L) != 0; }
@@ -58,13 +62,15 @@ public final class Ethernet {
 
     /** Parses "aa:bb:cc:dd:ee:ff". */
     public static long parse(String text) {
-        String[] p = text.split(":");
+        String[] p = text.split(":", -1);
         if (p.length != 6) throw new IllegalArgumentException("bad MAC address: " + text);
         long mac = 0;
         for (String x : p) {
-            int v = Integer.parseInt(x, 16);
-            if (v < 0 || v > 255 || x.isEmpty() || x.length() > 2) throw new IllegalArgumentException("bad MAC address: " + text);
-            mac = mac << 8 | v;
+            // Two hex digits at most and nothing else (parseInt alone would take "+1" or "-0").
+            if (x.isEmpty() || x.length() > 2 || !x.chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
+                throw new IllegalArgumentException("bad MAC address: " + text);
+            }
+            mac = mac << 8 | Integer.parseInt(x, 16);
         }
         return mac;
     }

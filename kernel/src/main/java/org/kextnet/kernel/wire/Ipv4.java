@@ -81,10 +81,11 @@ public final class Ipv4 {
 
     /** Decrements the TTL and patches the checksum incrementally (RFC 1624). */
     public static void decrementTtl(MemorySegment s, long o) {
-        int oldWord = s.get(Mbuf.U16, o + TTL) & 0xffff;
+        // TTL, protocol and checksum are one 32-bit word: one read and one write.
+        int w = s.get(Mbuf.U32, o + TTL);
+        int oldWord = w >>> 16;
         int newWord = oldWord - 0x100;
-        s.set(Mbuf.U16, o + TTL, (short) newWord);
-        setChecksum(s, o, Checksum.update16(checksum(s, o), oldWord, newWord));
+        s.set(Mbuf.U32, o + TTL, (newWord & 0xffff) << 16 | Checksum.update16(w & 0xffff, oldWord, newWord));
     }
 
     /**
@@ -94,6 +95,21 @@ public final class Ipv4 {
      */
     public static Stat check(MemorySegment s, long o, int len, boolean skipChecksum) {
         if (len < MIN_HEADER) return Stat.IP_TOO_SHORT;
+        long w0 = s.get(Mbuf.U64, o);
+        if ((w0 >>> 56) == 0x45) {
+            // The common header (version 4, no options) from three reads: the checks and the checksum
+            // (RFC 1071: the sum of its five 32-bit words) come from these words alone.
+            long w1 = s.get(Mbuf.U64, o + 8);
+            int total = (int) (w0 >>> 32) & 0xffff;
+            if (total < MIN_HEADER) return Stat.IP_BAD_LEN;
+            if (total > len) return Stat.IP_TOO_SMALL;
+            if (!skipChecksum) {
+                long sum = (w0 >>> 32) + (w0 & 0xffffffffL) + (w1 >>> 32) + (w1 & 0xffffffffL)
+                        + (s.get(Mbuf.U32, o + 16) & 0xffffffffL);
+                if (Checksum.fold(sum) != 0xffff) return Stat.IP_BAD_SUM;
+            }
+            return null;
+        }
         if (version(s, o) != 4) return Stat.IP_BAD_VERSION;
         int hl = headerLength(s, o);
         if (hl < MIN_HEADER) return Stat.IP_BAD_HLEN;
@@ -128,6 +144,15 @@ public final class Ipv4 {
     public static boolean isMartianSource(int a) {
         int first = a >>> 24;
         return first >= 224 || first == 127 || (first == 0 && a != 0);
+    }
+
+    /**
+     * True for addresses no packet may be sent to across a link: 0/8 (this network, RFC 1122 3.2.1.3) and
+     * 127/8 (loopback, which must never appear outside a host).
+     */
+    public static boolean isMartianDestination(int a) {
+        int first = a >>> 24;
+        return first == 0 || first == 127;
     }
 
     public static boolean isMulticast(int a) { return (a >>> 28) == 0xe; }

@@ -42,6 +42,12 @@ public final class UdpEchoService implements AutoCloseable {
         int u = ip + hl;
         int src = Ipv4.src(s, ip), dst = Ipv4.dst(s, ip);
         int sport = Udp.srcPort(s, u), dport = Udp.dstPort(s, u);
+        if (isServicePort(sport) || sport == so.localPort()) {
+            // A datagram "from" another small service is a spoofed loop (echo <-> echo, echo <-> chargen): inetd's check_loop.
+            ctx.stats().inc(Stat.UDP_ECHO_REFUSED);
+            m.free();
+            return;
+        }
         if (hl > Ipv4.MIN_HEADER) {
             // Drop the options: the reply gets a plain header in front of the same datagram.
             MemorySegment.copy(s, ip, s, ip + hl - Ipv4.MIN_HEADER, Ipv4.MIN_HEADER);
@@ -61,6 +67,11 @@ public final class UdpEchoService implements AutoCloseable {
         m.setCsumFlags(0);
         ctx.stats().inc(Stat.UDP_OUT);
         ctx.kernel().ipOutput().outputPacket(ctx, m);
+    }
+
+    /** Port 0 and the answering small services (echo, discard, daytime, chargen, time). */
+    static boolean isServicePort(int port) {
+        return port == 0 || port == 7 || port == 9 || port == 13 || port == 19 || port == 37;
     }
 
     public int port() { return socket.localPort(); }

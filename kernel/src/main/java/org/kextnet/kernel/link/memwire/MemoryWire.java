@@ -55,13 +55,14 @@ public final class MemoryWire {
     public final class End implements Driver {
         private final String side;
         private final RxRing rx = new RxRing(options.ringSize(), options.delayNanos());
+        private final boolean lossy = options.lossRate() > 0;
         private End peer;
         private volatile Interface ifp;
 
         private End(String side) { this.side = side; }
 
         @Override public boolean transmit(PacketContext ctx, Mbuf m) {
-            if (options.lossRate() > 0 && ThreadLocalRandom.current().nextDouble() < options.lossRate()) {
+            if (lossy && ThreadLocalRandom.current().nextDouble() < options.lossRate()) {
                 ctx.stats().inc(Stat.LINK_WIRE_LOSS);
                 m.free();
                 return true; // sent, then lost on the wire

@@ -1,0 +1,213 @@
+package org.kextnet.bench;
+
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.TimeUnit;
+
+import org.kextnet.kernel.Kernel;
+import org.kextnet.kernel.PacketContext;
+import org.kextnet.kernel.buf.Buffers;
+import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.PacketPool;
+import org.kextnet.kernel.link.memwire.MemoryWire;
+import org.kextnet.kernel.net.IfCounters;
+import org.kextnet.kernel.net.IfFamily;
+import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.net.InterfaceAddress;
+import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.wire.Ethernet;
+import org.kextnet.kernel.wire.Ipv4;
+import org.kextnet.kernel.wire.Udp;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * In-memory IPv4 forwarding on one core, driver to driver: 64-byte frames (60 bytes plus the FCS a NIC
+ * would add; 18 bytes of UDP payload) arrive in batches on em0 (10.0.0.1/24) for 10.1.0.2, behind em1
+ * (10.1.0.1/24, static ARP). Each invocation is what a driver's reader does for one batch: take buffers
+ * from the pool and fill them (the "DMA": a 60-byte copy), run {@link Interface#input} for the batch, then
+ * the egress wire is drained and each frame freed, as the peer driver would. One operation is one packet.
+ *
+ * <p>Two yardsticks run in the same JVM over the same kind of buffers:
+ * <ul>
+ * <li>{@link #ipv4Reference}: the IPv4 work alone, as the issue describes it: header checks with the
+ *     checksum, TTL decrement with an incremental checksum, in a bare loop (restoring TTL and checksum
+ *     first so that every round does the same work).
+ * <li>{@link #driversOnly}: the drivers' share alone: alloc and fill, the egress ring, take and free,
+ *     with no stack in between. What forwarding costs above this is the stack's.
+ * </ul>
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+// The kernel's launcher flag (./kextnet): C2's default MaxInlineLevel of 15 is shallower than the packet path
+// plus MemorySegment's internals, and then the compile order decides whether header accesses stay calls:
+// forwarding took ~130 or ~190 ns per packet from one JVM to the next (docs/benchmarks.md).
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+        "-XX:MaxInlineLevel=30"})
+public class InMemoryForwardingBenchmark {
+    public static final int BATCH = 64;
+    static final int FRAME = 60;
+    static final int IP = Ethernet.HEADER_LEN;
+    static final java.lang.foreign.ValueLayout.OfByte U8 = java.lang.foreign.ValueLayout.JAVA_BYTE;
+    static final long MAC0 = 0x02_00_00_00_00_01L, PEER0 = 0x02_00_00_00_00_02L;
+    static final long MAC1 = 0x02_00_00_00_01_01L, PEER1 = 0x02_00_00_00_01_02L;
+
+    /** A kernel with two Ethernet interfaces on memory wires in poll mode, forwarding from em0 to em1. */
+    @State(Scope.Thread)
+    public static class Router {
+        Kernel kernel;
+        PacketPool pool;
+        Interface em0, em1;
+        MemoryWire.End egress;
+        PacketContext ctx;
+        final Mbuf[] batch = new Mbuf[BATCH];
+        final MemorySegment template = frame();
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            Buffers buffers = Buffers.standard(); // the kernel's own: 16384 buffers, 32 MiB
+            pool = buffers.small();
+            // A kernel with a clock of its own runs no timer thread: only the benchmark thread runs packets.
+            kernel = new Kernel("bench", buffers, System::nanoTime);
+            MemoryWire w0 = new MemoryWire("w0", MemoryWire.Options.perfect().withPollMode(true));
+            MemoryWire w1 = new MemoryWire("w1", MemoryWire.Options.perfect().withPollMode(true).withRingSize(4 * BATCH));
+            em0 = kernel.createInterface("em0", IfFamily.ETHERNET, w0.a(), MAC0, 1500);
+            em1 = kernel.createInterface("em1", IfFamily.ETHERNET, w1.a(), MAC1, 1500);
+            kernel.addAddress(em0, InterfaceAddress.parse("10.0.0.1/24"));
+            kernel.addAddress(em1, InterfaceAddress.parse("10.1.0.1/24"));
+            em0.up();
+            em1.up();
+            em1.arp().addStatic(Ipv4.parse("10.1.0.2"), PEER1);
+            kernel.setForwarding(true);
+            egress = w1.b();
+            drain(w0.b());
+            drain(egress); // the gratuitous ARPs of bringing the links up
+            ctx = kernel.newContext();
+        }
+
+        @TearDown(Level.Trial)
+        public void check() {
+            long received = kernel.stats().get(Stat.IP_TOTAL);
+            long forwarded = kernel.stats().get(Stat.IP_FORWARDED);
+            long sent = em1.counters().get(IfCounters.OPACKETS);
+            if (forwarded != received || sent < forwarded) {
+                throw new IllegalStateException("not forwarding: " + received + " received, " + forwarded + " forwarded, " + sent + " sent");
+            }
+            if (pool.inUse() != 0) throw new IllegalStateException("buffers leaked: " + pool.inUse());
+            kernel.close();
+        }
+
+        /** The driver's half of a receive: buffers from the pool, filled with the frame. */
+        void fill() {
+            for (int i = 0; i < BATCH; i++) {
+                Mbuf m = pool.alloc();
+                m.setLength(FRAME);
+                MemorySegment.copy(template, 0, m.segment(), m.offset(), FRAME);
+                batch[i] = m;
+            }
+        }
+
+        /** The peer driver: takes what em1 sent and frees it; returns how many. */
+        int drainEgress() {
+            int n = 0;
+            for (Mbuf m; (m = egress.take()) != null; n++) m.free();
+            return n;
+        }
+    }
+
+    /** Buffers holding the frame, for the bare IPv4 loop. */
+    @State(Scope.Thread)
+    public static class Frames {
+        PacketPool pool;
+        final Mbuf[] frames = new Mbuf[BATCH];
+        short ttlWord, checksum;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            pool = new PacketPool("reference", BATCH, Buffers.SMALL_SIZE);
+            MemorySegment t = frame();
+            ttlWord = t.get(Mbuf.U16, IP + Ipv4.TTL);
+            checksum = t.get(Mbuf.U16, IP + Ipv4.CHECKSUM);
+            for (int i = 0; i < BATCH; i++) {
+                Mbuf m = pool.alloc();
+                m.setLength(FRAME);
+                MemorySegment.copy(t, 0, m.segment(), m.offset(), FRAME);
+                frames[i] = m;
+            }
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            for (Mbuf m : frames) m.free();
+            pool.close();
+        }
+    }
+
+    /** The 60-byte frame: Ethernet, IPv4 (TTL 64) and UDP 5000 -> 9 with 18 bytes of payload and its checksum. */
+    static MemorySegment frame() {
+        MemorySegment s = MemorySegment.ofArray(new byte[FRAME]);
+        int src = Ipv4.parse("10.0.0.2"), dst = Ipv4.parse("10.1.0.2");
+        Ethernet.write(s, 0, MAC0, PEER0, Ethernet.TYPE_IPV4);
+        Ipv4.write(s, IP, 0, FRAME - IP, 1, 0, 64, Ipv4.PROTO_UDP, src, dst);
+        int udp = IP + Ipv4.MIN_HEADER;
+        int udpLen = FRAME - udp;
+        Udp.write(s, udp, 5000, 9, udpLen);
+        for (int i = udp + Udp.HEADER_LEN; i < FRAME; i++) s.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) i);
+        Udp.fillChecksum(s, udp, udpLen, src, dst);
+        return s;
+    }
+
+    private static void drain(MemoryWire.End end) {
+        for (Mbuf m; (m = end.take()) != null; ) m.free();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public int forward(Router r) {
+        r.fill();
+        r.em0.input(r.ctx, r.batch, BATCH);
+        return r.drainEgress();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public int driversOnly(Router r) {
+        r.fill();
+        for (int i = 0; i < BATCH; i++) {
+            Mbuf m = r.batch[i];
+            r.batch[i] = null;
+            r.em1.driver().transmit(r.ctx, m);
+        }
+        return r.drainEgress();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public int ipv4Reference(Frames f) {
+        int forwarded = 0;
+        for (Mbuf m : f.frames) {
+            MemorySegment s = m.segment();
+            int ip = m.offset() + IP;
+            // Back to TTL 64 and the original checksum (two stores), so that every round does the same work.
+            s.set(Mbuf.U16, ip + Ipv4.TTL, f.ttlWord);
+            s.set(Mbuf.U16, ip + Ipv4.CHECKSUM, f.checksum);
+            if (Ipv4.check(s, ip, FRAME - IP, false) == null && Ipv4.ttl(s, ip) > 1) {
+                Ipv4.decrementTtl(s, ip);
+                forwarded++;
+            }
+        }
+        return forwarded;
+    }
+}

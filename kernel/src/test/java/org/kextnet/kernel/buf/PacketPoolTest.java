@@ -1,0 +1,91 @@
+package org.kextnet.kernel.buf;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class PacketPoolTest {
+    private static final int COUNT = 24;
+    private final PacketPool pool = new PacketPool("test", COUNT, 256);
+
+    @AfterEach void allReturned() {
+        assertThat(pool.inUse()).isZero();
+        pool.close();
+    }
+
+    private List<Mbuf> allocAll() {
+        List<Mbuf> l = new ArrayList<>();
+        for (Mbuf m; (m = pool.alloc()) != null; ) l.add(m);
+        return l;
+    }
+
+    @Test void everyBufferIsTakenOnceThenThePoolIsEmpty() {
+        List<Mbuf> all = allocAll();
+
+        assertThat(all).hasSize(COUNT).doesNotHaveDuplicates();
+        assertThat(pool.inUse()).isEqualTo(COUNT);
+        assertThat(pool.available()).isZero();
+        all.forEach(Mbuf::free);
+        assertThat(pool.available()).isEqualTo(COUNT);
+    }
+
+    @Test void theBufferFreedLastIsTakenFirst() {
+        Mbuf a = pool.alloc(), b = pool.alloc();
+        b.free();
+        a.free();
+
+        Mbuf first = pool.alloc();
+        assertThat(first).isSameAs(a); // still warm in the cache
+        assertThat(pool.alloc()).isSameAs(b);
+        pool.alloc().free();
+        first.free();
+        b.free();
+    }
+
+    @Test void buffersComeBackInAnyOrder() {
+        List<Mbuf> all = allocAll();
+        Collections.shuffle(all, new java.util.Random(3));
+        all.forEach(Mbuf::free);
+
+        List<Mbuf> again = allocAll();
+        assertThat(again).hasSize(COUNT).doesNotHaveDuplicates();
+        again.forEach(Mbuf::free);
+    }
+
+    /** 4 threads x 8 buffers against 24: they race for the head of the stack, and sometimes find it empty. */
+    @Test void threadsTakingAndGivingConcurrentlyNeverShareABuffer() throws Exception {
+        // Every buffer handed out is recorded until it is given back: a second hand-out fails the worker.
+        Set<Mbuf> held = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
+        List<CompletableFuture<Void>> workers = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            workers.add(CompletableFuture.runAsync(() -> {
+                Mbuf[] mine = new Mbuf[8];
+                for (int round = 0; round < 50_000; round++) {
+                    for (int i = 0; i < mine.length; i++) {
+                        mine[i] = pool.alloc();
+                        if (mine[i] != null && !held.add(mine[i])) throw new AssertionError("handed out twice: " + mine[i]);
+                    }
+                    for (int i = 0; i < mine.length; i++) {
+                        if (mine[i] == null) continue;
+                        held.remove(mine[i]);
+                        mine[i].free();
+                        mine[i] = null;
+                    }
+                }
+            }, r -> Thread.ofPlatform().start(r)));
+        }
+        for (CompletableFuture<Void> w : workers) w.get(30, TimeUnit.SECONDS);
+
+        assertThat(held).isEmpty();
+        assertThat(allocAll()).hasSize(COUNT).doesNotHaveDuplicates().allSatisfy(Mbuf::free);
+    }
+}

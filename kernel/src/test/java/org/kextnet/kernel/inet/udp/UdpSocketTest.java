@@ -1,0 +1,251 @@
+package org.kextnet.kernel.inet.udp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.kextnet.kernel.testing.Sockets.tryReceive;
+import static org.kextnet.kernel.testing.TestNet.OUR_IP;
+import static org.kextnet.kernel.testing.TestNet.PEER_IP;
+
+import java.nio.ByteBuffer;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.kextnet.kernel.socket.SocketError;
+import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.testing.Frame;
+import org.kextnet.kernel.testing.Pkt;
+import org.kextnet.kernel.testing.TestNet;
+import org.kextnet.kernel.wire.Ipv4;
+import org.kextnet.kpi.Errno;
+
+class UdpSocketTest {
+    private final TestNet net = TestNet.oneLink();
+    private final UdpLayer udp = net.kernel.udp();
+
+    @AfterEach void noLeaks() { net.close(); }
+
+    private static void assertErrno(int errno, ThrowingCallable call) {
+        assertThatThrownBy(call).isInstanceOfSatisfying(SocketError.class, e -> assertThat(e.errno()).isEqualTo(errno));
+    }
+
+    @Test void aPortInUseIsRefused() throws Exception {
+        try (UdpSocket a = udp.open().bind(0, 53); UdpSocket b = udp.open()) {
+            assertErrno(Errno.EADDRINUSE, () -> b.bind(0, 53));
+            assertErrno(Errno.EADDRINUSE, () -> b.bind(OUR_IP, 53));
+            assertThat(b.localPort()).isZero();
+        }
+    }
+
+    @Test void aClosedSocketsPortCanBeBoundAgain() throws Exception {
+        udp.open().bind(0, 53).close();
+        try (UdpSocket b = udp.open().bind(0, 53)) {
+            assertThat(b.localPort()).isEqualTo(53);
+        }
+    }
+
+    @Test void anAddressThatIsNotOursIsRefused() {
+        try (UdpSocket so = udp.open()) {
+            assertErrno(Errno.EADDRNOTAVAIL, () -> so.bind(PEER_IP, 53));
+        }
+    }
+
+    @Test void aSocketBindsOnce() throws Exception {
+        try (UdpSocket so = udp.open().bind(0, 53)) {
+            assertErrno(Errno.EINVAL, () -> so.bind(0, 54));
+        }
+    }
+
+    @Test void portsOutOfRangeAreRefused() {
+        try (UdpSocket so = udp.open()) {
+            assertErrno(Errno.EINVAL, () -> so.bind(0, 65536));
+            assertErrno(Errno.EINVAL, () -> so.bind(0, -1));
+            assertErrno(Errno.EINVAL, () -> so.send(ByteBuffer.allocate(1), PEER_IP, 0));
+            assertErrno(Errno.EINVAL, () -> so.connect(PEER_IP, 70000));
+        }
+    }
+
+    @Test void ephemeralPortsAreDistinctAndInRange() throws Exception {
+        Set<Integer> ports = new HashSet<>();
+        for (int i = 0; i < 100; i++) ports.add(udp.open().bind(0, 0).localPort());
+
+        assertThat(ports).hasSize(100).allSatisfy(p -> assertThat(p).isBetween(UdpLayer.EPHEMERAL_FIRST, UdpLayer.EPHEMERAL_LAST));
+    }
+
+    @Test void ephemeralPortsSkipBoundOnesAndRunOut() throws Exception {
+        int range = UdpLayer.EPHEMERAL_LAST - UdpLayer.EPHEMERAL_FIRST + 1;
+        udp.open().bind(0, UdpLayer.EPHEMERAL_FIRST + 1);
+        for (int i = 0; i < range - 1; i++) {
+            assertThat(udp.open().bind(0, 0).localPort()).isNotEqualTo(UdpLayer.EPHEMERAL_FIRST + 1);
+        }
+        assertErrno(Errno.EADDRNOTAVAIL, () -> udp.open().bind(0, 0));
+    }
+
+    @Test void sendingBindsAnEphemeralPortAndBuildsAValidDatagram() throws Exception {
+        try (UdpSocket so = udp.open()) {
+            so.send(ByteBuffer.wrap("payload".getBytes()), PEER_IP, 9);
+
+            Frame f = net.peer0().recv();
+            assertThat(f.src()).isEqualTo(OUR_IP);
+            assertThat(f.dst()).isEqualTo(PEER_IP);
+            assertThat(f.protocol()).isEqualTo(Pkt.UDP);
+            assertThat(f.ttl()).isEqualTo(64);
+            assertThat(f.ipChecksumOk()).isTrue();
+            assertThat(f.udpSrcPort()).isEqualTo(so.localPort()).isBetween(UdpLayer.EPHEMERAL_FIRST, UdpLayer.EPHEMERAL_LAST);
+            assertThat(f.udpDstPort()).isEqualTo(9);
+            assertThat(f.udpLength()).isEqualTo(15);
+            assertThat(f.udpChecksumOk()).isTrue();
+            assertThat(f.udpPayload()).isEqualTo("payload".getBytes());
+            assertThat(net.stat(Stat.UDP_OUT)).isEqualTo(1);
+        }
+    }
+
+    @Test void aConnectedSocketSendsToItsPeer() throws Exception {
+        try (UdpSocket so = udp.open().connect(PEER_IP, 4444)) {
+            so.send(ByteBuffer.wrap(new byte[3]));
+
+            assertThat(net.peer0().recv().udpDstPort()).isEqualTo(4444);
+        }
+    }
+
+    @Test void anUnconnectedSocketNeedsADestination() {
+        try (UdpSocket so = udp.open()) {
+            assertErrno(Errno.EDESTADDRREQ, () -> so.send(ByteBuffer.allocate(1)));
+        }
+    }
+
+    @Test void noRouteIsReported() {
+        try (UdpSocket so = udp.open()) {
+            assertErrno(Errno.ENETUNREACH, () -> so.send(ByteBuffer.allocate(1), Ipv4.parse("192.168.0.1"), 9));
+        }
+        net.assertNoBuffersHeld();
+    }
+
+    @Test void tryReceiveReturnsNullWhenNothingWaits() throws Exception {
+        try (UdpSocket so = udp.open().bind(0, 9)) {
+            assertThat(so.tryReceive(ByteBuffer.allocate(16))).isNull();
+        }
+    }
+
+    @Test void aBlockingReceiveTimesOut() throws Exception {
+        try (UdpSocket so = udp.open().bind(0, 9)) {
+            assertThat(so.receive(ByteBuffer.allocate(16), 10, TimeUnit.MILLISECONDS)).isNull();
+        }
+    }
+
+    @Test void aBlockedReceiverGetsTheNextDatagram() throws Exception {
+        try (UdpSocket so = udp.open().bind(0, 9)) {
+            ByteBuffer b = ByteBuffer.allocate(16);
+            CompletableFuture<UdpDatagram> got = new CompletableFuture<>();
+            Thread t = Thread.ofVirtual().start(() -> {
+                try {
+                    got.complete(so.receive(b, 1, TimeUnit.MINUTES));
+                } catch (Throwable e) {
+                    got.completeExceptionally(e);
+                }
+            });
+            awaitParked(t);
+            net.peer0().send(Pkt.udp(5000, 9, "wake"));
+
+            UdpDatagram d = got.get(30, TimeUnit.SECONDS);
+            assertThat(d.length()).isEqualTo(4);
+            assertThat(new String(b.array(), 0, 4)).isEqualTo("wake");
+        }
+    }
+
+    @Test void closingWakesABlockedReceiverWithEbadf() throws Exception {
+        UdpSocket so = udp.open().bind(0, 9);
+        CompletableFuture<UdpDatagram> got = new CompletableFuture<>();
+        Thread t = Thread.ofVirtual().start(() -> {
+            try {
+                got.complete(so.receive(ByteBuffer.allocate(16), 1, TimeUnit.MINUTES));
+            } catch (Throwable e) {
+                got.completeExceptionally(e);
+            }
+        });
+        awaitParked(t);
+        so.close();
+
+        assertThatThrownBy(() -> got.get(30, TimeUnit.SECONDS))
+                .cause().isInstanceOfSatisfying(SocketError.class, e -> assertThat(e.errno()).isEqualTo(Errno.EBADF));
+        assertErrno(Errno.EBADF, () -> so.tryReceive(ByteBuffer.allocate(1)));
+        assertErrno(Errno.EBADF, () -> so.send(ByteBuffer.allocate(1), PEER_IP, 9));
+    }
+
+    private static void awaitParked(Thread t) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (t.getState() != Thread.State.TIMED_WAITING && t.getState() != Thread.State.WAITING) {
+            assertThat(System.nanoTime() - deadline).as("receiver parked in time").isNegative();
+            Thread.onSpinWait();
+        }
+    }
+
+    @Test void aDatagramLargerThanTheBufferIsTruncated() throws Exception {
+        try (UdpSocket so = udp.open().bind(0, 9)) {
+            net.peer0().send(Pkt.udp(5000, 9, "0123456789"));
+            ByteBuffer small = ByteBuffer.allocate(4);
+
+            UdpDatagram d = so.tryReceive(small);
+            assertThat(d.length()).isEqualTo(4);
+            assertThat(d.truncated()).isTrue();
+            assertThat(small.array()).isEqualTo("0123".getBytes());
+            assertThat(tryReceive(so)).isNull(); // the rest is gone
+        }
+    }
+
+    @Test void theEchoServiceReflectsDatagrams() throws Exception {
+        try (UdpEchoService echo = UdpEchoService.start(net.kernel, 7)) {
+            Pkt p = Pkt.udp(5555, 7, Pkt.counting(100));
+            net.peer0().send(p);
+
+            Frame f = net.peer0().recv();
+            assertThat(f.src()).isEqualTo(OUR_IP);
+            assertThat(f.dst()).isEqualTo(PEER_IP);
+            assertThat(f.udpSrcPort()).isEqualTo(7);
+            assertThat(f.udpDstPort()).isEqualTo(5555);
+            assertThat(f.udpPayload()).isEqualTo(Pkt.counting(100));
+            assertThat(f.ipChecksumOk()).isTrue();
+            assertThat(f.udpChecksumOk()).isTrue();
+            assertThat(echo.port()).isEqualTo(7);
+        }
+    }
+
+    @Test void theEchoServiceDropsIpOptionsFromItsReply() throws Exception {
+        try (UdpEchoService echo = UdpEchoService.start(net.kernel, 7)) {
+            net.peer0().send(Pkt.udp(5555, 7, "opt").withOptions(1, 1, 1, 1, 7, 7, 4, 0, 0, 0, 0));
+
+            Frame f = net.peer0().recv();
+            assertThat(f.ipHeaderLength()).isEqualTo(20);
+            assertThat(f.totalLength()).isEqualTo(20 + 8 + 3);
+            assertThat(f.ipChecksumOk()).isTrue();
+            assertThat(f.udpChecksumOk()).isTrue();
+            assertThat(f.udpPayload()).isEqualTo("opt".getBytes());
+        }
+    }
+
+    @ParameterizedTest @ValueSource(ints = {0, 7, 9, 13, 19, 37})
+    void theEchoServiceNeverAnswersAnotherServicePort(int port) throws Exception {
+        // Two echo services (or echo and chargen) answering each other would never stop.
+        try (UdpEchoService echo = UdpEchoService.start(net.kernel, 7)) {
+            net.peer0().send(Pkt.udp(port, 7, "ping-pong"));
+
+            net.peer0().recvNothing();
+            assertThat(net.stat(Stat.UDP_ECHO_REFUSED)).isEqualTo(1);
+        }
+    }
+
+    @Test void theEchoServiceNeverAnswersABroadcast() throws Exception {
+        try (UdpEchoService echo = UdpEchoService.start(net.kernel, 7)) {
+            net.peer0().send(Pkt.udp(5555, 7, "amp").withDst(-1).withEthDst(0xffff_ffff_ffffL));
+
+            net.peer0().recvNothing();
+            net.assertNoBuffersHeld();
+        }
+    }
+}
