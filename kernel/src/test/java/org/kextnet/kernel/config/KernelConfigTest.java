@@ -74,6 +74,6 @@ class KernelConfigTest {
 
     @Test void linesFromMemoryAreNamedBySource() {
         assertThatThrownBy(() -> KernelConfig.apply(commands, "embedded", List.of("ifconfig em0 up", "bogus")))
-                .hasMessage("embedded:2: unknown command 'bogus' (expected ifconfig, route, arp, sysctl, service or netstat)");
+                .hasMessage("embedded:2: unknown command 'bogus' (expected ifconfig, route, arp, sysctl, service, netstat or nke)");
     }
 }
