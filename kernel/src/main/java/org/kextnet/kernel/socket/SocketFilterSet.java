@@ -196,30 +196,15 @@ public final class SocketFilterSet {
      *         the error (it was freed)
      */
     public int dataIn(PacketContext ctx, SockAddr from, Mbuf data, Mbuf control, int flags, int resumeAfter) {
-        if (chain.length == 0) return 0;
-        ctx.enter();
-        try {
-            Attachment[] c = chain;
-            for (int i = start(c, resumeAfter); i < c.length; i++) {
-                Attachment a = c[i];
-                int gen = data.generation();
-                int r;
-                try {
-                    r = a.entry.filter.dataIn(a, from, data, control, flags);
-                } catch (Throwable t) {
-                    a.entry.fault("data_in", t);
-                    r = Errno.EIO;
-                }
-                if (r != 0) return stopped(r, data, control, gen);
-            }
-            return 0;
-        } finally {
-            ctx.exit();
-        }
+        return data(ctx, true, from, data, control, flags, resumeAfter);
     }
 
     /** {@code sf_data_out}; as {@link #dataIn}. */
     public int dataOut(PacketContext ctx, SockAddr to, Mbuf data, Mbuf control, int flags, int resumeAfter) {
+        return data(ctx, false, to, data, control, flags, resumeAfter);
+    }
+
+    private int data(PacketContext ctx, boolean in, SockAddr addr, Mbuf data, Mbuf control, int flags, int resumeAfter) {
         if (chain.length == 0) return 0;
         ctx.enter();
         try {
@@ -229,9 +214,10 @@ public final class SocketFilterSet {
                 int gen = data.generation();
                 int r;
                 try {
-                    r = a.entry.filter.dataOut(a, to, data, control, flags);
+                    r = in ? a.entry.filter.dataIn(a, addr, data, control, flags)
+                           : a.entry.filter.dataOut(a, addr, data, control, flags);
                 } catch (Throwable t) {
-                    a.entry.fault("data_out", t);
+                    a.entry.fault(in ? "data_in" : "data_out", t);
                     r = Errno.EIO;
                 }
                 if (r != 0) return stopped(r, data, control, gen);
