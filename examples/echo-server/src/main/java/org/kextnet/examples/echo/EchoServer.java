@@ -36,8 +36,9 @@ public final class EchoServer {
 
     /** PORT_DEATH: a client that sent us messages went away. */
     public void portDeath(KernServ ks, long port) {
-        deaths.incrementAndGet();
+        // Log before counting: whoever sees the count (the stats message) can rely on the log line.
         ks.log(KernServ.LOG_INFO, "client reply port 0x%x died", port);
+        deaths.incrementAndGet();
     }
 
     /** FREE: runs once per unload; nothing to release (no timeouts or registrations were made). */
