@@ -10,20 +10,24 @@
 # with sendmmsg for WARM seconds (not counted), then for DUR seconds, and counts the echoes that come
 # back. The figure is echoes received per second at the sender over the DUR window.
 #
-# Environment: REPS (3) DUR (5) WARM (2) SIZE (64) FLOWS (1, UDP flows of the sender)
+# Environment: REPS (3) DUR (5) WARM (4) SIZE (64) FLOWS (1, UDP flows of the sender)
 #   QUEUES (1, kextnet's TUN queues) CQUEUES (1, the C reflector's queues) CRITICAL (true: read/write
-#   linked as critical FFM downcalls) SKIP_BUILD (0) WORK (a temporary directory) JAVA_HOME.
+#   linked as critical FFM downcalls) SKIP_BUILD (0) WORK (a directory for logs, kept; default a temporary
+#   one, removed unless KEEP_LOGS=1) JAVA_HOME.
 # Everything it creates (namespace, device, processes) is its own and removed on exit; only 10.210.0.0/24
 # inside that namespace is used. Needs root, gcc, iproute2, and JDK 25 with Maven (for the build).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-REPS=${REPS:-3} DUR=${DUR:-5} WARM=${WARM:-2} SIZE=${SIZE:-64} FLOWS=${FLOWS:-1}
+REPS=${REPS:-3} DUR=${DUR:-5} WARM=${WARM:-4} SIZE=${SIZE:-64} FLOWS=${FLOWS:-1}
 QUEUES=${QUEUES:-1} CQUEUES=${CQUEUES:-1} CRITICAL=${CRITICAL:-true} SKIP_BUILD=${SKIP_BUILD:-0}
 [ "$(id -u)" = 0 ] || { echo "tun-echo-bench: needs root (namespaces, /dev/net/tun)" >&2; exit 1; }
 for n in REPS DUR WARM SIZE FLOWS QUEUES CQUEUES; do
   [[ ${!n} =~ ^[0-9]+$ ]] || { echo "tun-echo-bench: $n must be a number" >&2; exit 2; }
 done
-[ "$REPS" -le 20 ] && [ "$DUR" -le 60 ] && [ "$WARM" -le 30 ] || { echo "tun-echo-bench: REPS<=20, DUR<=60, WARM<=30" >&2; exit 2; }
+[ "$REPS" -ge 1 ] && [ "$REPS" -le 20 ] && [ "$DUR" -ge 1 ] && [ "$DUR" -le 60 ] && [ "$WARM" -le 30 ] \
+  && [ "$FLOWS" -ge 1 ] && [ "$FLOWS" -le 64 ] && [ "$QUEUES" -ge 1 ] && [ "$QUEUES" -le 16 ] \
+  && [ "$CQUEUES" -ge 1 ] && [ "$CQUEUES" -le 16 ] && [ "$SIZE" -ge 1 ] && [ "$SIZE" -le 1472 ] \
+  || { echo "tun-echo-bench: REPS 1..20, DUR 1..60, WARM <=30, FLOWS 1..64, QUEUES/CQUEUES 1..16, SIZE 1..1472" >&2; exit 2; }
 
 find_jdk25() {
   local c
@@ -35,7 +39,8 @@ find_jdk25() {
 JAVA_HOME="$(find_jdk25)" || { echo "tun-echo-bench: no JDK 25 found" >&2; exit 1; }
 export JAVA_HOME
 
-W=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/kextnet-tun-bench.XXXXXX")}
+# Logs and binaries go to WORK if given (kept), else to a temporary directory removed at the end (KEEP_LOGS=1 keeps it).
+if [ -n "${WORK:-}" ]; then W=$WORK; OWN_W=0; else W=$(mktemp -d "${TMPDIR:-/tmp}/kextnet-tun-bench.XXXXXX"); OWN_W=1; fi
 mkdir -p "$W"
 NS="kxt-bench-$$"
 DEV="kxb$(( $$ % 1000000 ))"
@@ -53,11 +58,12 @@ stop_pid() {  # our own child, by PID: TERM, then KILL after 5 s
 cleanup() {
   stop_pid "$PID"; PID=""
   ip netns del "$NS" 2>/dev/null || true
+  if [ "$OWN_W" = 1 ] && [ "${KEEP_LOGS:-0}" != 1 ]; then rm -rf "$W"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "# building (logs and binaries in $W)"
+echo "# building (logs and binaries in $W$([ "$OWN_W" = 1 ] && [ "${KEEP_LOGS:-0}" != 1 ] && echo ', removed at the end'))"
 gcc -O2 -Wall -pthread -o "$W/tunreflect" "$ROOT/bench/tun/tunreflect.c"
 gcc -O2 -Wall -pthread -o "$W/udpload" "$ROOT/bench/tun/udpload.c"
 # The classes come from this tree's target directories; the third-party jars are copied next to the logs.
