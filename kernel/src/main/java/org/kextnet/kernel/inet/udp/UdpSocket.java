@@ -187,9 +187,9 @@ public final class UdpSocket extends KernelSocket {
         }
         m.setData(m.offset() + Udp.HEADER_LEN, len); // the payload, with room for the UDP header in front
         MemorySegment.copy(MemorySegment.ofBuffer(data), 0, m.segment(), m.offset(), len);
-        data.position(data.position() + len);
         int err = output(ctx, m, to, 0);
         if (err != 0) throw new SocketError(err, "send to " + (to == null ? "the peer" : to));
+        data.position(data.position() + len); // consumed only once sent, so a refused send can be retried as is
         return len;
     }
 

@@ -122,7 +122,9 @@ class UdpSocketTest {
 
     @Test void noRouteIsReported() {
         try (UdpSocket so = udp.open()) {
-            assertErrno(Errno.ENETUNREACH, () -> so.send(ByteBuffer.allocate(1), Ipv4.parse("192.168.0.1"), 9));
+            ByteBuffer data = ByteBuffer.allocate(5);
+            assertErrno(Errno.ENETUNREACH, () -> so.send(data, Ipv4.parse("192.168.0.1"), 9));
+            assertThat(data.position()).as("a refused send consumes nothing").isZero();
         }
         net.assertNoBuffersHeld();
     }
