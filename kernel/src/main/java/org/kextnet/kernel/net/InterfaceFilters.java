@@ -89,28 +89,7 @@ public final class InterfaceFilters {
      *         no longer the caller's)
      */
     public boolean input(PacketContext ctx, int protocol, Mbuf m, int frameHeader) {
-        if (chain.snapshot().with(IN).length == 0) return true;
-        ctx.enter();
-        try {
-            @SuppressWarnings("unchecked")
-            FilterEntry<InterfaceFilter>[] a = chain.snapshot().with(IN);
-            for (FilterEntry<InterfaceFilter> fe : a) {
-                Entry e = (Entry) fe;
-                if (e.protocol != 0 && e.protocol != protocol) continue;
-                int gen = m.generation();
-                int r;
-                try {
-                    r = e.filter.input(ifp, protocol, m, frameHeader);
-                } catch (Throwable t) {
-                    if (faulted(ctx, e, "input", t, m, gen)) return false;
-                    continue;
-                }
-                if (r != 0) return stopped(ctx, r, m, gen);
-            }
-            return true;
-        } finally {
-            ctx.exit();
-        }
+        return run(ctx, true, protocol, m, frameHeader);
     }
 
     /**
@@ -118,19 +97,25 @@ public final class InterfaceFilters {
      * @return true to hand it to the driver; false if it is no longer the caller's
      */
     public boolean output(PacketContext ctx, int protocol, Mbuf m) {
-        if (chain.snapshot().with(OUT).length == 0) return true;
+        return run(ctx, false, protocol, m, 0);
+    }
+
+    /** One walk of the input or output chain; {@code frameHeader} is used on input only. */
+    private boolean run(PacketContext ctx, boolean in, int protocol, Mbuf m, int frameHeader) {
+        int direction = in ? IN : OUT;
+        if (chain.snapshot().with(direction).length == 0) return true;
         ctx.enter();
         try {
-            FilterEntry<InterfaceFilter>[] a = chain.snapshot().with(OUT);
+            FilterEntry<InterfaceFilter>[] a = chain.snapshot().with(direction);
             for (FilterEntry<InterfaceFilter> fe : a) {
                 Entry e = (Entry) fe;
                 if (e.protocol != 0 && e.protocol != protocol) continue;
                 int gen = m.generation();
                 int r;
                 try {
-                    r = e.filter.output(ifp, protocol, m);
+                    r = in ? e.filter.input(ifp, protocol, m, frameHeader) : e.filter.output(ifp, protocol, m);
                 } catch (Throwable t) {
-                    if (faulted(ctx, e, "output", t, m, gen)) return false;
+                    if (faulted(ctx, e, in ? "input" : "output", t, m, gen)) return false;
                     continue;
                 }
                 if (r != 0) return stopped(ctx, r, m, gen);
