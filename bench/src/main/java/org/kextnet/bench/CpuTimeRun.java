@@ -44,14 +44,19 @@ public final class CpuTimeRun {
     private static void layers(InMemoryForwardingBenchmark b, int rounds, long millis) {
         InMemoryForwardingBenchmark.Router pool = new InMemoryForwardingBenchmark.Router();
         pool.setUp();
-        report("poolOnly", run(() -> {
+        report("sharedPool", run(() -> {
             for (int i = 0; i < InMemoryForwardingBenchmark.BATCH; i++) pool.batch[i] = pool.pool.alloc();
             for (int i = 0; i < InMemoryForwardingBenchmark.BATCH; i++) pool.batch[i].free();
             return 0;
         }, rounds, millis));
+        report("poolOnly", run(() -> {
+            for (int i = 0; i < InMemoryForwardingBenchmark.BATCH; i++) pool.batch[i] = pool.ctx.alloc();
+            for (int i = 0; i < InMemoryForwardingBenchmark.BATCH; i++) pool.ctx.free(pool.batch[i]);
+            return 0;
+        }, rounds, millis));
         report("fillOnly", run(() -> {
             pool.fill();
-            for (int i = 0; i < InMemoryForwardingBenchmark.BATCH; i++) pool.batch[i].free();
+            for (int i = 0; i < InMemoryForwardingBenchmark.BATCH; i++) pool.ctx.free(pool.batch[i]);
             return 0;
         }, rounds, millis));
         InMemoryForwardingBenchmark.Router link = new InMemoryForwardingBenchmark.Router();

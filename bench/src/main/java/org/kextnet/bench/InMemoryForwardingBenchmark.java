@@ -105,14 +105,15 @@ public class InMemoryForwardingBenchmark {
             if (forwarded != received || sent < forwarded) {
                 throw new IllegalStateException("not forwarding: " + received + " received, " + forwarded + " forwarded, " + sent + " sent");
             }
+            ctx.close();
             if (pool.inUse() != 0) throw new IllegalStateException("buffers leaked: " + pool.inUse());
             kernel.close();
         }
 
-        /** The driver's half of a receive: buffers from the pool, filled with the frame. */
+        /** The driver's half of a receive: buffers from its thread's cache of the pool, filled with the frame. */
         void fill() {
             for (int i = 0; i < BATCH; i++) {
-                Mbuf m = pool.alloc();
+                Mbuf m = ctx.alloc();
                 m.setLength(FRAME);
                 MemorySegment.copy(template, 0, m.segment(), m.offset(), FRAME);
                 batch[i] = m;
@@ -122,7 +123,7 @@ public class InMemoryForwardingBenchmark {
         /** The peer driver: takes what em1 sent and frees it; returns how many. */
         int drainEgress() {
             int n = 0;
-            for (Mbuf m; (m = egress.take()) != null; n++) m.free();
+            for (Mbuf m; (m = egress.take()) != null; n++) ctx.free(m);
             return n;
         }
     }

@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 
+import org.kextnet.kernel.buf.BufferCache;
 import org.kextnet.kernel.buf.Buffers;
 import org.kextnet.kernel.control.ControlRegistry;
 import org.kextnet.kernel.domain.Domains;
@@ -160,12 +161,16 @@ public final class Kernel implements AutoCloseable {
     public PacketContext context() { return contexts.get(); }
 
     private PacketContext newLocalContext() {
-        return new PacketContext(this, stats.local(), grace, GracePeriod.stripeFor(Thread.currentThread()));
+        return new PacketContext(this, stats.local(), grace, GracePeriod.stripeFor(Thread.currentThread()), null);
     }
 
-    /** A context for a thread that runs packet code and keeps its context itself (a driver's reader). */
+    /**
+     * A context for a thread that runs packet code and keeps its context itself (a driver's reader), with a
+     * buffer cache of its own: the thread must {@link PacketContext#close()} it when it stops.
+     */
     public PacketContext newContext() {
-        return new PacketContext(this, stats.newCells(), grace, GracePeriod.stripeFor(Thread.currentThread()));
+        return new PacketContext(this, stats.newCells(), grace, GracePeriod.stripeFor(Thread.currentThread()),
+                new BufferCache(buffers.small()));
     }
 
     public boolean forwarding() { return forwarding; }

@@ -1,5 +1,7 @@
 package org.kextnet.kernel;
 
+import org.kextnet.kernel.buf.BufferCache;
+import org.kextnet.kernel.buf.Mbuf;
 import org.kextnet.kernel.nke.GracePeriod;
 import org.kextnet.kernel.stat.StatCells;
 
@@ -26,11 +28,40 @@ public final class PacketContext {
     /** A socket address this thread reuses to pass senders to socket filters (valid during the call only). */
     public final org.kextnet.kpi.socket.SockAddr.Inet4SockAddr sockAddr = new org.kextnet.kpi.socket.SockAddr.Inet4SockAddr(0, 0);
 
-    PacketContext(Kernel kernel, StatCells stats, GracePeriod grace, int stripe) {
+    /** This thread's cache of MTU-sized buffers, or null: a context that may outlive its thread has none. */
+    private final BufferCache cache;
+
+    PacketContext(Kernel kernel, StatCells stats, GracePeriod grace, int stripe, BufferCache cache) {
         this.kernel = kernel;
         this.stats = stats;
         this.grace = grace;
         this.stripe = stripe;
+        this.cache = cache;
+    }
+
+    /**
+     * An MTU-sized buffer (as {@code kernel().buffers().alloc()}), from this thread's cache when it has one:
+     * no atomic operation per buffer.
+     */
+    public Mbuf alloc() {
+        return cache != null ? cache.alloc() : kernel.buffers().alloc();
+    }
+
+    /** A buffer for {@code dataLength} bytes (as {@code kernel().buffers().alloc(int)}), or null. */
+    public Mbuf alloc(int dataLength) {
+        if (cache != null && dataLength <= cache.pool().maxData()) return cache.alloc();
+        return kernel.buffers().alloc(dataLength);
+    }
+
+    /** Frees a packet (as {@link Mbuf#free()}), into this thread's cache when it has one. */
+    public void free(Mbuf m) {
+        if (cache != null) cache.free(m);
+        else m.free();
+    }
+
+    /** Gives this context's cached buffers back; called by the thread that owned it when it stops. */
+    public void close() {
+        if (cache != null) cache.close();
     }
 
     public Kernel kernel() { return kernel; }

@@ -51,7 +51,6 @@ public final class EmbeddedKernel implements AutoCloseable {
     private final Kernel kernel;
     private final Map<String, Link> links;
     private final List<ExtensionHandle> handles = new ArrayList<>();
-    private PacketContext ctx;
     private boolean threaded;
     private int baselineInUse;
 
@@ -193,7 +192,8 @@ public final class EmbeddedKernel implements AutoCloseable {
      * @return how many frames were processed
      */
     public int runPending() {
-        if (ctx == null) ctx = kernel.newContext();
+        // The calling thread's own context: tests may run pending frames from more than one thread.
+        PacketContext ctx = kernel.context();
         if (threaded) return 0;
         int total = 0;
         int n;

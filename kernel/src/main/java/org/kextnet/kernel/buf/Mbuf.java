@@ -349,13 +349,18 @@ public final class Mbuf implements org.kextnet.kpi.mbuf.Mbuf {
     }
 
     void release() {
+        clearForPool();
+        pool.recycle(this);
+    }
+
+    /** Marks this one buffer free and drops its references; the caller gives it back to the pool. */
+    void clearForPool() {
         if (free) throw new IllegalStateException("mbuf freed twice");
         free = true;
         next = null;
         nextPkt = null;
         rcvif = null;
         if (tags != null) tags.clear();
-        pool.recycle(this);
     }
 
     /** Prepares a buffer taken from the pool: empty data window after the default headroom. */

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A pool of fixed-size packet buffers carved from one off-heap slab. Every {@link Mbuf} object is
@@ -16,6 +17,9 @@ import java.lang.invoke.VarHandle;
  * standard 16384 buffers (32 MiB) each packet then starts on a cold buffer: 40-60 ns more per forwarded
  * packet in the forwarding benchmark. The stack is a Treiber stack over buffer indexes with a version in
  * the head word against ABA; it allocates nothing.
+ *
+ * <p>A thread that allocates and frees many buffers (a driver's reader) takes them through a
+ * {@link BufferCache}, which moves them to and from this stack in bulk, one CAS per batch.
  *
  * <p>An empty pool returns null: the caller drops the packet and counts it; nothing ever blocks.
  */
@@ -32,6 +36,8 @@ public final class PacketPool implements AutoCloseable {
     private final Mbuf[] slots;
     /** The free stack's links: {@code next[i]} is the index below buffer i, or -1. */
     private final int[] next;
+    /** Per-thread caches of free buffers taken from this pool (their buffers are free, not in use). */
+    private final CopyOnWriteArrayList<BufferCache> caches = new CopyOnWriteArrayList<>();
     /** The top of the free stack: version (high 32 bits) and index + 1 (low 32 bits, 0 when empty). */
     @SuppressWarnings("unused") private volatile long head;
     private static final VarHandle HEAD;
@@ -96,16 +102,62 @@ public final class PacketPool implements AutoCloseable {
         } while (!HEAD.compareAndSet(this, h, (h & 0xffff_ffff_0000_0000L) + (1L << 32) | (i + 1L)));
     }
 
+    /**
+     * Takes up to {@code n} buffers off the stack with one CAS, for a {@link BufferCache}: they are stored in
+     * {@code out[0..k)} as they were freed (not reset). Returns k, 0 when the pool is empty.
+     */
+    int takeBulk(Mbuf[] out, int n) {
+        long h;
+        int k, below;
+        do {
+            h = (long) HEAD.getVolatile(this);
+            // Walk n links down from the top. Links may change under the walk, but only through a pop or a
+            // push, which also moves the version: then the CAS fails and the walk is repeated.
+            k = 0;
+            below = (int) h - 1;
+            while (k < n && below >= 0) {
+                out[k++] = slots[below];
+                below = next[below];
+            }
+            if (k == 0) return 0;
+        } while (!HEAD.compareAndSet(this, h, (h & 0xffff_ffff_0000_0000L) + (1L << 32) | (below + 1L)));
+        return k;
+    }
+
+    /**
+     * Pushes the released buffers {@code ms[from..from+n)} with one CAS ({@code ms[from]} ends on top).
+     * They must be this pool's and marked free.
+     */
+    void giveBulk(Mbuf[] ms, int from, int n) {
+        if (n == 0) return;
+        int top = ms[from].poolIndex, last = ms[from + n - 1].poolIndex;
+        for (int j = from; j < from + n - 1; j++) next[ms[j].poolIndex] = ms[j + 1].poolIndex;
+        long h;
+        do {
+            h = (long) HEAD.getVolatile(this);
+            next[last] = (int) h - 1; // published, with the links above, by the CAS below
+        } while (!HEAD.compareAndSet(this, h, (h & 0xffff_ffff_0000_0000L) + (1L << 32) | (top + 1L)));
+    }
+
+    /** Registers a thread's cache so that its free buffers count as available. */
+    void register(BufferCache c) { caches.add(c); }
+
+    void unregister(BufferCache c) { caches.remove(c); }
+
     public String name() { return name; }
     public int bufferSize() { return bufferSize; }
     public int headroom() { return headroom; }
     /** Largest packet a buffer of this pool holds after the default headroom. */
     public int maxData() { return bufferSize - headroom; }
     public int capacity() { return count; }
-    /** Buffers currently free: a walk of the free stack, exact when nobody allocates or frees meanwhile. */
+    /**
+     * Buffers currently free: a walk of the free stack plus what threads hold in their caches, exact when
+     * nobody allocates or frees meanwhile.
+     */
     public int available() {
         int n = 0;
         for (int i = (int) (long) HEAD.getVolatile(this) - 1; i >= 0 && n < count; i = next[i]) n++;
+        for (BufferCache c : caches) n += c.size();
         return n;
     }
 

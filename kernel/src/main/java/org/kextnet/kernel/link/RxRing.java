@@ -68,6 +68,7 @@ public final class RxRing {
         }
         Mbuf m;
         while ((m = queue.poll()) != null) m.free();
+        ctx.close();
     }
 
     private long nanosUntilNext() {

@@ -258,8 +258,8 @@ public final class TunDriver implements Driver {
             Mbuf m = spare;
             spare = null;
             if (m != null && m.capacity() - m.offset() >= frameMax) return m;
-            if (m != null) m.free(); // the MTU grew past this buffer
-            return buffers.alloc(frameMax);
+            if (m != null) ctx.free(m); // the MTU grew past this buffer
+            return ctx.alloc(frameMax);
         }
 
         /**
@@ -278,6 +278,7 @@ public final class TunDriver implements Driver {
         void close() {
             if (spare != null) spare.free();
             spare = null;
+            ctx.close();
         }
     }
 
@@ -313,7 +314,7 @@ public final class TunDriver implements Driver {
                     m.free();
                     return false;
                 }
-                return send(q, m);
+                return send(ctx, q, m);
             }
         }
         Queue q = qs[0];
@@ -323,13 +324,13 @@ public final class TunDriver implements Driver {
                 m.free();
                 return false;
             }
-            return send(q, m);
+            return send(ctx, q, m);
         } finally {
             q.inflight.decrementAndGet();
         }
     }
 
-    private boolean send(Queue q, Mbuf m) {
+    private boolean send(PacketContext ctx, Queue q, Mbuf m) {
         long expected;
         long r;
         if (m.next() == null) {
@@ -340,7 +341,7 @@ public final class TunDriver implements Driver {
             r = writeChain(q.fd, m);
         }
         if (r == expected) {
-            m.free();
+            ctx.free(m); // a reader's own cache when a reader sends: the buffer is reused for its next read
             return true;
         }
         // Linux drops on its side silently when its queue is full; an error here means a bad frame
