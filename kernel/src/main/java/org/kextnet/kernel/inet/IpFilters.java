@@ -22,7 +22,7 @@ import org.kextnet.kpi.net.ProtocolFamily;
  * {@link #output} before fragmentation, for locally generated and forwarded packets (xnu's
  * {@code ip_forward} goes through {@code ip_output} and its filters).
  *
- * <p>With no filter in a direction, a head costs one volatile read and a length check per packet.
+ * <p>With no filter in a direction, a head costs one volatile read and a bit test per packet.
  */
 public final class IpFilters {
     static final int IN = 0, OUT = 1;
@@ -81,7 +81,7 @@ public final class IpFilters {
     }
 
     /** Whether an IPv4 input filter is attached (one volatile read). */
-    public boolean hasInput() { return v4.snapshot().with(IN).length != 0; }
+    public boolean hasInput() { return v4.has(IN); }
 
     /**
      * Runs the IPv4 input filters on a packet for this host, from the first filter after {@code resumeAfter}
@@ -90,7 +90,7 @@ public final class IpFilters {
      * @return true to deliver the packet to its transport; false if it is no longer the caller's
      */
     public boolean input(PacketContext ctx, Mbuf m, int offset, int protocol, FilterEntry<?> resumeAfter) {
-        if (resumeAfter == null && v4.snapshot().with(IN).length == 0) return true;
+        if (resumeAfter == null && !v4.has(IN)) return true;
         ctx.enter();
         try {
             FilterChain.Snapshot<IpFilter> s = v4.snapshot();
@@ -124,7 +124,7 @@ public final class IpFilters {
      *         the filter's error
      */
     public int output(PacketContext ctx, Mbuf m, IpPacketOptions options, FilterEntry<?> resumeAfter) {
-        if (resumeAfter == null && v4.snapshot().with(OUT).length == 0) return 0;
+        if (resumeAfter == null && !v4.has(OUT)) return 0;
         ctx.enter();
         try {
             FilterChain.Snapshot<IpFilter> s = v4.snapshot();

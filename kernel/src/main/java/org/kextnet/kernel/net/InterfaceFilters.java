@@ -81,7 +81,7 @@ public final class InterfaceFilters {
     }
 
     /** Whether any filter watches input; one volatile read. */
-    public boolean hasInput() { return chain.snapshot().with(IN).length != 0; }
+    public boolean hasInput() { return chain.has(IN); }
 
     /**
      * Runs the input filters on a received frame whose data starts after its frame header.
@@ -103,7 +103,7 @@ public final class InterfaceFilters {
     /** One walk of the input or output chain; {@code frameHeader} is used on input only. */
     private boolean run(PacketContext ctx, boolean in, int protocol, Mbuf m, int frameHeader) {
         int direction = in ? IN : OUT;
-        if (chain.snapshot().with(direction).length == 0) return true;
+        if (!chain.has(direction)) return true;
         ctx.enter();
         try {
             FilterEntry<InterfaceFilter>[] a = chain.snapshot().with(direction);
@@ -128,7 +128,7 @@ public final class InterfaceFilters {
 
     /** Gives an event to every filter that observes events ({@code iff_event}). */
     public void event(PacketContext ctx, KernelEvent event) {
-        if (chain.snapshot().with(EVENT).length == 0) return;
+        if (!chain.has(EVENT)) return;
         ctx.enter();
         try {
             for (FilterEntry<InterfaceFilter> fe : chain.snapshot().with(EVENT)) {
@@ -153,7 +153,7 @@ public final class InterfaceFilters {
      */
     public int ioctl(PacketContext ctx, int protocol, long command, Object argument) {
         int result = Errno.EOPNOTSUPP;
-        if (chain.snapshot().with(IOCTL).length == 0) return result;
+        if (!chain.has(IOCTL)) return result;
         ctx.enter();
         try {
             for (FilterEntry<InterfaceFilter> fe : chain.snapshot().with(IOCTL)) {

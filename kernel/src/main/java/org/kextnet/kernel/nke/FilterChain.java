@@ -79,6 +79,11 @@ public final class FilterChain<F> {
     private final int capBits;
     private final IntFunction<FilterEntry<F>[]> newArray;
     private volatile Snapshot<F> snapshot;
+    /**
+     * The cap bits at least one entry has: the packet path's "no filter here" test is one load of this
+     * field instead of a walk from the snapshot to the length of its array for that bit.
+     */
+    private volatile int present;
 
     /**
      * @param name    for status ("ipv4", "wire0")
@@ -97,6 +102,9 @@ public final class FilterChain<F> {
 
     /** The current snapshot: one volatile read. Read it again after entering a read-side section. */
     public Snapshot<F> snapshot() { return snapshot; }
+
+    /** Whether any entry implements cap bit number {@code bitIndex}: one volatile read. */
+    public boolean has(int bitIndex) { return (present & (1 << bitIndex)) != 0; }
 
     /** The entries in order (status). */
     public List<FilterEntry<F>> entries() { return List.of(snapshot.all); }
@@ -207,6 +215,11 @@ public final class FilterChain<F> {
 
     private void publish(FilterEntry<F>[] all) {
         snapshot = new Snapshot<>(all, capBits, newArray);
+        // After the snapshot: a reader that sees either old or new bits reads a snapshot that is at least as
+        // new, and a bit seen set over an empty array only costs it an empty loop.
+        int caps = 0;
+        for (FilterEntry<F> e : all) caps |= e.caps;
+        present = caps;
     }
 
     private static int indexOf(FilterEntry<?>[] all, String entryName) {
