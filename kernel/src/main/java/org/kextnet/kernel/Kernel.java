@@ -1,5 +1,7 @@
 package org.kextnet.kernel;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -64,7 +66,17 @@ public final class Kernel implements AutoCloseable {
     private final ThreadLocal<PacketContext> contexts = ThreadLocal.withInitial(this::newLocalContext);
     private final Map<String, Interface> interfaces = new ConcurrentHashMap<>();
     private final AtomicInteger nextIndex = new AtomicInteger(1);
-    private final RouteTable routes = new RouteTable();
+    private final RouteTable routes = new RouteTable(this::configChanged);
+    /** Bumped after every published change of addresses or routes: packet threads' caches check it. */
+    private volatile int configGeneration;
+    private static final VarHandle CONFIG_GENERATION;
+    static {
+        try {
+            CONFIG_GENERATION = MethodHandles.lookup().findVarHandle(Kernel.class, "configGeneration", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     private final IpInput ipInput;
     private final IpOutput ipOutput;
     private final Reassembly reassembly;
@@ -304,7 +316,17 @@ public final class Kernel implements AutoCloseable {
         List<Integer> all = new ArrayList<>();
         for (Interface i : interfaces.values()) for (InterfaceAddress a : i.addresses()) all.add(a.address());
         localAddresses = all.stream().mapToInt(Integer::intValue).toArray();
+        configChanged();
     }
+
+    /**
+     * The configuration generation: changes whenever an address or a route changed, after the change is
+     * visible. A decision cached under one generation holds while it is current.
+     */
+    public int configGeneration() { return configGeneration; }
+
+    /** Called after a change of addresses or routes was published. */
+    public void configChanged() { int unused = (int) CONFIG_GENERATION.getAndAdd(this, 1); }
 
     /** Whether {@code a} is assigned to any interface of this kernel (the weak host model, RFC 1122 3.3.4.2). */
     public boolean isLocalAddress(int a) {

@@ -2,6 +2,7 @@ package org.kextnet.kernel;
 
 import org.kextnet.kernel.buf.BufferCache;
 import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.inet.InputRouteCache;
 import org.kextnet.kernel.nke.GracePeriod;
 import org.kextnet.kernel.stat.StatCells;
 
@@ -25,6 +26,8 @@ public final class PacketContext {
     private int token;
     /** The frame description this thread reuses between a protocol's pre-output and the framer. */
     public final org.kextnet.kernel.net.FrameInfoImpl frame = new org.kextnet.kernel.net.FrameInfoImpl();
+    /** IPv4 input's decision for the last addresses this thread saw. */
+    public final InputRouteCache routeCache = new InputRouteCache();
     /** A socket address this thread reuses to pass senders to socket filters (valid during the call only). */
     public final org.kextnet.kpi.socket.SockAddr.Inet4SockAddr sockAddr = new org.kextnet.kpi.socket.SockAddr.Inet4SockAddr(0, 0);
 

@@ -31,45 +31,68 @@ public final class IpInput {
         MemorySegment s = m.segment();
         int off = m.offset();
         int len = m.length();
+        if (len < Ipv4.MIN_HEADER) {
+            st.inc(Stat.IP_TOO_SHORT);
+            m.free();
+            return;
+        }
+        // The fixed header as three words, read once: the checks and everything the packet path needs come
+        // from them (every MemorySegment access pays its own bounds and liveness checks).
+        long w0 = s.get(Mbuf.U64, off);     // version/IHL, TOS, total length, id, flags/fragment offset
+        long w1 = s.get(Mbuf.U64, off + 8); // TTL, protocol, checksum, source
+        int dst = s.get(Mbuf.U32, off + Ipv4.DST);
         boolean trusted = (m.csumFlags() & Mbuf.CSUM_IP_VALID) != 0;
-        Stat bad = Ipv4.check(s, off, len, trusted);
+        Stat bad = (w0 >>> 56) == 0x45 ? Ipv4.checkWords(w0, w1, dst, len, trusted) : Ipv4.check(s, off, len, trusted);
         if (bad != null) {
             st.inc(bad);
             m.free();
             return;
         }
-        int total = Ipv4.totalLength(s, off);
+        int total = (int) (w0 >>> 32) & 0xffff;
         if (len > total) m.setLength(total); // Ethernet padding
-        int src = Ipv4.src(s, off);
-        int dst = Ipv4.dst(s, off);
+        int src = (int) w1;
+        InputRouteCache rc = ctx.routeCache;
+        int generation = kernel.configGeneration();
+        if (!rc.matches(generation, ifp, src, dst)) {
+            int verdict = classify(ifp, src, dst);
+            rc.set(generation, ifp, src, dst, verdict, verdict == InputRouteCache.FORWARD ? kernel.routes().lookup(dst) : null);
+        }
+        switch (rc.verdict) {
+            case InputRouteCache.FORWARD -> forward(ctx, m, dst, (int) (w1 >>> 32), rc.route);
+            case InputRouteCache.LOCAL, InputRouteCache.BROADCAST -> {
+                if (rc.verdict == InputRouteCache.BROADCAST) m.addFlags(Mbuf.F_BROADCAST);
+                if ((w0 & (Ipv4.FLAG_MF | Ipv4.OFFSET_MASK)) != 0) {
+                    m = kernel.reassembly().insert(ctx, m);
+                    if (m == null) return;
+                }
+                deliver(ctx, m);
+            }
+            case InputRouteCache.MULTICAST -> {
+                // No multicast membership yet: nothing on this host listens.
+                st.inc(Stat.IP_CANT_FORWARD);
+                m.free();
+            }
+            default -> {
+                st.inc(Stat.IP_BAD_ADDRESS);
+                m.free();
+            }
+        }
+    }
+
+    /** What input does with a packet from {@code src} to {@code dst} received on {@code ifp}. */
+    private int classify(Interface ifp, int src, int dst) {
         boolean loopback = ifp.family() == IfFamily.LOOPBACK;
         // One of our own addresses as the source can only be spoofed when it comes from a link, and answering
         // it would loop (an echo reflected to ourselves forever): dropped, as Linux does without accept_local.
         if ((Ipv4.isMartianSource(src) && !(loopback && (src >>> 24) == 127))
                 || (!loopback && kernel.isLocalAddress(src))
                 || (Ipv4.isMartianDestination(dst) && !(loopback && kernel.isLocalAddress(dst)))) {
-            st.inc(Stat.IP_BAD_ADDRESS);
-            m.free();
-            return;
+            return InputRouteCache.BAD_ADDRESS;
         }
         // A link-layer broadcast alone does not make a packet ours: its IP destination must (RFC 1122 3.3.6).
-        boolean broadcast = ifp.isBroadcastFor(dst);
-        if (broadcast || kernel.isLocalAddress(dst)) {
-            if (broadcast) m.addFlags(Mbuf.F_BROADCAST);
-            if (Ipv4.isFragment(s, off)) {
-                m = kernel.reassembly().insert(ctx, m);
-                if (m == null) return;
-            }
-            deliver(ctx, m);
-            return;
-        }
-        if (Ipv4.isMulticast(dst)) {
-            // No multicast membership yet: nothing on this host listens.
-            st.inc(Stat.IP_CANT_FORWARD);
-            m.free();
-            return;
-        }
-        forward(ctx, m);
+        if (ifp.isBroadcastFor(dst)) return InputRouteCache.BROADCAST;
+        if (kernel.isLocalAddress(dst)) return InputRouteCache.LOCAL;
+        return Ipv4.isMulticast(dst) ? InputRouteCache.MULTICAST : InputRouteCache.FORWARD;
     }
 
     /**
@@ -103,31 +126,31 @@ public final class IpInput {
         }
     }
 
-    /** Forwards a packet not addressed to this host (RFC 1812 5.2). Takes ownership. */
-    void forward(PacketContext ctx, Mbuf m) {
+    /**
+     * Forwards a packet not addressed to this host (RFC 1812 5.2). Takes ownership.
+     * @param ttlWord the header's TTL, protocol and checksum word, as received
+     * @param r       the route to {@code dst}, or null if there is none
+     */
+    void forward(PacketContext ctx, Mbuf m, int dst, int ttlWord, Route r) {
         StatCells st = ctx.stats();
         if (!kernel.forwarding() || (m.flags() & (Mbuf.F_BROADCAST | Mbuf.F_MULTICAST)) != 0) {
             st.inc(Stat.IP_CANT_FORWARD);
             m.free();
             return;
         }
-        MemorySegment s = m.segment();
-        int off = m.offset();
-        if (Ipv4.ttl(s, off) <= 1) {
+        if ((ttlWord >>> 24) <= 1) {
             st.inc(Stat.IP_TTL_EXCEEDED);
             kernel.icmp().error(ctx, m, Icmp.TIME_EXCEEDED, Icmp.TIMX_INTRANS, 0);
             m.free();
             return;
         }
-        int dst = Ipv4.dst(s, off);
-        Route r = kernel.routes().lookup(dst);
         if (r == null) {
             st.inc(Stat.IP_NO_ROUTE);
             kernel.icmp().error(ctx, m, Icmp.UNREACH, Icmp.UNREACH_NET, 0);
             m.free();
             return;
         }
-        Ipv4.decrementTtl(s, off);
+        Ipv4.decrementTtl(m.segment(), m.offset(), ttlWord);
         m.addFlags(Mbuf.F_FORWARDED);
         if (kernel.ipFilters().output(ctx, m, null, null) != 0) return; // taken or dropped by an IP filter
         st.inc(Stat.IP_FORWARDED);

@@ -24,6 +24,17 @@ public final class RouteTable {
     }
 
     private volatile Snapshot table = Snapshot.of(new Route[0]);
+    private final Runnable changed;
+
+    /** @param changed called after each published change (the kernel's configuration generation) */
+    public RouteTable(Runnable changed) { this.changed = changed; }
+
+    public RouteTable() { this(() -> {}); }
+
+    private void publish(Snapshot t) {
+        table = t;
+        changed.run();
+    }
 
     /** The best route to {@code dst}, or null. */
     public Route lookup(int dst) {
@@ -45,7 +56,7 @@ public final class RouteTable {
         Route[] n = Arrays.copyOf(table.routes, table.routes.length + 1);
         n[n.length - 1] = r;
         Arrays.sort(n, LONGEST_FIRST); // stable: among equal prefixes the older route stays first
-        table = Snapshot.of(n);
+        publish(Snapshot.of(n));
     }
 
     /** Removes the route for destination/prefix; returns whether there was one. */
@@ -56,13 +67,13 @@ public final class RouteTable {
             if (x.destination() == (destination & org.kextnet.kernel.wire.Ipv4.mask(prefixLength)) && x.prefixLength() == prefixLength) found = true;
             else keep.add(x);
         }
-        if (found) table = Snapshot.of(keep.toArray(Route[]::new));
+        if (found) publish(Snapshot.of(keep.toArray(Route[]::new)));
         return found;
     }
 
     /** Removes every route through {@code ifp} (when it goes away). */
     public synchronized void removeInterface(Interface ifp) {
-        table = Snapshot.of(Arrays.stream(table.routes).filter(r -> r.ifp() != ifp).toArray(Route[]::new));
+        publish(Snapshot.of(Arrays.stream(table.routes).filter(r -> r.ifp() != ifp).toArray(Route[]::new)));
     }
 
     public List<Route> routes() { return List.of(table.routes); }

@@ -199,6 +199,7 @@ public final class Interface implements Ifnet {
     private void setAddresses(InterfaceAddress[] n) {
         addresses = n;
         broadcasts = Arrays.stream(n).filter(x -> x.prefixLength() < 31).mapToInt(InterfaceAddress::broadcast).toArray();
+        kernel.configChanged();
     }
 
     /**

@@ -82,10 +82,14 @@ public final class Ipv4 {
     /** Decrements the TTL and patches the checksum incrementally (RFC 1624). */
     public static void decrementTtl(MemorySegment s, long o) {
         // TTL, protocol and checksum are one 32-bit word: one read and one write.
-        int w = s.get(Mbuf.U32, o + TTL);
-        int oldWord = w >>> 16;
+        decrementTtl(s, o, s.get(Mbuf.U32, o + TTL));
+    }
+
+    /** As {@link #decrementTtl(MemorySegment, long)}, given the TTL/protocol/checksum word already read. */
+    public static void decrementTtl(MemorySegment s, long o, int ttlWord) {
+        int oldWord = ttlWord >>> 16;
         int newWord = oldWord - 0x100;
-        s.set(Mbuf.U32, o + TTL, (newWord & 0xffff) << 16 | Checksum.update16(w & 0xffff, oldWord, newWord));
+        s.set(Mbuf.U32, o + TTL, (newWord & 0xffff) << 16 | Checksum.update16(ttlWord & 0xffff, oldWord, newWord));
     }
 
     /**
@@ -96,20 +100,7 @@ public final class Ipv4 {
     public static Stat check(MemorySegment s, long o, int len, boolean skipChecksum) {
         if (len < MIN_HEADER) return Stat.IP_TOO_SHORT;
         long w0 = s.get(Mbuf.U64, o);
-        if ((w0 >>> 56) == 0x45) {
-            // The common header (version 4, no options) from three reads: the checks and the checksum
-            // (RFC 1071: the sum of its five 32-bit words) come from these words alone.
-            long w1 = s.get(Mbuf.U64, o + 8);
-            int total = (int) (w0 >>> 32) & 0xffff;
-            if (total < MIN_HEADER) return Stat.IP_BAD_LEN;
-            if (total > len) return Stat.IP_TOO_SMALL;
-            if (!skipChecksum) {
-                long sum = (w0 >>> 32) + (w0 & 0xffffffffL) + (w1 >>> 32) + (w1 & 0xffffffffL)
-                        + (s.get(Mbuf.U32, o + 16) & 0xffffffffL);
-                if (Checksum.fold(sum) != 0xffff) return Stat.IP_BAD_SUM;
-            }
-            return null;
-        }
+        if ((w0 >>> 56) == 0x45) return checkWords(w0, s.get(Mbuf.U64, o + 8), s.get(Mbuf.U32, o + DST), len, skipChecksum);
         if (version(s, o) != 4) return Stat.IP_BAD_VERSION;
         int hl = headerLength(s, o);
         if (hl < MIN_HEADER) return Stat.IP_BAD_HLEN;
@@ -119,6 +110,22 @@ public final class Ipv4 {
         if (total > len) return Stat.IP_TOO_SMALL;
         if (!skipChecksum && Checksum.checksum(s, o, hl) != 0) return Stat.IP_BAD_SUM;
         if (hl > MIN_HEADER && !optionsWellFormed(s, o + MIN_HEADER, hl - MIN_HEADER)) return Stat.IP_BAD_OPTIONS;
+        return null;
+    }
+
+    /**
+     * {@link #check} for the common header (version 4, 20 bytes, no options) given as its three words: bytes
+     * 0-7, 8-15 and the destination. The checksum (RFC 1071: the sum of the five 32-bit words) comes from
+     * them alone.
+     */
+    public static Stat checkWords(long w0, long w1, int dst, int len, boolean skipChecksum) {
+        int total = (int) (w0 >>> 32) & 0xffff;
+        if (total < MIN_HEADER) return Stat.IP_BAD_LEN;
+        if (total > len) return Stat.IP_TOO_SMALL;
+        if (!skipChecksum) {
+            long sum = (w0 >>> 32) + (w0 & 0xffffffffL) + (w1 >>> 32) + (w1 & 0xffffffffL) + (dst & 0xffffffffL);
+            if (Checksum.fold(sum) != 0xffff) return Stat.IP_BAD_SUM;
+        }
         return null;
     }
 

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.kextnet.kernel.net.InterfaceAddress;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.testing.Frame;
 import org.kextnet.kernel.testing.Pkt;
@@ -80,6 +81,63 @@ class ForwardingTest {
         assertThat(err.icmpQuote().ipBytes()).isEqualTo(p.ipBytes());
         assertThat(net.stat(Stat.IP_NO_ROUTE)).isEqualTo(1);
         net.peer1().recvNothing();
+    }
+
+    // IPv4 input remembers its decision for the last addresses a thread saw (InputRouteCache): a change of
+    // routes or addresses between two packets of one flow must still apply to the second.
+
+    @Test void aRouteAddedBetweenTwoPacketsOfAFlowAppliesToTheSecond() {
+        Pkt p = THROUGH.withDst(Ipv4.parse("192.168.1.1"));
+        net.peer0().send(p);
+        assertThat(net.peer0().recv().icmpType()).isEqualTo(3); // no route yet
+
+        net.kernel.routes().add(new Route(0, 0, PEER_IP1, net.em1(), false));
+        net.peer0().send(p);
+
+        assertThat(net.peer1().recv().dst()).isEqualTo(Ipv4.parse("192.168.1.1"));
+        assertThat(net.stat(Stat.IP_FORWARDED)).isEqualTo(1);
+    }
+
+    @Test void aRouteRemovedBetweenTwoPacketsOfAFlowStopsTheSecond() {
+        net.peer0().send(THROUGH);
+        assertThat(net.peer1().recv().dst()).isEqualTo(PEER_IP1);
+
+        assertThat(net.kernel.routes().remove(Ipv4.parse("10.1.0.0"), 24)).isTrue();
+        net.peer0().send(THROUGH);
+
+        net.peer1().recvNothing();
+        assertThat(net.peer0().recv().icmpType()).isEqualTo(3);
+        assertThat(net.stat(Stat.IP_NO_ROUTE)).isEqualTo(1);
+    }
+
+    @Test void anAddressAddedBetweenTwoPacketsOfAFlowMakesTheSecondLocal() {
+        net.peer0().send(THROUGH);
+        assertThat(net.peer1().recv().dst()).isEqualTo(PEER_IP1);
+
+        net.kernel.addAddress(net.em0(), InterfaceAddress.parse("10.1.0.2/32"));
+        assertThat(net.peer0().recv().ethType()).isEqualTo(0x0806); // its gratuitous ARP
+        net.markStats();
+        net.peer0().send(THROUGH);
+
+        net.peer1().recvNothing();
+        Frame unreachable = net.peer0().recv(); // delivered here: nobody listens on UDP port 9
+        assertThat(unreachable.icmpType()).isEqualTo(3);
+        assertThat(unreachable.icmpCode()).isEqualTo(3);
+        assertThat(net.statsChanged()).containsEntry(Stat.IP_DELIVERED, 1L).doesNotContainKey(Stat.IP_FORWARDED);
+    }
+
+    @Test void aBroadcastAddressAppearingBetweenTwoPacketsOfAFlowStopsTheSecondBeingForwarded() {
+        Pkt toBroadcast = THROUGH.withDst(Ipv4.parse("10.5.0.255"));
+        net.kernel.routes().add(new Route(Ipv4.parse("10.5.0.0"), 24, PEER_IP1, net.em1(), false));
+        net.peer0().send(toBroadcast);
+        assertThat(net.peer1().recv().dst()).isEqualTo(Ipv4.parse("10.5.0.255"));
+
+        net.kernel.addAddress(net.em0(), InterfaceAddress.parse("10.5.0.1/24")); // 10.5.0.255 is now em0's broadcast
+        net.markStats();
+        net.peer0().send(toBroadcast);
+
+        net.peer1().recvNothing();
+        assertThat(net.statsChanged()).containsEntry(Stat.IP_DELIVERED, 1L).doesNotContainKey(Stat.IP_FORWARDED);
     }
 
     @Test void aDefaultRouteSendsToItsGateway() {
