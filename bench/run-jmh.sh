@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds the bench module and runs JMH with the given arguments (default: every kextnet benchmark).
-#   bench/run-jmh.sh ForwardingBenchmark -prof gc
+#   bench/run-jmh.sh InMemoryForwardingBenchmark -prof gc
 # The load average is printed first: on a shared machine it says how much the figures are worth.
 set -e
 cd "$(dirname "$0")/.."

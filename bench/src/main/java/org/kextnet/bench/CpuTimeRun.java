@@ -11,7 +11,7 @@ import java.util.function.IntSupplier;
  * people's load than JMH's wall-clock score (it still pays for caches they evict). Not a replacement for
  * JMH, which stays the reference (and the only allocation figure); a second opinion reported beside it.
  *
- * <pre>java -XX:MaxInlineLevel=30 -cp bench/target/benchmarks.jar org.kextnet.bench.CpuTimeRun [rounds] [millis per round] [layers]</pre>
+ * <pre>java -XX:MaxInlineLevel=30 -cp bench/target/benchmarks.jar org.kextnet.bench.CpuTimeRun [rounds] [millis per round] [layers|filters]</pre>
  * (the flag as in the launcher and the JMH forks; see {@link InMemoryForwardingBenchmark}).
  */
 public final class CpuTimeRun {
@@ -34,6 +34,18 @@ public final class CpuTimeRun {
         frames.tearDown();
 
         if (args.length > 2 && args[2].equals("layers")) layers(b, rounds, millis);
+        if (args.length > 2 && args[2].equals("filters")) filters(b, rounds, millis);
+    }
+
+    /** Forwarding with 0, 1, 4 and 16 no-op IP output filters (issue 4), each in a kernel of its own. */
+    private static void filters(InMemoryForwardingBenchmark b, int rounds, long millis) {
+        for (int n : new int[] {0, 1, 4, 16}) {
+            InMemoryForwardingBenchmark.Router r = new InMemoryForwardingBenchmark.Router();
+            r.ipFilters = n;
+            r.setUp();
+            report("filters=" + n, run(() -> b.forward(r), rounds, millis));
+            r.check();
+        }
     }
 
     /**
