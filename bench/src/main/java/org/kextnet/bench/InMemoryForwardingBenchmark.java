@@ -13,10 +13,15 @@ import org.kextnet.kernel.net.IfCounters;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.InterfaceAddress;
+import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.wire.Ethernet;
 import org.kextnet.kernel.wire.Ipv4;
 import org.kextnet.kernel.wire.Udp;
+import org.kextnet.kpi.KpiException;
+import org.kextnet.kpi.Position;
+import org.kextnet.kpi.ipfilter.IpFilter;
+import org.kextnet.kpi.ipfilter.IpPacketOptions;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -25,6 +30,7 @@ import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -64,9 +70,20 @@ public class InMemoryForwardingBenchmark {
     static final long MAC0 = 0x02_00_00_00_00_01L, PEER0 = 0x02_00_00_00_00_02L;
     static final long MAC1 = 0x02_00_00_00_01_01L, PEER1 = 0x02_00_00_00_01_02L;
 
-    /** A kernel with two Ethernet interfaces on memory wires in poll mode, forwarding from em0 to em1. */
+    /**
+     * A kernel with two Ethernet interfaces on memory wires in poll mode, forwarding from em0 to em1, with
+     * {@link #ipFilters} no-op IP output filters attached by an extension.
+     */
     @State(Scope.Thread)
     public static class Router {
+        /**
+         * No-op IP filters on the path (issue 4 measures 0, 1, 4 and 16). They are instances of four different
+         * classes in turn, as filters of different extensions would be: a call site that sees more than two
+         * classes is megamorphic (an interface dispatch per filter and packet, nothing inlined).
+         */
+        @Param({"0"})
+        public int ipFilters;
+
         Kernel kernel;
         PacketPool pool;
         Interface em0, em1;
@@ -91,6 +108,7 @@ public class InMemoryForwardingBenchmark {
             em1.up();
             em1.arp().addStatic(Ipv4.parse("10.1.0.2"), PEER1);
             kernel.setForwarding(true);
+            attachFilters(kernel, ipFilters);
             egress = w1.b();
             drain(w0.b());
             drain(egress); // the gratuitous ARPs of bringing the links up
@@ -110,6 +128,24 @@ public class InMemoryForwardingBenchmark {
             kernel.close();
         }
 
+        private static void attachFilters(Kernel kernel, int n) {
+            if (n == 0) return;
+            ExtensionHandle ext = kernel.nke().open("bench-filters");
+            for (int i = 0; i < n; i++) {
+                IpFilter f = switch (i % 4) {
+                    case 0 -> new Noop0();
+                    case 1 -> new Noop1();
+                    case 2 -> new Noop2();
+                    default -> new Noop3();
+                };
+                try {
+                    ext.ipFilters().addV4("noop" + i, Position.DEFAULT, f);
+                } catch (KpiException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+
         /** The driver's half of a receive: buffers from its thread's cache of the pool, filled with the frame. */
         void fill() {
             for (int i = 0; i < BATCH; i++) {
@@ -126,6 +162,19 @@ public class InMemoryForwardingBenchmark {
             for (Mbuf m; (m = egress.take()) != null; n++) ctx.free(m);
             return n;
         }
+    }
+
+    static final class Noop0 implements IpFilter {
+        @Override public int output(org.kextnet.kpi.mbuf.Mbuf m, IpPacketOptions o) { return 0; }
+    }
+    static final class Noop1 implements IpFilter {
+        @Override public int output(org.kextnet.kpi.mbuf.Mbuf m, IpPacketOptions o) { return 0; }
+    }
+    static final class Noop2 implements IpFilter {
+        @Override public int output(org.kextnet.kpi.mbuf.Mbuf m, IpPacketOptions o) { return 0; }
+    }
+    static final class Noop3 implements IpFilter {
+        @Override public int output(org.kextnet.kpi.mbuf.Mbuf m, IpPacketOptions o) { return 0; }
     }
 
     /** Buffers holding the frame, for the bare IPv4 loop. */
