@@ -34,7 +34,7 @@ public final class StatusFormat {
             default -> true;
         };
         b.append("STATUS: ").append(i.state().word());
-        if (holds && i.address() != 0) b.append(String.format(" at address 0x%x for 0x%x bytes", i.address(), i.size()));
+        if (holds && i.address() != 0) b.append(" at address 0x").append(Long.toHexString(i.address())).append(" for 0x").append(Long.toHexString(i.size())).append(" bytes");
         b.append('\n');
         if (holds) {
             StringJoiner j = new StringJoiner(" ");

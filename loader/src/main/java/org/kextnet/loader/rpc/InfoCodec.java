@@ -25,6 +25,14 @@ public final class InfoCodec {
         for (Map.Entry<String, Integer> e : i.registrations().entrySet()) w.str(e.getKey()).i32(e.getValue());
     }
 
+    /** LIST's result: {@code u32 n}, n infos. */
+    public static List<ServerInfo> readList(RpcReader r) throws RpcFormatException {
+        int n = r.count32(1);
+        List<ServerInfo> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) out.add(read(r));
+        return out;
+    }
+
     public static ServerInfo read(RpcReader r) throws RpcFormatException {
         int index = r.i32();
         String name = r.str();

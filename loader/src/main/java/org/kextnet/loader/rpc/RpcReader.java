@@ -6,12 +6,25 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
+import org.kextnet.loader.LoaderException;
+
 /** Reads the RPC's fields from a frame body; any shortfall or bad encoding is an {@link RpcFormatException}. */
 public final class RpcReader {
     private final ByteBuffer b;
 
     public RpcReader(ByteBuffer b) {
         this.b = b;
+    }
+
+    /**
+     * A response body: its {@code u16 status}, and the result after it if that is 0.
+     * @throws LoaderException the status with the daemon's message, if it is not 0
+     */
+    static RpcReader response(ByteBuffer body) throws LoaderException {
+        RpcReader r = new RpcReader(body);
+        int status = r.u16();
+        if (status != 0) throw new LoaderException(status, r.str(), null);
+        return r;
     }
 
     public int u8() throws RpcFormatException { need(1); return b.get() & 0xff; }
