@@ -24,7 +24,6 @@ if [ "$COLD" -gt 0 ]; then
   "$J" -XX:+UseCompactObjectHeaders -cp "$CP" org.kextnet.loader.bench.LoaderBench "$COLD" "$WARM"
 fi
 
-echo "== kl_util -s with 100 servers ($RUNS runs each); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 T="$(mktemp -d /tmp/kl-bench-XXXXXX)"
 DIST="$ROOT/cli/target/dist"
 for i in $(seq -w 0 99); do
@@ -39,8 +38,8 @@ test "$("${KL[@]}" kl_util --socket "$T/kl.sock" -s | wc -l)" -eq 100
 
 # The JVM set-ups. "launcher" is what ./kextnet runs kl_util with (see the kl_util case in ./kextnet).
 PLAIN=("$J" --enable-native-access=ALL-UNNAMED -XX:+UseCompactObjectHeaders -cp "$DIST/lib/*")
-LF=("$J" --enable-native-access=ALL-UNNAMED -XX:+UseCompactObjectHeaders -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
-    -XX:-UsePerfData -Xlog:disable -Xlog:all=warning:stderr)
+LF=("$J" --enable-native-access=ALL-UNNAMED -XX:+UseCompactObjectHeaders -Xint -XX:+UseSerialGC -XX:-UsePerfData
+    -Xlog:disable -Xlog:all=warning:stderr)
 MAIN=(org.kextnet.cli.Kextnet kl_util --socket "$T/kl.sock" -s)
 rm -f "$DIST/kl_util.aot"
 "$ROOT/kextnet" kl_util --socket "$T/kl.sock" -s >/dev/null # records kl_util's classes and makes the launcher's AOT cache
@@ -49,16 +48,18 @@ test -f "$DIST/kl_util.aot"
 declare -A CMD
 CMD[launcher]="$ROOT/kextnet kl_util --socket $T/kl.sock -s"
 CMD[aot]="${LF[*]} -XX:AOTCache=$DIST/kl_util.aot -cp $DIST/lib/* ${MAIN[*]}"
+CMD[c1]="${LF[*]/-Xint/-XX:TieredStopAtLevel=1} -XX:AOTCache=$DIST/kl_util.aot -cp $DIST/lib/* ${MAIN[*]}"
 CMD[appcds]="${LF[*]} -XX:SharedArchiveFile=$T/kl.jsa -cp $DIST/lib/* ${MAIN[*]}"
 CMD[flags]="${LF[*]} -cp $DIST/lib/* ${MAIN[*]}"
 CMD[plain]="${PLAIN[*]} ${MAIN[*]}"
 CMD[aot-jdk]="${LF[*]} -XX:AOTCache=$DIST/kl_util.aot -Dkextnet.kl.transport=jdk -cp $DIST/lib/* ${MAIN[*]}"
 CMD[plain-jdk]="${PLAIN[*]} -Dkextnet.kl.transport=jdk ${MAIN[*]}"
 CMD[java-version]="$J -version"
-ORDER=(launcher aot appcds flags plain aot-jdk plain-jdk java-version)
+ORDER=(launcher aot c1 appcds flags plain aot-jdk plain-jdk java-version)
 declare -A LABEL=(
-  [launcher]="./kextnet kl_util -s (JNI socket; AOT cache, C1, serial GC)"
+  [launcher]="./kextnet kl_util -s (JNI socket; AOT cache, -Xint, serial GC)"
   [aot]="the same java command without the launcher script"
+  [c1]="the same with C1 (-XX:TieredStopAtLevel=1) instead of -Xint"
   [appcds]="launcher flags, dynamic AppCDS archive instead of the AOT cache"
   [flags]="launcher flags, no archive"
   [plain]="plain JVM (G1, tiered, default CDS), JNI socket"
