@@ -34,7 +34,9 @@ KL=("$J" --enable-native-access=ALL-UNNAMED -XX:+UseCompactObjectHeaders -cp "$D
 "${KL[@]}" kern_loader --socket "$T/kl.sock" "$T"/s*.kern_server >/dev/null
 PID="$(cat "$T/kern_loader.pid")"
 trap 'kill -TERM "$PID" 2>/dev/null || true; rm -rf "$T"' EXIT
-test "$("${KL[@]}" kl_util --socket "$T/kl.sock" -s | wc -l)" -eq 100
+allocated() { "${KL[@]}" kl_util --socket "$T/kl.sock" -s | grep -c ' Allocated$' || true; }
+for _ in $(seq 60); do [ "$(allocated)" -eq 100 ] && break; sleep 0.5; done # the daemon allocates them concurrently
+test "$(allocated)" -eq 100
 
 # The JVM set-ups. "launcher" is what ./kextnet runs kl_util with (see the kl_util case in ./kextnet).
 PLAIN=("$J" --enable-native-access=ALL-UNNAMED -XX:+UseCompactObjectHeaders -cp "$DIST/lib/*")
