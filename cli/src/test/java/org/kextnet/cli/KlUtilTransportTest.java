@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.kextnet.loader.StatusFormat;
 
 /**
- * kl_util's two transports to kern_loader (docs/kern_loader.md, "kl_util's socket"): the JNI shim
+ * kl_util's two transports to kern_loader (docs/kern_loader.md, "kl_util's socket and start-up"): the JNI shim
  * (libkextnet-kl.so) and the JDK's SocketChannel, forced by {@code -Dkextnet.kl.transport}, talk to a kern_loader
  * over a real Unix socket and print the same lines, in this JVM and as the command in a fresh one; without the
  * library kl_util falls back to the JDK's. Where the shim is expected (CI=true, or a C compiler on the PATH: the
