@@ -8,16 +8,22 @@ import picocli.CommandLine.Command;
         description = "A network kernel for the JVM whose networking can be extended while it runs.",
         subcommands = {RunCommand.class, KernLoaderCommand.class, KlUtilCommand.class, PortCommand.class, CtlCommand.class, AdminCommand.class, CommandLine.HelpCommand.class})
 public final class Kextnet {
+    /**
+     * Runs a command. No method of this class may name a picocli type in its signature: the launcher resolves every
+     * method signature of the main class, and {@code picocli.CommandLine} would load (and its jar open) before the
+     * kl_util fast path, which does without picocli.
+     */
     public static void main(String[] args) {
-        int fast = args.length > 0 && args[0].equals("kl_util") ? KlUtil.fastMain(args) : -1; // no picocli start-up cost
-        System.exit(fast >= 0 ? fast : commandLine().execute(args));
-    }
-
-    /** The command line with every subcommand registered (tests execute it in-process). */
-    public static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new Kextnet());
-        // "admin netstat -k": the kernel command's own options are words of its line, not kextnet's options.
-        cl.getSubcommands().get("admin").setUnmatchedOptionsArePositionalParams(true);
-        return cl;
+        long t0 = System.nanoTime();
+        int fast = args.length > 0 && args[0].equals("kl_util") ? KlUtil.fastMain(args, t0) : -1; // no picocli start-up cost
+        if (fast >= 0) {
+            // Everything is printed and flushed, and the fast path registers no shutdown hook: halt, because
+            // System.exit would first look up a System.Logger for its exit log (a service-loader scan of every jar on
+            // the class path, ~25 ms in a fresh JVM).
+            System.out.flush();
+            System.err.flush();
+            Runtime.getRuntime().halt(fast);
+        }
+        System.exit(Commands.commandLine().execute(args));
     }
 }

@@ -21,7 +21,7 @@ class KernLoaderDaemonTest {
 
     String kl(Path sock, String... args) {
         StringWriter out = new StringWriter();
-        CommandLine cl = Kextnet.commandLine();
+        CommandLine cl = Commands.commandLine();
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(out, true));
         String[] full = new String[args.length + 2];
@@ -45,7 +45,7 @@ class KernLoaderDaemonTest {
         Path conf = dir.resolve("kern_loader.conf");
         Files.writeString(conf, "# servers\n\n" + script + "\n");
         Path sock = dir.resolve("run/kern_loader.sock");
-        int code = Kextnet.commandLine().execute("kern_loader", "--socket", sock.toString(), "-c", conf.toString());
+        int code = Commands.commandLine().execute("kern_loader", "--socket", sock.toString(), "-c", conf.toString());
         assertThat(code).isZero();
         Path pidFile = sock.resolveSibling("kern_loader.pid");
         long pid = Long.parseLong(Files.readString(pidFile).strip());
@@ -60,7 +60,7 @@ class KernLoaderDaemonTest {
             assertThat(kl(sock, "-a", LoaderDemo.nkeScript().toString())).contains("ipcount: started, registrations {ipfilter=1, kctl=1}");
             assertThat(kl(sock, "-k")).contains("ipcount (0.1.0-SNAPSHOT) <> {ipfilter=1,kctl=1} 0");
             StringWriter ctl = new StringWriter();
-            CommandLine cl = Kextnet.commandLine();
+            CommandLine cl = Commands.commandLine();
             cl.setOut(new PrintWriter(ctl, true));
             assertThat(cl.execute("ctl", "send", "--socket=" + sock, "ipcount", "stats")).isZero();
             assertThat(ctl.toString()).startsWith("in icmp=");

@@ -7,48 +7,23 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.config.KernelCommands;
-import org.kextnet.loader.KernLoader;
 import org.kextnet.loader.ServerInfo;
-import org.kextnet.loader.rpc.AdminCommands;
-import org.kextnet.loader.rpc.PeerPolicy;
-import org.kextnet.loader.rpc.RpcServer;
 import picocli.CommandLine;
 
 /** kl_util, port send and admin against a kern_loader in this JVM: their exact output lines and exit codes. */
-class KlUtilCommandTest {
-    @TempDir Path dir;
-    KernLoader loader;
-    Kernel kernel;
-    RpcServer server;
-    Path sock;
+class KlUtilCommandTest extends InJvmDaemon {
     Path script;
 
-    record Run(int code, String out, String err) {}
-
-    @BeforeEach void start() throws Exception {
+    @BeforeEach void start() {
         script = LoaderDemo.echoScript();
         assertThat(script).as("examples/echo-server is built before cli").isNotNull();
-        loader = new KernLoader();
-        kernel = new Kernel("t");
-        sock = dir.resolve("kl.sock");
-        server = new RpcServer(loader, AdminCommands.of(new KernelCommands(kernel)), new PeerPolicy(null), sock, "rw-------", null);
-    }
-
-    @AfterEach void stop() throws Exception {
-        server.close();
-        loader.close();
-        kernel.close();
     }
 
     Run run(String... args) {
         StringWriter out = new StringWriter(), err = new StringWriter();
-        CommandLine cl = Kextnet.commandLine();
+        CommandLine cl = Commands.commandLine();
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         String[] full = new String[args.length + 1];
@@ -117,8 +92,8 @@ class KlUtilCommandTest {
         System.setOut(new java.io.PrintStream(buf, true));
         int code, bad;
         try {
-            code = KlUtil.fastMain(new String[] {"kl_util", "--socket", sock.toString(), "-s"});
-            bad = KlUtil.fastMain(new String[] {"kl_util", "-l", "-u", "echo"});
+            code = KlUtil.fastMain(new String[] {"kl_util", "--socket", sock.toString(), "-s"}, System.nanoTime());
+            bad = KlUtil.fastMain(new String[] {"kl_util", "-l", "-u", "echo"}, System.nanoTime());
         } finally {
             System.setOut(old);
         }

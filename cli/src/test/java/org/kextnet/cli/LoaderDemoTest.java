@@ -19,7 +19,7 @@ class LoaderDemoTest {
         System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
         int code;
         try {
-            code = Kextnet.commandLine().execute("run");
+            code = Commands.commandLine().execute("run");
         } finally {
             System.setOut(old);
         }

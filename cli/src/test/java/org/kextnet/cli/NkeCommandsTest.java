@@ -7,21 +7,14 @@ import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.config.KernelCommands;
 import org.kextnet.kernel.inet.Pinger;
 import org.kextnet.kernel.wire.Ipv4;
 import org.kextnet.loader.KernLoader;
 import org.kextnet.loader.LoaderOptions;
 import org.kextnet.loader.ServerState;
-import org.kextnet.loader.rpc.AdminCommands;
 import org.kextnet.loader.rpc.KernelControls;
-import org.kextnet.loader.rpc.PeerPolicy;
-import org.kextnet.loader.rpc.RpcServer;
 import org.kextnet.loader.server.NkeBridge;
 import picocli.CommandLine;
 
@@ -30,36 +23,25 @@ import picocli.CommandLine;
  * loaded by a kern_loader joined to its kernel and driven with the commands a person types: kl_util -a/-k/-u/-l,
  * kextnet ctl, kextnet port send and kextnet admin nke.
  */
-class NkeCommandsTest {
-    @TempDir Path dir;
-    Kernel kernel;
-    KernLoader loader;
-    RpcServer server;
-    Path sock;
+class NkeCommandsTest extends InJvmDaemon {
     Path script;
 
-    record Run(int code, String out, String err) {}
-
-    @BeforeEach void start() throws Exception {
-        script = LoaderDemo.nkeScript();
-        assertThat(script).as("examples/ipfilter-counter is built before cli").isNotNull();
-        kernel = new Kernel("t");
+    /** The loader joined to the kernel, as the daemon's is. */
+    @Override KernLoader newLoader() {
         NkeBridge bridge = new NkeBridge(kernel);
-        loader = new KernLoader(LoaderOptions.defaults().withTimeouts(5_000, 1_000).withKernel(bridge, bridge));
-        sock = dir.resolve("kl.sock");
-        server = new RpcServer(loader, AdminCommands.of(new KernelCommands(kernel)), KernelControls.of(kernel), new PeerPolicy(null),
-                sock, "rw-------", null);
+        return new KernLoader(LoaderOptions.defaults().withTimeouts(5_000, 1_000).withKernel(bridge, bridge));
     }
 
-    @AfterEach void stop() throws Exception {
-        server.close();
-        loader.close();
-        kernel.close();
+    @Override KernelControls controls() { return KernelControls.of(kernel); }
+
+    @BeforeEach void start() {
+        script = LoaderDemo.nkeScript();
+        assertThat(script).as("examples/ipfilter-counter is built before cli").isNotNull();
     }
 
     Run run(String... args) {
         StringWriter out = new StringWriter(), err = new StringWriter();
-        CommandLine cl = Kextnet.commandLine();
+        CommandLine cl = Commands.commandLine();
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         String[] full = new String[args.length + 1];

@@ -35,7 +35,7 @@ class RunCommandTest {
         System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
         int code;
         try {
-            code = Kextnet.commandLine().execute("run", "--config", conf.toString(), "--duration", "1");
+            code = Commands.commandLine().execute("run", "--config", conf.toString(), "--duration", "1");
         } finally {
             System.setErr(old);
         }
@@ -57,7 +57,7 @@ class RunCommandTest {
         System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
         int code;
         try {
-            code = Kextnet.commandLine().execute(args);
+            code = Commands.commandLine().execute(args);
         } finally {
             System.setOut(old);
         }

@@ -21,7 +21,8 @@ public record ServerInfo(int index, String name, ServerState state, String reloc
     public ServerInfo {
         ports = List.copyOf(ports);
         depends = List.copyOf(depends);
-        registrations = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(registrations)); // by kind, for stable output
+        registrations = registrations.isEmpty() ? Map.of()
+                : java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(registrations)); // by kind, for stable output
     }
 
     /** One port of a server. */

@@ -34,12 +34,18 @@ public final class StatusFormat {
             default -> true;
         };
         b.append("STATUS: ").append(i.state().word());
-        if (holds && i.address() != 0) b.append(String.format(" at address 0x%x for 0x%x bytes", i.address(), i.size()));
+        if (holds && i.address() != 0) b.append(" at address 0x").append(Long.toHexString(i.address())).append(" for 0x").append(Long.toHexString(i.size())).append(" bytes");
         b.append('\n');
-        if (holds) {
-            StringJoiner j = new StringJoiner(" ");
-            for (ServerInfo.PortInfo p : i.ports()) j.add(p.name() + (p.advertised() ? "(advertised)" : ""));
-            b.append("PORTS: ").append(j).append('\n');
+        if (holds) { // (appends, not String.format or +, whose first use in a JVM costs milliseconds: kl_util -s name)
+            b.append("PORTS: ");
+            boolean first = true;
+            for (ServerInfo.PortInfo p : i.ports()) {
+                if (!first) b.append(' ');
+                first = false;
+                b.append(p.name());
+                if (p.advertised()) b.append("(advertised)");
+            }
+            b.append('\n');
         }
         if (i.fault() != null) b.append("FAULT: ").append(i.fault()).append('\n');
         return b.toString();

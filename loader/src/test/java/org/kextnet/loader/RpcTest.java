@@ -25,6 +25,7 @@ import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.config.KernelCommands;
 import org.kextnet.loader.rpc.AdminCommands;
 import org.kextnet.loader.rpc.KernLoaderClient;
+import org.kextnet.loader.rpc.KernLoaderQuery;
 import org.kextnet.loader.rpc.PeerPolicy;
 import org.kextnet.loader.rpc.Rpc;
 import org.kextnet.loader.rpc.RpcServer;
@@ -93,6 +94,26 @@ class RpcTest {
             c.ping();
             assertThat(lines).contains("echo: allocated", "echo: message on port echo, loading", "echo: loaded", "echo: unloading",
                     "echo: unloaded", "echo: deallocated");
+        }
+    }
+
+    /** kl_util -s's synchronous client answers as the full client does, over the same socket. */
+    @Test void queryClientAnswersAsTheFullClient() throws Exception {
+        loader.add(Servers.echo(dir, "echo"));
+        loader.add(Servers.echo(dir, "other"));
+        loader.load("other");
+        try (KernLoaderClient c = KernLoaderClient.connect(socket);
+             SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.connect(UnixDomainSocketAddress.of(socket));
+            try (KernLoaderQuery q = KernLoaderQuery.open(ch, socket)) {
+                assertThat(q.version()).isEqualTo(Rpc.VERSION);
+                assertThat(q.list()).hasSize(2).isEqualTo(c.list()).isEqualTo(loader.list());
+                assertThat(q.info("other")).isEqualTo(c.info("other"));
+                assertThat(q.info("other").state()).isEqualTo(ServerState.LOADED);
+                assertThatThrownBy(() -> q.info("nope")).isInstanceOfSatisfying(LoaderException.class, e -> assertThat(e.code()).isEqualTo(102));
+                assertThat(q.list()).as("the connection goes on after an error").hasSize(2);
+            }
+            assertThat(ch.isOpen()).isFalse();
         }
     }
 

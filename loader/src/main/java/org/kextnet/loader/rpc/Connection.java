@@ -36,6 +36,7 @@ import org.kextnet.loader.port.ReplyPort;
  */
 final class Connection {
     private final RpcServer server;
+    private final java.nio.channels.SocketChannel socket;
     private final FrameChannel ch;
     private final KernLoader loader;
     private UnixDomainPrincipal peer;
@@ -50,6 +51,7 @@ final class Connection {
 
     Connection(RpcServer server, java.nio.channels.SocketChannel ch) {
         this.server = server;
+        this.socket = ch;
         this.ch = new FrameChannel(ch);
         this.loader = server.loader();
     }
@@ -85,7 +87,7 @@ final class Connection {
         ByteBuffer h = ch.readExactly(8);
         if (h.getInt() != Rpc.MAGIC) return false;
         int clientVersion = h.getShort() & 0xffff;
-        peer = ch.channel().getOption(ExtendedSocketOptions.SO_PEERCRED);
+        peer = socket.getOption(ExtendedSocketOptions.SO_PEERCRED);
         privileged = server.policy().privileged(peer);
         int version = Math.min(clientVersion, Rpc.VERSION);
         boolean refused = version < Rpc.MIN_VERSION;

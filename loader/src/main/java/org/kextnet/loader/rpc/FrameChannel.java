@@ -3,22 +3,21 @@ package org.kextnet.loader.rpc;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
+import java.nio.channels.ByteChannel;
 
 /**
- * Frames over a socket channel: buffered reads (several small frames per read system call) and whole-frame
- * writes under one lock, so frames from different threads never interleave.
+ * Frames over a byte channel (a Unix socket: the JDK's {@code SocketChannel}, or kl_util's JNI one): buffered reads
+ * (several small frames per read system call) and whole-frame writes under one lock, so frames from different
+ * threads never interleave.
  */
 final class FrameChannel implements AutoCloseable {
-    private final SocketChannel ch;
+    private final ByteChannel ch;
     private ByteBuffer in = ByteBuffer.allocate(64 * 1024).flip();
     private final Object writeLock = new Object();
 
-    FrameChannel(SocketChannel ch) {
+    FrameChannel(ByteChannel ch) {
         this.ch = ch;
     }
-
-    SocketChannel channel() { return ch; }
 
     /** Reads exactly {@code n} bytes (the greeting). */
     ByteBuffer readExactly(int n) throws IOException {

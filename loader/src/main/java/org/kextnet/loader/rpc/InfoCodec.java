@@ -25,6 +25,14 @@ public final class InfoCodec {
         for (Map.Entry<String, Integer> e : i.registrations().entrySet()) w.str(e.getKey()).i32(e.getValue());
     }
 
+    /** LIST's result: {@code u32 n}, n infos. */
+    public static List<ServerInfo> readList(RpcReader r) throws RpcFormatException {
+        int n = r.count32(1);
+        List<ServerInfo> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) out.add(read(r));
+        return out;
+    }
+
     public static ServerInfo read(RpcReader r) throws RpcFormatException {
         int index = r.i32();
         String name = r.str();
@@ -34,18 +42,19 @@ public final class InfoCodec {
         String reloc = emptyToNull(r.str());
         String loadable = emptyToNull(r.str());
         long address = r.i64(), size = r.i64();
+        // Empty lists and maps are the shared immutable ones: kl_util decodes many infos in a cold JVM.
         int np = r.count16(3);
-        List<ServerInfo.PortInfo> ports = new ArrayList<>();
+        List<ServerInfo.PortInfo> ports = np == 0 ? List.of() : new ArrayList<>(np);
         for (int k = 0; k < np; k++) ports.add(new ServerInfo.PortInfo(r.str(), r.u8() != 0));
         String version = r.str();
         int nd = r.count16(2);
-        List<String> deps = new ArrayList<>();
+        List<String> deps = nd == 0 ? List.of() : new ArrayList<>(nd);
         for (int k = 0; k < nd; k++) deps.add(r.str());
         int refs = r.i32();
         long wired = r.i64(), faults = r.i64();
         String fault = emptyToNull(r.str());
         int nr = r.count16(6);
-        Map<String, Integer> regs = new LinkedHashMap<>();
+        Map<String, Integer> regs = nr == 0 ? Map.of() : new LinkedHashMap<>();
         for (int k = 0; k < nr; k++) regs.put(r.str(), r.i32());
         return new ServerInfo(index, name, state, reloc, loadable, address, size, ports, version, deps, refs, wired, faults, fault, regs);
     }

@@ -31,7 +31,7 @@ import org.kextnet.loader.ServerInfo;
  * matched to responses by tag so several may be outstanding, events (log lines, unsolicited port
  * messages) delivered to listeners on the reader thread. Every wait is bounded by {@link #timeoutMillis}.
  */
-public final class KernLoaderClient implements AutoCloseable {
+public final class KernLoaderClient implements AutoCloseable, ServerStatus {
     /** A server's reply to a message: its return code (0 = success), message id and body. */
     public record Reply(int code, int id, byte[] data) {}
 
@@ -73,19 +73,8 @@ public final class KernLoaderClient implements AutoCloseable {
         try {
             sc.connect(UnixDomainSocketAddress.of(socket));
             FrameChannel ch = new FrameChannel(sc);
-            RpcWriter w = new RpcWriter();
-            w.i32(Rpc.MAGIC).u16(clientVersion).u16(0);
-            ch.write(w.raw());
-            ByteBuffer h = ch.readExactly(8);
-            if (h.getInt() != Rpc.MAGIC) throw new LoaderException(LoaderError.RPC_MALFORMED, socket + " is not a kern_loader socket");
-            int version = h.getShort() & 0xffff;
-            int flags = h.getShort() & 0xffff;
-            long rp = ch.readExactly(8).getLong();
-            int ulen = ch.readExactly(2).getShort() & 0xffff;
-            String user = java.nio.charset.StandardCharsets.UTF_8.decode(ch.readExactly(ulen)).toString();
-            if ((flags & Rpc.HELLO_VERSION_REFUSED) != 0)
-                throw new LoaderException(LoaderError.RPC_VERSION, "kern_loader speaks protocol " + version + ", not " + clientVersion);
-            return new KernLoaderClient(ch, version, (flags & Rpc.HELLO_PRIVILEGED) != 0, rp, user);
+            Hello h = Hello.exchange(ch, clientVersion, socket);
+            return new KernLoaderClient(ch, h.version(), h.privileged(), h.replyPort(), h.user());
         } catch (IOException | LoaderException | RuntimeException e) {
             sc.close();
             throw e;
@@ -171,10 +160,7 @@ public final class KernLoaderClient implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted");
         }
-        RpcReader r = new RpcReader(b);
-        int status = r.u16();
-        if (status != 0) throw new LoaderException(status, r.str(), null);
-        return r;
+        return RpcReader.response(b);
     }
 
     private int tag() { return nextTag.getAndIncrement(); }
@@ -182,16 +168,11 @@ public final class KernLoaderClient implements AutoCloseable {
     /** {@code kern_loader_ping}: answered after everything sent before it. */
     public void ping() throws IOException, LoaderException { call(new RpcRequest.Ping(tag())); }
 
-    /** Every server not deallocated, with its full info. */
-    public List<ServerInfo> list() throws IOException, LoaderException {
-        RpcReader r = call(new RpcRequest.ListServers(tag()));
-        int n = r.count32(1);
-        List<ServerInfo> out = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) out.add(InfoCodec.read(r));
-        return out;
+    @Override public List<ServerInfo> list() throws IOException, LoaderException {
+        return InfoCodec.readList(call(new RpcRequest.ListServers(tag())));
     }
 
-    public ServerInfo info(String name) throws IOException, LoaderException {
+    @Override public ServerInfo info(String name) throws IOException, LoaderException {
         return InfoCodec.read(call(new RpcRequest.Info(tag(), name)));
     }
 

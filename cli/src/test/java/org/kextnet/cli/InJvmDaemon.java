@@ -1,0 +1,45 @@
+package org.kextnet.cli;
+
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.io.TempDir;
+import org.kextnet.kernel.Kernel;
+import org.kextnet.kernel.config.KernelCommands;
+import org.kextnet.loader.KernLoader;
+import org.kextnet.loader.rpc.AdminCommands;
+import org.kextnet.loader.rpc.KernelControls;
+import org.kextnet.loader.rpc.PeerPolicy;
+import org.kextnet.loader.rpc.RpcServer;
+
+/** For the command tests: a kern_loader in this JVM, with a kernel, serving its RPC on a real Unix socket, {@code dir/kl.sock}. */
+abstract class InJvmDaemon {
+    @TempDir Path dir;
+    KernLoader loader;
+    Kernel kernel;
+    RpcServer server;
+    Path sock;
+
+    /** A command's exit status and output. */
+    record Run(int code, String out, String err) {}
+
+    @BeforeEach void startDaemon() throws Exception {
+        kernel = new Kernel("t");
+        loader = newLoader();
+        sock = dir.resolve("kl.sock");
+        server = new RpcServer(loader, AdminCommands.of(new KernelCommands(kernel)), controls(), new PeerPolicy(null), sock, "rw-------", null);
+    }
+
+    /** The loader, made after {@link #kernel}: a plain one unless a test joins it to the kernel. */
+    KernLoader newLoader() { return new KernLoader(); }
+
+    /** The kernel controls the RPC serves (protocol 2): none unless a test joins the loader to the kernel. */
+    KernelControls controls() { return KernelControls.NONE; }
+
+    @AfterEach void stopDaemon() throws Exception {
+        server.close();
+        loader.close();
+        kernel.close();
+    }
+}

@@ -1,0 +1,35 @@
+package org.kextnet.loader.rpc;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
+import org.kextnet.loader.LoaderError;
+import org.kextnet.loader.LoaderException;
+
+/**
+ * The greeting, the client's side (docs/rpc.md, "Greeting"): what the daemon answered. Shared by
+ * {@link KernLoaderClient} and {@link KernLoaderQuery}.
+ */
+record Hello(int version, boolean privileged, long replyPort, String user) {
+    /**
+     * Sends the client's greeting announcing {@code clientVersion} and reads the daemon's.
+     * @param where the socket, for the message when the peer is not kern_loader
+     * @throws LoaderException 122 if the peer is not kern_loader, 120 if it refused the version
+     */
+    static Hello exchange(FrameChannel ch, int clientVersion, Object where) throws IOException, LoaderException {
+        RpcWriter w = new RpcWriter();
+        w.i32(Rpc.MAGIC).u16(clientVersion).u16(0);
+        ch.write(w.raw());
+        ByteBuffer h = ch.readExactly(8);
+        if (h.getInt() != Rpc.MAGIC) throw new LoaderException(LoaderError.RPC_MALFORMED, where + " is not a kern_loader socket");
+        int version = h.getShort() & 0xffff;
+        int flags = h.getShort() & 0xffff;
+        long rp = ch.readExactly(8).getLong();
+        byte[] user = new byte[ch.readExactly(2).getShort() & 0xffff];
+        ch.readExactly(user.length).get(user);
+        if ((flags & Rpc.HELLO_VERSION_REFUSED) != 0)
+            throw new LoaderException(LoaderError.RPC_VERSION, "kern_loader speaks protocol " + version + ", not " + clientVersion);
+        return new Hello(version, (flags & Rpc.HELLO_PRIVILEGED) != 0, rp, new String(user, StandardCharsets.UTF_8));
+    }
+}
