@@ -16,8 +16,10 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Readers count themselves in striped counters (sleepable RCU, as Linux's SRCU): a section increments
  * its stripe of the current phase's counters and decrements the same counter when it ends. A writer
- * flips the phase and waits for the old phase's counters to drain, twice, so that every reader that
- * entered before the publish has left. New readers go to the other phase and never starve the writer.
+ * waits for the other phase's counters to drain (readers that read the phase before the previous flip and
+ * counted themselves there late), flips the phase, and waits for the old phase's counters to drain: then
+ * every reader that entered before the publish has left (see {@link #synchronize}). New readers go to the
+ * other phase and never starve the writer.
  * Any number of threads take part (packet threads, applications that send, the timer) with fixed
  * memory; a packet thread enters once per batch, and nesting only costs the counter of its context.
  *
@@ -73,11 +75,17 @@ public final class GracePeriod implements AutoCloseable {
     public void synchronize() {
         writer.lock();
         try {
-            for (int round = 0; round < 2; round++) {
-                int old = phase;
-                phase = old ^ 1;
-                awaitDrained(old);
-            }
+            // A reader that may still hold what was unpublished counted itself (a full fence) before it read
+            // the published reference, so before the publish, and both scans below come after the publish:
+            // they see its count in whichever phase it took, and wait until it leaves. One flip is enough
+            // (Linux's SRCU scans the same way): the first scan's phase only holds stragglers that read the
+            // phase before the previous flip; the flip makes new readers count in that phase, so the second
+            // scan's phase only gets readers that read the phase before this flip. Both drain. A straggler
+            // that counts itself after a scan saw its phase empty reads the reference after the publish.
+            int current = phase;
+            awaitDrained(current ^ 1);
+            phase = current ^ 1;
+            awaitDrained(current);
             completed++;
         } finally {
             writer.unlock();
