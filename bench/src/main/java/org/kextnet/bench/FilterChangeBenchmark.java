@@ -83,11 +83,11 @@ public class FilterChangeBenchmark {
         Thread producer, consumer;
         final AtomicBoolean stop = new AtomicBoolean();
         final AtomicLong saturatedForwarded = new AtomicLong();
-        long lastForwarded, iterationStartForwarded, iterationStartNanos, iterationStartRefused;
+        long lastForwarded, iterationStartForwarded, iterationStartNanos, iterationStartRefused, iterationStartMissed;
 
         @Setup(Level.Trial) public void setUp() {
             k = EmbeddedKernel.builder().ethernet("wire0", "10.0.0.1/24").ethernet("wire1", "10.1.0.1/24")
-                    .forwarding(true).threaded(true).buffers(16384, 4).build();
+                    .forwarding(true).threaded(true).buffers(16384, 4).ringSize(FilterStreamCheck.RING).build();
             kpi = k.kpi("bench").ipFilters();
             byte[] frame = SequencedStream.forwardedFrame(k, "wire0", "wire1");
             switch (load) {
@@ -138,15 +138,18 @@ public class FilterChangeBenchmark {
             iterationStartForwarded = forwarded();
             lastForwarded = iterationStartForwarded;
             iterationStartRefused = source != null ? source.refused() : 0;
+            iterationStartMissed = source != null ? source.missed() : 0;
         }
 
         /** Prints the iteration's forwarded rate, and says so when it missed the goal. */
         @TearDown(Level.Iteration) public void checkRate() {
             double mpps = (forwarded() - iterationStartForwarded) / ((System.nanoTime() - iterationStartNanos) / 1e3);
             long refused = source != null ? source.refused() - iterationStartRefused : 0;
-            System.out.printf("  [%s load: forwarded %.2f Mpps%s%s; load average %s]%n", load, mpps,
+            long missed = source != null ? source.missed() - iterationStartMissed : 0;
+            System.out.printf("  [%s load: forwarded %.2f Mpps%s%s%s; load average %s]%n", load, mpps,
                     source != null ? String.format(" of %.2f offered", offeredPps / 1e6) : "",
-                    refused > 0 ? ", " + refused + " refused by a full ring" : "", loadAverage());
+                    refused > 0 ? ", " + refused + " refused by the kernel's ring or pool" : "",
+                    missed > 0 ? ", " + missed + " missed by the source (its thread descheduled > 1 ms)" : "", loadAverage());
             if (mpps < GOAL_MPPS) System.out.printf("  WARNING: forwarded rate %.2f Mpps is below the %.1f Mpps the goal asks for%n", mpps, GOAL_MPPS);
         }
 

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.Position;
@@ -17,12 +18,14 @@ import org.kextnet.kpi.ipfilter.IpFilterKpi;
  * {@link #reattaching} adds one, then removes it.
  */
 public abstract class FilterChurn implements Runnable {
-    /** How long a change waits spinning for {@code detached} before it parks. */
+    /** How long a change waits spinning for {@code detached} before it parks, unless {@link #spinNanos} says otherwise. */
     public static final long SPIN_NANOS = 20_000;
 
-    private volatile boolean stop;
+    private volatile boolean stop, resetRequested;
     private volatile long startNanos = System.nanoTime(), endNanos;
     private volatile int changes;
+    private volatile long spinNanos = SPIN_NANOS;
+    private volatile long intervalNanos;
     private final List<MarkingFilter> filters = new ArrayList<>();
     private long[] latencies = new long[1024];
     private int latencyCount;
@@ -66,6 +69,24 @@ public abstract class FilterChurn implements Runnable {
         };
     }
 
+    /**
+     * Sets how long each change spins waiting for {@code detached} before it parks (0: parks at once and leaves
+     * the cores to the packet threads; the latency recorded is the callback's time either way).
+     */
+    public FilterChurn spinNanos(long nanos) {
+        spinNanos = nanos;
+        return this;
+    }
+
+    /**
+     * Paces the changes: at most {@code perSecond} a second, the thread parked in between (0: back to back,
+     * the default). Back to back, the changes and their grace periods take most of a core of their own.
+     */
+    public FilterChurn rate(long perSecond) {
+        intervalNanos = perSecond > 0 ? 1_000_000_000L / perSecond : 0;
+        return this;
+    }
+
     /** Untimed preparation of the next change. */
     protected void beforeChange() throws KpiException {}
 
@@ -92,13 +113,28 @@ public abstract class FilterChurn implements Runnable {
 
     @Override public final void run() {
         startNanos = System.nanoTime();
+        long next = startNanos;
         try {
             while (!stop) {
+                if (resetRequested) {
+                    synchronized (this) {
+                        latencyCount = 0;
+                    }
+                    changes = 0;
+                    startNanos = System.nanoTime();
+                    resetRequested = false;
+                }
+                long interval = intervalNanos;
+                if (interval > 0) {
+                    next += interval;
+                    long wait;
+                    while ((wait = next - System.nanoTime()) > 0 && !stop) LockSupport.parkNanos(this, wait);
+                }
                 beforeChange();
                 long t = System.nanoTime();
                 MarkingFilter old = change();
                 changes++;
-                if (old.awaitDetached(SPIN_NANOS, () -> stop)) addLatency(old.detachedAtNanos() - t);
+                if (old.awaitDetached(spinNanos, () -> stop)) addLatency(old.detachedAtNanos() - t);
             }
         } catch (KpiException e) {
             throw new AssertionError(e);
@@ -110,6 +146,15 @@ public abstract class FilterChurn implements Runnable {
     private synchronized void addLatency(long nanos) {
         if (latencyCount == latencies.length) latencies = Arrays.copyOf(latencies, latencyCount * 2);
         latencies[latencyCount++] = nanos;
+    }
+
+    /**
+     * Forgets the changes and latencies so far (after a warm-up): the running thread does it before its next
+     * change, and this waits for that. The filters attached so far stay in {@link #filters()}.
+     */
+    public void resetStats() throws InterruptedException {
+        resetRequested = true;
+        while (resetRequested && !stop) Thread.sleep(1);
     }
 
     /** Asks the thread to stop after the change in progress. */

@@ -16,6 +16,12 @@ import org.kextnet.kernel.link.memwire.MemoryWire;
  * <p>Each frame carries its sequence number ({@link SequencedStream}); numbers go only to frames the kernel's
  * ring accepted, so a {@link SequencedStream.Checker} on the egress sees the kernel's losses only. Frames the
  * ring or the buffer pool refused are counted apart: if there are any, the offered rate was not delivered.
+ *
+ * <p>The source is a thread too, and on a busy machine it waits for a core like the others. When it comes
+ * back more than a millisecond behind its schedule it does not try to catch up in one long burst (a NIC
+ * does not store what arrived while the host was busy elsewhere; its ring overflows): the packets beyond that
+ * millisecond count as {@link #missed}, offered to nobody, and say that the machine, not the kernel, fell
+ * short of the rate.
  */
 public final class PacedSource implements AutoCloseable {
     /** Takes a frame from the egress link; the source frees it afterwards. Runs on the source's thread. */
@@ -35,8 +41,9 @@ public final class PacedSource implements AutoCloseable {
     private final long tickNanos;
     private final Receiver receiver;
     private final Thread thread;
-    private final AtomicLong offered = new AtomicLong(), accepted = new AtomicLong(), refused = new AtomicLong(),
-            received = new AtomicLong(), wakeups = new AtomicLong();
+    private final long maxLag;
+    private final AtomicLong offered = new AtomicLong(), accepted = new AtomicLong(), noBuffer = new AtomicLong(),
+            ringFull = new AtomicLong(), missed = new AtomicLong(), received = new AtomicLong(), wakeups = new AtomicLong();
     private volatile boolean offering = true, closed;
     private volatile long startNanos, stopNanos;
 
@@ -58,6 +65,7 @@ public final class PacedSource implements AutoCloseable {
         this.packetsPerSecond = packetsPerSecond;
         this.tickNanos = tickNanos;
         this.receiver = receiver;
+        this.maxLag = Math.max(MAX_BURST, packetsPerSecond / 1000);
         this.thread = Thread.ofPlatform().name("paced-source").unstarted(this::run);
         this.startNanos = System.nanoTime();
         thread.start();
@@ -66,14 +74,18 @@ public final class PacedSource implements AutoCloseable {
     private void run() {
         long start = System.nanoTime();
         startNanos = start;
-        long offeredN = 0, seq = 0, refusedN = 0, receivedN = 0, wakeupsN = 0;
+        long offeredN = 0, seq = 0, noBufferN = 0, ringFullN = 0, missedN = 0, receivedN = 0, wakeupsN = 0;
         while (!closed) {
-            long due = offering ? (System.nanoTime() - start) * packetsPerSecond / 1_000_000_000L : offeredN;
+            long due = offering ? (System.nanoTime() - start) * packetsPerSecond / 1_000_000_000L - missedN : offeredN;
+            if (due - offeredN > maxLag) {
+                missedN += due - offeredN - maxLag;
+                due = offeredN + maxLag;
+            }
             long burst = Math.min(due - offeredN, MAX_BURST);
             for (long i = 0; i < burst; i++) {
                 Mbuf m = buffers.alloc();
                 if (m == null) {
-                    refusedN++;
+                    noBufferN++;
                     continue;
                 }
                 SequencedStream.fill(m, frame, payloadOffset, seq);
@@ -81,7 +93,7 @@ public final class PacedSource implements AutoCloseable {
                     seq++;
                 } else {
                     m.free();
-                    refusedN++;
+                    ringFullN++;
                 }
             }
             offeredN += burst;
@@ -93,7 +105,9 @@ public final class PacedSource implements AutoCloseable {
             }
             offered.lazySet(offeredN);
             accepted.lazySet(seq);
-            refused.lazySet(refusedN);
+            noBuffer.lazySet(noBufferN);
+            ringFull.lazySet(ringFullN);
+            missed.lazySet(missedN);
             received.lazySet(receivedN);
             if (offeredN >= due) {
                 if (!offering && stopNanos == 0) stopNanos = System.nanoTime();
@@ -103,12 +117,16 @@ public final class PacedSource implements AutoCloseable {
         }
     }
 
-    /** Frames offered so far (accepted and refused). */
+    /** Frames offered so far (accepted and refused; not those {@link #missed}). */
     public long offered() { return offered.get(); }
     /** Frames the kernel's ring took: the sequence numbers 0 .. accepted-1 went out. */
     public long accepted() { return accepted.get(); }
     /** Frames refused by a full ring or an empty buffer pool: the kernel did not keep up. */
-    public long refused() { return refused.get(); }
+    public long refused() { return noBuffer.get() + ringFull.get(); }
+    /** Of those, frames for which the pool had no buffer (all of them in the rings). */
+    public long noBuffer() { return noBuffer.get(); }
+    /** Frames never offered because the source's own thread fell more than a millisecond behind. */
+    public long missed() { return missed.get(); }
     /** Frames taken from the egress link. */
     public long received() { return received.get(); }
     /** Times the source parked because it was ahead. */

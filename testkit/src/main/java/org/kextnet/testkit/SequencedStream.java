@@ -1,6 +1,5 @@
 package org.kextnet.testkit;
 
-import java.util.Arrays;
 import java.util.BitSet;
 
 import org.kextnet.kernel.buf.Mbuf;
@@ -74,7 +73,12 @@ public final class SequencedStream {
                 if (seq < highest) reordered++;
             }
             if (seq > highest) highest = seq;
-            if (Arrays.stream(allowedMarks).noneMatch(a -> a == mark)) badMark++;
+            if (!allowed(mark)) badMark++;
+        }
+
+        private boolean allowed(int mark) {
+            for (int a : allowedMarks) if (a == mark) return true;
+            return false;
         }
 
         /** Reads the frame or packet's number and mark. */
