@@ -126,7 +126,7 @@ public abstract class FilterChurn implements Runnable {
                 }
                 long interval = intervalNanos;
                 if (interval > 0) {
-                    next += interval;
+                    next = Math.max(next + interval, System.nanoTime() - interval); // late: no burst to catch up
                     long wait;
                     while ((wait = next - System.nanoTime()) > 0 && !stop) LockSupport.parkNanos(this, wait);
                 }
