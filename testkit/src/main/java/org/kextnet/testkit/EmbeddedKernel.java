@@ -79,6 +79,7 @@ public final class EmbeddedKernel implements AutoCloseable {
         private FaultPolicy policy;
         private int smallBuffers = 4096, largeBuffers = 32;
         private boolean threaded;
+        private int ringSize = 8192;
 
         /** Names the kernel (its threads carry the name). */
         public Builder name(String n) { name = n; return this; }
@@ -101,6 +102,12 @@ public final class EmbeddedKernel implements AutoCloseable {
          */
         public Builder threaded(boolean on) { threaded = on; return this; }
 
+        /**
+         * Sizes each wire's rings (both directions; 8192 by default). A paced source that drains the far end
+         * between bursts wants room for what the kernel forwards while that thread waits for a core.
+         */
+        public Builder ringSize(int frames) { ringSize = frames; return this; }
+
         /** Sizes the buffer pools (small 2 KiB buffers, large 64 KiB ones). */
         public Builder buffers(int small, int large) { smallBuffers = small; largeBuffers = large; return this; }
 
@@ -112,7 +119,7 @@ public final class EmbeddedKernel implements AutoCloseable {
             int n = 0;
             for (Spec s : specs) {
                 n++;
-                MemoryWire wire = new MemoryWire(s.name, MemoryWire.Options.perfect().withPollMode(!threaded).withRingSize(8192));
+                MemoryWire wire = new MemoryWire(s.name, MemoryWire.Options.perfect().withPollMode(!threaded).withRingSize(ringSize));
                 long mac = s.ethernet ? KERNEL_MAC + n : 0;
                 Interface ifp = k.createInterface(s.name, s.ethernet ? IfFamily.ETHERNET : IfFamily.TUN, wire.a(), mac, 1500);
                 InterfaceAddress a = InterfaceAddress.parse(s.address);

@@ -2,11 +2,7 @@ package org.kextnet.kernel.nke;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Test;
@@ -14,20 +10,21 @@ import org.kextnet.kernel.buf.Mbuf;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.stat.Stat;
-import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.Position;
-import org.kextnet.kpi.ipfilter.IpFilter;
 import org.kextnet.kpi.ipfilter.IpFilterRef;
-import org.kextnet.kpi.ipfilter.IpPacketOptions;
 import org.kextnet.testkit.EmbeddedKernel;
+import org.kextnet.testkit.FilterChurn;
 import org.kextnet.testkit.Frames;
+import org.kextnet.testkit.MarkingFilter;
+import org.kextnet.testkit.SequencedStream;
 
 /**
  * Attach, detach and replace under traffic: a sequence-numbered UDP stream runs through a kernel with real
  * reader threads while another thread replaces or removes and re-adds an IP filter over and over. No packet
  * may be lost, duplicated or reordered; each packet must pass exactly one instance of a replaced filter;
  * every removed filter gets {@code detached} exactly once, after its last call returned, and is never called
- * after it. Rates are measured and printed, not asserted.
+ * after it. Rates are measured and printed, not asserted (the paced 1 Mpps run with figures is the bench
+ * module's {@code FilterStreamCheck}).
  */
 class DetachUnderTrafficTest {
     private static final int PACKETS = Integer.getInteger("kextnet.stress.packets", 1_000_000);
@@ -35,59 +32,7 @@ class DetachUnderTrafficTest {
     private static final int MIN_REPLACES = Integer.getInteger("kextnet.stress.replaces", 10_000);
     /** A bound on the stream, so a starved replacer cannot make the test run forever. */
     private static final int MAX_PACKETS = 50_000_000;
-    private static final int SEQ = 0, MARK = 8;   // offsets in the UDP payload
-
-    /** A filter that counts calls in flight and marks each packet it passes. */
-    static final class MarkingFilter implements IpFilter {
-        static final AtomicLong violations = new AtomicLong();
-        final AtomicInteger inFlight = new AtomicInteger();
-        final AtomicInteger detachedCalls = new AtomicInteger();
-        volatile boolean detached;
-        volatile long detachedAtNanos;
-        final int markOffset;
-
-        MarkingFilter(int markOffset) { this.markOffset = markOffset; }
-
-        private int mark(org.kextnet.kpi.mbuf.Mbuf m) {
-            inFlight.incrementAndGet();
-            if (detached) violations.incrementAndGet();
-            m.put8(markOffset, m.getU8(markOffset) + 1);
-            inFlight.decrementAndGet();
-            return 0;
-        }
-
-        @Override public int input(org.kextnet.kpi.mbuf.Mbuf m, int offset, int protocol) { return mark(m); }
-        @Override public int output(org.kextnet.kpi.mbuf.Mbuf m, IpPacketOptions options) { return mark(m); }
-
-        @Override public void detached() {
-            if (inFlight.get() != 0) violations.incrementAndGet();
-            detachedAtNanos = System.nanoTime();
-            detached = true;
-            detachedCalls.incrementAndGet();
-        }
-    }
-
-    /** Checks the stream at the sink: in order, no gap, no duplicate, marked as expected. */
-    static final class Sink {
-        long next;
-        long outOfOrder, badMark;
-        final int[] allowedMarks;
-
-        Sink(int... allowedMarks) { this.allowedMarks = allowedMarks; }
-
-        void accept(long seq, int mark) {
-            if (seq != next) outOfOrder++;
-            next = seq + 1;
-            if (Arrays.stream(allowedMarks).noneMatch(a -> a == mark)) badMark++;
-        }
-    }
-
-    private static byte[] template(int src, int dst) {
-        byte[] ip = Frames.udpPacket(src, dst, 40000, 5000, new byte[16]);
-        ip[Frames.IP_HEADER + 6] = 0; // UDP checksum off: the filter rewrites the payload
-        ip[Frames.IP_HEADER + 7] = 0;
-        return ip;
-    }
+    private static final int PAYLOAD = SequencedStream.FRAME_PAYLOAD;
 
     /** How many packets the last {@link #produce} sent. */
     private static volatile int lastProduced;
@@ -97,15 +42,10 @@ class DetachUnderTrafficTest {
 
     /**
      * Produces the stream on this thread, at most {@link #WINDOW} packets ahead of the sink, and retries when
-     * the ring is full, so nothing is dropped at the source or for lack of room further on.
+     * the ring is full, so nothing is dropped at the source or for lack of room further on. Goes on after
+     * {@code count} packets until {@code enough} says so (bounded by MAX_PACKETS).
      */
-    private static long produce(EmbeddedKernel k, String link, byte[] frame, int payloadOffset, int count,
-                                java.util.function.LongSupplier sunk) {
-        return produce(k, link, frame, payloadOffset, count, sunk, () -> true);
-    }
-
-    /** As above, but goes on after {@code count} packets until {@code enough} says so (bounded by MAX_PACKETS). */
-    private static long produce(EmbeddedKernel k, String link, byte[] frame, int payloadOffset, int count,
+    private static long produce(EmbeddedKernel k, String link, byte[] frame, int count,
                                 java.util.function.LongSupplier sunk, java.util.function.BooleanSupplier enough) {
         MemoryWire.End end = k.link(link).wire().a();
         long start = System.nanoTime();
@@ -114,11 +54,7 @@ class DetachUnderTrafficTest {
             while (seq - sunk.getAsLong() >= WINDOW) Thread.onSpinWait();
             Mbuf m;
             while ((m = k.kernel().buffers().alloc()) == null) Thread.onSpinWait();
-            m.setLength(frame.length);
-            m.copyFrom(0, frame, 0, frame.length);
-            m.putInt(payloadOffset + SEQ, 0);
-            m.putInt(payloadOffset + SEQ + 4, seq);
-            m.setCsumFlags(Mbuf.CSUM_IP_CHECKED | Mbuf.CSUM_IP_VALID);
+            SequencedStream.fill(m, frame, PAYLOAD, seq);
             while (!end.offer(m)) Thread.onSpinWait();
         }
         return System.nanoTime() - start;
@@ -134,50 +70,40 @@ class DetachUnderTrafficTest {
 
     /** Replaces an IP input filter continuously while the stream is delivered to a local socket. */
     @Test void replaceInputFilterUnderStream() throws Exception {
-        MarkingFilter.violations.set(0);
+        AtomicLong violations = new AtomicLong();
         try (EmbeddedKernel k = EmbeddedKernel.builder().ethernet("wire0", "10.0.0.1/24").threaded(true).buffers(16384, 8).build()) {
             ExtensionHandle kpi = k.kpi("stress");
-            int payload = Frames.ETHER_HEADER + Frames.IP_HEADER + Frames.UDP_HEADER;
-            Sink sink = new Sink(1);
+            SequencedStream.Checker sink = new SequencedStream.Checker(1);
             AtomicLong delivered = new AtomicLong();
             UdpSocket so = k.kernel().udp().open();
             so.setUpcall((ctx, s, m, hl) -> {
-                int p = hl + Frames.UDP_HEADER;
-                sink.accept(((long) m.getInt(p + SEQ) << 32) | (m.getInt(p + SEQ + 4) & 0xffffffffL), m.getU8(p + MARK));
+                sink.accept(m, hl + Frames.UDP_HEADER);
                 delivered.incrementAndGet();
                 m.free();
             });
             so.bind(0, 5000);
-            List<MarkingFilter> all = new ArrayList<>();
-            MarkingFilter first = new MarkingFilter(Frames.IP_HEADER + Frames.UDP_HEADER + MARK);
-            all.add(first);
+            MarkingFilter first = new MarkingFilter(SequencedStream.IP_MARK, violations);
             IpFilterRef ref = kpi.ipFilters().addV4("mark", Position.DEFAULT, first);
-            Replacer replacer = new Replacer(ref, all, Frames.IP_HEADER + Frames.UDP_HEADER + MARK);
+            FilterChurn replacer = FilterChurn.replacing(ref, first, SequencedStream.IP_MARK, violations);
             Thread rt = Thread.ofPlatform().name("replacer").start(replacer);
-            byte[] frame = Frames.ethernet(k.link().kernelMac(), k.link().peerMac(), Frames.ETHERTYPE_IPV4, template(k.peerIp(), k.ip()));
+            byte[] frame = Frames.ethernet(k.link().kernelMac(), k.link().peerMac(), Frames.ETHERTYPE_IPV4,
+                    SequencedStream.udpTemplate(k.peerIp(), k.ip()));
             long nanos;
-            long elapsed;
             int sent;
             try {
-                nanos = produce(k, "wire0", frame, payload, PACKETS, delivered::get, () -> replacer.replaces >= MIN_REPLACES);
+                nanos = produce(k, "wire0", frame, PACKETS, delivered::get, () -> replacer.changes() >= MIN_REPLACES);
                 sent = lastProduced;
                 await(() -> delivered.get() == sent, "delivery of " + sent + " packets (got " + delivered.get() + ", "
                         + k.kernel().stats().format(false) + ")");
             } finally {
-                elapsed = System.nanoTime() - replacer.startNanos;
-                replacer.stop = true;
-                rt.join();
+                replacer.stopAndFinish(rt);
             }
-            replacer.current.remove();
             k.awaitDetached();
-            report("IP input filter replace", sent, nanos, replacer, elapsed);
-            assertThat(sink.outOfOrder).as("lost, duplicated or reordered").isZero();
-            assertThat(sink.next).isEqualTo(sent);
-            assertThat(replacer.replaces).isGreaterThanOrEqualTo(MIN_REPLACES);
-            assertThat(sink.badMark).as("packets that saw no filter instance or two").isZero();
-            assertThat(replacer.replaces).isPositive();
-            for (MarkingFilter f : all) assertThat(f.detachedCalls.get()).isEqualTo(1);
-            assertThat(MarkingFilter.violations.get()).as("calls after detached, or detached during a call").isZero();
+            report("IP input filter replace", sent, nanos, replacer, sink);
+            assertThat(sink.clean(sent)).as(sink.describe(sent)).isTrue();
+            assertThat(replacer.changes()).isGreaterThanOrEqualTo(MIN_REPLACES);
+            for (MarkingFilter f : replacer.filters()) assertThat(f.detachedCalls()).isEqualTo(1);
+            assertThat(violations.get()).as("calls after detached, or detached during a call").isZero();
             assertThat(k.stat(Stat.IP_FILTERED) + k.stat(Stat.NKE_FAULT_DROPS)).isZero();
             so.close();
         }
@@ -185,17 +111,14 @@ class DetachUnderTrafficTest {
 
     /** Removes and re-adds an IP output filter continuously while the stream is forwarded between two wires. */
     @Test void detachAndReattachOutputFilterWhileForwarding() throws Exception {
-        MarkingFilter.violations.set(0);
+        AtomicLong violations = new AtomicLong();
         try (EmbeddedKernel k = EmbeddedKernel.builder().ethernet("wire0", "10.0.0.1/24").ethernet("wire1", "10.1.0.1/24")
                 .forwarding(true).threaded(true).buffers(16384, 8).build()) {
             ExtensionHandle kpi = k.kpi("stress");
-            int mark = Frames.IP_HEADER + Frames.UDP_HEADER + MARK;
-            List<MarkingFilter> all = new ArrayList<>();
-            Reattacher reattacher = new Reattacher(kpi, all, mark);
-            Sink sink = new Sink(0, 1);
+            FilterChurn reattacher = FilterChurn.reattaching(kpi.ipFilters(), "mark", SequencedStream.IP_MARK, violations);
+            SequencedStream.Checker sink = new SequencedStream.Checker(0, 1);
             AtomicLong received = new AtomicLong();
             MemoryWire.End far = k.link("wire1").wire().b();
-            int payload = Frames.ETHER_HEADER + Frames.IP_HEADER + Frames.UDP_HEADER;
             Thread consumer = Thread.ofPlatform().name("consumer").start(() -> {
                 while (received.get() < PACKETS && !Thread.currentThread().isInterrupted()) {
                     Mbuf m = far.take();
@@ -203,127 +126,34 @@ class DetachUnderTrafficTest {
                         Thread.onSpinWait();
                         continue;
                     }
-                    sink.accept(((long) m.getInt(payload + SEQ) << 32) | (m.getInt(payload + SEQ + 4) & 0xffffffffL), m.getU8(payload + MARK));
+                    sink.accept(m, PAYLOAD);
                     m.free();
                     received.incrementAndGet();
                 }
             });
             Thread rt = Thread.ofPlatform().name("reattacher").start(reattacher);
-            byte[] frame = Frames.ethernet(k.link("wire0").kernelMac(), k.link("wire0").peerMac(), Frames.ETHERTYPE_IPV4,
-                    template(k.link("wire0").peerIp(), k.link("wire1").peerIp()));
+            byte[] frame = SequencedStream.forwardedFrame(k, "wire0", "wire1");
             long nanos;
-            long elapsed;
             try {
-                nanos = produce(k, "wire0", frame, payload, PACKETS, received::get);
+                nanos = produce(k, "wire0", frame, PACKETS, received::get, () -> true);
                 await(() -> received.get() == PACKETS, "forwarding of " + PACKETS + " packets (got " + received.get() + ", "
                         + k.kernel().stats().format(false) + ")");
             } finally {
-                elapsed = System.nanoTime() - reattacher.startNanos;
-                reattacher.stop = true;
-                rt.join();
+                reattacher.stopAndFinish(rt);
                 consumer.interrupt();
                 consumer.join();
             }
             kpi.removeAll();
             k.awaitDetached();
-            report("IP output filter detach/attach (forwarding)", PACKETS, nanos, reattacher, elapsed);
-            assertThat(sink.outOfOrder).as("lost, duplicated or reordered").isZero();
-            assertThat(sink.next).isEqualTo(PACKETS);
-            assertThat(sink.badMark).as("packets marked twice").isZero();
-            for (MarkingFilter f : all) assertThat(f.detachedCalls.get()).isEqualTo(1);
-            assertThat(MarkingFilter.violations.get()).isZero();
+            report("IP output filter detach/attach (forwarding)", PACKETS, nanos, reattacher, sink);
+            assertThat(sink.clean(PACKETS)).as(sink.describe(PACKETS)).isTrue();
+            for (MarkingFilter f : reattacher.filters()) assertThat(f.detachedCalls()).isEqualTo(1);
+            assertThat(violations.get()).isZero();
         }
     }
 
-    /** Measures registration changes: how long from remove/replace to the old filter's detached callback. */
-    abstract static class Churn implements Runnable {
-        volatile boolean stop;
-        volatile long startNanos = System.nanoTime();
-        volatile int replaces;
-        final List<Long> latencies = new ArrayList<>();
-
-        void waitDetached(MarkingFilter f, long since) {
-            // Spin briefly, then park: the churn thread must not starve the packet threads on a small machine.
-            while (!f.detached && !stop) {
-                if (System.nanoTime() - since < 20_000) Thread.onSpinWait();
-                else java.util.concurrent.locks.LockSupport.parkNanos(20_000);
-            }
-            if (f.detached) latencies.add(f.detachedAtNanos - since);
-        }
-    }
-
-    static final class Replacer extends Churn {
-        volatile IpFilterRef current;
-        final List<MarkingFilter> all;
-        final int mark;
-
-        Replacer(IpFilterRef ref, List<MarkingFilter> all, int mark) {
-            this.current = ref;
-            this.all = all;
-            this.mark = mark;
-        }
-
-        @Override public void run() {
-            startNanos = System.nanoTime();
-            try {
-                while (!stop) {
-                    MarkingFilter old = all.get(all.size() - 1);
-                    MarkingFilter next = new MarkingFilter(mark);
-                    synchronized (all) {
-                        all.add(next);
-                    }
-                    long t = System.nanoTime();
-                    current = current.replace(next);
-                    replaces++;
-                    waitDetached(old, t);
-                }
-            } catch (KpiException e) {
-                throw new AssertionError(e);
-            }
-        }
-    }
-
-    static final class Reattacher extends Churn {
-        final ExtensionHandle kpi;
-        final List<MarkingFilter> all;
-        final int mark;
-
-        Reattacher(ExtensionHandle kpi, List<MarkingFilter> all, int mark) {
-            this.kpi = kpi;
-            this.all = all;
-            this.mark = mark;
-        }
-
-        @Override public void run() {
-            startNanos = System.nanoTime();
-            try {
-                while (!stop) {
-                    MarkingFilter f = new MarkingFilter(mark);
-                    synchronized (all) {
-                        all.add(f);
-                    }
-                    IpFilterRef ref = kpi.ipFilters().addV4("mark", Position.DEFAULT, f);
-                    Thread.onSpinWait();
-                    long t = System.nanoTime();
-                    ref.remove();
-                    replaces++;
-                    waitDetached(f, t);
-                }
-            } catch (KpiException e) {
-                throw new AssertionError(e);
-            }
-        }
-    }
-
-    private static void report(String what, int packets, long produceNanos, Churn churn, long churnNanos) {
-        List<Long> l = new ArrayList<>(churn.latencies);
-        l.sort(null);
-        long p50 = l.isEmpty() ? 0 : l.get(l.size() / 2);
-        long p99 = l.isEmpty() ? 0 : l.get((int) Math.min(l.size() - 1, Math.round(l.size() * 0.99)));
-        long max = l.isEmpty() ? 0 : l.get(l.size() - 1);
-        System.out.printf("%s: %,d packets in %.3f s = %.2f Mpps offered; %,d registration changes (%.0f/s); "
-                        + "change-to-detached p50 %.1f us, p99 %.1f us, max %.1f us%n",
-                what, packets, produceNanos / 1e9, packets / (produceNanos / 1e3), churn.replaces,
-                churn.replaces / (churnNanos / 1e9), p50 / 1e3, p99 / 1e3, max / 1e3);
+    private static void report(String what, int packets, long produceNanos, FilterChurn churn, SequencedStream.Checker sink) {
+        System.out.printf("%s: %,d packets in %.3f s = %.2f Mpps offered; %s; %s%n", what, packets, produceNanos / 1e9,
+                packets / (produceNanos / 1e3), churn.describe(), sink.describe(packets));
     }
 }

@@ -1,0 +1,107 @@
+package org.kextnet.testkit;
+
+import java.util.BitSet;
+
+import org.kextnet.kernel.buf.Mbuf;
+
+/**
+ * A stream of sequence-numbered UDP frames for tests and benchmarks under traffic: the frame template, how a
+ * sequence number and a mark byte sit in its payload, and a {@link Checker} for the receiving end that counts
+ * lost, duplicated and reordered packets and packets with an unexpected mark (filters count themselves in the
+ * mark byte, see {@link MarkingFilter}).
+ */
+public final class SequencedStream {
+    /** Offsets in the UDP payload: the 8-byte sequence number and the mark byte. */
+    public static final int SEQ = 0, MARK = 8;
+    /** Where the UDP payload starts in an Ethernet frame and in an IP packet. */
+    public static final int FRAME_PAYLOAD = Frames.ETHER_HEADER + Frames.IP_HEADER + Frames.UDP_HEADER,
+            IP_PAYLOAD = Frames.IP_HEADER + Frames.UDP_HEADER;
+    /** Where the mark byte is, from the IP header (what an IP filter sees). */
+    public static final int IP_MARK = IP_PAYLOAD + MARK;
+
+    private SequencedStream() {}
+
+    /** An IPv4 UDP packet with a 16-byte payload and no UDP checksum (filters rewrite the payload). */
+    public static byte[] udpTemplate(int src, int dst) {
+        byte[] ip = Frames.udpPacket(src, dst, 40000, 5000, new byte[16]);
+        ip[Frames.IP_HEADER + 6] = 0;
+        ip[Frames.IP_HEADER + 7] = 0;
+        return ip;
+    }
+
+    /** The template in an Ethernet frame from the peer of {@code from} to the kernel, addressed to the peer of {@code to}. */
+    public static byte[] forwardedFrame(EmbeddedKernel k, String from, String to) {
+        EmbeddedKernel.Link in = k.link(from);
+        return Frames.ethernet(in.kernelMac(), in.peerMac(), Frames.ETHERTYPE_IPV4, udpTemplate(in.peerIp(), k.link(to).peerIp()));
+    }
+
+    /** Fills {@code m} with {@code frame} carrying {@code seq}; the IP header counts as checked. */
+    public static void fill(Mbuf m, byte[] frame, int payloadOffset, long seq) {
+        m.setLength(frame.length);
+        m.copyFrom(0, frame, 0, frame.length);
+        m.putInt(payloadOffset + SEQ, (int) (seq >>> 32));
+        m.putInt(payloadOffset + SEQ + 4, (int) seq);
+        m.setCsumFlags(Mbuf.CSUM_IP_CHECKED | Mbuf.CSUM_IP_VALID);
+    }
+
+    /** The sequence number of a frame or packet whose UDP payload starts at {@code payloadOffset}. */
+    public static long seq(org.kextnet.kpi.mbuf.Mbuf m, int payloadOffset) {
+        return ((long) m.getInt(payloadOffset + SEQ) << 32) | (m.getInt(payloadOffset + SEQ + 4) & 0xffffffffL);
+    }
+
+    /**
+     * The receiving end's check. Exact: a packet whose number was seen before is a duplicate, one that comes
+     * after a higher number is reordered, and every number below the expected count never seen is lost. One
+     * thread feeds it; others may read the counts once it stopped.
+     */
+    public static final class Checker {
+        private final BitSet seen = new BitSet();
+        private final int[] allowedMarks;
+        private long received, duplicated, reordered, badMark;
+        private long highest = -1;
+
+        /** @param allowedMarks the values the mark byte may have (how many filter instances a packet may have passed) */
+        public Checker(int... allowedMarks) { this.allowedMarks = allowedMarks.clone(); }
+
+        public void accept(long seq, int mark) {
+            received++;
+            if (seq < 0 || seq > Integer.MAX_VALUE) throw new IllegalArgumentException("sequence number " + seq);
+            if (seen.get((int) seq)) {
+                duplicated++;
+            } else {
+                seen.set((int) seq);
+                if (seq < highest) reordered++;
+            }
+            if (seq > highest) highest = seq;
+            if (!allowed(mark)) badMark++;
+        }
+
+        private boolean allowed(int mark) {
+            for (int a : allowedMarks) if (a == mark) return true;
+            return false;
+        }
+
+        /** Reads the frame or packet's number and mark. */
+        public void accept(org.kextnet.kpi.mbuf.Mbuf m, int payloadOffset) {
+            accept(seq(m, payloadOffset), m.getU8(payloadOffset + MARK));
+        }
+
+        public long received() { return received; }
+        public long duplicated() { return duplicated; }
+        public long reordered() { return reordered; }
+        public long badMark() { return badMark; }
+
+        /** Numbers in [0, sent) never received. */
+        public long lost(long sent) { return sent - seen.get(0, (int) sent).cardinality(); }
+
+        /** Whether every number in [0, sent) came exactly once, in order, with an allowed mark. */
+        public boolean clean(long sent) {
+            return duplicated == 0 && reordered == 0 && badMark == 0 && lost(sent) == 0 && received == sent;
+        }
+
+        public String describe(long sent) {
+            return String.format("%,d sent, %,d received: %d lost, %d duplicated, %d reordered, %d with an unexpected mark",
+                    sent, received, lost(sent), duplicated, reordered, badMark);
+        }
+    }
+}
