@@ -340,6 +340,43 @@ class IpFilterTest {
         so.close();
     }
 
+    /** Twenty filters: past the sixteen positions that have a call site of their own, and one that throws. */
+    @Test void aLongChainRunsInOrderAroundAThrowingFilterAndStopsWhereOneTakesThePacket() throws Exception {
+        k.kernel().nke().setPolicy(new FaultPolicy(100, true, false));
+        for (int i = 0; i < 20; i++) {
+            String name = "f" + i;
+            IpFilter f = switch (i) {
+                case 2 -> new IpFilter() { // input only
+                    @Override public int input(Mbuf m, int offset, int protocol) { calls.add("f2:in"); throw new IllegalStateException("boom"); }
+                };
+                case 18 -> new IpFilter() {
+                    @Override public int input(Mbuf m, int offset, int protocol) { calls.add("f18:in"); m.free(); return Errno.EJUSTRETURN; }
+                    @Override public int output(Mbuf m, IpPacketOptions options) { calls.add("f18:out"); return 0; }
+                };
+                default -> recorder(name, 0, 0);
+            };
+            kpi.ipFilters().addV4(name, Position.DEFAULT, f);
+        }
+        UdpSocket so = k.kernel().udp().open().bind(0, 5000);
+        k.injectIp(udpToKernel(5000, "x"));
+        k.runPending();
+
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i <= 18; i++) expected.add(i == 2 || i == 18 ? "f" + i + ":in" : "f" + i + ":in:20:17");
+        assertThat(calls).containsExactlyElementsOf(expected); // f18 took it: f19 never saw it
+        assertThat(so.available()).isZero();
+        assertThat(k.kernel().stats().get(Stat.IP_FILTER_TAKEN)).isEqualTo(1);
+
+        calls.clear();
+        so.send(ByteBuffer.wrap(new byte[4]), k.peerIp(), 9);
+        k.runPending();
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < 20; i++) if (i != 2) out.add("f" + i + ":out");
+        assertThat(calls).extracting(c -> c.substring(0, c.indexOf(":out") + 4)).containsExactlyElementsOf(out);
+        assertThat(k.readOutbound()).isNotNull(); // every output filter continued: the datagram left
+        so.close();
+    }
+
     @Test void forwardedPacketsPassTheOutputFilters() throws Exception {
         try (EmbeddedKernel r = EmbeddedKernel.builder().ethernet("wire0", "10.0.0.1/24").ethernet("wire1", "10.1.0.1/24")
                 .forwarding(true).build()) {
