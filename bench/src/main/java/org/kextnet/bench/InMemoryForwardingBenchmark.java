@@ -57,11 +57,14 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-// The kernel's launcher flag (./kextnet): C2's default MaxInlineLevel of 15 is shallower than the packet path
+// The kernel's launcher flags (./kextnet): C2's default MaxInlineLevel of 15 is shallower than the packet path
 // plus MemorySegment's internals, and then the compile order decides whether header accesses stay calls:
-// forwarding took ~130 or ~190 ns per packet from one JVM to the next (docs/benchmarks.md).
+// forwarding took ~130 or ~190 ns per packet from one JVM to the next; the IP filter walks are inlined on
+// request, being larger than C2 inlines by itself (docs/benchmarks.md).
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-        "-XX:MaxInlineLevel=30"})
+        "-XX:MaxInlineLevel=30", "-XX:CompileCommand=quiet",
+        "-XX:CompileCommand=inline,org.kextnet.kernel.inet.IpFilters::runInput",
+        "-XX:CompileCommand=inline,org.kextnet.kernel.inet.IpFilters::runOutput"})
 public class InMemoryForwardingBenchmark {
     public static final int BATCH = 64;
     static final int FRAME = 60;
