@@ -18,6 +18,7 @@ import org.kextnet.kernel.stat.Stat;
  * none, and still answers ping afterwards.
  */
 class BadChecksumTest {
+    private final Teardown teardown = new Teardown();
     /** Builds each packet, then replaces the checksum by a wrong one (the right one with bits flipped). */
     private static final String SCAPY = """
             import sys
@@ -34,20 +35,17 @@ class BadChecksumTest {
 
     private NetNs ns;
     private Kernel kernel;
-    private UdpEchoService echo;
 
-    @AfterEach void tearDown() {
-        if (echo != null) echo.close();
-        if (kernel != null) kernel.close();
-        if (ns != null) ns.close();
+    @AfterEach void tearDown() throws Exception {
+        teardown.close();
     }
 
     @Test void packetsWithBadChecksumsAreCountedAndDropped() throws Exception {
         Requirements.require("ping", "scapy");
-        ns = NetNs.create("csum");
-        kernel = Stack.kernel("it-csum");
+        ns = teardown.add(NetNs.create("csum"));
+        kernel = teardown.add(Stack.kernel("it-csum"));
         Interface tun = Stack.attach(kernel, ns, "tun0", TunDevice.Kind.TUN, "10.126.1.1/24", "10.126.1.2/24");
-        echo = UdpEchoService.start(kernel, UdpEchoService.PORT);
+        teardown.add(UdpEchoService.start(kernel, UdpEchoService.PORT));
         int n = 5;
 
         String out = ns.mustExec(Duration.ofSeconds(60), Requirements.PYTHON, "-c", SCAPY,

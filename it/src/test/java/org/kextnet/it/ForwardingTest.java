@@ -17,20 +17,19 @@ import org.kextnet.kernel.stat.Stat;
  * namespace B. Linux in A pings Linux in B through the stack (L3 on one side, Ethernet and ARP on the other).
  */
 class ForwardingTest {
+    private final Teardown teardown = new Teardown();
     private NetNs a, b;
     private Kernel kernel;
 
-    @AfterEach void tearDown() {
-        if (kernel != null) kernel.close();
-        if (a != null) a.close();
-        if (b != null) b.close();
+    @AfterEach void tearDown() throws Exception {
+        teardown.close();
     }
 
     @Test void linuxInOneNamespacePingsLinuxInAnotherThroughTheStack() {
         Requirements.require("ping");
-        a = NetNs.create("fwa");
-        b = NetNs.create("fwb");
-        kernel = Stack.kernel("it-fwd");
+        a = teardown.add(NetNs.create("fwa"));
+        b = teardown.add(NetNs.create("fwb"));
+        kernel = teardown.add(Stack.kernel("it-fwd"));
         Interface tun = Stack.attach(kernel, a, "tun0", TunDevice.Kind.TUN, "10.125.1.1/24", "10.125.1.2/24");
         Interface tap = Stack.attach(kernel, b, "tap0", TunDevice.Kind.TAP, "10.125.2.1/24", "10.125.2.2/24");
         kernel.setForwarding(true);
@@ -52,9 +51,9 @@ class ForwardingTest {
 
     @Test void withoutForwardingTheStackDoesNotRoute() {
         Requirements.require("ping");
-        a = NetNs.create("fwa");
-        b = NetNs.create("fwb");
-        kernel = Stack.kernel("it-nofwd");
+        a = teardown.add(NetNs.create("fwa"));
+        b = teardown.add(NetNs.create("fwb"));
+        kernel = teardown.add(Stack.kernel("it-nofwd"));
         Stack.attach(kernel, a, "tun0", TunDevice.Kind.TUN, "10.125.1.1/24", "10.125.1.2/24");
         Stack.attach(kernel, b, "tap0", TunDevice.Kind.TAP, "10.125.2.1/24", "10.125.2.2/24");
         a.ip("route", "add", "10.125.2.0/24", "via", "10.125.1.2");

@@ -21,14 +21,12 @@ import org.kextnet.kernel.stat.Stat;
 
 /** The TUN/TAP interface types themselves: creation options, the Linux device's life, several queues, bad frames. */
 class TunDeviceTest {
+    private final Teardown teardown = new Teardown();
     private NetNs ns;
     private Kernel kernel;
-    private UdpEchoService echo;
 
-    @AfterEach void tearDown() {
-        if (echo != null) echo.close();
-        if (kernel != null) kernel.close();
-        if (ns != null) ns.close();
+    @AfterEach void tearDown() throws Exception {
+        teardown.close();
     }
 
     @Test void tunAndTapAreRegisteredInterfaceTypes() {
@@ -36,7 +34,7 @@ class TunDeviceTest {
     }
 
     @Test void badOptionsAreRejectedWithTheirName() {
-        kernel = Stack.kernel("it-opts");
+        kernel = teardown.add(Stack.kernel("it-opts"));
         var tun = InterfaceTypes.find("tun");
         assertThatThrownBy(() -> tun.create(kernel, "tun0", Map.of("bogus", "1")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'bogus'");
@@ -55,8 +53,8 @@ class TunDeviceTest {
 
     @Test void theLinuxDeviceIsUpWhileTheInterfaceLivesAndGoneAfter() {
         Requirements.require();
-        ns = NetNs.create("dev"); // only to own the device name for clean-up; the device stays in this namespace
-        kernel = Stack.kernel("it-dev");
+        ns = teardown.add(NetNs.create("dev")); // only to own the device name for clean-up; the device stays in this namespace
+        kernel = teardown.add(Stack.kernel("it-dev"));
         String dev = ns.device("kd");
         Interface ifp = InterfaceTypes.find("tun").create(kernel, "tun7", Map.of("dev", dev, "mtu", "1400"));
 
@@ -72,8 +70,8 @@ class TunDeviceTest {
 
     @Test void aTapDeviceIsAnEthernetInterfaceWithALocallyAdministeredAddress() {
         Requirements.require();
-        ns = NetNs.create("dev");
-        kernel = Stack.kernel("it-tapdev");
+        ns = teardown.add(NetNs.create("dev"));
+        kernel = teardown.add(Stack.kernel("it-tapdev"));
         Interface ifp = Stack.attach(kernel, ns, "tap3", TunDevice.Kind.TAP, "10.127.3.1/24", "10.127.3.2/24");
         assertThat(ifp.family()).isEqualTo(IfFamily.ETHERNET);
         assertThat(ifp.lladdr() >>> 40).as("first octet").isEqualTo(0x02);
@@ -82,10 +80,10 @@ class TunDeviceTest {
 
     @Test void severalQueuesEachWithAReaderAnswerSeveralFlows() throws Exception {
         Requirements.require("ping");
-        ns = NetNs.create("mq");
-        kernel = Stack.kernel("it-mq");
+        ns = teardown.add(NetNs.create("mq"));
+        kernel = teardown.add(Stack.kernel("it-mq"));
         Interface tun = Stack.attach(kernel, ns, "tun0", TunDevice.Kind.TUN, "10.127.1.1/24", "10.127.1.2/24", "queues", "3");
-        echo = UdpEchoService.start(kernel, UdpEchoService.PORT);
+        teardown.add(UdpEchoService.start(kernel, UdpEchoService.PORT));
 
         assertThat(((TunDriver) tun.driver()).device().queues()).isEqualTo(3);
         assertThat(ns.ip("-d", "link", "show", Stack.dev(tun))).contains("multi_queue").contains("numqueues 3");
@@ -118,8 +116,8 @@ class TunDeviceTest {
 
     @Test void malformedFramesFromTheDeviceAreCountedAndDropped() throws Exception {
         Requirements.require("ping", "scapy");
-        ns = NetNs.create("bad");
-        kernel = Stack.kernel("it-bad");
+        ns = teardown.add(NetNs.create("bad"));
+        kernel = teardown.add(Stack.kernel("it-bad"));
         Interface tun = Stack.attach(kernel, ns, "tun0", TunDevice.Kind.TUN, "10.127.2.1/24", "10.127.2.2/24");
         String script = """
                 import sys
@@ -156,8 +154,8 @@ class TunDeviceTest {
 
     @Test void framesLargerThanTheInterfaceMtuAreCountedAsInputErrors() {
         Requirements.require("ping");
-        ns = NetNs.create("big");
-        kernel = Stack.kernel("it-big");
+        ns = teardown.add(NetNs.create("big"));
+        kernel = teardown.add(Stack.kernel("it-big"));
         Interface tun = Stack.attach(kernel, ns, "tun0", TunDevice.Kind.TUN, "10.127.4.1/24", "10.127.4.2/24");
         // Linux's side now allows 4000-byte packets; ours stays at 1500.
         ns.ip("link", "set", "dev", Stack.dev(tun), "mtu", "4000");

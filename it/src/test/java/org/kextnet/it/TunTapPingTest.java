@@ -15,21 +15,19 @@ import org.kextnet.kernel.wire.Ipv4;
 
 /** Linux, in a namespace, pings the stack through a TUN device and through a TAP device. */
 class TunTapPingTest {
+    private final Teardown teardown = new Teardown();
     private NetNs ns;
     private Kernel kernel;
 
-    @AfterEach void tearDown() {
-        if (kernel != null) kernel.close();
-        if (ns != null) {
-            ns.close();
-            assertThat(ns.exists()).as("namespace deleted").isFalse();
-        }
+    @AfterEach void tearDown() throws Exception {
+        teardown.close();
+        if (ns != null) assertThat(ns.exists()).as("namespace deleted").isFalse();
     }
 
     @Test void linuxPingsTheStackOverTun() {
         Requirements.require("ping");
-        ns = NetNs.create("ping");
-        kernel = Stack.kernel("it-ping-tun");
+        ns = teardown.add(NetNs.create("ping"));
+        kernel = teardown.add(Stack.kernel("it-ping-tun"));
         Interface tun = Stack.attach(kernel, ns, "tun0", TunDevice.Kind.TUN, "10.123.1.1/24", "10.123.1.2/24");
 
         String out = ns.mustExec(Duration.ofSeconds(30), "ping", "-c", "3", "-W", "2", "10.123.1.2");
@@ -44,8 +42,8 @@ class TunTapPingTest {
 
     @Test void linuxPingsTheStackOverTapAndResolvesItsMacWithArp() {
         Requirements.require("ping");
-        ns = NetNs.create("ping");
-        kernel = Stack.kernel("it-ping-tap");
+        ns = teardown.add(NetNs.create("ping"));
+        kernel = teardown.add(Stack.kernel("it-ping-tap"));
         Interface tap = Stack.attach(kernel, ns, "tap0", TunDevice.Kind.TAP, "10.123.2.1/24", "10.123.2.2/24",
                 "lladdr", "02:6b:78:74:00:02");
 

@@ -16,22 +16,20 @@ import org.kextnet.kernel.stat.Stat;
 
 /** {@code nc -u} in a namespace exchanges datagrams with the stack's UDP echo service over TUN. */
 class UdpEchoTest {
+    private final Teardown teardown = new Teardown();
     private NetNs ns;
     private Kernel kernel;
-    private UdpEchoService echo;
 
-    @AfterEach void tearDown() {
-        if (echo != null) echo.close();
-        if (kernel != null) kernel.close();
-        if (ns != null) ns.close();
+    @AfterEach void tearDown() throws Exception {
+        teardown.close();
     }
 
     private void startStack() throws Exception {
-        ns = NetNs.create("udp");
-        kernel = Stack.kernel("it-udp");
+        ns = teardown.add(NetNs.create("udp"));
+        kernel = teardown.add(Stack.kernel("it-udp"));
         Interface tun = Stack.attach(kernel, ns, "tun0", TunDevice.Kind.TUN, "10.123.3.1/24", "10.123.3.2/24");
         assertThat(tun.mtu()).isEqualTo(1500);
-        echo = UdpEchoService.start(kernel, UdpEchoService.PORT);
+        teardown.add(UdpEchoService.start(kernel, UdpEchoService.PORT));
     }
 
     /** Sends {@code payload} as one datagram with nc and returns what came back. */
