@@ -1,5 +1,7 @@
 package org.kextnet.cli;
 
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Path;
 
 import org.junit.jupiter.api.AfterEach;
@@ -13,6 +15,8 @@ import org.kextnet.loader.rpc.KernelControls;
 import org.kextnet.loader.rpc.PeerPolicy;
 import org.kextnet.loader.rpc.RpcServer;
 
+import picocli.CommandLine;
+
 /** For the command tests: a kern_loader in this JVM, with a kernel, serving its RPC on a real Unix socket, {@code dir/kl.sock}. */
 abstract class InJvmDaemon {
     @TempDir Path dir;
@@ -23,6 +27,21 @@ abstract class InJvmDaemon {
 
     /** A command's exit status and output. */
     record Run(int code, String out, String err) {}
+
+    /** Runs a kextnet command line against this daemon's socket ({@code --socket} added after the command). */
+    Run run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        CommandLine cl = Commands.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        String[] full = new String[args.length + 1];
+        int sub = args[0].equals("ctl") ? 2 : 1; // ctl's --socket goes after its subcommand
+        System.arraycopy(args, 0, full, 0, sub);
+        full[sub] = "--socket=" + sock;
+        System.arraycopy(args, sub, full, sub + 1, args.length - sub);
+        int code = cl.execute(full);
+        return new Run(code, out.toString(), err.toString());
+    }
 
     @BeforeEach void startDaemon() throws Exception {
         kernel = new Kernel("t");

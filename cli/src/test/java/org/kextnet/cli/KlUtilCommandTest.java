@@ -2,15 +2,12 @@ package org.kextnet.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.kextnet.loader.ServerInfo;
-import picocli.CommandLine;
 
 /** kl_util, port send and admin against a kern_loader in this JVM: their exact output lines and exit codes. */
 class KlUtilCommandTest extends InJvmDaemon {
@@ -19,19 +16,6 @@ class KlUtilCommandTest extends InJvmDaemon {
     @BeforeEach void start() {
         script = LoaderDemo.echoScript();
         assertThat(script).as("examples/echo-server is built before cli").isNotNull();
-    }
-
-    Run run(String... args) {
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        CommandLine cl = Commands.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        String[] full = new String[args.length + 1];
-        full[0] = args[0];
-        full[1] = "--socket=" + sock;
-        System.arraycopy(args, 1, full, 2, args.length - 1);
-        int code = cl.execute(full);
-        return new Run(code, out.toString(), err.toString());
     }
 
     @Test void statusLoadUnloadDeleteAndErrors() throws Exception {

@@ -2,8 +2,6 @@ package org.kextnet.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
@@ -16,7 +14,6 @@ import org.kextnet.loader.LoaderOptions;
 import org.kextnet.loader.ServerState;
 import org.kextnet.loader.rpc.KernelControls;
 import org.kextnet.loader.server.NkeBridge;
-import picocli.CommandLine;
 
 /**
  * The example NKE as the project builds it (examples/ipfilter-counter: ipfilter-counter.jar and ipcount.kern_server),
@@ -37,20 +34,6 @@ class NkeCommandsTest extends InJvmDaemon {
     @BeforeEach void start() {
         script = LoaderDemo.nkeScript();
         assertThat(script).as("examples/ipfilter-counter is built before cli").isNotNull();
-    }
-
-    Run run(String... args) {
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        CommandLine cl = Commands.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        String[] full = new String[args.length + 1];
-        int sub = args[0].equals("ctl") ? 2 : 1; // ctl's --socket goes after its subcommand
-        System.arraycopy(args, 0, full, 0, sub);
-        full[sub] = "--socket=" + sock;
-        System.arraycopy(args, sub, full, sub + 1, args.length - sub);
-        int code = cl.execute(full);
-        return new Run(code, out.toString(), err.toString());
     }
 
     /** Pings this kernel's loopback: each ping is two ICMP packets out and two in (request and reply). */
