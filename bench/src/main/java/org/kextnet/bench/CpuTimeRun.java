@@ -11,7 +11,7 @@ import java.util.function.IntSupplier;
  * people's load than JMH's wall-clock score (it still pays for caches they evict). Not a replacement for
  * JMH, which stays the reference (and the only allocation figure); a second opinion reported beside it.
  *
- * <pre>java -XX:MaxInlineLevel=30 -XX:CompileCommand=quiet -XX:CompileCommand=inline,org.kextnet.kernel.inet.IpFilters::runOutput \
+ * <pre>java -XX:MaxInlineLevel=30 -XX:CompileCommand=quiet -XX:CompileCommand=inline,org.kextnet.kernel.inet.IpFilters::walk* \
  *      -cp bench/target/benchmarks.jar org.kextnet.bench.CpuTimeRun [rounds] [millis per round] [layers|filters]</pre>
  * (the flags as in the launcher and the JMH forks; see {@link InMemoryForwardingBenchmark}).
  */

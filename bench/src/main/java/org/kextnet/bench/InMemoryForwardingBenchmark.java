@@ -63,8 +63,7 @@ import org.openjdk.jmh.annotations.Warmup;
 // request, being larger than C2 inlines by itself (docs/benchmarks.md).
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
         "-XX:MaxInlineLevel=30", "-XX:CompileCommand=quiet",
-        "-XX:CompileCommand=inline,org.kextnet.kernel.inet.IpFilters::runInput",
-        "-XX:CompileCommand=inline,org.kextnet.kernel.inet.IpFilters::runOutput"})
+        "-XX:CompileCommand=inline,org.kextnet.kernel.inet.IpFilters::walk*"})
 public class InMemoryForwardingBenchmark {
     public static final int BATCH = 64;
     static final int FRAME = 60;
@@ -93,7 +92,8 @@ public class InMemoryForwardingBenchmark {
         MemoryWire.End egress;
         PacketContext ctx;
         final Mbuf[] batch = new Mbuf[BATCH];
-        final MemorySegment template = frame();
+        /** The frame as it arrives, off-heap like the memory it is copied from in a real driver (a DMA ring). */
+        final MemorySegment template = java.lang.foreign.Arena.ofAuto().allocate(FRAME, 64).copyFrom(frame());
 
         @Setup(Level.Trial)
         public void setUp() {

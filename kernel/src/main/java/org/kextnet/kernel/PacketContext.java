@@ -2,6 +2,7 @@ package org.kextnet.kernel;
 
 import org.kextnet.kernel.buf.BufferCache;
 import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.inet.ForwardVector;
 import org.kextnet.kernel.inet.InputRouteCache;
 import org.kextnet.kernel.nke.GracePeriod;
 import org.kextnet.kernel.stat.StatCells;
@@ -28,6 +29,19 @@ public final class PacketContext {
     public final org.kextnet.kernel.net.FrameInfoImpl frame = new org.kextnet.kernel.net.FrameInfoImpl();
     /** IPv4 input's decision for the last addresses this thread saw. */
     public final InputRouteCache routeCache = new InputRouteCache();
+    /**
+     * Received IPv4 packets a link layer gathers from one batch for IPv4 input to take as a vector (see
+     * {@link org.kextnet.kernel.net.Interface#input(PacketContext, Mbuf[], int)}).
+     */
+    public final Mbuf[] ipv4Vector = new Mbuf[ForwardVector.CAPACITY];
+    /** The packets IPv4 input forwards from one vector, waiting for output. */
+    public final ForwardVector forwardVector = new ForwardVector();
+    /**
+     * Whether this thread is inside a vector of received packets: a batch that arrives meanwhile (an
+     * extension's input from a callback) goes through the stack one packet at a time, leaving the vectors
+     * in use alone.
+     */
+    public boolean inVector;
     /** A socket address this thread reuses to pass senders to socket filters (valid during the call only). */
     public final org.kextnet.kpi.socket.SockAddr.Inet4SockAddr sockAddr = new org.kextnet.kpi.socket.SockAddr.Inet4SockAddr(0, 0);
 

@@ -89,6 +89,9 @@ public final class IpFilters {
         return chain.add(name, position, (c, prio) -> new Entry(c, owner, name, position, prio, filter, family));
     }
 
+    /** Whether an IPv4 output filter is attached (one volatile read). */
+    public boolean hasOutput() { return v4.has(OUT); }
+
     /** Whether an IPv4 input filter is attached (one volatile read). */
     public boolean hasInput() { return v4.has(IN); }
 
@@ -108,43 +111,46 @@ public final class IpFilters {
         ctx.enter();
         try {
             FilterChain.Snapshot<IpFilter> s = v4.snapshot();
-            FilterEntry<IpFilter>[] a = s.with(IN);
-            int n = a.length;
-            int gen = m.generation(); // a filter that continues (0) leaves the packet as it was: read once
-            int i = s.resumeIndex(resumeAfter, IN);
-            int r = 0;
-            while (i < n) {
-                try {
-                    // One call site per chain position, unrolled (see the class comment).
-                    if (i == 0 && ((r = a[0].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                    if (i == 1 && ((r = a[1].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                    if (i == 2 && ((r = a[2].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                    if (i == 3 && ((r = a[3].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                    if (i == 4 && ((r = a[4].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                    if (i == 5 && ((r = a[5].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                    if (i == 6 && ((r = a[6].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                    if (i == 7 && ((r = a[7].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                    if (i == 8 && ((r = a[8].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                    if (i == 9 && ((r = a[9].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                    if (i == 10 && ((r = a[10].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                    if (i == 11 && ((r = a[11].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                    if (i == 12 && ((r = a[12].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                    if (i == 13 && ((r = a[13].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                    if (i == 14 && ((r = a[14].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                    if (i == 15 && ((r = a[15].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                    for (; i < n; i++) if ((r = a[i].filter.input(m, offset, protocol)) != 0) break;
-                    break;
-                } catch (Throwable t) {
-                    if (faulted(ctx, a[i], "input", t, m, gen)) return false;
-                    i++;
-                }
-            }
-            if (r == 0) return true;
-            stopped(ctx, r, m, gen);
-            return false;
+            return walkInput(ctx, s.with(IN), s.resumeIndex(resumeAfter, IN), m, offset, protocol);
         } finally {
             ctx.exit();
         }
+    }
+
+    /** Calls the input filters of {@code a} from index {@code i} on; true if all of them continued. */
+    private boolean walkInput(PacketContext ctx, FilterEntry<IpFilter>[] a, int i, Mbuf m, int offset, int protocol) {
+        int n = a.length;
+        int gen = m.generation(); // a filter that continues (0) leaves the packet as it was: read once
+        int r = 0;
+        while (i < n) {
+            try {
+                // One call site per chain position, unrolled (see the class comment).
+                if (i == 0 && ((r = a[0].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
+                if (i == 1 && ((r = a[1].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
+                if (i == 2 && ((r = a[2].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
+                if (i == 3 && ((r = a[3].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
+                if (i == 4 && ((r = a[4].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
+                if (i == 5 && ((r = a[5].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
+                if (i == 6 && ((r = a[6].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
+                if (i == 7 && ((r = a[7].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
+                if (i == 8 && ((r = a[8].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
+                if (i == 9 && ((r = a[9].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
+                if (i == 10 && ((r = a[10].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
+                if (i == 11 && ((r = a[11].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
+                if (i == 12 && ((r = a[12].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
+                if (i == 13 && ((r = a[13].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
+                if (i == 14 && ((r = a[14].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
+                if (i == 15 && ((r = a[15].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
+                for (; i < n; i++) if ((r = a[i].filter.input(m, offset, protocol)) != 0) break;
+                break;
+            } catch (Throwable t) {
+                if (faulted(ctx, a[i], "input", t, m, gen)) return false;
+                i++;
+            }
+        }
+        if (r == 0) return true;
+        stopped(ctx, r, m, gen);
+        return false;
     }
 
     /**
@@ -162,41 +168,62 @@ public final class IpFilters {
         ctx.enter();
         try {
             FilterChain.Snapshot<IpFilter> s = v4.snapshot();
-            FilterEntry<IpFilter>[] a = s.with(OUT);
-            int n = a.length;
-            int gen = m.generation(); // a filter that continues (0) leaves the packet as it was: read once
-            int i = s.resumeIndex(resumeAfter, OUT);
-            int r = 0;
-            while (i < n) {
-                try {
-                    // One call site per chain position, unrolled (see the class comment).
-                    if (i == 0 && ((r = a[0].filter.output(m, options)) != 0 || ++i == n)) break;
-                    if (i == 1 && ((r = a[1].filter.output(m, options)) != 0 || ++i == n)) break;
-                    if (i == 2 && ((r = a[2].filter.output(m, options)) != 0 || ++i == n)) break;
-                    if (i == 3 && ((r = a[3].filter.output(m, options)) != 0 || ++i == n)) break;
-                    if (i == 4 && ((r = a[4].filter.output(m, options)) != 0 || ++i == n)) break;
-                    if (i == 5 && ((r = a[5].filter.output(m, options)) != 0 || ++i == n)) break;
-                    if (i == 6 && ((r = a[6].filter.output(m, options)) != 0 || ++i == n)) break;
-                    if (i == 7 && ((r = a[7].filter.output(m, options)) != 0 || ++i == n)) break;
-                    if (i == 8 && ((r = a[8].filter.output(m, options)) != 0 || ++i == n)) break;
-                    if (i == 9 && ((r = a[9].filter.output(m, options)) != 0 || ++i == n)) break;
-                    if (i == 10 && ((r = a[10].filter.output(m, options)) != 0 || ++i == n)) break;
-                    if (i == 11 && ((r = a[11].filter.output(m, options)) != 0 || ++i == n)) break;
-                    if (i == 12 && ((r = a[12].filter.output(m, options)) != 0 || ++i == n)) break;
-                    if (i == 13 && ((r = a[13].filter.output(m, options)) != 0 || ++i == n)) break;
-                    if (i == 14 && ((r = a[14].filter.output(m, options)) != 0 || ++i == n)) break;
-                    if (i == 15 && ((r = a[15].filter.output(m, options)) != 0 || ++i == n)) break;
-                    for (; i < n; i++) if ((r = a[i].filter.output(m, options)) != 0) break;
-                    break;
-                } catch (Throwable t) {
-                    if (faulted(ctx, a[i], "output", t, m, gen)) return Errno.EIO;
-                    i++;
-                }
-            }
-            return r == 0 ? 0 : stopped(ctx, r, m, gen);
+            return walkOutput(ctx, s.with(OUT), s.resumeIndex(resumeAfter, OUT), m, options);
         } finally {
             ctx.exit();
         }
+    }
+
+    /**
+     * The IPv4 output filters attached now, for a caller that runs them on many packets ({@link
+     * #output(PacketContext, FilterEntry[], Mbuf)}): null if there are none. Valid while the caller stays in
+     * the read-side section it took them in.
+     */
+    public FilterEntry<IpFilter>[] outputChain() {
+        return v4.has(OUT) ? v4.snapshot().with(OUT) : null;
+    }
+
+    /**
+     * Runs the output filters of {@code chain} (from {@link #outputChain()}, taken in the caller's current
+     * read-side section) on a forwarded packet; the result as {@link #output(PacketContext, Mbuf,
+     * IpPacketOptions, FilterEntry)}.
+     */
+    public int output(PacketContext ctx, FilterEntry<IpFilter>[] chain, Mbuf m) {
+        return walkOutput(ctx, chain, 0, m, null);
+    }
+
+    /** Calls the output filters of {@code a} from index {@code i} on. */
+    private int walkOutput(PacketContext ctx, FilterEntry<IpFilter>[] a, int i, Mbuf m, IpPacketOptions options) {
+        int n = a.length;
+        int gen = m.generation(); // a filter that continues (0) leaves the packet as it was: read once
+        int r = 0;
+        while (i < n) {
+            try {
+                // One call site per chain position, unrolled (see the class comment).
+                if (i == 0 && ((r = a[0].filter.output(m, options)) != 0 || ++i == n)) break;
+                if (i == 1 && ((r = a[1].filter.output(m, options)) != 0 || ++i == n)) break;
+                if (i == 2 && ((r = a[2].filter.output(m, options)) != 0 || ++i == n)) break;
+                if (i == 3 && ((r = a[3].filter.output(m, options)) != 0 || ++i == n)) break;
+                if (i == 4 && ((r = a[4].filter.output(m, options)) != 0 || ++i == n)) break;
+                if (i == 5 && ((r = a[5].filter.output(m, options)) != 0 || ++i == n)) break;
+                if (i == 6 && ((r = a[6].filter.output(m, options)) != 0 || ++i == n)) break;
+                if (i == 7 && ((r = a[7].filter.output(m, options)) != 0 || ++i == n)) break;
+                if (i == 8 && ((r = a[8].filter.output(m, options)) != 0 || ++i == n)) break;
+                if (i == 9 && ((r = a[9].filter.output(m, options)) != 0 || ++i == n)) break;
+                if (i == 10 && ((r = a[10].filter.output(m, options)) != 0 || ++i == n)) break;
+                if (i == 11 && ((r = a[11].filter.output(m, options)) != 0 || ++i == n)) break;
+                if (i == 12 && ((r = a[12].filter.output(m, options)) != 0 || ++i == n)) break;
+                if (i == 13 && ((r = a[13].filter.output(m, options)) != 0 || ++i == n)) break;
+                if (i == 14 && ((r = a[14].filter.output(m, options)) != 0 || ++i == n)) break;
+                if (i == 15 && ((r = a[15].filter.output(m, options)) != 0 || ++i == n)) break;
+                for (; i < n; i++) if ((r = a[i].filter.output(m, options)) != 0) break;
+                break;
+            } catch (Throwable t) {
+                if (faulted(ctx, a[i], "output", t, m, gen)) return Errno.EIO;
+                i++;
+            }
+        }
+        return r == 0 ? 0 : stopped(ctx, r, m, gen);
     }
 
     private static int stopped(PacketContext ctx, int r, Mbuf m, int gen) {

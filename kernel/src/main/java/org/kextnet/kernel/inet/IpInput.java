@@ -50,13 +50,7 @@ public final class IpInput {
         }
         int total = (int) (w0 >>> 32) & 0xffff;
         if (len > total) m.setLength(total); // Ethernet padding
-        int src = (int) w1;
-        InputRouteCache rc = ctx.routeCache;
-        int generation = kernel.configGeneration();
-        if (!rc.matches(generation, ifp, src, dst)) {
-            int verdict = classify(ifp, src, dst);
-            rc.set(generation, ifp, src, dst, verdict, verdict == InputRouteCache.FORWARD ? kernel.routes().lookup(dst) : null);
-        }
+        InputRouteCache rc = lookup(ctx.routeCache, kernel.configGeneration(), ifp, (int) w1, dst);
         switch (rc.verdict) {
             case InputRouteCache.FORWARD -> forward(ctx, m, dst, (int) (w1 >>> 32), rc.route);
             case InputRouteCache.LOCAL, InputRouteCache.BROADCAST -> {
@@ -77,6 +71,64 @@ public final class IpInput {
                 m.free();
             }
         }
+    }
+
+    /**
+     * A vector of received packets of {@code ifp} ({@code packets[0..n)}, each starting at its IP header),
+     * from a link layer's batch. Takes ownership of them all and clears their slots.
+     *
+     * <p>Unicast packets to forward, with a plain 20-byte header, are checked and turned (TTL) here, then
+     * handed to output as one {@link ForwardVector} (which runs the IP output filters); every other
+     * packet goes through {@link #input(PacketContext, Interface, Mbuf)} on its own, after the packets before
+     * it have been sent, so that the vector keeps the order of the batch. The kernel-wide state (forwarding,
+     * the configuration generation) is read once per vector, the counters added once.
+     */
+    public void input(PacketContext ctx, Interface ifp, Mbuf[] packets, int n) {
+        boolean forwarding = kernel.forwarding();
+        int generation = kernel.configGeneration();
+        InputRouteCache rc = ctx.routeCache;
+        ForwardVector out = ctx.forwardVector;
+        IpOutput output = kernel.ipOutput();
+        int total = 0;
+        for (int i = 0; i < n; i++) {
+            Mbuf m = packets[i];
+            packets[i] = null;
+            int len = m.length();
+            if (forwarding && len >= Ipv4.MIN_HEADER && (m.flags() & (Mbuf.F_BROADCAST | Mbuf.F_MULTICAST)) == 0) {
+                MemorySegment s = m.segment();
+                int off = m.offset();
+                long w0 = s.get(Mbuf.U64, off);
+                long w1 = s.get(Mbuf.U64, off + 8);
+                int dst = s.get(Mbuf.U32, off + Ipv4.DST);
+                int ttlWord = (int) (w1 >>> 32);
+                if ((w0 >>> 56) == 0x45 && (ttlWord >>> 24) > 1
+                        && Ipv4.checkWords(w0, w1, dst, len, (m.csumFlags() & Mbuf.CSUM_IP_VALID) != 0) == null
+                        && lookup(rc, generation, ifp, (int) w1, dst).verdict == InputRouteCache.FORWARD && rc.route != null) {
+                    total++;
+                    int length = (int) (w0 >>> 32) & 0xffff;
+                    if (len > length) m.setLength(length); // Ethernet padding
+                    Ipv4.decrementTtl(s, off, ttlWord);
+                    m.addFlags(Mbuf.F_FORWARDED);
+                    if (out.isFull()) output.send(ctx, out);
+                    Route r = rc.route;
+                    out.add(m, r.ifp(), r.nextHop(dst));
+                    continue;
+                }
+            }
+            if (out.size > 0) output.send(ctx, out);
+            input(ctx, ifp, m);
+        }
+        if (out.size > 0) output.send(ctx, out);
+        ctx.stats().add(Stat.IP_TOTAL, total);
+    }
+
+    /** The thread's route cache, made to hold the verdict for this packet's addresses. */
+    private InputRouteCache lookup(InputRouteCache rc, int generation, Interface ifp, int src, int dst) {
+        if (!rc.matches(generation, ifp, src, dst)) {
+            int verdict = classify(ifp, src, dst);
+            rc.set(generation, ifp, src, dst, verdict, verdict == InputRouteCache.FORWARD ? kernel.routes().lookup(dst) : null);
+        }
+        return rc;
     }
 
     /** What input does with a packet from {@code src} to {@code dst} received on {@code ifp}. */

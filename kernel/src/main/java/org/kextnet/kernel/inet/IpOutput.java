@@ -106,6 +106,45 @@ public final class IpOutput {
     }
 
     /**
+     * Sends the packets of a vector of forwarded packets (complete headers, TTL turned) and empties it: each
+     * run of packets to one interface goes to that interface as a vector, a packet larger than its
+     * interface's MTU is fragmented on its own, in its place in the order. Each packet passes the IP output
+     * filters just before it is framed, after the packets before it have been sent ({@link PreOutput}).
+     */
+    void send(PacketContext ctx, ForwardVector v) {
+        Mbuf[] packets = v.packets;
+        Interface[] interfaces = v.interfaces;
+        ctx.enter(); // the filter chain is taken once and called for every packet: no detach meanwhile
+        try {
+            ForwardVector.Filters filters = v.filters(kernel.ipFilters());
+            int n = v.size;
+            int i = 0;
+            while (i < n) {
+                Interface ifp = interfaces[i];
+                int mtu = ifp.mtu();
+                int j = i;
+                while (j < n && interfaces[j] == ifp && packets[j].length() <= mtu) interfaces[j++] = null;
+                if (j > i) {
+                    ifp.output(ctx, packets, v.nextHops, i, j, filters);
+                    if (filters == null) ctx.stats().add(Stat.IP_FORWARDED, j - i);
+                } else { // packets[i] needs fragments
+                    Mbuf m = packets[i];
+                    packets[i] = null;
+                    interfaces[i] = null;
+                    if (filters == null) ctx.stats().inc(Stat.IP_FORWARDED);
+                    if (filters == null || filters.pass(ctx, m)) fragment(ctx, m, ifp, v.nextHops[i], mtu);
+                    j = i + 1;
+                }
+                i = j;
+            }
+            v.size = 0;
+            if (filters != null) ctx.stats().add(Stat.IP_FORWARDED, filters.done());
+        } finally {
+            ctx.exit();
+        }
+    }
+
+    /**
      * Splits a packet into fragments of at most {@code mtu} bytes (RFC 791 section 3.2). Options without
      * the copy bit go only into the first fragment. Takes ownership of {@code m}.
      */

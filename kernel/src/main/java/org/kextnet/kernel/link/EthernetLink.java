@@ -4,7 +4,12 @@ import java.lang.foreign.MemorySegment;
 
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.inet.IpInput;
+import org.kextnet.kernel.net.DemuxTable;
+import org.kextnet.kernel.net.Driver;
 import org.kextnet.kernel.net.IfFlags;
+import org.kextnet.kernel.net.InterfaceFilters;
+import org.kextnet.kernel.net.PreOutput;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.KernelProtocolHandler;
 import org.kextnet.kernel.stat.Stat;
@@ -23,6 +28,49 @@ public final class EthernetLink implements LinkLayer {
     static final EthernetLink INSTANCE = new EthernetLink();
 
     private EthernetLink() {}
+
+    /**
+     * A batch: unicast IPv4 frames for this interface's address go to IPv4 input as one vector when the
+     * kernel's IPv4 is attached and no interface filter watches input; any other frame is received on its
+     * own ({@link Interface#receive}), after the vector gathered before it, so order is kept.
+     */
+    @Override public void input(PacketContext ctx, Interface ifp, Mbuf[] batch, int n) {
+        DemuxTable protocols = ifp.protocols();
+        ProtocolAttachment inet = protocols.inet;
+        if (inet == null || inet.kernelHandler() == null || protocols.byEtherType(Ethernet.TYPE_IPV4) != inet
+                || ifp.filters().hasInput()) {
+            LinkLayer.super.input(ctx, ifp, batch, n);
+            return;
+        }
+        IpInput ip = ctx.kernel().ipInput();
+        Mbuf[] vector = ctx.ipv4Vector;
+        long lladdr = ifp.lladdr();
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            Mbuf m = batch[i];
+            batch[i] = null;
+            if (m.length() >= Ethernet.HEADER_LEN) {
+                MemorySegment s = m.segment();
+                int off = m.offset();
+                if (Ethernet.dst(s, off) == lladdr && Ethernet.type(s, off) == Ethernet.TYPE_IPV4) {
+                    m.setRcvif(ifp);
+                    m.adj(Ethernet.HEADER_LEN);
+                    vector[k++] = m;
+                    if (k == vector.length) {
+                        ip.input(ctx, ifp, vector, k);
+                        k = 0;
+                    }
+                    continue;
+                }
+            }
+            if (k > 0) {
+                ip.input(ctx, ifp, vector, k);
+                k = 0;
+            }
+            ifp.receive(ctx, m);
+        }
+        if (k > 0) ip.input(ctx, ifp, vector, k);
+    }
 
     @Override public void input(PacketContext ctx, Interface ifp, Mbuf m) {
         if (m.length() < Ethernet.HEADER_LEN) {
@@ -68,17 +116,62 @@ public final class EthernetLink implements LinkLayer {
     }
 
     @Override public void output(PacketContext ctx, Interface ifp, Mbuf m, int nextHop) {
-        long dst;
-        if (nextHop == Ipv4.BROADCAST || ifp.isBroadcastFor(nextHop)) {
-            dst = Ethernet.BROADCAST;
-        } else if (Ipv4.isMulticast(nextHop)) {
-            // RFC 1112 6.4: 01:00:5e + low 23 bits of the group.
-            dst = 0x01005e000000L | (nextHop & 0x7fffff);
-        } else {
-            dst = ifp.arp().resolve(ctx, m, nextHop);
-            if (dst < 0) return; // queued (or dropped) until resolution
-        }
+        long dst = linkDestination(ctx, ifp, m, nextHop);
+        if (dst < 0) return; // queued (or dropped) until resolution
         send(ctx, ifp, m, dst, Ethernet.TYPE_IPV4);
+    }
+
+    /**
+     * The run as one vector: the next hop's link address is looked up once per change of next hop, the
+     * interface filter head tested once, the interface counted once.
+     */
+    @Override public void output(PacketContext ctx, Interface ifp, Mbuf[] packets, int[] nextHops, int from, int to,
+                                 PreOutput pre) {
+        InterfaceFilters filters = ifp.filters();
+        boolean filtered = filters.hasOutput();
+        Driver driver = ifp.driver();
+        long src = ifp.lladdr();
+        int hop = 0;
+        long mac = -1;
+        int sent = 0;
+        long bytes = 0;
+        for (int i = from; i < to; i++) {
+            Mbuf m = packets[i];
+            packets[i] = null;
+            if (pre != null && !pre.pass(ctx, m)) continue;
+            int nextHop = nextHops[i];
+            if (mac < 0 || nextHop != hop) {
+                mac = linkDestination(ctx, ifp, m, nextHop);
+                if (mac < 0) continue; // held by ARP until the reply
+                hop = nextHop;
+            }
+            if (!m.prepend(Ethernet.HEADER_LEN)) {
+                ctx.stats().inc(Stat.NO_BUFFERS);
+                m.free();
+                continue;
+            }
+            Ethernet.write(m.segment(), m.offset(), mac, src, Ethernet.TYPE_IPV4);
+            if (filtered && !filters.output(ctx, ProtocolFamily.PF_INET, m)) continue;
+            int len = m.length();
+            if (driver.transmit(ctx, m)) {
+                sent++;
+                bytes += len;
+            } else {
+                ifp.countTransmitFull(ctx);
+            }
+        }
+        if (sent > 0) ifp.counters().output(ctx, sent, bytes);
+    }
+
+    /**
+     * The link address for an IPv4 next hop: broadcast, the multicast group's, or the neighbour's from ARP;
+     * -1 when ARP holds (or dropped) the packet until resolution.
+     */
+    private static long linkDestination(PacketContext ctx, Interface ifp, Mbuf m, int nextHop) {
+        if (nextHop == Ipv4.BROADCAST || ifp.isBroadcastFor(nextHop)) return Ethernet.BROADCAST;
+        // RFC 1112 6.4: 01:00:5e + low 23 bits of the group.
+        if (Ipv4.isMulticast(nextHop)) return 0x01005e000000L | (nextHop & 0x7fffff);
+        return ifp.arp().resolve(ctx, m, nextHop);
     }
 
     /** Prepends an Ethernet header and sends the frame through the interface filters. Takes ownership. */

@@ -4,6 +4,7 @@ import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Mbuf;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.net.PreOutput;
 import org.kextnet.kpi.net.FrameInfo;
 
 /**
@@ -15,8 +16,35 @@ public interface LinkLayer {
     /** A received frame (data starts at the link header). Takes ownership. */
     void input(PacketContext ctx, Interface ifp, Mbuf m);
 
+    /**
+     * A batch of received frames of an interface that is up, inside the reader's read-side section. Takes
+     * ownership of all {@code n} and clears their slots. A layer may gather the common case into a vector
+     * for the protocol above (see {@link EthernetLink}); each frame it leaves alone goes through
+     * {@link Interface#receive}, after the frames before it, so that the batch keeps its order.
+     */
+    default void input(PacketContext ctx, Interface ifp, Mbuf[] batch, int n) {
+        for (int i = 0; i < n; i++) {
+            Mbuf m = batch[i];
+            batch[i] = null;
+            ifp.receive(ctx, m);
+        }
+    }
+
     /** An IPv4 packet to frame and send to {@code nextHop}. Takes ownership. */
     void output(PacketContext ctx, Interface ifp, Mbuf m, int nextHop);
+
+    /**
+     * IPv4 packets {@code from} (inclusive) to {@code to} of {@code packets} to frame and send, each to its
+     * next hop, as {@link #output(PacketContext, Interface, Mbuf, int)} one by one, each after passing
+     * {@code pre} (null: none) just before it is framed. Takes ownership of them all and clears their slots.
+     */
+    default void output(PacketContext ctx, Interface ifp, Mbuf[] packets, int[] nextHops, int from, int to, PreOutput pre) {
+        for (int i = from; i < to; i++) {
+            Mbuf m = packets[i];
+            packets[i] = null;
+            if (pre == null || pre.pass(ctx, m)) output(ctx, ifp, m, nextHops[i]);
+        }
+    }
 
     /**
      * Prepends the link header an extension protocol's pre-output described ({@code ifnet_framer}); the

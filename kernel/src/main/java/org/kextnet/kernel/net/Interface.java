@@ -272,7 +272,8 @@ public final class Interface implements Ifnet {
 
     /**
      * A batch of frames from the driver, counted once, run in one read-side section. Takes ownership of
-     * all {@code n}.
+     * all {@code n}. The link layer may take the batch's common case (IPv4 to forward) through the stack as
+     * a vector, layer by layer; every other frame goes through {@link #receive} on its own, in order.
      */
     public void input(PacketContext ctx, Mbuf[] batch, int n) {
         long bytes = 0;
@@ -280,17 +281,36 @@ public final class Interface implements Ifnet {
         counters.input(ctx, n, bytes);
         ctx.enter();
         try {
-            for (int i = 0; i < n; i++) {
-                Mbuf m = batch[i];
-                batch[i] = null;
-                receive(ctx, m);
+            if (ctx.inVector || (flags & IfFlags.UP) == 0) {
+                for (int i = 0; i < n; i++) {
+                    Mbuf m = batch[i];
+                    batch[i] = null;
+                    receive(ctx, m);
+                }
+            } else {
+                ctx.inVector = true;
+                try {
+                    link.input(ctx, this, batch, n);
+                } finally {
+                    ctx.inVector = false;
+                }
             }
+        } catch (RuntimeException e) {
+            // Not a malformed frame (the vector path reads only what it has checked is there) but a bug:
+            // reported, and the reader thread carries on.
+            counters.inc(IfCounters.IERRORS);
+            kernel.reportError(this, e);
         } finally {
             ctx.exit();
         }
     }
 
-    private void receive(PacketContext ctx, Mbuf m) {
+    /**
+     * One received frame, on its own: dropped if the interface is down, otherwise stamped with this
+     * interface and handed to the link layer. A frame that makes a header view read past its data is
+     * counted; nothing is thrown. Takes ownership.
+     */
+    public void receive(PacketContext ctx, Mbuf m) {
         if ((flags & IfFlags.UP) == 0) {
             counters.inc(IfCounters.IDROPS);
             ctx.stats().inc(Stat.LINK_DOWN);
@@ -347,6 +367,25 @@ public final class Interface implements Ifnet {
     }
 
     /**
+     * Sends IPv4 packets {@code from} (inclusive) to {@code to} of {@code packets}, each to its next hop in
+     * {@code nextHops}, as {@link #output(PacketContext, Mbuf, int)} does one by one: the checks of the
+     * interface are made once, and the link layer frames the run as a vector. Each packet first passes
+     * {@code pre} (null: none), in order. Takes ownership of them all and clears their slots.
+     */
+    public void output(PacketContext ctx, Mbuf[] packets, int[] nextHops, int from, int to, PreOutput pre) {
+        ProtocolAttachment inet = protocols.inet;
+        if ((flags & IfFlags.UP) == 0 || inet == null || inet.kernelHandler() == null) {
+            for (int i = from; i < to; i++) { // down, unplumbed or an extension's IPv4: the one-by-one path
+                Mbuf m = packets[i];
+                packets[i] = null;
+                if (pre == null || pre.pass(ctx, m)) output(ctx, m, nextHops[i]);
+            }
+            return;
+        }
+        link.output(ctx, this, packets, nextHops, from, to, pre);
+    }
+
+    /**
      * Hands a frame demux gave to {@code pa} to its protocol. Takes ownership. The kernel's link layers do
      * this inline, one call level shallower (see {@link #output(PacketContext, Mbuf, int)}).
      */
@@ -371,9 +410,14 @@ public final class Interface implements Ifnet {
         if (driver.transmit(ctx, m)) {
             counters.output(ctx, 1, len);
         } else {
-            counters.inc(IfCounters.ODROPS);
-            ctx.stats().inc(Stat.LINK_TX_FULL);
+            countTransmitFull(ctx);
         }
+    }
+
+    /** Counts a frame the driver refused (its queue was full; it freed the frame). */
+    public void countTransmitFull(PacketContext ctx) {
+        counters.inc(IfCounters.ODROPS);
+        ctx.stats().inc(Stat.LINK_TX_FULL);
     }
 
     @Override public int outputRaw(int protocolFamily, org.kextnet.kpi.mbuf.Mbuf m) {

@@ -83,6 +83,9 @@ public final class InterfaceFilters {
     /** Whether any filter watches input; one volatile read. */
     public boolean hasInput() { return chain.has(IN); }
 
+    /** Whether any filter watches output; one volatile read. */
+    public boolean hasOutput() { return chain.has(OUT); }
+
     /**
      * Runs the input filters on a received frame whose data starts after its frame header.
      * @return true to continue to the protocol; false if a filter took, dropped or failed the frame (it is

@@ -30,6 +30,15 @@ public record Peer(TestNet net, MemoryWire wire, Interface ifp, long mac, int ip
         while (wire.a().poll(net.ctx) > 0) { /* until the ring is empty */ }
     }
 
+    /**
+     * Puts all the frames on the wire, then lets the stack process them: the interface receives them as
+     * batches (as a driver's reader delivers them), up to the ring's batch size at a time.
+     */
+    public void sendBatch(List<Pkt> packets) {
+        for (Pkt p : packets) assertThat(wire.a().inject(net.mbuf(p.bytes()))).as("rx ring accepted the frame").isTrue();
+        while (wire.a().poll(net.ctx) > 0) { /* until the ring is empty */ }
+    }
+
     /** The next frame the interface transmitted, or null. */
     public Frame recvOrNull() {
         Mbuf m = wire.b().take();
