@@ -4,7 +4,6 @@ import java.lang.foreign.MemorySegment;
 
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Mbuf;
-import org.kextnet.kernel.inet.IpInput;
 import org.kextnet.kernel.net.DemuxTable;
 import org.kextnet.kernel.net.Driver;
 import org.kextnet.kernel.net.IfFlags;
@@ -29,47 +28,18 @@ public final class EthernetLink implements LinkLayer {
 
     private EthernetLink() {}
 
-    /**
-     * A batch: unicast IPv4 frames for this interface's address go to IPv4 input as one vector when the
-     * kernel's IPv4 is attached and no interface filter watches input; any other frame is received on its
-     * own ({@link Interface#receive}), after the vector gathered before it, so order is kept.
-     */
-    @Override public void input(PacketContext ctx, Interface ifp, Mbuf[] batch, int n) {
-        DemuxTable protocols = ifp.protocols();
-        ProtocolAttachment inet = protocols.inet;
-        if (inet == null || inet.kernelHandler() == null || protocols.byEtherType(Ethernet.TYPE_IPV4) != inet
-                || ifp.filters().hasInput()) {
-            LinkLayer.super.input(ctx, ifp, batch, n);
-            return;
-        }
-        IpInput ip = ctx.kernel().ipInput();
-        Mbuf[] vector = ctx.ipv4Vector;
-        long lladdr = ifp.lladdr();
-        int k = 0;
-        for (int i = 0; i < n; i++) {
-            Mbuf m = batch[i];
-            batch[i] = null;
-            if (m.length() >= Ethernet.HEADER_LEN) {
-                MemorySegment s = m.segment();
-                int off = m.offset();
-                if (Ethernet.dst(s, off) == lladdr && Ethernet.type(s, off) == Ethernet.TYPE_IPV4) {
-                    m.setRcvif(ifp);
-                    m.adj(Ethernet.HEADER_LEN);
-                    vector[k++] = m;
-                    if (k == vector.length) {
-                        ip.input(ctx, ifp, vector, k);
-                        k = 0;
-                    }
-                    continue;
-                }
-            }
-            if (k > 0) {
-                ip.input(ctx, ifp, vector, k);
-                k = 0;
-            }
-            ifp.receive(ctx, m);
-        }
-        if (k > 0) ip.input(ctx, ifp, vector, k);
+    @Override public boolean demuxesIpv4To(DemuxTable demux, ProtocolAttachment inet) {
+        return demux.byEtherType(Ethernet.TYPE_IPV4) == inet;
+    }
+
+    /** A unicast IPv4 frame for the interface's MAC (broadcasts, multicasts and other types go one by one). */
+    @Override public boolean stripIpv4(Interface ifp, Mbuf m) {
+        if (m.length() < Ethernet.HEADER_LEN) return false;
+        MemorySegment s = m.segment();
+        int off = m.offset();
+        if (Ethernet.dst(s, off) != ifp.lladdr() || Ethernet.type(s, off) != Ethernet.TYPE_IPV4) return false;
+        m.adj(Ethernet.HEADER_LEN);
+        return true;
     }
 
     @Override public void input(PacketContext ctx, Interface ifp, Mbuf m) {

@@ -3,7 +3,10 @@ package org.kextnet.kernel.link;
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Mbuf;
 import org.kextnet.kernel.net.IfFamily;
+import org.kextnet.kernel.inet.IpInput;
+import org.kextnet.kernel.net.DemuxTable;
 import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.net.ProtocolAttachment;
 import org.kextnet.kernel.net.PreOutput;
 import org.kextnet.kpi.net.FrameInfo;
 
@@ -18,17 +21,55 @@ public interface LinkLayer {
 
     /**
      * A batch of received frames of an interface that is up, inside the reader's read-side section. Takes
-     * ownership of all {@code n} and clears their slots. A layer may gather the common case into a vector
-     * for the protocol above (see {@link EthernetLink}); each frame it leaves alone goes through
-     * {@link Interface#receive}, after the frames before it, so that the batch keeps its order.
+     * ownership of all {@code n} and clears their slots.
+     *
+     * <p>When the kernel's IPv4 is what this layer's demux gives IPv4 to and no interface filter watches
+     * input, the frames {@link #stripIpv4} accepts go to IPv4 input as vectors (the vector path, see
+     * docs/architecture.md); every other frame goes through {@link Interface#receive} on its own, after the
+     * vector gathered before it, so that the batch keeps its order.
      */
     default void input(PacketContext ctx, Interface ifp, Mbuf[] batch, int n) {
+        ProtocolAttachment inet = ifp.protocols().inet;
+        if (inet == null || inet.kernelHandler() == null || !demuxesIpv4To(ifp.protocols(), inet) || ifp.filters().hasInput()) {
+            for (int i = 0; i < n; i++) {
+                Mbuf m = batch[i];
+                batch[i] = null;
+                ifp.receive(ctx, m);
+            }
+            return;
+        }
+        IpInput ip = ctx.kernel().ipInput();
+        Mbuf[] vector = ctx.ipv4Vector;
+        int k = 0;
         for (int i = 0; i < n; i++) {
             Mbuf m = batch[i];
             batch[i] = null;
+            if (stripIpv4(ifp, m)) {
+                m.setRcvif(ifp);
+                vector[k++] = m;
+                if (k == vector.length) {
+                    ip.input(ctx, ifp, vector, k);
+                    k = 0;
+                }
+                continue;
+            }
+            if (k > 0) {
+                ip.input(ctx, ifp, vector, k);
+                k = 0;
+            }
             ifp.receive(ctx, m);
         }
+        if (k > 0) ip.input(ctx, ifp, vector, k);
     }
+
+    /** Whether {@code demux} gives IPv4 packets to {@code inet}; false (the default) keeps batches off the vector path. */
+    default boolean demuxesIpv4To(DemuxTable demux, ProtocolAttachment inet) { return false; }
+
+    /**
+     * The vector path's test of one received frame: true if it is an IPv4 packet for this host's link
+     * address, with its link header now stripped; false leaves the frame as it was, for {@link Interface#receive}.
+     */
+    default boolean stripIpv4(Interface ifp, Mbuf m) { return false; }
 
     /** An IPv4 packet to frame and send to {@code nextHop}. Takes ownership. */
     void output(PacketContext ctx, Interface ifp, Mbuf m, int nextHop);

@@ -4,6 +4,7 @@ import java.lang.foreign.ValueLayout;
 
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.net.DemuxTable;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.KernelProtocolHandler;
 import org.kextnet.kernel.stat.Stat;
@@ -39,6 +40,15 @@ public final class RawIpLink implements LinkLayer {
         KernelProtocolHandler k = pa.kernelHandler(); // Interface.deliver inlined: see Interface.output
         if (k != null) k.input(ctx, ifp, m, frameHeader);
         else ifp.deliver(ctx, pa, m, frameHeader);
+    }
+
+    @Override public boolean demuxesIpv4To(DemuxTable demux, ProtocolAttachment inet) {
+        return demux.byIpVersion(4) == inet;
+    }
+
+    /** An IPv4 packet: there is no link header to strip. */
+    @Override public boolean stripIpv4(Interface ifp, Mbuf m) {
+        return m.length() >= 1 && (m.segment().get(ValueLayout.JAVA_BYTE, m.offset()) & 0xf0) == 0x40;
     }
 
     @Override public int frame(PacketContext ctx, Interface ifp, Mbuf m, FrameInfo frame) { return 0; }
