@@ -163,6 +163,15 @@ public final class PacketPool implements AutoCloseable {
 
     public int inUse() { return count - available(); }
 
-    /** Releases the slab. Only when no buffer is in use any more. */
-    @Override public void close() { arena.close(); }
+    /**
+     * Releases the slab, once no buffer is in use any more. With buffers still in use (a reader thread that
+     * did not stop in time), the slab stays mapped until the process ends: the kernel's vector stages access
+     * buffers by address ({@link Mbuf#MEMORY}), and unmapping memory under them would crash the process
+     * instead of failing one access.
+     */
+    @Override public void close() {
+        if (inUse() == 0) arena.close();
+        else System.getLogger(PacketPool.class.getName()).log(System.Logger.Level.WARNING,
+                "pool " + name + " closed with " + inUse() + " buffers in use: its memory stays mapped");
+    }
 }

@@ -95,8 +95,9 @@ public final class IpInput {
             packets[i] = null;
             int len = m.length();
             if (forwarding && len >= Ipv4.MIN_HEADER && (m.flags() & (Mbuf.F_BROADCAST | Mbuf.F_MULTICAST)) == 0) {
-                MemorySegment s = m.segment();
-                int off = m.offset();
+                // A fixed header is there: unchecked access (Mbuf.MEMORY), as the link layer's.
+                MemorySegment s = Mbuf.MEMORY;
+                long off = m.address();
                 long w0 = s.get(Mbuf.U64, off);
                 long w1 = s.get(Mbuf.U64, off + 8);
                 int dst = s.get(Mbuf.U32, off + Ipv4.DST);

@@ -35,9 +35,8 @@ public final class EthernetLink implements LinkLayer {
     /** A unicast IPv4 frame for the interface's MAC (broadcasts, multicasts and other types go one by one). */
     @Override public boolean stripIpv4(Interface ifp, Mbuf m) {
         if (m.length() < Ethernet.HEADER_LEN) return false;
-        MemorySegment s = m.segment();
-        int off = m.offset();
-        if (Ethernet.dst(s, off) != ifp.lladdr() || Ethernet.type(s, off) != Ethernet.TYPE_IPV4) return false;
+        long a = m.address(); // a whole header is there: unchecked access (Mbuf.MEMORY)
+        if (Ethernet.dst(Mbuf.MEMORY, a) != ifp.lladdr() || Ethernet.type(Mbuf.MEMORY, a) != Ethernet.TYPE_IPV4) return false;
         m.adj(Ethernet.HEADER_LEN);
         return true;
     }
@@ -120,7 +119,7 @@ public final class EthernetLink implements LinkLayer {
                 m.free();
                 continue;
             }
-            Ethernet.write(m.segment(), m.offset(), mac, src, Ethernet.TYPE_IPV4);
+            Ethernet.write(Mbuf.MEMORY, m.address(), mac, src, Ethernet.TYPE_IPV4); // into the bytes just prepended
             if (filtered && !filters.output(ctx, ProtocolFamily.PF_INET, m)) continue;
             int len = m.length();
             if (driver.transmit(ctx, m)) {
