@@ -28,6 +28,30 @@ class PacketPoolTest {
         return l;
     }
 
+    // The vector stages access buffers by address (Mbuf.MEMORY): a closed pool must not unmap memory that a
+    // buffer still in use points into.
+
+    @Test void closingWithABufferInUseKeepsTheMemoryMapped() {
+        PacketPool other = new PacketPool("other", 4, 256);
+        Mbuf m = other.alloc();
+        m.setLength(8);
+
+        other.close();
+
+        Mbuf.MEMORY.set(Mbuf.U64, m.address(), 0x0102030405060708L); // would crash the JVM if unmapped
+        assertThat(m.segment().get(Mbuf.U64, m.offset())).isEqualTo(0x0102030405060708L);
+    }
+
+    @Test void closingWithNoBufferInUseUnmapsTheMemory() {
+        PacketPool other = new PacketPool("other", 4, 256);
+        Mbuf m = other.alloc();
+        m.free();
+
+        other.close();
+
+        assertThat(m.segment().scope().isAlive()).isFalse();
+    }
+
     @Test void everyBufferIsTakenOnceThenThePoolIsEmpty() {
         List<Mbuf> all = allocAll();
 
