@@ -40,6 +40,28 @@ public final class RxRing {
         return true;
     }
 
+    /**
+     * Enqueues {@code frames[from..to)} in order with one claim of the ring, as far as it has room: takes the
+     * first {@code n} (the return value) and clears their slots; the rest stay the caller's.
+     */
+    public int offer(PacketContext ctx, Mbuf[] frames, int from, int to) {
+        if (delayNanos > 0) {
+            long now = System.nanoTime();
+            for (int i = from; i < to; i++) frames[i].timestamp = now;
+        }
+        FrameSource source = ctx.frameSource.from(frames, from);
+        int n = 0;
+        // fill() claims no more than its cached view of the free space, which may be stale: it stops short of a
+        // ring that has room. Only 0 means full.
+        for (int k; n < to - from && (k = queue.fill(source, to - from - n)) > 0; ) n += k;
+        source.done();
+        if (n > 0 && parked) {
+            Thread t = reader;
+            if (t != null) LockSupport.unpark(t);
+        }
+        return n;
+    }
+
     /** Starts a reader thread that feeds {@code ifp}. */
     public void start(String threadName, Interface ifp) {
         running = true;

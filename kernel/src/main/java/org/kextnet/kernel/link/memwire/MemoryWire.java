@@ -5,7 +5,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Mbuf;
 import org.kextnet.kernel.link.RxRing;
-import org.kextnet.kernel.net.Driver;
+import org.kextnet.kernel.net.BatchDriver;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.stat.Stat;
 
@@ -52,7 +52,7 @@ public final class MemoryWire {
     public Options options() { return options; }
 
     /** One end of the wire: the driver of the interface plugged into it. */
-    public final class End implements Driver {
+    public final class End implements BatchDriver {
         private final String side;
         private final RxRing rx = new RxRing(options.ringSize(), options.delayNanos());
         private final boolean lossy = options.lossRate() > 0;
@@ -71,6 +71,19 @@ public final class MemoryWire {
             if (peer.rx.offer(m)) return true;
             m.free();
             return false;
+        }
+
+        @Override public int transmit(PacketContext ctx, Mbuf[] frames, int from, int to) {
+            if (lossy) { // each frame draws its own loss: one by one
+                for (int i = from; i < to; i++) {
+                    Mbuf m = frames[i];
+                    frames[i] = null;
+                    transmit(ctx, m);
+                }
+                return to - from;
+            }
+            for (int i = from; i < to; i++) frames[i].nextPkt = null;
+            return peer.rx.offer(ctx, frames, from, to);
         }
 
         /** Puts a frame on the wire towards this end, as if the peer had sent it. Takes ownership. */
