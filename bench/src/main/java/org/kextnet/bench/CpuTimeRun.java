@@ -52,7 +52,9 @@ public final class CpuTimeRun {
     /**
      * Where the stack's time goes: the same input dropped at successive layers (a frame for another MAC
      * stops in Ethernet input; with forwarding off a packet stops after all of IPv4 input), timed like
-     * {@code forward}. Differences between lines are the cost of the layers between the drops.
+     * {@code forward}. Differences between lines are the cost of the layers between the drops. Both drops
+     * leave the vector path (docs/architecture.md) for the one-packet path, so they describe that path; to
+     * compare versions of the vector path, use {@link ForwardingComparison}.
      */
     private static void layers(InMemoryForwardingBenchmark b, int rounds, long millis) {
         InMemoryForwardingBenchmark.Router pool = new InMemoryForwardingBenchmark.Router();
