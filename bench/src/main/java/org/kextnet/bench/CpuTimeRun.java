@@ -32,6 +32,7 @@ public final class CpuTimeRun {
         InMemoryForwardingBenchmark.Frames frames = new InMemoryForwardingBenchmark.Frames();
         frames.setUp();
         report("ipv4Reference", run(() -> b.ipv4Reference(frames), rounds, millis));
+        report("ipv4RefHeap", run(() -> b.ipv4ReferenceHeap(frames), rounds, millis));
         frames.tearDown();
 
         if (args.length > 2 && args[2].equals("layers")) layers(b, rounds, millis);

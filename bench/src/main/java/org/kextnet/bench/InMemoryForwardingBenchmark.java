@@ -49,6 +49,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * <li>{@link #ipv4Reference}: the IPv4 work alone, as the issue describes it: header checks with the
  *     checksum, TTL decrement with an incremental checksum, in a bare loop (restoring TTL and checksum
  *     first so that every round does the same work).
+ * <li>{@link #ipv4ReferenceHeap}: the same work on Java arrays ({@code byte[]} frames read through
+ *     big-endian array views): the bare loop in its plainest Java form, what a "bare Java loop" over packets
+ *     most likely means. Between the two references lies the cost of off-heap buffers and their checks.
  * <li>{@link #driversOnly}: the drivers' share alone: alloc and fill, the egress ring, take and free,
  *     with no stack in between. What forwarding costs above this is the stack's.
  * </ul>
@@ -185,6 +188,8 @@ public class InMemoryForwardingBenchmark {
     public static class Frames {
         PacketPool pool;
         final Mbuf[] frames = new Mbuf[BATCH];
+        /** The same frames as Java arrays, for the heap variant of the loop. */
+        final byte[][] heapFrames = new byte[BATCH][];
         short ttlWord, checksum;
 
         @Setup(Level.Trial)
@@ -198,6 +203,7 @@ public class InMemoryForwardingBenchmark {
                 m.setLength(FRAME);
                 MemorySegment.copy(t, 0, m.segment(), m.offset(), FRAME);
                 frames[i] = m;
+                heapFrames[i] = t.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
             }
         }
 
@@ -244,6 +250,33 @@ public class InMemoryForwardingBenchmark {
             r.em1.driver().transmit(r.ctx, m);
         }
         return r.drainEgress();
+    }
+
+    private static final java.lang.invoke.VarHandle BE_INT =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(int[].class, java.nio.ByteOrder.BIG_ENDIAN);
+    private static final java.lang.invoke.VarHandle BE_SHORT =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(short[].class, java.nio.ByteOrder.BIG_ENDIAN);
+
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public int ipv4ReferenceHeap(Frames f) {
+        int forwarded = 0;
+        for (byte[] b : f.heapFrames) {
+            BE_SHORT.set(b, IP + Ipv4.TTL, f.ttlWord);
+            BE_SHORT.set(b, IP + Ipv4.CHECKSUM, f.checksum);
+            int w0 = (int) BE_INT.get(b, IP), w1 = (int) BE_INT.get(b, IP + 4), w2 = (int) BE_INT.get(b, IP + 8),
+                    w3 = (int) BE_INT.get(b, IP + 12), w4 = (int) BE_INT.get(b, IP + 16);
+            long sum = (w0 & 0xffffffffL) + (w1 & 0xffffffffL) + (w2 & 0xffffffffL) + (w3 & 0xffffffffL) + (w4 & 0xffffffffL);
+            int total = w0 & 0xffff;
+            if ((w0 >>> 24) == 0x45 && total >= Ipv4.MIN_HEADER && total <= b.length - IP
+                    && org.kextnet.kernel.wire.Checksum.fold(sum) == 0xffff && (w2 >>> 24) > 1) {
+                int oldWord = w2 >>> 16, newWord = oldWord - 0x100;
+                BE_INT.set(b, IP + Ipv4.TTL, (newWord & 0xffff) << 16
+                        | org.kextnet.kernel.wire.Checksum.update16(w2 & 0xffff, oldWord, newWord));
+                forwarded++;
+            }
+        }
+        return forwarded;
     }
 
     @Benchmark
