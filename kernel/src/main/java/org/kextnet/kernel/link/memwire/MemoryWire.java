@@ -62,11 +62,7 @@ public final class MemoryWire {
         private End(String side) { this.side = side; }
 
         @Override public boolean transmit(PacketContext ctx, Mbuf m) {
-            if (lossy && ThreadLocalRandom.current().nextDouble() < options.lossRate()) {
-                ctx.stats().inc(Stat.LINK_WIRE_LOSS);
-                m.free();
-                return true; // sent, then lost on the wire
-            }
+            if (lostOnTheWire(ctx, m)) return true; // sent, then lost
             m.nextPkt = null;
             if (peer.rx.offer(m)) return true;
             m.free();
@@ -74,16 +70,27 @@ public final class MemoryWire {
         }
 
         @Override public int transmit(PacketContext ctx, Mbuf[] frames, int from, int to) {
-            if (lossy) { // each frame draws its own loss: one by one
+            if (lossy) { // each frame draws its own loss: one by one, up to the first the ring has no room for
                 for (int i = from; i < to; i++) {
                     Mbuf m = frames[i];
+                    if (!lostOnTheWire(ctx, m)) {
+                        m.nextPkt = null;
+                        if (!peer.rx.offer(m)) return i - from; // it and those after it stay the caller's
+                    }
                     frames[i] = null;
-                    transmit(ctx, m);
                 }
                 return to - from;
             }
             for (int i = from; i < to; i++) frames[i].nextPkt = null;
             return peer.rx.offer(ctx, frames, from, to);
+        }
+
+        /** Whether the wire loses {@code m} (then counted and freed), by the configured loss rate. */
+        private boolean lostOnTheWire(PacketContext ctx, Mbuf m) {
+            if (!lossy || ThreadLocalRandom.current().nextDouble() >= options.lossRate()) return false;
+            ctx.stats().inc(Stat.LINK_WIRE_LOSS);
+            m.free();
+            return true;
         }
 
         /** Puts a frame on the wire towards this end, as if the peer had sent it. Takes ownership. */
