@@ -31,11 +31,7 @@ public interface LinkLayer {
     default void input(PacketContext ctx, Interface ifp, Mbuf[] batch, int n) {
         ProtocolAttachment inet = ifp.protocols().inet;
         if (inet == null || inet.kernelHandler() == null || !demuxesIpv4To(ifp.protocols(), inet) || ifp.filters().hasInput()) {
-            for (int i = 0; i < n; i++) {
-                Mbuf m = batch[i];
-                batch[i] = null;
-                ifp.receive(ctx, m);
-            }
+            ifp.receiveEach(ctx, batch, n);
             return;
         }
         IpInput ip = ctx.kernel().ipInput();

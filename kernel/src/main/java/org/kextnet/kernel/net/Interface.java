@@ -282,11 +282,7 @@ public final class Interface implements Ifnet {
         ctx.enter();
         try {
             if (ctx.inVector || (flags & IfFlags.UP) == 0) {
-                for (int i = 0; i < n; i++) {
-                    Mbuf m = batch[i];
-                    batch[i] = null;
-                    receive(ctx, m);
-                }
+                receiveEach(ctx, batch, n);
             } else {
                 ctx.inVector = true;
                 try {
@@ -302,6 +298,15 @@ public final class Interface implements Ifnet {
             kernel.reportError(this, e);
         } finally {
             ctx.exit();
+        }
+    }
+
+    /** Each frame of {@code batch[0..n)} through {@link #receive}, in order. Takes ownership; clears the slots. */
+    public void receiveEach(PacketContext ctx, Mbuf[] batch, int n) {
+        for (int i = 0; i < n; i++) {
+            Mbuf m = batch[i];
+            batch[i] = null;
+            receive(ctx, m);
         }
     }
 
