@@ -36,8 +36,6 @@ public final class PacketContext {
     public final Mbuf[] ipv4Vector = new Mbuf[ForwardVector.CAPACITY];
     /** The packets IPv4 input forwards from one vector, waiting for output. */
     public final ForwardVector forwardVector = new ForwardVector();
-    /** Hands frames to a ring's batch enqueue without allocating. */
-    public final org.kextnet.kernel.link.FrameSource frameSource = new org.kextnet.kernel.link.FrameSource();
     /**
      * Whether this thread is inside a vector of received packets: a batch that arrives meanwhile (an
      * extension's input from a callback) goes through the stack one packet at a time, leaving the vectors

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.net.BatchDriver;
 import org.kextnet.kernel.net.DemuxTable;
 import org.kextnet.kernel.net.Driver;
 import org.kextnet.kernel.net.IfFlags;
@@ -92,53 +93,56 @@ public final class EthernetLink implements LinkLayer {
 
     /**
      * The run as one vector: the next hop's link address is looked up once per change of next hop, the
-     * interface filter head tested once. With no filter on the way (IP output or interface output), the framed
-     * packets are gathered in place and go to the driver together; with one, each goes to the driver as soon
-     * as its filters pass it, so that a filter sees each packet after those before it have left, as in the
-     * one-by-one path.
+     * interface filter head tested once, and a driver that takes runs ({@link BatchDriver}) gets one claim of
+     * places for the whole run. Each frame goes to the driver as soon as it is framed and its filters (IP
+     * output, interface output) have passed it, so that a filter sees each packet after those before it have
+     * left, as in the one-by-one path.
      */
     @Override public void output(PacketContext ctx, Interface ifp, Mbuf[] packets, int[] nextHops, int from, int to,
                                  PreOutput pre) {
         InterfaceFilters filters = ifp.filters();
         boolean filtered = filters.hasOutput();
-        boolean together = pre == null && !filtered;
         Driver driver = ifp.driver();
+        // The thread's claim is already open when an extension's callback sent this run from inside another
+        // (on a context of its own): then these frames go one by one, into that claim's places if it has some here.
+        TxClaim claim = TxClaim.ofThisThread();
+        BatchDriver batch = driver instanceof BatchDriver b && !claim.isOpen() && b.claim(claim, to - from) > 0 ? b : null;
         long src = ifp.lladdr();
-        int sent = 0; // frames sent one by one, and their bytes: counted once at the end
+        int sent = 0; // frames sent, and their bytes: counted once at the end
         long bytes = 0;
         int hop = 0;
         long mac = -1;
-        int end = from; // with no filter, the framed packets gather in packets[from..end), end <= i
-        for (int i = from; i < to; i++) {
-            Mbuf m = packets[i];
-            packets[i] = null;
-            if (pre != null && !pre.pass(ctx, m)) continue;
-            int nextHop = nextHops[i];
-            if (mac < 0 || nextHop != hop) {
-                mac = linkDestination(ctx, ifp, m, nextHop);
-                if (mac < 0) continue; // held by ARP until the reply
-                hop = nextHop;
-            }
-            if (!m.prepend(Ethernet.HEADER_LEN)) {
-                ctx.stats().inc(Stat.NO_BUFFERS);
-                m.free();
-                continue;
-            }
-            Ethernet.write(Mbuf.MEMORY, m.address(), mac, src, Ethernet.TYPE_IPV4); // into the bytes just prepended
-            if (together) {
-                packets[end++] = m;
-            } else if (!filtered || filters.output(ctx, ProtocolFamily.PF_INET, m)) {
+        try {
+            for (int i = from; i < to; i++) {
+                Mbuf m = packets[i];
+                packets[i] = null;
+                if (pre != null && !pre.pass(ctx, m)) continue;
+                int nextHop = nextHops[i];
+                if (mac < 0 || nextHop != hop) {
+                    mac = linkDestination(ctx, ifp, m, nextHop);
+                    if (mac < 0) continue; // held by ARP until the reply
+                    hop = nextHop;
+                }
+                if (!m.prepend(Ethernet.HEADER_LEN)) {
+                    ctx.stats().inc(Stat.NO_BUFFERS);
+                    m.free();
+                    continue;
+                }
+                Ethernet.write(Mbuf.MEMORY, m.address(), mac, src, Ethernet.TYPE_IPV4); // into the bytes just prepended
+                if (filtered && !filters.output(ctx, ProtocolFamily.PF_INET, m)) continue;
                 int len = m.length();
-                if (driver.transmit(ctx, m)) {
+                // The claim's places can run out before the run does: a filter's callback sent frames of its own.
+                if (batch != null && claim.room() > 0 ? batch.transmitClaimed(ctx, claim, m) : driver.transmit(ctx, m)) {
                     sent++;
                     bytes += len;
                 } else {
                     ifp.countTransmitFull(ctx);
                 }
             }
+        } finally {
+            if (batch != null) batch.release(claim);
         }
         if (sent > 0) ifp.counters().output(ctx, sent, bytes);
-        ifp.transmit(ctx, packets, from, end);
     }
 
     /**

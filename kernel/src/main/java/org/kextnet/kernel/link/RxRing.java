@@ -2,7 +2,6 @@ package org.kextnet.kernel.link;
 
 import java.util.concurrent.locks.LockSupport;
 
-import org.jctools.queues.MpscArrayQueue;
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Mbuf;
 import org.kextnet.kernel.net.Interface;
@@ -12,12 +11,17 @@ import org.kextnet.kernel.net.Interface;
  * thread takes them out in batches of up to {@link #BATCH} and runs input for the whole batch. The reader
  * parks when the ring is empty and is woken by the next enqueue. An optional delay holds each frame until
  * its enqueue time plus the delay. Without a reader thread ("poll mode") the owner calls {@link #poll}.
+ *
+ * <p>A producer can also claim places for a run of frames and fill them one by one ({@link #claim}); the
+ * reader takes the frames of a claim as they are placed.
  */
 public final class RxRing {
     public static final int BATCH = 64;
     private static final long IDLE_PARK_NANOS = 50_000_000L;
+    /** How long the reader waits for a producer that has taken a place but not yet filled it. */
+    private static final long FILLING_PARK_NANOS = 20_000L;
 
-    private final MpscArrayQueue<Mbuf> queue;
+    private final FrameRing queue;
     private final long delayNanos;
     private final Mbuf[] batch = new Mbuf[BATCH];
     private volatile Thread reader;
@@ -25,7 +29,7 @@ public final class RxRing {
     private volatile boolean running;
 
     public RxRing(int capacity, long delayNanos) {
-        this.queue = new MpscArrayQueue<>(capacity);
+        this.queue = new FrameRing(capacity);
         this.delayNanos = delayNanos;
     }
 
@@ -41,25 +45,36 @@ public final class RxRing {
     }
 
     /**
-     * Enqueues {@code frames[from..to)} in order with one claim of the ring, as far as it has room: takes the
-     * first {@code n} (the return value) and clears their slots; the rest stay the caller's.
+     * Enqueues a frame into {@code claim}'s next place when it is open on this ring with room (a frame the
+     * claim's owner sends while working through its run keeps its place in the run's order), else at the
+     * tail as {@link #offer(Mbuf)}.
      */
-    public int offer(PacketContext ctx, Mbuf[] frames, int from, int to) {
-        if (delayNanos > 0) {
-            long now = System.nanoTime();
-            for (int i = from; i < to; i++) frames[i].timestamp = now;
-        }
-        FrameSource source = ctx.frameSource.from(frames, from);
-        int n = 0;
-        // fill() claims no more than its cached view of the free space, which may be stale: it stops short of a
-        // ring that has room. Only 0 means full.
-        for (int k; n < to - from && (k = queue.fill(source, to - from - n)) > 0; ) n += k;
-        source.done();
-        if (n > 0 && parked) {
+    public boolean offer(TxClaim claim, Mbuf m) {
+        if (!claim.hasRoomIn(queue)) return offer(m);
+        put(claim, m);
+        return true;
+    }
+
+    /**
+     * Opens {@code claim} on up to {@code n} consecutive places at the tail for frames the caller then
+     * {@linkplain #put puts} in order, and {@linkplain #release releases} when done (in a {@code finally}: the
+     * reader waits at the claim's first unfilled place). Returns how many places, 0 when the ring is full.
+     */
+    public int claim(TxClaim claim, int n) { return queue.claim(claim, n); }
+
+    /** Places {@code m} in the claim's next place, where the reader can take it at once. Takes ownership. */
+    public void put(TxClaim claim, Mbuf m) {
+        if (delayNanos > 0) m.timestamp = System.nanoTime();
+        queue.put(claim, m);
+    }
+
+    /** Closes the claim (places it did not use are skipped) and wakes the reader if it waits. */
+    public void release(TxClaim claim) {
+        queue.release(claim);
+        if (parked) {
             Thread t = reader;
             if (t != null) LockSupport.unpark(t);
         }
-        return n;
     }
 
     /** Starts a reader thread that feeds {@code ifp}. */
@@ -95,7 +110,7 @@ public final class RxRing {
 
     private long nanosUntilNext() {
         Mbuf head = queue.peek();
-        if (head == null) return IDLE_PARK_NANOS;
+        if (head == null) return queue.isEmpty() ? IDLE_PARK_NANOS : FILLING_PARK_NANOS;
         if (delayNanos == 0) return 0;
         return Math.max(0, head.timestamp + delayNanos - System.nanoTime());
     }
@@ -113,7 +128,7 @@ public final class RxRing {
                 Mbuf head = queue.peek();
                 if (head == null || head.timestamp + delayNanos - now > 0) break;
             }
-            Mbuf m = queue.relaxedPoll();
+            Mbuf m = queue.poll();
             if (m == null) break;
             batch[n++] = m;
         }

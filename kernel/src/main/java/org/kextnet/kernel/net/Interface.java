@@ -419,33 +419,6 @@ public final class Interface implements Ifnet {
         }
     }
 
-    /**
-     * Hands finished frames {@code frames[from..to)} to the driver, in one go when it is a {@link BatchDriver},
-     * and counts them. Takes ownership of them all and clears their slots.
-     */
-    public void transmit(PacketContext ctx, Mbuf[] frames, int from, int to) {
-        if (from == to) return;
-        if (!(driver instanceof BatchDriver batch)) {
-            for (int i = from; i < to; i++) {
-                Mbuf m = frames[i];
-                frames[i] = null;
-                transmit(ctx, m);
-            }
-            return;
-        }
-        long bytes = 0;
-        for (int i = from; i < to; i++) bytes += frames[i].length();
-        int sent = batch.transmit(ctx, frames, from, to);
-        for (int i = from + sent; i < to; i++) { // no room: dropped, as transmit(ctx, m) drops them
-            Mbuf m = frames[i];
-            frames[i] = null;
-            bytes -= m.length();
-            m.free();
-            countTransmitFull(ctx);
-        }
-        counters.output(ctx, sent, bytes);
-    }
-
     /** Counts a frame the driver refused (its queue was full; it freed the frame). */
     public void countTransmitFull(PacketContext ctx) {
         counters.inc(IfCounters.ODROPS);

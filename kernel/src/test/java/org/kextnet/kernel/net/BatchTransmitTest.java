@@ -1,6 +1,7 @@
 package org.kextnet.kernel.net;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -11,13 +12,17 @@ import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Buffers;
 import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.link.TxClaim;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.testing.ManualClock;
+import org.kextnet.kernel.wire.Ipv4;
 
 /**
- * {@link Interface#transmit(PacketContext, Mbuf[], int, int)} on a memory wire: one ring claim for a run of
- * frames; what does not fit is dropped and counted exactly as frames sent one by one would be.
+ * Claims on a memory wire ({@link BatchDriver}): places for a run of frames taken with one ring operation,
+ * each frame where the peer can take it the moment it is placed; frames of other threads after the claim,
+ * frames the claim's owner sends meanwhile in its places; and, through {@link Interface#output} of a run,
+ * what the ring has no room for dropped and counted as frames sent one by one would be.
  */
 class BatchTransmitTest {
     private final Buffers buffers = new Buffers(256, 2);
@@ -25,6 +30,8 @@ class BatchTransmitTest {
     private final PacketContext ctx = kernel.newContext();
     private final MemoryWire wire = new MemoryWire("w", MemoryWire.Options.perfect().withPollMode(true).withRingSize(8));
     private final Interface ifp = kernel.createInterface("em0", IfFamily.ETHERNET, wire.a(), 0x02_00_00_00_00_01L, 1500);
+    private final MemoryWire.End driver = wire.a();
+    private final TxClaim claim = TxClaim.ofThisThread();
 
     @AfterEach void close() {
         for (Mbuf m; (m = wire.b().take()) != null; ) m.free();
@@ -33,14 +40,11 @@ class BatchTransmitTest {
         kernel.close();
     }
 
-    private Mbuf[] frames(int n) {
-        Mbuf[] a = new Mbuf[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = ctx.alloc();
-            a[i].setLength(60 + i);
-            a[i].segment().set(Mbuf.U32, a[i].offset(), i);
-        }
-        return a;
+    private Mbuf frame(int id) {
+        Mbuf m = ctx.alloc();
+        m.setLength(60);
+        m.segment().set(Mbuf.U32, m.offset(), id);
+        return m;
     }
 
     private List<Integer> received() {
@@ -52,57 +56,104 @@ class BatchTransmitTest {
         return l;
     }
 
-    @Test void aRunGoesOnTheWireInOrderAndIsCountedOnce() {
-        long packets0 = ifp.counters().get(IfCounters.OPACKETS), bytes0 = ifp.counters().get(IfCounters.OBYTES);
-        Mbuf[] a = frames(6);
+    @Test void eachClaimedFrameCanBeTakenAsSoonAsItIsPlacedAndUnusedPlacesAreSkipped() {
+        assertThat(driver.claim(claim, 4)).isEqualTo(4);
+        driver.transmitClaimed(ctx, claim, frame(1));
+        assertThat(received()).containsExactly(1); // the peer takes it while the claim is still open
+        driver.transmitClaimed(ctx, claim, frame(2));
+        assertThat(received()).containsExactly(2);
+        driver.release(claim); // two places unused
 
-        ifp.transmit(ctx, a, 1, 5);
+        assertThat(driver.transmit(ctx, frame(3))).isTrue();
+        assertThat(received()).containsExactly(3);
+        assertThat(wire.b().queued()).isZero();
+    }
+
+    @Test void aFrameAnotherThreadSendsDuringAClaimQueuesAfterIt() throws Exception {
+        assertThat(driver.claim(claim, 3)).isEqualTo(3);
+        driver.transmitClaimed(ctx, claim, frame(1));
+        Thread other = Thread.ofPlatform().start(() -> {
+            PacketContext c = kernel.newContext();
+            assertThat(driver.transmit(c, frame(9))).isTrue();
+            c.close();
+        });
+        other.join(10_000);
+        assertThat(received()).containsExactly(1); // the consumer waits at the claim's next place
+        driver.transmitClaimed(ctx, claim, frame(2));
+        driver.release(claim);
+
+        assertThat(received()).containsExactly(2, 9);
+    }
+
+    @Test void aFrameTheClaimsOwnerSendsMeanwhileTakesTheClaimsNextPlace() {
+        // A filter re-injecting from its callback: the frame leaves where the one-packet path would send it.
+        assertThat(driver.claim(claim, 3)).isEqualTo(3);
+        driver.transmitClaimed(ctx, claim, frame(1));
+        assertThat(driver.transmit(ctx, frame(2))).isTrue();
+        driver.transmitClaimed(ctx, claim, frame(3));
+        assertThat(claim.room()).isZero();
+        assertThat(driver.transmit(ctx, frame(4))).isTrue(); // the claim is used up: at the tail
+        driver.release(claim);
 
         assertThat(received()).containsExactly(1, 2, 3, 4);
-        assertThat(a).containsExactly(a[0], null, null, null, null, a[5]); // only the run was taken
-        assertThat(ifp.counters().get(IfCounters.OPACKETS) - packets0).isEqualTo(4);
-        assertThat(ifp.counters().get(IfCounters.OBYTES) - bytes0).isEqualTo(61 + 62 + 63 + 64);
-        ctx.free(a[0]);
-        ctx.free(a[5]);
     }
 
-    @Test void aRunIsTakenWholeWhenTheRingHasRoomAfterTheConsumerMovedOn() {
-        // The ring's producers cache how far the consumer was; a run longer than that stale view must still be
-        // taken whole when the consumer has made room since.
+    @Test void aClaimGetsWhatRoomThereIsAndNoneOnAFullRing() {
+        for (int i = 0; i < 5; i++) assertThat(driver.transmit(ctx, frame(i))).isTrue();
+        assertThat(driver.claim(claim, 6)).isEqualTo(3);
+        for (int i = 5; i < 8; i++) driver.transmitClaimed(ctx, claim, frame(i));
+        driver.release(claim);
+
+        assertThat(driver.claim(claim, 1)).isZero();
+        assertThat(claim.isOpen()).isFalse();
+        assertThat(received()).containsExactly(0, 1, 2, 3, 4, 5, 6, 7);
+    }
+
+    @Test void aClaimIsGrantedWholeWhenTheConsumerHasMadeRoomSince() {
+        // Producers cache how far the consumer was; a claim larger than that stale view must still be granted
+        // whole when the consumer has moved on.
         for (int round = 0; round < 5; round++) {
-            Mbuf[] a = frames(6);
-            ifp.transmit(ctx, a, 0, 6);
+            assertThat(driver.claim(claim, 6)).isEqualTo(6);
+            for (int i = 0; i < 6; i++) driver.transmitClaimed(ctx, claim, frame(i));
+            driver.release(claim);
             assertThat(received()).containsExactly(0, 1, 2, 3, 4, 5);
         }
-        assertThat(kernel.stats().get(Stat.LINK_TX_FULL)).isZero();
     }
 
-    @Test void onALossyWireWhatTheRingHasNoRoomForIsDroppedAndCountedToo() {
-        // A loss rate above 0 takes the wire's frame-by-frame path; this one loses (practically) nothing.
-        MemoryWire lossy = new MemoryWire("lossy", MemoryWire.Options.perfect().withPollMode(true).withRingSize(8).withLoss(1e-300));
-        Interface em1 = kernel.createInterface("em1", IfFamily.ETHERNET, lossy.a(), 0x02_00_00_00_01_01L, 1500);
-        Mbuf[] a = frames(20);
-
-        em1.transmit(ctx, a, 0, 20);
-
-        int received = 0;
-        for (Mbuf m; (m = lossy.b().take()) != null; received++) m.free();
-        assertThat(received).isEqualTo(8);
-        assertThat(a).containsOnlyNulls();
-        assertThat(em1.counters().get(IfCounters.OPACKETS)).isEqualTo(8);
-        assertThat(em1.counters().get(IfCounters.ODROPS)).isEqualTo(12);
+    @Test void aSecondClaimWhileOneIsOpenIsABug() {
+        MemoryWire other = new MemoryWire("o", MemoryWire.Options.perfect().withPollMode(true));
+        driver.claim(claim, 2);
+        assertThatThrownBy(() -> other.a().claim(claim, 2)).isInstanceOf(IllegalStateException.class);
+        driver.release(claim);
     }
 
-    @Test void whatTheRingHasNoRoomForIsDroppedAndCounted() {
+    @Test void aRunTheRingHasNoRoomForIsDroppedAndCountedFrameByFrame() {
+        kernel.addAddress(ifp, InterfaceAddress.parse("10.0.0.1/24"));
+        ifp.up();
+        int peer = Ipv4.parse("10.0.0.2");
+        ifp.arp().addStatic(peer, 0x02_00_00_00_00_02L);
+        received(); // the gratuitous ARP of bringing the link up
         long packets0 = ifp.counters().get(IfCounters.OPACKETS), drops0 = ifp.counters().get(IfCounters.ODROPS);
         long full0 = kernel.stats().get(Stat.LINK_TX_FULL);
-        Mbuf[] a = frames(20);
+        Mbuf[] run = new Mbuf[20];
+        int[] hops = new int[20];
+        for (int i = 0; i < 20; i++) {
+            run[i] = frame(i);
+            hops[i] = peer;
+        }
 
-        ifp.transmit(ctx, a, 0, 20);
+        ifp.output(ctx, run, hops, 0, 20, null);
 
-        assertThat(received()).containsExactly(0, 1, 2, 3, 4, 5, 6, 7);
-        assertThat(a).containsOnlyNulls();
+        List<Integer> ids = new ArrayList<>();
+        for (Mbuf m; (m = wire.b().take()) != null; ) { // behind the 14-byte Ethernet header now
+            ids.add(m.segment().get(Mbuf.U32, m.offset() + 14));
+            m.free();
+        }
+        assertThat(ids).containsExactly(0, 1, 2, 3, 4, 5, 6, 7);
+        assertThat(run).containsOnlyNulls();
+        assertThat(claim.isOpen()).isFalse();
         assertThat(ifp.counters().get(IfCounters.OPACKETS) - packets0).isEqualTo(8);
+        assertThat(ifp.counters().get(IfCounters.OBYTES)).isPositive();
         assertThat(ifp.counters().get(IfCounters.ODROPS) - drops0).isEqualTo(12);
         assertThat(kernel.stats().get(Stat.LINK_TX_FULL) - full0).isEqualTo(12);
     }

@@ -5,6 +5,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Mbuf;
 import org.kextnet.kernel.link.RxRing;
+import org.kextnet.kernel.link.TxClaim;
 import org.kextnet.kernel.net.BatchDriver;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.stat.Stat;
@@ -64,26 +65,21 @@ public final class MemoryWire {
         @Override public boolean transmit(PacketContext ctx, Mbuf m) {
             if (lostOnTheWire(ctx, m)) return true; // sent, then lost
             m.nextPkt = null;
-            if (peer.rx.offer(m)) return true;
+            if (peer.rx.offer(TxClaim.ofThisThread(), m)) return true;
             m.free();
             return false;
         }
 
-        @Override public int transmit(PacketContext ctx, Mbuf[] frames, int from, int to) {
-            if (lossy) { // each frame draws its own loss: one by one, up to the first the ring has no room for
-                for (int i = from; i < to; i++) {
-                    Mbuf m = frames[i];
-                    if (!lostOnTheWire(ctx, m)) {
-                        m.nextPkt = null;
-                        if (!peer.rx.offer(m)) return i - from; // it and those after it stay the caller's
-                    }
-                    frames[i] = null;
-                }
-                return to - from;
-            }
-            for (int i = from; i < to; i++) frames[i].nextPkt = null;
-            return peer.rx.offer(ctx, frames, from, to);
+        @Override public int claim(TxClaim claim, int n) { return peer.rx.claim(claim, n); }
+
+        @Override public boolean transmitClaimed(PacketContext ctx, TxClaim claim, Mbuf m) {
+            if (lostOnTheWire(ctx, m)) return true;
+            m.nextPkt = null;
+            peer.rx.put(claim, m);
+            return true;
         }
+
+        @Override public void release(TxClaim claim) { peer.rx.release(claim); }
 
         /** Whether the wire loses {@code m} (then counted and freed), by the configured loss rate. */
         private boolean lostOnTheWire(PacketContext ctx, Mbuf m) {
@@ -117,6 +113,7 @@ public final class MemoryWire {
         /** Takes the next received frame without delivering it (a test reading what the peer sent), or null. */
         public Mbuf take() { return rx.take(); }
 
+        /** Places taken in this end's ring: frames queued, and places claimed for a run not yet filled or skipped. */
         public int queued() { return rx.size(); }
 
         @Override public void stop() { rx.stop(); }
