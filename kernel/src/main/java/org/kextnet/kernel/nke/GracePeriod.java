@@ -37,7 +37,7 @@ public final class GracePeriod implements AutoCloseable {
      * ({@link #exit}). The timed park is only a safety net. The spin is long enough to cover a reader's batch
      * or two: when the cores are oversubscribed, a parked writer that a reader wakes may wait for the
      * scheduler's slice to end before it runs (EEVDF lets the running task finish its slice), which made the
-     * p99 of a filter change 1.4–1.7 ms with a 20 µs spin against 0.2–0.7 ms with this one (docs/benchmarks.md).
+     * p99 of a filter change 0.2–1.7 ms with a 20 µs spin against 0.06–0.78 ms with this one (docs/benchmarks.md).
      * Spinning costs only the writer: the reclaim thread, once per grace period.
      */
     private static final long SPIN_NANOS = 200_000, PARK_NANOS = 1_000_000;
