@@ -56,6 +56,8 @@ public final class FrameRing extends FrameRingIndexes {
      * through one run of frames.
      */
     public int claim(TxClaim claim, int n) {
+        // Checked before anything is reserved: places reserved and never released would stop the consumer for good.
+        if (claim.isOpen()) throw new IllegalStateException("a claim is already open");
         long p, k;
         do {
             p = producerIndex;

@@ -18,7 +18,6 @@ public final class TxClaim {
     public static TxClaim ofThisThread() { return OF_THREAD.get(); }
 
     void open(FrameRing ring, long from, long to) {
-        if (this.ring != null) throw new IllegalStateException("a claim is already open");
         this.ring = ring;
         this.next = from;
         this.end = to;

@@ -124,6 +124,7 @@ class BatchTransmitTest {
         MemoryWire other = new MemoryWire("o", MemoryWire.Options.perfect().withPollMode(true));
         driver.claim(claim, 2);
         assertThatThrownBy(() -> other.a().claim(claim, 2)).isInstanceOf(IllegalStateException.class);
+        assertThat(other.b().queued()).isZero(); // nothing reserved there: its consumer is not held up
         driver.release(claim);
     }
 
