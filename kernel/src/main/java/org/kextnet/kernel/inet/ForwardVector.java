@@ -60,6 +60,21 @@ public final class ForwardVector {
         }
     }
 
+    /**
+     * Frees the packets still held and empties the vector: after a kernel bug escaped a vector stage (see
+     * {@link PacketContext#discardVectors()}). Packets already handed on are no longer here.
+     */
+    public void discard(PacketContext ctx) {
+        for (int i = 0; i < CAPACITY; i++) {
+            Mbuf m = packets[i];
+            packets[i] = null;
+            interfaces[i] = null;
+            if (m != null) ctx.free(m);
+        }
+        size = 0;
+        filters.done();
+    }
+
     void add(Mbuf m, Interface ifp, int nextHop) {
         int i = size++;
         packets[i] = m;

@@ -293,7 +293,8 @@ public final class Interface implements Ifnet {
             }
         } catch (RuntimeException e) {
             // Not a malformed frame (the vector path reads only what it has checked is there) but a bug:
-            // reported, and the reader thread carries on.
+            // reported, the packets still gathered in the thread's vectors freed, and the reader carries on.
+            ctx.discardVectors();
             counters.inc(IfCounters.IERRORS);
             kernel.reportError(this, e);
         } finally {
