@@ -42,20 +42,6 @@ public final class PacketContext {
      * in use alone.
      */
     public boolean inVector;
-    /**
-     * Frees what this thread's vectors still hold and empties them, so that the next batch starts clean. For
-     * the last guard around a batch: only a kernel bug leaves packets there (every stage hands each packet on
-     * or frees it, and clears its slot as it takes it).
-     */
-    public void discardVectors() {
-        for (int i = 0; i < ipv4Vector.length; i++) {
-            Mbuf m = ipv4Vector[i];
-            ipv4Vector[i] = null;
-            if (m != null) free(m);
-        }
-        forwardVector.discard(this);
-    }
-
     /** A socket address this thread reuses to pass senders to socket filters (valid during the call only). */
     public final org.kextnet.kpi.socket.SockAddr.Inet4SockAddr sockAddr = new org.kextnet.kpi.socket.SockAddr.Inet4SockAddr(0, 0);
 
@@ -88,6 +74,20 @@ public final class PacketContext {
     public void free(Mbuf m) {
         if (cache != null) cache.free(m);
         else m.free();
+    }
+
+    /**
+     * Frees what this thread's vectors still hold and empties them, so that the next batch starts clean. For
+     * the last guard around a batch: only a kernel bug leaves packets there (every stage hands each packet on
+     * or frees it, and clears its slot as it takes it).
+     */
+    public void discardVectors() {
+        for (int i = 0; i < ipv4Vector.length; i++) {
+            Mbuf m = ipv4Vector[i];
+            ipv4Vector[i] = null;
+            if (m != null) free(m);
+        }
+        forwardVector.discard(this);
     }
 
     /** Gives this context's cached buffers back; called by the thread that owned it when it stops. */
