@@ -37,10 +37,7 @@ public final class RxRing {
     public boolean offer(Mbuf m) {
         if (delayNanos > 0) m.timestamp = System.nanoTime();
         if (!queue.offer(m)) return false;
-        if (parked) {
-            Thread t = reader;
-            if (t != null) LockSupport.unpark(t);
-        }
+        wakeReader();
         return true;
     }
 
@@ -71,6 +68,11 @@ public final class RxRing {
     /** Closes the claim (places it did not use are skipped) and wakes the reader if it waits. */
     public void release(TxClaim claim) {
         queue.release(claim);
+        wakeReader();
+    }
+
+    /** Unparks the reader thread if it is parked (or about to park) waiting for frames. */
+    private void wakeReader() {
         if (parked) {
             Thread t = reader;
             if (t != null) LockSupport.unpark(t);
