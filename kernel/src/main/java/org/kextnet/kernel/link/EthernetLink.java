@@ -76,11 +76,7 @@ public final class EthernetLink implements LinkLayer {
     }
 
     @Override public int frame(PacketContext ctx, Interface ifp, Mbuf m, FrameInfo frame) {
-        if (!m.prepend(Ethernet.HEADER_LEN)) {
-            ctx.stats().inc(Stat.NO_BUFFERS);
-            m.free();
-            return Errno.ENOBUFS;
-        }
+        if (!prependHeader(ctx, m)) return Errno.ENOBUFS;
         Ethernet.write(m.segment(), m.offset(), frame.linkDestination(), ifp.lladdr(), frame.frameType());
         return 0;
     }
@@ -123,11 +119,7 @@ public final class EthernetLink implements LinkLayer {
                     if (mac < 0) continue; // held by ARP until the reply
                     hop = nextHop;
                 }
-                if (!m.prepend(Ethernet.HEADER_LEN)) {
-                    ctx.stats().inc(Stat.NO_BUFFERS);
-                    m.free();
-                    continue;
-                }
+                if (!prependHeader(ctx, m)) continue;
                 Ethernet.write(Mbuf.MEMORY, m.address(), mac, src, Ethernet.TYPE_IPV4); // into the bytes just prepended
                 if (filtered && !filters.output(ctx, ProtocolFamily.PF_INET, m)) continue;
                 int len = m.length();
@@ -158,13 +150,17 @@ public final class EthernetLink implements LinkLayer {
 
     /** Prepends an Ethernet header and sends the frame through the interface filters. Takes ownership. */
     static void send(PacketContext ctx, Interface ifp, Mbuf m, long dst, int type) {
-        if (!m.prepend(Ethernet.HEADER_LEN)) {
-            ctx.stats().inc(Stat.NO_BUFFERS);
-            m.free();
-            return;
-        }
+        if (!prependHeader(ctx, m)) return;
         Ethernet.write(m.segment(), m.offset(), dst, ifp.lladdr(), type);
         ifp.outputFrame(ctx, m, type == Ethernet.TYPE_IPV4 || type == Ethernet.TYPE_ARP ? ProtocolFamily.PF_INET : ProtocolFamily.PF_UNSPEC);
+    }
+
+    /** Makes room for an Ethernet header in front of {@code m}; false if there is none (then counted and freed). */
+    private static boolean prependHeader(PacketContext ctx, Mbuf m) {
+        if (m.prepend(Ethernet.HEADER_LEN)) return true;
+        ctx.stats().inc(Stat.NO_BUFFERS);
+        m.free();
+        return false;
     }
 
     @Override public int headerLength() { return Ethernet.HEADER_LEN; }
