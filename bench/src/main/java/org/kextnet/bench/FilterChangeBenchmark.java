@@ -4,7 +4,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.Position;
@@ -103,7 +103,7 @@ public class FilterChangeBenchmark {
             MemoryWire.End out = k.link("wire1").wire().b();
             producer = Thread.ofPlatform().name("producer").start(() -> {
                 while (!stop.get()) {
-                    Mbuf m = k.kernel().buffers().alloc();
+                    Packet m = k.kernel().buffers().alloc();
                     if (m == null) { Thread.onSpinWait(); continue; }
                     SequencedStream.fill(m, frame, SequencedStream.FRAME_PAYLOAD, 0);
                     while (!in.offer(m)) {
@@ -114,7 +114,7 @@ public class FilterChangeBenchmark {
             });
             consumer = Thread.ofPlatform().name("consumer").start(() -> {
                 while (!stop.get()) {
-                    Mbuf m = out.take();
+                    Packet m = out.take();
                     if (m == null) { Thread.onSpinWait(); continue; }
                     m.free();
                     saturatedForwarded.incrementAndGet();

@@ -1,12 +1,13 @@
 package org.kextnet.bench;
 
+import org.kextnet.kpi.mbuf.Mbuf;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
 
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Buffers;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.buf.PacketPool;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.net.IfCounters;
@@ -94,7 +95,7 @@ public class InMemoryForwardingBenchmark {
         Interface em0, em1;
         MemoryWire.End egress;
         PacketContext ctx;
-        final Mbuf[] batch = new Mbuf[BATCH];
+        final Packet[] batch = new Packet[BATCH];
         /** The frame as it arrives, off-heap like the memory it is copied from in a real driver (a DMA ring). */
         final MemorySegment template = java.lang.foreign.Arena.ofAuto().allocate(FRAME, 64).copyFrom(frame());
 
@@ -155,7 +156,7 @@ public class InMemoryForwardingBenchmark {
         /** The driver's half of a receive: buffers from its thread's cache of the pool, filled with the frame. */
         void fill() {
             for (int i = 0; i < BATCH; i++) {
-                Mbuf m = ctx.alloc();
+                Packet m = ctx.alloc();
                 m.setLength(FRAME);
                 MemorySegment.copy(template, 0, m.segment(), m.offset(), FRAME);
                 batch[i] = m;
@@ -165,29 +166,29 @@ public class InMemoryForwardingBenchmark {
         /** The peer driver: takes what em1 sent and frees it; returns how many. */
         int drainEgress() {
             int n = 0;
-            for (Mbuf m; (m = egress.take()) != null; n++) ctx.free(m);
+            for (Packet m; (m = egress.take()) != null; n++) ctx.free(m);
             return n;
         }
     }
 
     static final class Noop0 implements IpFilter {
-        @Override public int output(org.kextnet.kpi.mbuf.Mbuf m, IpPacketOptions o) { return 0; }
+        @Override public int output(Mbuf m, IpPacketOptions o) { return 0; }
     }
     static final class Noop1 implements IpFilter {
-        @Override public int output(org.kextnet.kpi.mbuf.Mbuf m, IpPacketOptions o) { return 0; }
+        @Override public int output(Mbuf m, IpPacketOptions o) { return 0; }
     }
     static final class Noop2 implements IpFilter {
-        @Override public int output(org.kextnet.kpi.mbuf.Mbuf m, IpPacketOptions o) { return 0; }
+        @Override public int output(Mbuf m, IpPacketOptions o) { return 0; }
     }
     static final class Noop3 implements IpFilter {
-        @Override public int output(org.kextnet.kpi.mbuf.Mbuf m, IpPacketOptions o) { return 0; }
+        @Override public int output(Mbuf m, IpPacketOptions o) { return 0; }
     }
 
     /** Buffers holding the frame, for the bare IPv4 loop. */
     @State(Scope.Thread)
     public static class Frames {
         PacketPool pool;
-        final Mbuf[] frames = new Mbuf[BATCH];
+        final Packet[] frames = new Packet[BATCH];
         /** The same frames as Java arrays, for the heap variant of the loop. */
         final byte[][] heapFrames = new byte[BATCH][];
         short ttlWord, checksum;
@@ -196,10 +197,10 @@ public class InMemoryForwardingBenchmark {
         public void setUp() {
             pool = new PacketPool("reference", BATCH, Buffers.SMALL_SIZE);
             MemorySegment t = frame();
-            ttlWord = t.get(Mbuf.U16, IP + Ipv4.TTL);
-            checksum = t.get(Mbuf.U16, IP + Ipv4.CHECKSUM);
+            ttlWord = t.get(Packet.U16, IP + Ipv4.TTL);
+            checksum = t.get(Packet.U16, IP + Ipv4.CHECKSUM);
             for (int i = 0; i < BATCH; i++) {
-                Mbuf m = pool.alloc();
+                Packet m = pool.alloc();
                 m.setLength(FRAME);
                 MemorySegment.copy(t, 0, m.segment(), m.offset(), FRAME);
                 frames[i] = m;
@@ -209,7 +210,7 @@ public class InMemoryForwardingBenchmark {
 
         @TearDown(Level.Trial)
         public void tearDown() {
-            for (Mbuf m : frames) m.free();
+            for (Packet m : frames) m.free();
             pool.close();
         }
     }
@@ -229,7 +230,7 @@ public class InMemoryForwardingBenchmark {
     }
 
     private static void drain(MemoryWire.End end) {
-        for (Mbuf m; (m = end.take()) != null; ) m.free();
+        for (Packet m; (m = end.take()) != null; ) m.free();
     }
 
     @Benchmark
@@ -245,7 +246,7 @@ public class InMemoryForwardingBenchmark {
     public int driversOnly(Router r) {
         r.fill();
         for (int i = 0; i < BATCH; i++) {
-            Mbuf m = r.batch[i];
+            Packet m = r.batch[i];
             r.batch[i] = null;
             r.em1.driver().transmit(r.ctx, m);
         }
@@ -283,12 +284,12 @@ public class InMemoryForwardingBenchmark {
     @OperationsPerInvocation(BATCH)
     public int ipv4Reference(Frames f) {
         int forwarded = 0;
-        for (Mbuf m : f.frames) {
+        for (Packet m : f.frames) {
             MemorySegment s = m.segment();
             int ip = m.offset() + IP;
             // Back to TTL 64 and the original checksum (two stores), so that every round does the same work.
-            s.set(Mbuf.U16, ip + Ipv4.TTL, f.ttlWord);
-            s.set(Mbuf.U16, ip + Ipv4.CHECKSUM, f.checksum);
+            s.set(Packet.U16, ip + Ipv4.TTL, f.ttlWord);
+            s.set(Packet.U16, ip + Ipv4.CHECKSUM, f.checksum);
             if (Ipv4.check(s, ip, FRAME - IP, false) == null && Ipv4.ttl(s, ip) > 1) {
                 Ipv4.decrementTtl(s, ip);
                 forwarded++;

@@ -1,7 +1,7 @@
 package org.kextnet.kernel;
 
 import org.kextnet.kernel.buf.BufferCache;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.inet.ForwardVector;
 import org.kextnet.kernel.inet.InputRouteCache;
 import org.kextnet.kernel.nke.GracePeriod;
@@ -31,9 +31,9 @@ public final class PacketContext {
     public final InputRouteCache routeCache = new InputRouteCache();
     /**
      * Received IPv4 packets a link layer gathers from one batch for IPv4 input to take as a vector (see
-     * {@link org.kextnet.kernel.net.Interface#input(PacketContext, Mbuf[], int)}).
+     * {@link org.kextnet.kernel.net.Interface#input(PacketContext, Packet[], int)}).
      */
-    public final Mbuf[] ipv4Vector = new Mbuf[ForwardVector.CAPACITY];
+    public final Packet[] ipv4Vector = new Packet[ForwardVector.CAPACITY];
     /** The packets IPv4 input forwards from one vector, waiting for output. */
     public final ForwardVector forwardVector = new ForwardVector();
     /**
@@ -60,18 +60,18 @@ public final class PacketContext {
      * An MTU-sized buffer (as {@code kernel().buffers().alloc()}), from this thread's cache when it has one:
      * no atomic operation per buffer.
      */
-    public Mbuf alloc() {
+    public Packet alloc() {
         return cache != null ? cache.alloc() : kernel.buffers().alloc();
     }
 
     /** A buffer for {@code dataLength} bytes (as {@code kernel().buffers().alloc(int)}), or null. */
-    public Mbuf alloc(int dataLength) {
+    public Packet alloc(int dataLength) {
         if (cache != null && dataLength <= cache.pool().maxData()) return cache.alloc();
         return kernel.buffers().alloc(dataLength);
     }
 
-    /** Frees a packet (as {@link Mbuf#free()}), into this thread's cache when it has one. */
-    public void free(Mbuf m) {
+    /** Frees a packet (as {@link Packet#free()}), into this thread's cache when it has one. */
+    public void free(Packet m) {
         if (cache != null) cache.free(m);
         else m.free();
     }
@@ -83,7 +83,7 @@ public final class PacketContext {
      */
     public void discardVectors() {
         for (int i = 0; i < ipv4Vector.length; i++) {
-            Mbuf m = ipv4Vector[i];
+            Packet m = ipv4Vector[i];
             ipv4Vector[i] = null;
             if (m != null) free(m);
         }

@@ -9,7 +9,7 @@ import java.util.concurrent.TimeUnit;
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Buffers;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
@@ -30,7 +30,7 @@ import org.kextnet.kpi.Kpi;
  * try (EmbeddedKernel k = EmbeddedKernel.create()) {          // wire0 10.0.0.1/24, peer 10.0.0.2
  *     Kpi kpi = k.kpi("com.example.test");
  *     kpi.ipFilters().addV4("drop-udp", Position.DEFAULT, new IpFilter() {
- *         public int input(Mbuf m, int offset, int protocol) { return protocol == 17 ? Errno.EPERM : 0; }
+ *         public int input(Packet m, int offset, int protocol) { return protocol == 17 ? Errno.EPERM : 0; }
  *     });
  *     k.injectIp(Frames.udpPacket(k.peerIp(), k.ip(), 1234, 7, "hi".getBytes()));
  *     k.runPending();
@@ -178,7 +178,7 @@ public final class EmbeddedKernel implements AutoCloseable {
 
     /** Puts a frame (from its link header) on {@code linkName} towards the kernel. */
     public void injectInbound(String linkName, byte[] frame) {
-        Mbuf m = kernel.buffers().alloc(frame.length);
+        Packet m = kernel.buffers().alloc(frame.length);
         if (m == null) throw new IllegalStateException("no free buffers (leak?)");
         m.setLength(frame.length);
         m.copyFrom(0, frame, 0, frame.length);
@@ -219,7 +219,7 @@ public final class EmbeddedKernel implements AutoCloseable {
 
     /** The next frame the kernel sent on {@code linkName} (from its link header), or null. */
     public byte[] readOutbound(String linkName) {
-        Mbuf m = link(linkName).wire().b().take();
+        Packet m = link(linkName).wire().b().take();
         if (m == null) return null;
         try {
             return m.toByteArray();
@@ -245,7 +245,7 @@ public final class EmbeddedKernel implements AutoCloseable {
     public int discardOutbound(String linkName) {
         MemoryWire.End far = link(linkName).wire().b();
         int n = 0;
-        Mbuf m;
+        Packet m;
         while ((m = far.take()) != null) {
             m.free();
             n++;

@@ -4,7 +4,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 import org.kextnet.kernel.buf.Buffers;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 
 /**
@@ -27,7 +27,7 @@ public final class PacedSource implements AutoCloseable {
     /** Takes a frame from the egress link; the source frees it afterwards. Runs on the source's thread. */
     @FunctionalInterface
     public interface Receiver {
-        void accept(Mbuf m);
+        void accept(Packet m);
     }
 
     /** Most frames injected in one go before the egress is drained again. */
@@ -83,7 +83,7 @@ public final class PacedSource implements AutoCloseable {
             }
             long burst = Math.min(due - offeredN, MAX_BURST);
             for (long i = 0; i < burst; i++) {
-                Mbuf m = buffers.alloc();
+                Packet m = buffers.alloc();
                 if (m == null) {
                     noBufferN++;
                     continue;
@@ -97,7 +97,7 @@ public final class PacedSource implements AutoCloseable {
                 }
             }
             offeredN += burst;
-            Mbuf m;
+            Packet m;
             while ((m = out.take()) != null) {
                 if (receiver != null) receiver.accept(m);
                 m.free();

@@ -1,8 +1,9 @@
 package org.kextnet.testkit;
 
+import org.kextnet.kpi.mbuf.Mbuf;
 import java.util.BitSet;
 
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 
 /**
  * A stream of sequence-numbered UDP frames for tests and benchmarks under traffic: the frame template, how a
@@ -36,16 +37,16 @@ public final class SequencedStream {
     }
 
     /** Fills {@code m} with {@code frame} carrying {@code seq}; the IP header counts as checked. */
-    public static void fill(Mbuf m, byte[] frame, int payloadOffset, long seq) {
+    public static void fill(Packet m, byte[] frame, int payloadOffset, long seq) {
         m.setLength(frame.length);
         m.copyFrom(0, frame, 0, frame.length);
         m.putInt(payloadOffset + SEQ, (int) (seq >>> 32));
         m.putInt(payloadOffset + SEQ + 4, (int) seq);
-        m.setCsumFlags(Mbuf.CSUM_IP_CHECKED | Mbuf.CSUM_IP_VALID);
+        m.setCsumFlags(Packet.CSUM_IP_CHECKED | Packet.CSUM_IP_VALID);
     }
 
     /** The sequence number of a frame or packet whose UDP payload starts at {@code payloadOffset}. */
-    public static long seq(org.kextnet.kpi.mbuf.Mbuf m, int payloadOffset) {
+    public static long seq(Mbuf m, int payloadOffset) {
         return ((long) m.getInt(payloadOffset + SEQ) << 32) | (m.getInt(payloadOffset + SEQ + 4) & 0xffffffffL);
     }
 
@@ -82,7 +83,7 @@ public final class SequencedStream {
         }
 
         /** Reads the frame or packet's number and mark. */
-        public void accept(org.kextnet.kpi.mbuf.Mbuf m, int payloadOffset) {
+        public void accept(Mbuf m, int payloadOffset) {
             accept(seq(m, payloadOffset), m.getU8(payloadOffset + MARK));
         }
 

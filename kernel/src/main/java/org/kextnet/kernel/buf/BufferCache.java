@@ -20,7 +20,7 @@ public final class BufferCache implements AutoCloseable {
     private final PacketPool pool;
     private final int headroom;
     /** Free buffers, the one freed last on top; holds up to two bulks so a refill never spills at once. */
-    private final Mbuf[] stack = new Mbuf[2 * BULK];
+    private final Packet[] stack = new Packet[2 * BULK];
     private int size;
     private boolean closed;
     /** Other threads ({@link PacketPool#available()}) read {@link #size} opaquely; the owner writes it plainly. */
@@ -45,14 +45,14 @@ public final class BufferCache implements AutoCloseable {
     public int size() { return (int) SIZE.getOpaque(this); }
 
     /** Takes a buffer (as {@link PacketPool#alloc()} does), or null if the pool is empty too. */
-    public Mbuf alloc() {
+    public Packet alloc() {
         int n = size;
         if (n == 0) {
             if (closed) return pool.alloc();
             n = pool.takeBulk(stack, BULK);
             if (n == 0) return null;
         }
-        Mbuf m = stack[--n];
+        Packet m = stack[--n];
         stack[n] = null;
         size = n;
         m.reset(headroom);
@@ -61,11 +61,11 @@ public final class BufferCache implements AutoCloseable {
 
     /**
      * Frees a packet: this pool's buffers of its chain stay in the cache, others go back to their pools.
-     * Throws, as {@link Mbuf#free()} does, on a buffer that is already free.
+     * Throws, as {@link Packet#free()} does, on a buffer that is already free.
      */
-    public void free(Mbuf m) {
+    public void free(Packet m) {
         while (m != null) {
-            Mbuf next = m.next;
+            Packet next = m.next;
             if (m.pool() != pool || closed) {
                 m.release();
             } else {

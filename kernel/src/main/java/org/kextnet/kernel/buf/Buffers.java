@@ -22,14 +22,14 @@ public final class Buffers implements AutoCloseable {
     public static Buffers standard() { return new Buffers(16384, 128); }
 
     /** A buffer with room for at least {@code dataLength} bytes after the headroom, or null if none is free. */
-    public Mbuf alloc(int dataLength) {
+    public Packet alloc(int dataLength) {
         if (dataLength <= small.maxData()) return small.alloc();
         if (dataLength <= large.maxData()) return large.alloc();
         return null;
     }
 
     /** An MTU-sized buffer or null. */
-    public Mbuf alloc() { return small.alloc(); }
+    public Packet alloc() { return small.alloc(); }
 
     public PacketPool small() { return small; }
     public PacketPool large() { return large; }

@@ -8,11 +8,11 @@ import java.lang.invoke.VarHandle;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * A pool of fixed-size packet buffers carved from one off-heap slab. Every {@link Mbuf} object is
+ * A pool of fixed-size packet buffers carved from one off-heap slab. Every {@link Packet} object is
  * created with its slot up front, so taking and returning buffers allocates nothing.
  *
  * <p>Free buffers sit on a lock-free stack, so any thread may allocate and any thread may free. It is a
- * stack, not a queue, for locality: the buffer freed last (its memory and its {@code Mbuf} still in the
+ * stack, not a queue, for locality: the buffer freed last (its memory and its {@code Packet} still in the
  * cache) is the next one taken. A queue hands out every buffer of the pool in turn, and with the
  * standard 16384 buffers (32 MiB) each packet then starts on a cold buffer: 40-60 ns more per forwarded
  * packet in the forwarding benchmark. The stack is a Treiber stack over buffer indexes with a version in
@@ -33,7 +33,7 @@ public final class PacketPool implements AutoCloseable {
     private final Arena arena;
     private final int headroom;
     private volatile Buffers buffers;
-    private final Mbuf[] slots;
+    private final Packet[] slots;
     /** The free stack's links: {@code next[i]} is the index below buffer i, or -1. */
     private final int[] next;
     /** Per-thread caches of free buffers taken from this pool (their buffers are free, not in use). */
@@ -60,11 +60,11 @@ public final class PacketPool implements AutoCloseable {
         this.count = count;
         this.headroom = headroom;
         this.arena = Arena.ofShared();
-        this.slots = new Mbuf[count];
+        this.slots = new Packet[count];
         this.next = new int[count];
         MemorySegment slab = arena.allocate((long) count * bufferSize, 64);
         for (int i = 0; i < count; i++) {
-            Mbuf m = new Mbuf(this, slab.asSlice((long) i * bufferSize, bufferSize));
+            Packet m = new Packet(this, slab.asSlice((long) i * bufferSize, bufferSize));
             m.poolIndex = i;
             slots[i] = m;
             next[i] = i - 1; // buffer 0 at the bottom
@@ -73,7 +73,7 @@ public final class PacketPool implements AutoCloseable {
     }
 
     /** Takes a buffer with an empty data window after the default headroom, or null if the pool is empty. */
-    public Mbuf alloc() {
+    public Packet alloc() {
         long h, nh;
         int top;
         do {
@@ -83,7 +83,7 @@ public final class PacketPool implements AutoCloseable {
             // A racing pop and push of 'top' changes next[top], but also the version, so this CAS then fails.
             nh = (h & 0xffff_ffff_0000_0000L) + (1L << 32) | (next[top] + 1L);
         } while (!HEAD.compareAndSet(this, h, nh));
-        Mbuf m = slots[top];
+        Packet m = slots[top];
         m.reset(headroom);
         return m;
     }
@@ -93,7 +93,7 @@ public final class PacketPool implements AutoCloseable {
 
     void setBuffers(Buffers b) { buffers = b; }
 
-    void recycle(Mbuf m) {
+    void recycle(Packet m) {
         int i = m.poolIndex;
         long h;
         do {
@@ -106,7 +106,7 @@ public final class PacketPool implements AutoCloseable {
      * Takes up to {@code n} buffers off the stack with one CAS, for a {@link BufferCache}: they are stored in
      * {@code out[0..k)} as they were freed (not reset). Returns k, 0 when the pool is empty.
      */
-    int takeBulk(Mbuf[] out, int n) {
+    int takeBulk(Packet[] out, int n) {
         long h;
         int k, below;
         do {
@@ -128,7 +128,7 @@ public final class PacketPool implements AutoCloseable {
      * Pushes the released buffers {@code ms[from..from+n)} with one CAS ({@code ms[from]} ends on top).
      * They must be this pool's and marked free.
      */
-    void giveBulk(Mbuf[] ms, int from, int n) {
+    void giveBulk(Packet[] ms, int from, int n) {
         if (n == 0) return;
         int top = ms[from].poolIndex, last = ms[from + n - 1].poolIndex;
         for (int j = from; j < from + n - 1; j++) next[ms[j].poolIndex] = ms[j + 1].poolIndex;
@@ -166,7 +166,7 @@ public final class PacketPool implements AutoCloseable {
     /**
      * Releases the slab, once no buffer is in use any more. With buffers still in use (a reader thread that
      * did not stop in time), the slab stays mapped until the process ends: the kernel's vector stages access
-     * buffers by address ({@link Mbuf#MEMORY}), and unmapping memory under them would crash the process
+     * buffers by address ({@link Packet#MEMORY}), and unmapping memory under them would crash the process
      * instead of failing one access.
      */
     @Override public void close() {

@@ -1,8 +1,9 @@
 package org.kextnet.kernel.control;
 
+import org.kextnet.kpi.mbuf.Mbuf;
 import java.nio.ByteBuffer;
 
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kernel.nke.KernelRegistration;
 import org.kextnet.kpi.Errno;
@@ -47,10 +48,10 @@ final class ControlKpiImpl implements ControlKpi {
         return r;
     }
 
-    @Override public int enqueueMbuf(ControlRef ref, int unit, org.kextnet.kpi.mbuf.Mbuf m, int flags) {
+    @Override public int enqueueMbuf(ControlRef ref, int unit, Mbuf m, int flags) {
         ControlSocket so = unitOf(ref, unit);
         if (so == null) return Errno.EINVAL;
-        int r = so.enqueue(((Mbuf) m).toByteArray(), flags);
+        int r = so.enqueue(((Packet) m).toByteArray(), flags);
         if (r == 0) m.free();
         return r;
     }

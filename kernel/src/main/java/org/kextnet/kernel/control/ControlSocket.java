@@ -6,7 +6,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.control.ControlAddress;
 import org.kextnet.kpi.control.ControlClient;
@@ -81,7 +81,7 @@ public final class ControlSocket implements ControlClient, ControlConnection {
         if (!open) return Errno.ENOTCONN;
         int len = data.remaining();
         if (len > control.params().sendSize()) return Errno.EMSGSIZE;
-        Mbuf m = control.owner().kernel().buffers().alloc(len);
+        Packet m = control.owner().kernel().buffers().alloc(len);
         if (m == null) return Errno.ENOBUFS;
         m.setLength(len);
         java.lang.foreign.MemorySegment.copy(java.lang.foreign.MemorySegment.ofBuffer(data), 0, m.segment(), m.offset(), len);

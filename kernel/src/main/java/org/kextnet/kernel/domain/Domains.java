@@ -7,7 +7,7 @@ import java.util.List;
 
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kernel.nke.KernelRegistration;
 import org.kextnet.kernel.socket.SocketError;
@@ -114,7 +114,7 @@ public final class Domains {
      * IP input's hand-off for a protocol the kernel does not implement ({@code ip_protox}). Takes ownership
      * when it returns true; false means nobody added the protocol (the caller answers protocol unreachable).
      */
-    public boolean inetInput(PacketContext ctx, Mbuf m, int protocol, int offset) {
+    public boolean inetInput(PacketContext ctx, Packet m, int protocol, int offset) {
         ctx.enter(); // before the lookup: a removed protocol's removed() must wait for this call
         try {
             Entry e = (Entry) INET.getVolatile(inetByProtocol, protocol & 0xff);

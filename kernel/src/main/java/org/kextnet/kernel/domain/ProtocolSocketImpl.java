@@ -1,5 +1,6 @@
 package org.kextnet.kernel.domain;
 
+import org.kextnet.kpi.mbuf.Mbuf;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
@@ -7,7 +8,7 @@ import java.util.function.IntSupplier;
 
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.socket.DatagramQueue;
 import org.kextnet.kernel.socket.KernelSocket;
 import org.kextnet.kernel.socket.SocketError;
@@ -49,8 +50,8 @@ public final class ProtocolSocketImpl extends KernelSocket implements ProtocolSo
      * @return 0 (queued, or taken or dropped by a filter), ENOBUFS (queue full; dropped), EBADF (closed;
      *         dropped)
      */
-    @Override public int deliver(SockAddr from, org.kextnet.kpi.mbuf.Mbuf data) {
-        Mbuf m = (Mbuf) data;
+    @Override public int deliver(SockAddr from, Mbuf data) {
+        Packet m = (Packet) data;
         int fromAddr = from == null ? 0 : from.ipv4(), fromPort = from == null ? 0 : from.port();
         if (filterIn(kernel.context(), m, fromAddr, fromPort) != 0) return 0; // a filter took or dropped it
         int r = protoAppend(m, fromAddr, fromPort);
@@ -64,7 +65,7 @@ public final class ProtocolSocketImpl extends KernelSocket implements ProtocolSo
     public int send(ByteBuffer data, SockAddr to) throws SocketError {
         checkOpen();
         int len = data.remaining();
-        Mbuf m = kernel.buffers().alloc(len);
+        Packet m = kernel.buffers().alloc(len);
         if (m == null) throw new SocketError(Errno.ENOBUFS, "no packet buffers");
         m.setLength(len);
         MemorySegment.copy(MemorySegment.ofBuffer(data), 0, m.segment(), m.offset(), len);
@@ -79,7 +80,7 @@ public final class ProtocolSocketImpl extends KernelSocket implements ProtocolSo
      * @return the sender, or null if none came in time (or none will, after shutdown of reading)
      */
     public SockAddr receive(ByteBuffer dst, long timeout, TimeUnit unit) throws SocketError, InterruptedException {
-        Mbuf m = queue.take(unit.toNanos(timeout));
+        Packet m = queue.take(unit.toNanos(timeout));
         if (m == null) return null;
         try {
             DatagramQueue.copyOut(m, dst);
@@ -136,7 +137,7 @@ public final class ProtocolSocketImpl extends KernelSocket implements ProtocolSo
 
     @Override protected void protoCantReceiveMore() { queue.markEof(); }
 
-    @Override protected int protoSend(PacketContext ctx, Mbuf payload, SockAddr to, int flags) {
+    @Override protected int protoSend(PacketContext ctx, Packet payload, SockAddr to, int flags) {
         int gen = payload.generation();
         ctx.enter();
         try {
@@ -150,7 +151,7 @@ public final class ProtocolSocketImpl extends KernelSocket implements ProtocolSo
         }
     }
 
-    @Override protected int protoAppend(Mbuf payload, int fromAddr, int fromPort) {
+    @Override protected int protoAppend(Packet payload, int fromAddr, int fromPort) {
         if (queue.offer(payload, fromAddr, fromPort)) return 0;
         return isClosed() ? Errno.EBADF : Errno.ENOBUFS;
     }

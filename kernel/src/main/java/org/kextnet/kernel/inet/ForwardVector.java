@@ -1,7 +1,7 @@
 package org.kextnet.kernel.inet;
 
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.PreOutput;
 import org.kextnet.kernel.nke.FilterEntry;
@@ -19,7 +19,7 @@ public final class ForwardVector {
     /** Packets held at most; a full vector is sent before the next packet is added. */
     public static final int CAPACITY = 64;
 
-    final Mbuf[] packets = new Mbuf[CAPACITY];
+    final Packet[] packets = new Packet[CAPACITY];
     final Interface[] interfaces = new Interface[CAPACITY];
     final int[] nextHops = new int[CAPACITY];
     int size;
@@ -47,7 +47,7 @@ public final class ForwardVector {
         private FilterEntry<IpFilter>[] chain;
         private int passed;
 
-        @Override public boolean pass(PacketContext ctx, Mbuf m) {
+        @Override public boolean pass(PacketContext ctx, Packet m) {
             if (head.output(ctx, chain, m) != 0) return false; // taken or dropped by a filter
             passed++;
             return true;
@@ -66,7 +66,7 @@ public final class ForwardVector {
      */
     public void discard(PacketContext ctx) {
         for (int i = 0; i < CAPACITY; i++) {
-            Mbuf m = packets[i];
+            Packet m = packets[i];
             packets[i] = null;
             interfaces[i] = null;
             if (m != null) ctx.free(m);
@@ -75,7 +75,7 @@ public final class ForwardVector {
         filters.done();
     }
 
-    void add(Mbuf m, Interface ifp, int nextHop) {
+    void add(Packet m, Interface ifp, int nextHop) {
         int i = size++;
         packets[i] = m;
         interfaces[i] = ifp;

@@ -7,7 +7,7 @@ import java.util.function.IntConsumer;
 
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.stat.StatCells;
@@ -35,7 +35,7 @@ public final class IcmpLayer {
     }
 
     /** An ICMP message for this host; {@code hl} is the IP header length. Takes ownership. */
-    public void input(PacketContext ctx, Mbuf m, int hl) {
+    public void input(PacketContext ctx, Packet m, int hl) {
         StatCells st = ctx.stats();
         MemorySegment s = m.segment();
         int ip = m.offset();
@@ -46,7 +46,7 @@ public final class IcmpLayer {
             m.free();
             return;
         }
-        if ((m.csumFlags() & Mbuf.CSUM_DATA_VALID) == 0 && !Icmp.checksumValid(s, icmp, len)) {
+        if ((m.csumFlags() & Packet.CSUM_DATA_VALID) == 0 && !Icmp.checksumValid(s, icmp, len)) {
             st.inc(Stat.ICMP_BAD_SUM);
             m.free();
             return;
@@ -54,7 +54,7 @@ public final class IcmpLayer {
         switch (Icmp.type(s, icmp)) {
             case Icmp.ECHO -> {
                 st.inc(Stat.ICMP_IN_ECHO);
-                if ((m.flags() & (Mbuf.F_BROADCAST | Mbuf.F_MULTICAST)) != 0) {
+                if ((m.flags() & (Packet.F_BROADCAST | Packet.F_MULTICAST)) != 0) {
                     m.free(); // no replies to broadcast pings (Linux's icmp_echo_ignore_broadcasts)
                     return;
                 }
@@ -74,13 +74,13 @@ public final class IcmpLayer {
     }
 
     /** Turns an echo request into its reply in the same buffer (RFC 792: swap addresses, type 0). */
-    private void reflectEcho(PacketContext ctx, Mbuf m, int hl) {
+    private void reflectEcho(PacketContext ctx, Packet m, int hl) {
         MemorySegment s = m.segment();
         int ip = m.offset();
         int icmp = ip + hl;
-        int oldWord = s.get(Mbuf.U16, icmp) & 0xffff;            // type << 8 | code
+        int oldWord = s.get(Packet.U16, icmp) & 0xffff;            // type << 8 | code
         int newWord = (Icmp.ECHO_REPLY << 8) | (oldWord & 0xff);
-        s.set(Mbuf.U16, icmp, (short) newWord);
+        s.set(Packet.U16, icmp, (short) newWord);
         Icmp.setChecksum(s, icmp, org.kextnet.kernel.wire.Checksum.update16(Icmp.checksum(s, icmp), oldWord, newWord));
         int src = Ipv4.src(s, ip);
         int dst = Ipv4.dst(s, ip);
@@ -102,7 +102,7 @@ public final class IcmpLayer {
      *
      * @param mtu the next-hop MTU for "fragmentation needed", else 0
      */
-    public void error(PacketContext ctx, Mbuf orig, int type, int code, int mtu) {
+    public void error(PacketContext ctx, Packet orig, int type, int code, int mtu) {
         StatCells st = ctx.stats();
         st.inc(Stat.ICMP_ERRORS);
         MemorySegment s = orig.segment();
@@ -116,7 +116,7 @@ public final class IcmpLayer {
         }
         // 127/8 is a fine source on lo0 itself: local programs get their errors too.
         boolean looped = orig.rcvif() != null && orig.rcvif().family() == IfFamily.LOOPBACK && (src >>> 24) == 127;
-        if ((Ipv4.frag(s, ip) & Ipv4.OFFSET_MASK) != 0 || (orig.flags() & (Mbuf.F_BROADCAST | Mbuf.F_MULTICAST)) != 0
+        if ((Ipv4.frag(s, ip) & Ipv4.OFFSET_MASK) != 0 || (orig.flags() & (Packet.F_BROADCAST | Packet.F_MULTICAST)) != 0
                 || Ipv4.isMulticast(dst) || dst == Ipv4.BROADCAST || src == 0 || (Ipv4.isMartianSource(src) && !looped)) {
             st.inc(Stat.ICMP_ERROR_NOT_SENT);
             return;
@@ -126,7 +126,7 @@ public final class IcmpLayer {
             return;
         }
         int quote = Math.min(orig.length(), MAX_QUOTE);
-        Mbuf m = kernel.buffers().alloc(Ipv4.MIN_HEADER + Icmp.HEADER_LEN + quote);
+        Packet m = kernel.buffers().alloc(Ipv4.MIN_HEADER + Icmp.HEADER_LEN + quote);
         if (m == null) {
             st.inc(Stat.NO_BUFFERS);
             return;
@@ -136,7 +136,7 @@ public final class IcmpLayer {
         int o = m.offset();
         Icmp.setType(ms, o, type);
         Icmp.setCode(ms, o, code);
-        ms.set(Mbuf.U32, o + 4, (type == Icmp.UNREACH && code == Icmp.UNREACH_NEEDFRAG) ? mtu & 0xffff : 0);
+        ms.set(Packet.U32, o + 4, (type == Icmp.UNREACH && code == Icmp.UNREACH_NEEDFRAG) ? mtu & 0xffff : 0);
         MemorySegment.copy(s, ip, ms, o + Icmp.HEADER_LEN, quote);
         Icmp.fillChecksum(ms, o, Icmp.HEADER_LEN + quote);
         // Answer from the address the packet was sent to when it was ours, else from the arrival interface.
@@ -150,15 +150,15 @@ public final class IcmpLayer {
      * with {@link #onEchoReply}. Returns 0 or an errno.
      */
     public int sendEcho(PacketContext ctx, int dst, int id, int seq, int payloadLength) {
-        Mbuf m = kernel.buffers().alloc(Ipv4.MIN_HEADER + Icmp.HEADER_LEN + payloadLength);
+        Packet m = kernel.buffers().alloc(Ipv4.MIN_HEADER + Icmp.HEADER_LEN + payloadLength);
         if (m == null) return Errno.ENOBUFS;
         m.setLength(Icmp.HEADER_LEN + payloadLength);
         MemorySegment s = m.segment();
         int o = m.offset();
         Icmp.setType(s, o, Icmp.ECHO);
         Icmp.setCode(s, o, 0);
-        s.set(Mbuf.U16, o + Icmp.ID, (short) id);
-        s.set(Mbuf.U16, o + Icmp.SEQ, (short) seq);
+        s.set(Packet.U16, o + Icmp.ID, (short) id);
+        s.set(Packet.U16, o + Icmp.SEQ, (short) seq);
         for (int i = 0; i < payloadLength; i++) m.put8(Icmp.HEADER_LEN + i, i);
         Icmp.fillChecksum(s, o, Icmp.HEADER_LEN + payloadLength);
         ctx.stats().inc(Stat.ICMP_OUT_ECHO);

@@ -1,8 +1,9 @@
 package org.kextnet.kernel.inet;
 
+import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kernel.nke.FilterChain;
 import org.kextnet.kernel.nke.FilterEntry;
@@ -61,8 +62,8 @@ public final class IpFilters {
 
         private static int caps(IpFilter f) {
             int c = 0;
-            if (Overrides.overrides(f, IpFilter.class, "input", org.kextnet.kpi.mbuf.Mbuf.class, int.class, int.class)) c |= 1 << IN;
-            if (Overrides.overrides(f, IpFilter.class, "output", org.kextnet.kpi.mbuf.Mbuf.class, IpPacketOptions.class)) c |= 1 << OUT;
+            if (Overrides.overrides(f, IpFilter.class, "input", Mbuf.class, int.class, int.class)) c |= 1 << IN;
+            if (Overrides.overrides(f, IpFilter.class, "output", Mbuf.class, IpPacketOptions.class)) c |= 1 << OUT;
             return c;
         }
 
@@ -101,13 +102,13 @@ public final class IpFilters {
      * @param offset   where the transport header starts, from the IP header
      * @return true to deliver the packet to its transport; false if it is no longer the caller's
      */
-    public boolean input(PacketContext ctx, Mbuf m, int offset, int protocol, FilterEntry<?> resumeAfter) {
+    public boolean input(PacketContext ctx, Packet m, int offset, int protocol, FilterEntry<?> resumeAfter) {
         // The walk is a method of its own so that this test, all a packet pays with no filter, stays small
         // enough to be inlined into IP input.
         return resumeAfter == null && !v4.has(IN) || runInput(ctx, m, offset, protocol, resumeAfter);
     }
 
-    private boolean runInput(PacketContext ctx, Mbuf m, int offset, int protocol, FilterEntry<?> resumeAfter) {
+    private boolean runInput(PacketContext ctx, Packet m, int offset, int protocol, FilterEntry<?> resumeAfter) {
         ctx.enter();
         try {
             FilterChain.Snapshot<IpFilter> s = v4.snapshot();
@@ -118,7 +119,7 @@ public final class IpFilters {
     }
 
     /** Calls the input filters of {@code a} from index {@code i} on; true if all of them continued. */
-    private boolean walkInput(PacketContext ctx, FilterEntry<IpFilter>[] a, int i, Mbuf m, int offset, int protocol) {
+    private boolean walkInput(PacketContext ctx, FilterEntry<IpFilter>[] a, int i, Packet m, int offset, int protocol) {
         int n = a.length;
         int gen = m.generation(); // a filter that continues (0) leaves the packet as it was: read once
         int r = 0;
@@ -160,11 +161,11 @@ public final class IpFilters {
      *         IP output returns: {@link Errno#EJUSTRETURN} when a filter took it (the caller reports success), or
      *         the filter's error
      */
-    public int output(PacketContext ctx, Mbuf m, IpPacketOptions options, FilterEntry<?> resumeAfter) {
+    public int output(PacketContext ctx, Packet m, IpPacketOptions options, FilterEntry<?> resumeAfter) {
         return resumeAfter == null && !v4.has(OUT) ? 0 : runOutput(ctx, m, options, resumeAfter);
     }
 
-    private int runOutput(PacketContext ctx, Mbuf m, IpPacketOptions options, FilterEntry<?> resumeAfter) {
+    private int runOutput(PacketContext ctx, Packet m, IpPacketOptions options, FilterEntry<?> resumeAfter) {
         ctx.enter();
         try {
             FilterChain.Snapshot<IpFilter> s = v4.snapshot();
@@ -176,7 +177,7 @@ public final class IpFilters {
 
     /**
      * The IPv4 output filters attached now, for a caller that runs them on many packets ({@link
-     * #output(PacketContext, FilterEntry[], Mbuf)}): null if there are none. Valid while the caller stays in
+     * #output(PacketContext, FilterEntry[], Packet)}): null if there are none. Valid while the caller stays in
      * the read-side section it took them in.
      */
     public FilterEntry<IpFilter>[] outputChain() {
@@ -185,15 +186,15 @@ public final class IpFilters {
 
     /**
      * Runs the output filters of {@code chain} (from {@link #outputChain()}, taken in the caller's current
-     * read-side section) on a forwarded packet; the result as {@link #output(PacketContext, Mbuf,
+     * read-side section) on a forwarded packet; the result as {@link #output(PacketContext, Packet,
      * IpPacketOptions, FilterEntry)}.
      */
-    public int output(PacketContext ctx, FilterEntry<IpFilter>[] chain, Mbuf m) {
+    public int output(PacketContext ctx, FilterEntry<IpFilter>[] chain, Packet m) {
         return walkOutput(ctx, chain, 0, m, null);
     }
 
     /** Calls the output filters of {@code a} from index {@code i} on. */
-    private int walkOutput(PacketContext ctx, FilterEntry<IpFilter>[] a, int i, Mbuf m, IpPacketOptions options) {
+    private int walkOutput(PacketContext ctx, FilterEntry<IpFilter>[] a, int i, Packet m, IpPacketOptions options) {
         int n = a.length;
         int gen = m.generation(); // a filter that continues (0) leaves the packet as it was: read once
         int r = 0;
@@ -226,7 +227,7 @@ public final class IpFilters {
         return r == 0 ? 0 : stopped(ctx, r, m, gen);
     }
 
-    private static int stopped(PacketContext ctx, int r, Mbuf m, int gen) {
+    private static int stopped(PacketContext ctx, int r, Packet m, int gen) {
         if (r == Errno.EJUSTRETURN) {
             ctx.stats().inc(Stat.IP_FILTER_TAKEN);
         } else {
@@ -237,7 +238,7 @@ public final class IpFilters {
     }
 
     /** A filter threw: count it, maybe quarantine it; true if the packet was dropped (the fail-safe). */
-    private boolean faulted(PacketContext ctx, FilterEntry<IpFilter> e, String callback, Throwable t, Mbuf m, int gen) {
+    private boolean faulted(PacketContext ctx, FilterEntry<IpFilter> e, String callback, Throwable t, Packet m, int gen) {
         ctx.stats().inc(Stat.NKE_FAULTS);
         e.fault(callback, t);
         if (kernel.nke().policy().ipFailPass()) return false;

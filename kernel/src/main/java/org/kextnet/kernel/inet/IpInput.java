@@ -4,7 +4,7 @@ import java.lang.foreign.MemorySegment;
 
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.nke.FilterEntry;
@@ -25,7 +25,7 @@ public final class IpInput {
     }
 
     /** A received packet ({@code m} starts at the IP header, link header stripped). Takes ownership. */
-    public void input(PacketContext ctx, Interface ifp, Mbuf m) {
+    public void input(PacketContext ctx, Interface ifp, Packet m) {
         StatCells st = ctx.stats();
         st.inc(Stat.IP_TOTAL);
         MemorySegment s = m.segment();
@@ -38,10 +38,10 @@ public final class IpInput {
         }
         // The fixed header as three words, read once: the checks and everything the packet path needs come
         // from them (every MemorySegment access pays its own bounds and liveness checks).
-        long w0 = s.get(Mbuf.U64, off);     // version/IHL, TOS, total length, id, flags/fragment offset
-        long w1 = s.get(Mbuf.U64, off + 8); // TTL, protocol, checksum, source
-        int dst = s.get(Mbuf.U32, off + Ipv4.DST);
-        boolean trusted = (m.csumFlags() & Mbuf.CSUM_IP_VALID) != 0;
+        long w0 = s.get(Packet.U64, off);     // version/IHL, TOS, total length, id, flags/fragment offset
+        long w1 = s.get(Packet.U64, off + 8); // TTL, protocol, checksum, source
+        int dst = s.get(Packet.U32, off + Ipv4.DST);
+        boolean trusted = (m.csumFlags() & Packet.CSUM_IP_VALID) != 0;
         Stat bad = (w0 >>> 56) == 0x45 ? Ipv4.checkWords(w0, w1, dst, len, trusted) : Ipv4.check(s, off, len, trusted);
         if (bad != null) {
             st.inc(bad);
@@ -54,7 +54,7 @@ public final class IpInput {
         switch (rc.verdict) {
             case InputRouteCache.FORWARD -> forward(ctx, m, dst, (int) (w1 >>> 32), rc.route);
             case InputRouteCache.LOCAL, InputRouteCache.BROADCAST -> {
-                if (rc.verdict == InputRouteCache.BROADCAST) m.addFlags(Mbuf.F_BROADCAST);
+                if (rc.verdict == InputRouteCache.BROADCAST) m.addFlags(Packet.F_BROADCAST);
                 if ((w0 & (Ipv4.FLAG_MF | Ipv4.OFFSET_MASK)) != 0) {
                     m = kernel.reassembly().insert(ctx, m);
                     if (m == null) return;
@@ -79,11 +79,11 @@ public final class IpInput {
      *
      * <p>Unicast packets to forward, with a plain 20-byte header, are checked and turned (TTL) here, then
      * handed to output as one {@link ForwardVector} (which runs the IP output filters); every other
-     * packet goes through {@link #input(PacketContext, Interface, Mbuf)} on its own, after the packets before
+     * packet goes through {@link #input(PacketContext, Interface, Packet)} on its own, after the packets before
      * it have been sent, so that the vector keeps the order of the batch. The kernel-wide state (forwarding,
      * the configuration generation) is read once per vector, the counters added once.
      */
-    public void input(PacketContext ctx, Interface ifp, Mbuf[] packets, int n) {
+    public void input(PacketContext ctx, Interface ifp, Packet[] packets, int n) {
         boolean forwarding = kernel.forwarding();
         int generation = kernel.configGeneration();
         InputRouteCache rc = ctx.routeCache;
@@ -91,25 +91,25 @@ public final class IpInput {
         IpOutput output = kernel.ipOutput();
         int total = 0;
         for (int i = 0; i < n; i++) {
-            Mbuf m = packets[i];
+            Packet m = packets[i];
             packets[i] = null;
             int len = m.length();
-            if (forwarding && len >= Ipv4.MIN_HEADER && (m.flags() & (Mbuf.F_BROADCAST | Mbuf.F_MULTICAST)) == 0) {
-                // A fixed header is there: unchecked access (Mbuf.MEMORY), as the link layer's.
-                MemorySegment s = Mbuf.MEMORY;
+            if (forwarding && len >= Ipv4.MIN_HEADER && (m.flags() & (Packet.F_BROADCAST | Packet.F_MULTICAST)) == 0) {
+                // A fixed header is there: unchecked access (Packet.MEMORY), as the link layer's.
+                MemorySegment s = Packet.MEMORY;
                 long off = m.address();
-                long w0 = s.get(Mbuf.U64, off);
-                long w1 = s.get(Mbuf.U64, off + 8);
-                int dst = s.get(Mbuf.U32, off + Ipv4.DST);
+                long w0 = s.get(Packet.U64, off);
+                long w1 = s.get(Packet.U64, off + 8);
+                int dst = s.get(Packet.U32, off + Ipv4.DST);
                 int ttlWord = (int) (w1 >>> 32);
                 if ((w0 >>> 56) == 0x45 && (ttlWord >>> 24) > 1
-                        && Ipv4.checkWords(w0, w1, dst, len, (m.csumFlags() & Mbuf.CSUM_IP_VALID) != 0) == null
+                        && Ipv4.checkWords(w0, w1, dst, len, (m.csumFlags() & Packet.CSUM_IP_VALID) != 0) == null
                         && lookup(rc, generation, ifp, (int) w1, dst).verdict == InputRouteCache.FORWARD && rc.route != null) {
                     total++;
                     int length = (int) (w0 >>> 32) & 0xffff;
                     if (len > length) m.setLength(length); // Ethernet padding
                     Ipv4.decrementTtl(s, off, ttlWord);
-                    m.addFlags(Mbuf.F_FORWARDED);
+                    m.addFlags(Packet.F_FORWARDED);
                     if (out.isFull()) output.send(ctx, out);
                     Route r = rc.route;
                     out.add(m, r.ifp(), r.nextHop(dst));
@@ -152,15 +152,15 @@ public final class IpInput {
      * Hands a whole (reassembled) datagram for this host to the IP input filters, then to its transport
      * protocol. Takes ownership.
      */
-    public void deliver(PacketContext ctx, Mbuf m) {
+    public void deliver(PacketContext ctx, Packet m) {
         deliver(ctx, m, null);
     }
 
     /**
-     * As {@link #deliver(PacketContext, Mbuf)}, running only the input filters after {@code resumeAfter}
+     * As {@link #deliver(PacketContext, Packet)}, running only the input filters after {@code resumeAfter}
      * ({@code ipf_inject_input} with a filter reference). Takes ownership.
      */
-    public void deliver(PacketContext ctx, Mbuf m, FilterEntry<?> resumeAfter) {
+    public void deliver(PacketContext ctx, Packet m, FilterEntry<?> resumeAfter) {
         MemorySegment s = m.segment();
         int off = m.offset();
         if (!kernel.ipFilters().input(ctx, m, Ipv4.headerLength(s, off), Ipv4.protocol(s, off), resumeAfter)) return;
@@ -184,9 +184,9 @@ public final class IpInput {
      * @param ttlWord the header's TTL, protocol and checksum word, as received
      * @param r       the route to {@code dst}, or null if there is none
      */
-    void forward(PacketContext ctx, Mbuf m, int dst, int ttlWord, Route r) {
+    void forward(PacketContext ctx, Packet m, int dst, int ttlWord, Route r) {
         StatCells st = ctx.stats();
-        if (!kernel.forwarding() || (m.flags() & (Mbuf.F_BROADCAST | Mbuf.F_MULTICAST)) != 0) {
+        if (!kernel.forwarding() || (m.flags() & (Packet.F_BROADCAST | Packet.F_MULTICAST)) != 0) {
             st.inc(Stat.IP_CANT_FORWARD);
             m.free();
             return;
@@ -204,7 +204,7 @@ public final class IpInput {
             return;
         }
         Ipv4.decrementTtl(m.segment(), m.offset(), ttlWord);
-        m.addFlags(Mbuf.F_FORWARDED);
+        m.addFlags(Packet.F_FORWARDED);
         if (kernel.ipFilters().output(ctx, m, null, null) != 0) return; // taken or dropped by an IP filter
         st.inc(Stat.IP_FORWARDED);
         kernel.ipOutput().send(ctx, m, r.ifp(), r.nextHop(dst));

@@ -6,7 +6,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.nke.FilterEntry;
@@ -35,7 +35,7 @@ public final class IpOutput {
      * @param src source address, or 0 to use the outgoing interface's address
      * @return 0, or ENETUNREACH (no route), EMSGSIZE (too large with DF set), ENOBUFS
      */
-    public int output(PacketContext ctx, Mbuf m, int src, int dst, int protocol, int ttl, int tos, boolean dontFragment) {
+    public int output(PacketContext ctx, Packet m, int src, int dst, int protocol, int ttl, int tos, boolean dontFragment) {
         Route r = kernel.routeFor(dst);
         if (r == null) {
             ctx.stats().inc(Stat.IP_NO_ROUTE);
@@ -65,15 +65,15 @@ public final class IpOutput {
      * Sends a packet that already has its whole IPv4 header (a reply turned around in place, an injected
      * packet): routes it by its destination. Always takes ownership.
      */
-    public int outputPacket(PacketContext ctx, Mbuf m) {
+    public int outputPacket(PacketContext ctx, Packet m) {
         return outputPacket(ctx, m, null, null);
     }
 
     /**
-     * As {@link #outputPacket(PacketContext, Mbuf)}, running only the output filters after {@code resumeAfter}
+     * As {@link #outputPacket(PacketContext, Packet)}, running only the output filters after {@code resumeAfter}
      * ({@code ipf_inject_output}). Always takes ownership.
      */
-    public int outputPacket(PacketContext ctx, Mbuf m, IpPacketOptions options, FilterEntry<?> resumeAfter) {
+    public int outputPacket(PacketContext ctx, Packet m, IpPacketOptions options, FilterEntry<?> resumeAfter) {
         int dst = Ipv4.dst(m.segment(), m.offset());
         Route r = kernel.routeFor(dst);
         if (r == null) {
@@ -87,16 +87,16 @@ public final class IpOutput {
         return sendRouted(ctx, m, r, dst);
     }
 
-    private int sendRouted(PacketContext ctx, Mbuf m, Route r, int dst) {
+    private int sendRouted(PacketContext ctx, Packet m, Route r, int dst) {
         if (r.ifp().family() == IfFamily.LOOPBACK) {
             // Our own checksums need no second look when the packet comes back in.
-            m.setCsumFlags(Mbuf.CSUM_IP_CHECKED | Mbuf.CSUM_IP_VALID | Mbuf.CSUM_DATA_VALID);
+            m.setCsumFlags(Packet.CSUM_IP_CHECKED | Packet.CSUM_IP_VALID | Packet.CSUM_DATA_VALID);
         }
         return send(ctx, m, r.ifp(), r.nextHop(dst));
     }
 
     /** Sends a packet with a complete header out of {@code ifp} to {@code nextHop}, fragmenting it if needed. */
-    int send(PacketContext ctx, Mbuf m, Interface ifp, int nextHop) {
+    int send(PacketContext ctx, Packet m, Interface ifp, int nextHop) {
         int mtu = ifp.mtu();
         if (m.length() <= mtu) {
             ifp.output(ctx, m, nextHop);
@@ -112,7 +112,7 @@ public final class IpOutput {
      * filters just before it is framed, after the packets before it have been sent ({@link PreOutput}).
      */
     void send(PacketContext ctx, ForwardVector v) {
-        Mbuf[] packets = v.packets;
+        Packet[] packets = v.packets;
         Interface[] interfaces = v.interfaces;
         ctx.enter(); // the filter chain is taken once and called for every packet: no detach meanwhile
         try {
@@ -128,7 +128,7 @@ public final class IpOutput {
                     ifp.output(ctx, packets, v.nextHops, i, j, filters);
                     if (filters == null) ctx.stats().add(Stat.IP_FORWARDED, j - i);
                 } else { // packets[i] needs fragments
-                    Mbuf m = packets[i];
+                    Packet m = packets[i];
                     packets[i] = null;
                     interfaces[i] = null;
                     if (filters == null) ctx.stats().inc(Stat.IP_FORWARDED);
@@ -148,12 +148,12 @@ public final class IpOutput {
      * Splits a packet into fragments of at most {@code mtu} bytes (RFC 791 section 3.2). Options without
      * the copy bit go only into the first fragment. Takes ownership of {@code m}.
      */
-    int fragment(PacketContext ctx, Mbuf m, Interface ifp, int nextHop, int mtu) {
+    int fragment(PacketContext ctx, Packet m, Interface ifp, int nextHop, int mtu) {
         MemorySegment s = m.segment();
         int off = m.offset();
         if (Ipv4.dontFragment(s, off)) {
             ctx.stats().inc(Stat.IP_CANT_FRAGMENT);
-            if ((m.flags() & Mbuf.F_FORWARDED) != 0) {
+            if ((m.flags() & Packet.F_FORWARDED) != 0) {
                 kernel.icmp().error(ctx, m, Icmp.UNREACH, Icmp.UNREACH_NEEDFRAG, mtu);
             }
             m.free();
@@ -178,7 +178,7 @@ public final class IpOutput {
             }
             int chunk = Math.min(room, total - pos);
             boolean last = pos + chunk >= total;
-            Mbuf f = kernel.buffers().alloc(fhl + chunk);
+            Packet f = kernel.buffers().alloc(fhl + chunk);
             if (f == null) {
                 ctx.stats().inc(Stat.IP_OUT_NO_BUFFERS);
                 m.free();

@@ -4,7 +4,7 @@ import java.lang.foreign.MemorySegment;
 
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.wire.Icmp;
 import org.kextnet.kernel.wire.Ipv4;
@@ -28,7 +28,7 @@ public final class Reassembly {
         int src, dst, id, protocol;
         long expires;
         long started;
-        Mbuf fragments;      // sorted by offset, linked through nextPkt
+        Packet fragments;      // sorted by offset, linked through nextPkt
         int count;
         int received;        // payload bytes held
         int end = -1;        // payload length, once the last fragment arrived
@@ -48,7 +48,7 @@ public final class Reassembly {
      * Adds a fragment. Takes ownership. Returns the whole datagram when this fragment completes it (a new,
      * contiguous buffer), else null.
      */
-    public Mbuf insert(PacketContext ctx, Mbuf m) {
+    public Packet insert(PacketContext ctx, Packet m) {
         ctx.stats().inc(Stat.IP_FRAGMENTS);
         MemorySegment s = m.segment();
         int off = m.offset();
@@ -61,8 +61,8 @@ public final class Reassembly {
             m.free();
             return null;
         }
-        Mbuf dropped = null;
-        Mbuf done = null;
+        Packet dropped = null;
+        Packet done = null;
         int payload = 0;
         synchronized (this) {
             long now = kernel.nanoTime();
@@ -109,15 +109,15 @@ public final class Reassembly {
 
     private static final int ADDED = 0, DUPLICATE = 1, INVALID = 2;
 
-    private int add(Queue q, Mbuf m, int fo, int len, boolean more) {
+    private int add(Queue q, Packet m, int fo, int len, boolean more) {
         int fend = fo + len;
         if (!more) {
             if (q.end >= 0 && q.end != fend) return INVALID;
-            for (Mbuf f = q.fragments; f != null; f = f.nextPkt) if (f.scratch0 + f.scratch1 > fend) return INVALID;
+            for (Packet f = q.fragments; f != null; f = f.nextPkt) if (f.scratch0 + f.scratch1 > fend) return INVALID;
         } else if (q.end >= 0 && fend > q.end) {
             return INVALID;
         }
-        Mbuf prev = null, cur = q.fragments;
+        Packet prev = null, cur = q.fragments;
         while (cur != null && cur.scratch0 < fo) { prev = cur; cur = cur.nextPkt; }
         if (cur != null && cur.scratch0 == fo && cur.scratch1 == len) return DUPLICATE;
         if (prev != null && prev.scratch0 + prev.scratch1 > fo) return INVALID;
@@ -135,10 +135,10 @@ public final class Reassembly {
     }
 
     /** Builds the datagram from a complete, sorted fragment list; frees the fragments. */
-    private Mbuf assemble(PacketContext ctx, Mbuf frags, int payload) {
+    private Packet assemble(PacketContext ctx, Packet frags, int payload) {
         MemorySegment fs = frags.segment();
         int hl = Ipv4.headerLength(fs, frags.offset());
-        Mbuf m = kernel.buffers().alloc(hl + payload);
+        Packet m = kernel.buffers().alloc(hl + payload);
         if (m == null) {
             ctx.stats().inc(Stat.NO_BUFFERS);
             freeChain(frags);
@@ -148,7 +148,7 @@ public final class Reassembly {
         MemorySegment s = m.segment();
         int off = m.offset();
         MemorySegment.copy(fs, frags.offset(), s, off, hl);
-        for (Mbuf f = frags; f != null; f = f.nextPkt) {
+        for (Packet f = frags; f != null; f = f.nextPkt) {
             int fhl = Ipv4.headerLength(f.segment(), f.offset());
             MemorySegment.copy(f.segment(), f.offset() + fhl, s, off + hl + f.scratch0, f.scratch1);
         }
@@ -164,16 +164,16 @@ public final class Reassembly {
 
     /** Drops datagrams whose time is up; sends time exceeded when the first fragment had arrived (RFC 792). */
     public void tick(PacketContext ctx, long now) {
-        Mbuf expired = null;
-        Mbuf firsts = null; // first fragments of expired datagrams, linked through nextPkt
+        Packet expired = null;
+        Packet firsts = null; // first fragments of expired datagrams, linked through nextPkt
         synchronized (this) {
             for (Queue q : queues) {
                 if (q.used && q.expires - now <= 0) {
                     ctx.stats().add(Stat.IP_FRAG_TIMEOUT, q.count);
-                    Mbuf chain = release(q);
+                    Packet chain = release(q);
                     if (chain != null && chain.scratch0 == 0) {
                         // first fragment present: it carries the header to quote
-                        Mbuf first = chain;
+                        Packet first = chain;
                         chain = chain.nextPkt;
                         first.nextPkt = firsts;
                         firsts = first;
@@ -185,7 +185,7 @@ public final class Reassembly {
         freeChain(expired);
         // Outside the lock: sending runs the output path, and with it IP filters (extension code).
         while (firsts != null) {
-            Mbuf first = firsts;
+            Packet first = firsts;
             firsts = first.nextPkt;
             first.nextPkt = null;
             kernel.icmp().error(ctx, first, Icmp.TIME_EXCEEDED, Icmp.TIMX_REASS, 0);
@@ -224,8 +224,8 @@ public final class Reassembly {
     }
 
     /** Frees a queue slot; returns its fragments for the caller to free outside the lock. */
-    private Mbuf release(Queue q) {
-        Mbuf f = q.fragments;
+    private Packet release(Queue q) {
+        Packet f = q.fragments;
         heldBytes -= q.held;
         q.used = false;
         q.fragments = null;
@@ -234,18 +234,18 @@ public final class Reassembly {
         return f;
     }
 
-    private static Mbuf append(Mbuf a, Mbuf b) {
+    private static Packet append(Packet a, Packet b) {
         if (a == null) return b;
         if (b == null) return a;
-        Mbuf t = a;
+        Packet t = a;
         while (t.nextPkt != null) t = t.nextPkt;
         t.nextPkt = b;
         return a;
     }
 
-    private static void freeChain(Mbuf m) {
+    private static void freeChain(Packet m) {
         while (m != null) {
-            Mbuf n = m.nextPkt;
+            Packet n = m.nextPkt;
             m.nextPkt = null;
             m.free();
             m = n;

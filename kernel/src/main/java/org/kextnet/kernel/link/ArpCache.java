@@ -5,7 +5,7 @@ import java.util.List;
 
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.wire.Arp;
@@ -37,7 +37,7 @@ public final class ArpCache {
         volatile long mac;
         volatile State state;
         volatile long expires;
-        Mbuf holdHead, holdTail;
+        Packet holdHead, holdTail;
         int held;
         int tries;
 
@@ -75,7 +75,7 @@ public final class ArpCache {
      * The MAC address of {@code ip}, or -1 when it is not known yet: then the cache takes {@code m}, holds it
      * until the reply arrives (or drops it and counts why) and sends a request.
      */
-    public long resolve(PacketContext ctx, Mbuf m, int ip) {
+    public long resolve(PacketContext ctx, Packet m, int ip) {
         Entry e = lookup(ip);
         if (e != null) {
             State st = e.state;
@@ -113,7 +113,7 @@ public final class ArpCache {
     }
 
     /** A received ARP packet ({@code m} starts at the ARP header). Takes ownership. */
-    public void input(PacketContext ctx, Mbuf m) {
+    public void input(PacketContext ctx, Packet m) {
         var s = m.segment();
         int off = m.offset();
         if (Arp.check(s, off, m.length()) != null) {
@@ -147,7 +147,7 @@ public final class ArpCache {
     }
 
     private void learn(PacketContext ctx, int ip, long mac, boolean create) {
-        Mbuf held = null;
+        Packet held = null;
         synchronized (this) {
             Entry e = lookup(ip);
             if (e == null) {
@@ -164,7 +164,7 @@ public final class ArpCache {
             e.held = 0;
         }
         while (held != null) {
-            Mbuf n = held.nextPkt;
+            Packet n = held.nextPkt;
             held.nextPkt = null;
             EthernetLink.send(ctx, ifp, held, mac, Ethernet.TYPE_IPV4);
             held = n;
@@ -173,7 +173,7 @@ public final class ArpCache {
 
     /** Adds a permanent entry ({@code arp -s}). */
     public void addStatic(int ip, long mac) {
-        Mbuf held;
+        Packet held;
         synchronized (this) {
             Entry e = lookup(ip);
             if (e == null) {
@@ -188,7 +188,7 @@ public final class ArpCache {
         }
         PacketContext ctx = kernel.context();
         while (held != null) {
-            Mbuf n = held.nextPkt;
+            Packet n = held.nextPkt;
             held.nextPkt = null;
             EthernetLink.send(ctx, ifp, held, mac, Ethernet.TYPE_IPV4);
             held = n;
@@ -197,7 +197,7 @@ public final class ArpCache {
 
     /** Removes the entry for {@code ip}, dropping packets held for it; returns whether there was one. */
     public boolean delete(int ip) {
-        Mbuf held;
+        Packet held;
         synchronized (this) {
             Entry e = lookup(ip);
             if (e == null) return false;
@@ -212,7 +212,7 @@ public final class ArpCache {
     /** Periodic work: retries requests, drops what stayed unresolved, expires old entries. */
     public void tick(PacketContext ctx, long now) {
         List<Integer> retry = null;
-        Mbuf dropped = null;
+        Packet dropped = null;
         synchronized (this) {
             for (Entry e : entries) {
                 if (e.state == State.STATIC || e.expires - now > 0) continue;
@@ -235,9 +235,9 @@ public final class ArpCache {
         if (retry != null) for (int ip : retry) request(ctx, ip);
     }
 
-    private static void dropHeld(PacketContext ctx, Mbuf m) {
+    private static void dropHeld(PacketContext ctx, Packet m) {
         while (m != null) {
-            Mbuf n = m.nextPkt;
+            Packet n = m.nextPkt;
             m.nextPkt = null;
             ctx.stats().inc(Stat.ARP_UNRESOLVED);
             m.free();
@@ -257,7 +257,7 @@ public final class ArpCache {
     }
 
     private boolean send(PacketContext ctx, int op, int spa, long tha, int tpa) {
-        Mbuf m = kernel.buffers().alloc();
+        Packet m = kernel.buffers().alloc();
         if (m == null) {
             ctx.stats().inc(Stat.NO_BUFFERS);
             return false;

@@ -3,7 +3,7 @@ package org.kextnet.kernel.link;
 import java.lang.foreign.MemorySegment;
 
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.BatchDriver;
 import org.kextnet.kernel.net.DemuxTable;
 import org.kextnet.kernel.net.Driver;
@@ -34,15 +34,15 @@ public final class EthernetLink implements LinkLayer {
     }
 
     /** A unicast IPv4 frame for the interface's MAC (broadcasts, multicasts and other types go one by one). */
-    @Override public boolean stripIpv4(Interface ifp, Mbuf m) {
+    @Override public boolean stripIpv4(Interface ifp, Packet m) {
         if (m.length() < Ethernet.HEADER_LEN) return false;
-        long a = m.address(); // a whole header is there: unchecked access (Mbuf.MEMORY)
-        if (Ethernet.dst(Mbuf.MEMORY, a) != ifp.lladdr() || Ethernet.type(Mbuf.MEMORY, a) != Ethernet.TYPE_IPV4) return false;
+        long a = m.address(); // a whole header is there: unchecked access (Packet.MEMORY)
+        if (Ethernet.dst(Packet.MEMORY, a) != ifp.lladdr() || Ethernet.type(Packet.MEMORY, a) != Ethernet.TYPE_IPV4) return false;
         m.adj(Ethernet.HEADER_LEN);
         return true;
     }
 
-    @Override public void input(PacketContext ctx, Interface ifp, Mbuf m) {
+    @Override public void input(PacketContext ctx, Interface ifp, Packet m) {
         if (m.length() < Ethernet.HEADER_LEN) {
             ctx.stats().inc(Stat.LINK_RUNT);
             m.free();
@@ -52,8 +52,8 @@ public final class EthernetLink implements LinkLayer {
         int off = m.offset();
         long dst = Ethernet.dst(s, off);
         if (dst != ifp.lladdr() && (ifp.flags() & IfFlags.PROMISC) == 0) {
-            if (dst == Ethernet.BROADCAST) m.addFlags(Mbuf.F_BROADCAST);
-            else if (Ethernet.isMulticast(dst)) m.addFlags(Mbuf.F_MULTICAST);
+            if (dst == Ethernet.BROADCAST) m.addFlags(Packet.F_BROADCAST);
+            else if (Ethernet.isMulticast(dst)) m.addFlags(Packet.F_MULTICAST);
             else {
                 ctx.stats().inc(Stat.LINK_NOT_FOR_US);
                 m.free();
@@ -75,13 +75,13 @@ public final class EthernetLink implements LinkLayer {
         else ifp.deliver(ctx, pa, m, off);
     }
 
-    @Override public int frame(PacketContext ctx, Interface ifp, Mbuf m, FrameInfo frame) {
+    @Override public int frame(PacketContext ctx, Interface ifp, Packet m, FrameInfo frame) {
         if (!prependHeader(ctx, m)) return Errno.ENOBUFS;
         Ethernet.write(m.segment(), m.offset(), frame.linkDestination(), ifp.lladdr(), frame.frameType());
         return 0;
     }
 
-    @Override public void output(PacketContext ctx, Interface ifp, Mbuf m, int nextHop) {
+    @Override public void output(PacketContext ctx, Interface ifp, Packet m, int nextHop) {
         long dst = linkDestination(ctx, ifp, m, nextHop);
         if (dst < 0) return; // queued (or dropped) until resolution
         send(ctx, ifp, m, dst, Ethernet.TYPE_IPV4);
@@ -94,7 +94,7 @@ public final class EthernetLink implements LinkLayer {
      * output, interface output) have passed it, so that a filter sees each packet after those before it have
      * left, as in the one-by-one path.
      */
-    @Override public void output(PacketContext ctx, Interface ifp, Mbuf[] packets, int[] nextHops, int from, int to,
+    @Override public void output(PacketContext ctx, Interface ifp, Packet[] packets, int[] nextHops, int from, int to,
                                  PreOutput pre) {
         InterfaceFilters filters = ifp.filters();
         boolean filtered = filters.hasOutput();
@@ -110,7 +110,7 @@ public final class EthernetLink implements LinkLayer {
         long mac = -1;
         try {
             for (int i = from; i < to; i++) {
-                Mbuf m = packets[i];
+                Packet m = packets[i];
                 packets[i] = null;
                 if (pre != null && !pre.pass(ctx, m)) continue;
                 int nextHop = nextHops[i];
@@ -120,7 +120,7 @@ public final class EthernetLink implements LinkLayer {
                     hop = nextHop;
                 }
                 if (!prependHeader(ctx, m)) continue;
-                Ethernet.write(Mbuf.MEMORY, m.address(), mac, src, Ethernet.TYPE_IPV4); // into the bytes just prepended
+                Ethernet.write(Packet.MEMORY, m.address(), mac, src, Ethernet.TYPE_IPV4); // into the bytes just prepended
                 if (filtered && !filters.output(ctx, ProtocolFamily.PF_INET, m)) continue;
                 int len = m.length();
                 // The claim's places can run out before the run does: a filter's callback sent frames of its own.
@@ -141,7 +141,7 @@ public final class EthernetLink implements LinkLayer {
      * The link address for an IPv4 next hop: broadcast, the multicast group's, or the neighbour's from ARP;
      * -1 when ARP holds (or dropped) the packet until resolution.
      */
-    private static long linkDestination(PacketContext ctx, Interface ifp, Mbuf m, int nextHop) {
+    private static long linkDestination(PacketContext ctx, Interface ifp, Packet m, int nextHop) {
         if (nextHop == Ipv4.BROADCAST || ifp.isBroadcastFor(nextHop)) return Ethernet.BROADCAST;
         // RFC 1112 6.4: 01:00:5e + low 23 bits of the group.
         if (Ipv4.isMulticast(nextHop)) return 0x01005e000000L | (nextHop & 0x7fffff);
@@ -149,14 +149,14 @@ public final class EthernetLink implements LinkLayer {
     }
 
     /** Prepends an Ethernet header and sends the frame through the interface filters. Takes ownership. */
-    static void send(PacketContext ctx, Interface ifp, Mbuf m, long dst, int type) {
+    static void send(PacketContext ctx, Interface ifp, Packet m, long dst, int type) {
         if (!prependHeader(ctx, m)) return;
         Ethernet.write(m.segment(), m.offset(), dst, ifp.lladdr(), type);
         ifp.outputFrame(ctx, m, type == Ethernet.TYPE_IPV4 || type == Ethernet.TYPE_ARP ? ProtocolFamily.PF_INET : ProtocolFamily.PF_UNSPEC);
     }
 
     /** Makes room for an Ethernet header in front of {@code m}; false if there is none (then counted and freed). */
-    private static boolean prependHeader(PacketContext ctx, Mbuf m) {
+    private static boolean prependHeader(PacketContext ctx, Packet m) {
         if (m.prepend(Ethernet.HEADER_LEN)) return true;
         ctx.stats().inc(Stat.NO_BUFFERS);
         m.free();

@@ -1,7 +1,7 @@
 package org.kextnet.kernel.link;
 
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.ProtocolAttachment;
 import org.kextnet.kernel.stat.Stat;
@@ -36,7 +36,7 @@ public final class ExtensionLink implements LinkLayer {
         this.faults = faults;
     }
 
-    @Override public void input(PacketContext ctx, Interface ifp, Mbuf m) {
+    @Override public void input(PacketContext ctx, Interface ifp, Packet m) {
         if (m.length() < headerLength) {
             ctx.stats().inc(Stat.LINK_RUNT);
             m.free();
@@ -75,7 +75,7 @@ public final class ExtensionLink implements LinkLayer {
     }
 
     /** The kernel's IPv4 over this interface: Ethernet with ARP unless the extension frames, else its framer. */
-    @Override public void output(PacketContext ctx, Interface ifp, Mbuf m, int nextHop) {
+    @Override public void output(PacketContext ctx, Interface ifp, Packet m, int nextHop) {
         if (init.framer() == null) {
             if (ethernet) EthernetLink.INSTANCE.output(ctx, ifp, m, nextHop);
             else ifp.outputFrame(ctx, m, ProtocolFamily.PF_INET);
@@ -86,7 +86,7 @@ public final class ExtensionLink implements LinkLayer {
         if (frame(ctx, ifp, m, f) == 0) ifp.outputFrame(ctx, m, ProtocolFamily.PF_INET);
     }
 
-    @Override public int frame(PacketContext ctx, Interface ifp, Mbuf m, FrameInfo frame) {
+    @Override public int frame(PacketContext ctx, Interface ifp, Packet m, FrameInfo frame) {
         if (init.framer() == null) return ethernet ? EthernetLink.INSTANCE.frame(ctx, ifp, m, frame) : 0;
         int gen = m.generation();
         int r;

@@ -3,7 +3,7 @@ package org.kextnet.kernel.link;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 
 /**
  * A bounded ring of frames with many producers and one consumer, whose producers can also claim a run of
@@ -39,7 +39,7 @@ public final class FrameRing extends FrameRingIndexes {
     public int capacity() { return slots.length; }
 
     /** Adds a frame at the tail; false (and the caller still owns it) when the ring is full. */
-    public boolean offer(Mbuf m) {
+    public boolean offer(Packet m) {
         long p;
         do {
             p = producerIndex;
@@ -71,7 +71,7 @@ public final class FrameRing extends FrameRingIndexes {
     }
 
     /** Fills the claim's next place with {@code m}; the claim must have one ({@link TxClaim#room()}). */
-    public void put(TxClaim claim, Mbuf m) {
+    public void put(TxClaim claim, Packet m) {
         SLOT.setRelease(slots, (int) claim.next++ & mask, m);
     }
 
@@ -86,7 +86,7 @@ public final class FrameRing extends FrameRingIndexes {
     }
 
     /** The next frame, or null if none is ready (empty, or the next place is claimed but not yet filled). Consumer only. */
-    public Mbuf poll() {
+    public Packet poll() {
         long c = consumerIndex;
         for (;;) {
             int i = (int) c & mask;
@@ -94,17 +94,17 @@ public final class FrameRing extends FrameRingIndexes {
             if (e == null) return null;
             SLOT.setOpaque(slots, i, null);
             setConsumerIndex(++c);
-            if (e != SKIP) return (Mbuf) e;
+            if (e != SKIP) return (Packet) e;
         }
     }
 
     /** The next frame without taking it, or null as for {@link #poll}. Consumer only. */
-    public Mbuf peek() {
+    public Packet peek() {
         long c = consumerIndex;
         for (;;) {
             int i = (int) c & mask;
             Object e = SLOT.getAcquire(slots, i);
-            if (e != SKIP) return (Mbuf) e;
+            if (e != SKIP) return (Packet) e;
             SLOT.setOpaque(slots, i, null); // a skipped place: step over it for good
             setConsumerIndex(++c);
         }

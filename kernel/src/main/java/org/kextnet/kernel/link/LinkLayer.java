@@ -1,7 +1,7 @@
 package org.kextnet.kernel.link;
 
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.inet.IpInput;
 import org.kextnet.kernel.net.DemuxTable;
@@ -17,7 +17,7 @@ import org.kextnet.kpi.net.FrameInfo;
  */
 public interface LinkLayer {
     /** A received frame (data starts at the link header). Takes ownership. */
-    void input(PacketContext ctx, Interface ifp, Mbuf m);
+    void input(PacketContext ctx, Interface ifp, Packet m);
 
     /**
      * A batch of received frames of an interface that is up, inside the reader's read-side section. Takes
@@ -28,17 +28,17 @@ public interface LinkLayer {
      * docs/architecture.md); every other frame goes through {@link Interface#receive} on its own, after the
      * vector gathered before it, so that the batch keeps its order.
      */
-    default void input(PacketContext ctx, Interface ifp, Mbuf[] batch, int n) {
+    default void input(PacketContext ctx, Interface ifp, Packet[] batch, int n) {
         ProtocolAttachment inet = ifp.protocols().inet;
         if (inet == null || inet.kernelHandler() == null || !demuxesIpv4To(ifp.protocols(), inet) || ifp.filters().hasInput()) {
             ifp.receiveEach(ctx, batch, n);
             return;
         }
         IpInput ip = ctx.kernel().ipInput();
-        Mbuf[] vector = ctx.ipv4Vector;
+        Packet[] vector = ctx.ipv4Vector;
         int k = 0;
         for (int i = 0; i < n; i++) {
-            Mbuf m = batch[i];
+            Packet m = batch[i];
             batch[i] = null;
             if (stripIpv4(ifp, m)) {
                 m.setRcvif(ifp);
@@ -65,19 +65,19 @@ public interface LinkLayer {
      * The vector path's test of one received frame: true if it is an IPv4 packet for this host's link
      * address, with its link header now stripped; false leaves the frame as it was, for {@link Interface#receive}.
      */
-    default boolean stripIpv4(Interface ifp, Mbuf m) { return false; }
+    default boolean stripIpv4(Interface ifp, Packet m) { return false; }
 
     /** An IPv4 packet to frame and send to {@code nextHop}. Takes ownership. */
-    void output(PacketContext ctx, Interface ifp, Mbuf m, int nextHop);
+    void output(PacketContext ctx, Interface ifp, Packet m, int nextHop);
 
     /**
      * IPv4 packets {@code from} (inclusive) to {@code to} of {@code packets} to frame and send, each to its
-     * next hop, as {@link #output(PacketContext, Interface, Mbuf, int)} one by one, each after passing
+     * next hop, as {@link #output(PacketContext, Interface, Packet, int)} one by one, each after passing
      * {@code pre} (null: none) just before it is framed. Takes ownership of them all and clears their slots.
      */
-    default void output(PacketContext ctx, Interface ifp, Mbuf[] packets, int[] nextHops, int from, int to, PreOutput pre) {
+    default void output(PacketContext ctx, Interface ifp, Packet[] packets, int[] nextHops, int from, int to, PreOutput pre) {
         for (int i = from; i < to; i++) {
-            Mbuf m = packets[i];
+            Packet m = packets[i];
             packets[i] = null;
             if (pre == null || pre.pass(ctx, m)) output(ctx, ifp, m, nextHops[i]);
         }
@@ -88,7 +88,7 @@ public interface LinkLayer {
      * kernel's IPv4 frames in {@link #output} instead.
      * @return 0, or an errno after which the packet was freed
      */
-    int frame(PacketContext ctx, Interface ifp, Mbuf m, FrameInfo frame);
+    int frame(PacketContext ctx, Interface ifp, Packet m, FrameInfo frame);
 
     /** Bytes of link header this layer prepends. */
     int headerLength();

@@ -3,7 +3,7 @@ package org.kextnet.kernel.link;
 import java.lang.foreign.ValueLayout;
 
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.DemuxTable;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.KernelProtocolHandler;
@@ -21,7 +21,7 @@ public final class RawIpLink implements LinkLayer {
 
     private RawIpLink() {}
 
-    @Override public void input(PacketContext ctx, Interface ifp, Mbuf m) {
+    @Override public void input(PacketContext ctx, Interface ifp, Packet m) {
         if (m.length() < 1) {
             ctx.stats().inc(Stat.LINK_RUNT);
             m.free();
@@ -47,13 +47,13 @@ public final class RawIpLink implements LinkLayer {
     }
 
     /** An IPv4 packet: there is no link header to strip. */
-    @Override public boolean stripIpv4(Interface ifp, Mbuf m) {
+    @Override public boolean stripIpv4(Interface ifp, Packet m) {
         return m.length() >= 1 && (m.segment().get(ValueLayout.JAVA_BYTE, m.offset()) & 0xf0) == 0x40;
     }
 
-    @Override public int frame(PacketContext ctx, Interface ifp, Mbuf m, FrameInfo frame) { return 0; }
+    @Override public int frame(PacketContext ctx, Interface ifp, Packet m, FrameInfo frame) { return 0; }
 
-    @Override public void output(PacketContext ctx, Interface ifp, Mbuf m, int nextHop) {
+    @Override public void output(PacketContext ctx, Interface ifp, Packet m, int nextHop) {
         ifp.outputFrame(ctx, m, ProtocolFamily.PF_INET);
     }
 

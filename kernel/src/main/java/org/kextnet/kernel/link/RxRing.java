@@ -3,7 +3,7 @@ package org.kextnet.kernel.link;
 import java.util.concurrent.locks.LockSupport;
 
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.Interface;
 
 /**
@@ -23,7 +23,7 @@ public final class RxRing {
 
     private final FrameRing queue;
     private final long delayNanos;
-    private final Mbuf[] batch = new Mbuf[BATCH];
+    private final Packet[] batch = new Packet[BATCH];
     private volatile Thread reader;
     private volatile boolean parked;
     private volatile boolean running;
@@ -34,7 +34,7 @@ public final class RxRing {
     }
 
     /** Enqueues a frame; false (and the caller still owns it) when the ring is full. */
-    public boolean offer(Mbuf m) {
+    public boolean offer(Packet m) {
         if (delayNanos > 0) m.timestamp = System.nanoTime();
         if (!queue.offer(m)) return false;
         wakeReader();
@@ -44,9 +44,9 @@ public final class RxRing {
     /**
      * Enqueues a frame into {@code claim}'s next place when it is open on this ring with room (a frame the
      * claim's owner sends while working through its run keeps its place in the run's order), else at the
-     * tail as {@link #offer(Mbuf)}.
+     * tail as {@link #offer(Packet)}.
      */
-    public boolean offer(TxClaim claim, Mbuf m) {
+    public boolean offer(TxClaim claim, Packet m) {
         if (!claim.hasRoomIn(queue)) return offer(m);
         put(claim, m);
         return true;
@@ -60,7 +60,7 @@ public final class RxRing {
     public int claim(TxClaim claim, int n) { return queue.claim(claim, n); }
 
     /** Places {@code m} in the claim's next place, where the reader can take it at once. Takes ownership. */
-    public void put(TxClaim claim, Mbuf m) {
+    public void put(TxClaim claim, Packet m) {
         if (delayNanos > 0) m.timestamp = System.nanoTime();
         queue.put(claim, m);
     }
@@ -105,13 +105,13 @@ public final class RxRing {
                 parked = false;
             }
         }
-        Mbuf m;
+        Packet m;
         while ((m = queue.poll()) != null) m.free();
         ctx.close();
     }
 
     private long nanosUntilNext() {
-        Mbuf head = queue.peek();
+        Packet head = queue.peek();
         if (head == null) return queue.isEmpty() ? IDLE_PARK_NANOS : FILLING_PARK_NANOS;
         if (delayNanos == 0) return 0;
         return Math.max(0, head.timestamp + delayNanos - System.nanoTime());
@@ -127,10 +127,10 @@ public final class RxRing {
         long now = delayNanos > 0 ? System.nanoTime() : 0;
         while (n < BATCH) {
             if (delayNanos > 0) {
-                Mbuf head = queue.peek();
+                Packet head = queue.peek();
                 if (head == null || head.timestamp + delayNanos - now > 0) break;
             }
-            Mbuf m = queue.poll();
+            Packet m = queue.poll();
             if (m == null) break;
             batch[n++] = m;
         }
@@ -144,7 +144,7 @@ public final class RxRing {
     }
 
     /** Takes the next frame regardless of delay (tests read what a driver sent), or null. */
-    public Mbuf take() { return queue.poll(); }
+    public Packet take() { return queue.poll(); }
 
     public int size() { return queue.size(); }
 
@@ -160,7 +160,7 @@ public final class RxRing {
                 Thread.currentThread().interrupt();
             }
         }
-        Mbuf m;
+        Packet m;
         while ((m = queue.poll()) != null) m.free();
     }
 }

@@ -1,7 +1,7 @@
 package org.kextnet.kernel.net;
 
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.link.TxClaim;
 
 /**
@@ -11,7 +11,7 @@ import org.kextnet.kernel.link.TxClaim;
  * soon as it and those before it are placed.
  *
  * <p>A claim is the thread's ({@link TxClaim#ofThisThread()}). While it is open, frames the same thread sends
- * through {@link #transmit(PacketContext, Mbuf)} (a filter re-injecting a packet from its callback) take the
+ * through {@link #transmit(PacketContext, Packet)} (a filter re-injecting a packet from its callback) take the
  * claim's next places too, so that they leave
  * in the order the one-packet path would send them. Frames of other threads queue after the claim.
  */
@@ -27,7 +27,7 @@ public interface BatchDriver extends Driver {
      * Sends one frame into the open claim's next place; the caller has checked there is one
      * ({@code claim.room() > 0}). Takes ownership; true if sent (a lossy device may still lose it).
      */
-    boolean transmitClaimed(PacketContext ctx, TxClaim claim, Mbuf m);
+    boolean transmitClaimed(PacketContext ctx, TxClaim claim, Packet m);
 
     /** Closes the claim: the places it did not use are skipped. */
     void release(TxClaim claim);

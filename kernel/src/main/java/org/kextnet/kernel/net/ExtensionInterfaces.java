@@ -7,7 +7,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.link.ExtensionLink;
 import org.kextnet.kernel.link.LinkLayer;
 import org.kextnet.kernel.nke.ExtensionHandle;
@@ -93,7 +93,7 @@ public final class ExtensionInterfaces {
 
         ExtensionDriver(Record record) { this.record = record; }
 
-        @Override public boolean transmit(PacketContext ctx, Mbuf m) {
+        @Override public boolean transmit(PacketContext ctx, Packet m) {
             int gen = m.generation();
             int r;
             ctx.enter();

@@ -1,5 +1,6 @@
 package org.kextnet.kernel.net;
 
+import org.kextnet.kpi.mbuf.Mbuf;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
@@ -9,7 +10,7 @@ import java.util.Objects;
 
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.link.ArpCache;
 import org.kextnet.kernel.link.LinkLayer;
 import org.kextnet.kernel.stat.Stat;
@@ -260,7 +261,7 @@ public final class Interface implements Ifnet {
      * A frame from the driver. Takes ownership. Counts it, then hands it to the link layer.
      * Malformed frames are counted and dropped; nothing is thrown.
      */
-    public void input(PacketContext ctx, Mbuf m) {
+    public void input(PacketContext ctx, Packet m) {
         counters.input(ctx, 1, m.length());
         ctx.enter();
         try {
@@ -275,7 +276,7 @@ public final class Interface implements Ifnet {
      * all {@code n}. The link layer may take the batch's common case (IPv4 to forward) through the stack as
      * a vector, layer by layer; every other frame goes through {@link #receive} on its own, in order.
      */
-    public void input(PacketContext ctx, Mbuf[] batch, int n) {
+    public void input(PacketContext ctx, Packet[] batch, int n) {
         long bytes = 0;
         for (int i = 0; i < n; i++) bytes += batch[i].length();
         counters.input(ctx, n, bytes);
@@ -303,9 +304,9 @@ public final class Interface implements Ifnet {
     }
 
     /** Each frame of {@code batch[0..n)} through {@link #receive}, in order. Takes ownership; clears the slots. */
-    public void receiveEach(PacketContext ctx, Mbuf[] batch, int n) {
+    public void receiveEach(PacketContext ctx, Packet[] batch, int n) {
         for (int i = 0; i < n; i++) {
-            Mbuf m = batch[i];
+            Packet m = batch[i];
             batch[i] = null;
             receive(ctx, m);
         }
@@ -316,7 +317,7 @@ public final class Interface implements Ifnet {
      * interface and handed to the link layer. A frame that makes a header view read past its data is
      * counted; nothing is thrown. Takes ownership.
      */
-    public void receive(PacketContext ctx, Mbuf m) {
+    public void receive(PacketContext ctx, Packet m) {
         if ((flags & IfFlags.UP) == 0) {
             counters.inc(IfCounters.IDROPS);
             ctx.stats().inc(Stat.LINK_DOWN);
@@ -335,12 +336,12 @@ public final class Interface implements Ifnet {
     }
 
     /** {@code ifnet_input} for extensions: a frame (from its link header) as if the driver received it. */
-    @Override public int input(org.kextnet.kpi.mbuf.Mbuf m) {
+    @Override public int input(Mbuf m) {
         if (!attached) {
             m.free();
             return Errno.ENXIO;
         }
-        input(kernel.context(), (Mbuf) m);
+        input(kernel.context(), (Packet) m);
         return 0;
     }
 
@@ -350,7 +351,7 @@ public final class Interface implements Ifnet {
      * Sends an IPv4 packet ({@code m} starts at the IP header) to {@code nextHop} on this link: frames it
      * (resolving the link address first where needed) and transmits it. Takes ownership.
      */
-    public void output(PacketContext ctx, Mbuf m, int nextHop) {
+    public void output(PacketContext ctx, Packet m, int nextHop) {
         if ((flags & IfFlags.UP) == 0) {
             counters.inc(IfCounters.ODROPS);
             ctx.stats().inc(Stat.LINK_DOWN);
@@ -374,15 +375,15 @@ public final class Interface implements Ifnet {
 
     /**
      * Sends IPv4 packets {@code from} (inclusive) to {@code to} of {@code packets}, each to its next hop in
-     * {@code nextHops}, as {@link #output(PacketContext, Mbuf, int)} does one by one: the checks of the
+     * {@code nextHops}, as {@link #output(PacketContext, Packet, int)} does one by one: the checks of the
      * interface are made once, and the link layer frames the run as a vector. Each packet first passes
      * {@code pre} (null: none), in order. Takes ownership of them all and clears their slots.
      */
-    public void output(PacketContext ctx, Mbuf[] packets, int[] nextHops, int from, int to, PreOutput pre) {
+    public void output(PacketContext ctx, Packet[] packets, int[] nextHops, int from, int to, PreOutput pre) {
         ProtocolAttachment inet = protocols.inet;
         if ((flags & IfFlags.UP) == 0 || inet == null || inet.kernelHandler() == null) {
             for (int i = from; i < to; i++) { // down, unplumbed or an extension's IPv4: the one-by-one path
-                Mbuf m = packets[i];
+                Packet m = packets[i];
                 packets[i] = null;
                 if (pre == null || pre.pass(ctx, m)) output(ctx, m, nextHops[i]);
             }
@@ -393,9 +394,9 @@ public final class Interface implements Ifnet {
 
     /**
      * Hands a frame demux gave to {@code pa} to its protocol. Takes ownership. The kernel's link layers do
-     * this inline, one call level shallower (see {@link #output(PacketContext, Mbuf, int)}).
+     * this inline, one call level shallower (see {@link #output(PacketContext, Packet, int)}).
      */
-    public void deliver(PacketContext ctx, ProtocolAttachment pa, Mbuf m, int frameHeader) {
+    public void deliver(PacketContext ctx, ProtocolAttachment pa, Packet m, int frameHeader) {
         KernelProtocolHandler k = pa.kernelHandler();
         if (k != null) k.input(ctx, this, m, frameHeader);
         else pa.input(ctx, m, frameHeader);
@@ -405,13 +406,13 @@ public final class Interface implements Ifnet {
      * A finished frame of protocol family {@code protocol}: runs the interface output filters, then hands it
      * to the driver. Takes ownership.
      */
-    public void outputFrame(PacketContext ctx, Mbuf m, int protocol) {
+    public void outputFrame(PacketContext ctx, Packet m, int protocol) {
         if (!filters.output(ctx, protocol, m)) return;
         transmit(ctx, m);
     }
 
     /** Hands a finished frame to the driver and counts it. Takes ownership. */
-    public void transmit(PacketContext ctx, Mbuf m) {
+    public void transmit(PacketContext ctx, Packet m) {
         int len = m.length();
         if (driver.transmit(ctx, m)) {
             counters.output(ctx, 1, len);
@@ -426,16 +427,16 @@ public final class Interface implements Ifnet {
         ctx.stats().inc(Stat.LINK_TX_FULL);
     }
 
-    @Override public int outputRaw(int protocolFamily, org.kextnet.kpi.mbuf.Mbuf m) {
+    @Override public int outputRaw(int protocolFamily, Mbuf m) {
         if (!attached) {
             m.free();
             return Errno.ENXIO;
         }
-        outputFrame(kernel.context(), (Mbuf) m, protocolFamily);
+        outputFrame(kernel.context(), (Packet) m, protocolFamily);
         return 0;
     }
 
-    @Override public int output(int protocolFamily, org.kextnet.kpi.mbuf.Mbuf m, long destination) {
+    @Override public int output(int protocolFamily, Mbuf m, long destination) {
         if (!attached) {
             m.free();
             return Errno.ENXIO;
@@ -445,7 +446,7 @@ public final class Interface implements Ifnet {
             m.free();
             return Errno.EAFNOSUPPORT;
         }
-        return pa.output(kernel.context(), (Mbuf) m, destination);
+        return pa.output(kernel.context(), (Packet) m, destination);
     }
 
     // ---- ioctl and events ----

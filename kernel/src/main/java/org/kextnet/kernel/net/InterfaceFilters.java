@@ -1,7 +1,8 @@
 package org.kextnet.kernel.net;
 
+import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kernel.nke.FilterChain;
 import org.kextnet.kernel.nke.FilterEntry;
@@ -49,8 +50,8 @@ public final class InterfaceFilters {
 
         private static int caps(InterfaceFilter f) {
             int c = 0;
-            if (Overrides.overrides(f, InterfaceFilter.class, "input", Ifnet.class, int.class, org.kextnet.kpi.mbuf.Mbuf.class, int.class)) c |= 1 << IN;
-            if (Overrides.overrides(f, InterfaceFilter.class, "output", Ifnet.class, int.class, org.kextnet.kpi.mbuf.Mbuf.class)) c |= 1 << OUT;
+            if (Overrides.overrides(f, InterfaceFilter.class, "input", Ifnet.class, int.class, Mbuf.class, int.class)) c |= 1 << IN;
+            if (Overrides.overrides(f, InterfaceFilter.class, "output", Ifnet.class, int.class, Mbuf.class)) c |= 1 << OUT;
             if (Overrides.overrides(f, InterfaceFilter.class, "event", Ifnet.class, int.class, KernelEvent.class)) c |= 1 << EVENT;
             if (Overrides.overrides(f, InterfaceFilter.class, "ioctl", Ifnet.class, int.class, long.class, Object.class)) c |= 1 << IOCTL;
             return c;
@@ -91,7 +92,7 @@ public final class InterfaceFilters {
      * @return true to continue to the protocol; false if a filter took, dropped or failed the frame (it is
      *         no longer the caller's)
      */
-    public boolean input(PacketContext ctx, int protocol, Mbuf m, int frameHeader) {
+    public boolean input(PacketContext ctx, int protocol, Packet m, int frameHeader) {
         return run(ctx, true, protocol, m, frameHeader);
     }
 
@@ -99,12 +100,12 @@ public final class InterfaceFilters {
      * Runs the output filters on a finished frame.
      * @return true to hand it to the driver; false if it is no longer the caller's
      */
-    public boolean output(PacketContext ctx, int protocol, Mbuf m) {
+    public boolean output(PacketContext ctx, int protocol, Packet m) {
         return run(ctx, false, protocol, m, 0);
     }
 
     /** One walk of the input or output chain; {@code frameHeader} is used on input only. */
-    private boolean run(PacketContext ctx, boolean in, int protocol, Mbuf m, int frameHeader) {
+    private boolean run(PacketContext ctx, boolean in, int protocol, Packet m, int frameHeader) {
         int direction = in ? IN : OUT;
         if (!chain.has(direction)) return true;
         ctx.enter();
@@ -180,7 +181,7 @@ public final class InterfaceFilters {
         }
     }
 
-    private boolean stopped(PacketContext ctx, int r, Mbuf m, int gen) {
+    private boolean stopped(PacketContext ctx, int r, Packet m, int gen) {
         if (r == Errno.EJUSTRETURN) {
             ctx.stats().inc(Stat.LINK_FILTER_TAKEN);
         } else {
@@ -192,7 +193,7 @@ public final class InterfaceFilters {
     }
 
     /** A filter threw: count, maybe quarantine; returns true if the frame was dropped (fail-safe). */
-    private boolean faulted(PacketContext ctx, Entry e, String callback, Throwable t, Mbuf m, int gen) {
+    private boolean faulted(PacketContext ctx, Entry e, String callback, Throwable t, Packet m, int gen) {
         ctx.stats().inc(Stat.NKE_FAULTS);
         e.fault(callback, t);
         if (ifp.kernel().nke().policy().ifaceFailPass()) return false;
@@ -202,7 +203,7 @@ public final class InterfaceFilters {
     }
 
     /** Frees a packet a filter gave up, unless the filter already freed it (and the buffer moved on). */
-    static void freeIfStillOurs(Mbuf m, int gen) {
+    static void freeIfStillOurs(Packet m, int gen) {
         if (!m.isFree() && m.generation() == gen) m.free();
     }
 

@@ -1,7 +1,7 @@
 package org.kextnet.kernel.net;
 
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 
 /**
  * The packet-path side of a protocol the kernel itself attaches (its IPv4 and ARP): called with the
@@ -10,8 +10,8 @@ import org.kextnet.kernel.buf.Mbuf;
  */
 public interface KernelProtocolHandler {
     /** A frame demux gave to the protocol; data starts after the frame header at {@code frameHeader}. Takes ownership. */
-    void input(PacketContext ctx, Interface ifp, Mbuf m, int frameHeader);
+    void input(PacketContext ctx, Interface ifp, Packet m, int frameHeader);
 
     /** Pre-output, framing and sending of a packet to {@code destination} (the IPv4 next hop). Takes ownership. */
-    void output(PacketContext ctx, Interface ifp, Mbuf m, long destination);
+    void output(PacketContext ctx, Interface ifp, Packet m, long destination);
 }

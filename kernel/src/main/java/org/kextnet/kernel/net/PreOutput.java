@@ -1,7 +1,7 @@
 package org.kextnet.kernel.net;
 
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 
 /**
  * What the network layer does to each packet of an output vector just before the link layer frames it:
@@ -12,5 +12,5 @@ import org.kextnet.kernel.buf.Mbuf;
 @FunctionalInterface
 public interface PreOutput {
     /** True to frame and send {@code m}; false if it is no longer the caller's (taken or dropped). */
-    boolean pass(PacketContext ctx, Mbuf m);
+    boolean pass(PacketContext ctx, Packet m);
 }

@@ -3,7 +3,7 @@ package org.kextnet.kernel.net;
 import java.util.List;
 
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kernel.nke.KernelRegistration;
 import org.kextnet.kernel.stat.Stat;
@@ -47,7 +47,7 @@ public final class ProtocolAttachment extends KernelRegistration implements Prot
     public KernelProtocolHandler kernelHandler() { return kernel; }
 
     /** Hands a demuxed frame to the protocol (after the interface filters). Takes ownership. */
-    void input(PacketContext ctx, Mbuf m, int frameHeader) {
+    void input(PacketContext ctx, Packet m, int frameHeader) {
         if (kernel != null) {
             kernel.input(ctx, ifp, m, frameHeader);
             return;
@@ -67,7 +67,7 @@ public final class ProtocolAttachment extends KernelRegistration implements Prot
     }
 
     /** Sends a packet of this protocol: pre-output, framing, interface filters, driver. Takes ownership. */
-    int output(PacketContext ctx, Mbuf m, long destination) {
+    int output(PacketContext ctx, Packet m, long destination) {
         if (kernel != null) {
             kernel.output(ctx, ifp, m, destination);
             return 0;

@@ -1,7 +1,8 @@
 package org.kextnet.kernel.nke;
 
+import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.inet.IpFilters;
 import org.kextnet.kernel.wire.Ipv4;
 import org.kextnet.kpi.Errno;
@@ -35,8 +36,8 @@ final class IpFilterKpiImpl implements IpFilterKpi {
         return e;
     }
 
-    @Override public int injectInput(org.kextnet.kpi.mbuf.Mbuf data, IpFilterRef resumeAfter) {
-        Mbuf m = (Mbuf) data;
+    @Override public int injectInput(Mbuf data, IpFilterRef resumeAfter) {
+        Packet m = (Packet) data;
         if (m.rcvif() == null || m.length() < Ipv4.MIN_HEADER || (m.getU8(0) >>> 4) != 4) return Errno.EINVAL;
         IpFilters.Entry after = entry(resumeAfter);
         PacketContext ctx = owner.kernel().context();
@@ -49,8 +50,8 @@ final class IpFilterKpiImpl implements IpFilterKpi {
         return 0;
     }
 
-    @Override public int injectOutput(org.kextnet.kpi.mbuf.Mbuf data, IpFilterRef resumeAfter, IpPacketOptions options) {
-        Mbuf m = (Mbuf) data;
+    @Override public int injectOutput(Mbuf data, IpFilterRef resumeAfter, IpPacketOptions options) {
+        Packet m = (Packet) data;
         if (m.length() < Ipv4.MIN_HEADER || (m.getU8(0) >>> 4) != 4) {
             m.free();
             return Errno.EINVAL;

@@ -1,9 +1,10 @@
 package org.kextnet.kernel.protocol;
 
+import org.kextnet.kpi.mbuf.Mbuf;
 import java.util.List;
 
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.KernelProtocolHandler;
@@ -44,7 +45,7 @@ final class InetPlumber implements ProtocolPlumber {
 
     /** IPv4 and ARP on one interface. */
     private final class InetHandler implements ProtocolHandler, KernelProtocolHandler {
-        @Override public void input(PacketContext ctx, Interface ifp, Mbuf m, int frameHeader) {
+        @Override public void input(PacketContext ctx, Interface ifp, Packet m, int frameHeader) {
             // ether_inet_input: ARP or IPv4 by the frame's EtherType (tested here, not in a helper: call depth).
             if (frameHeader != m.offset() && ifp.family() == IfFamily.ETHERNET
                     && Ethernet.type(m.segment(), frameHeader) == Ethernet.TYPE_ARP) {
@@ -54,22 +55,22 @@ final class InetPlumber implements ProtocolPlumber {
             }
         }
 
-        @Override public void output(PacketContext ctx, Interface ifp, Mbuf m, long destination) {
+        @Override public void output(PacketContext ctx, Interface ifp, Packet m, long destination) {
             ifp.link().output(ctx, ifp, m, (int) destination);
         }
 
-        @Override public int input(Ifnet ifp, int pf, org.kextnet.kpi.mbuf.Mbuf m, int frameHeader) {
+        @Override public int input(Ifnet ifp, int pf, Mbuf m, int frameHeader) {
             PacketContext ctx = protocols.kernel().context();
-            input(ctx, (Interface) ifp, (Mbuf) m, frameHeader);
+            input(ctx, (Interface) ifp, (Packet) m, frameHeader);
             return 0;
         }
 
         /** ARP resolution: the frame goes to the neighbour's MAC, or the packet waits for the reply. */
-        @Override public int preOutput(Ifnet ifnet, int pf, org.kextnet.kpi.mbuf.Mbuf m, FrameInfo frame) {
+        @Override public int preOutput(Ifnet ifnet, int pf, Mbuf m, FrameInfo frame) {
             Interface ifp = (Interface) ifnet;
             if (ifp.family() != IfFamily.ETHERNET) return 0;
             frame.setFrameType(Ethernet.TYPE_IPV4);
-            long mac = ifp.arp().resolve(protocols.kernel().context(), (Mbuf) m, (int) frame.destination());
+            long mac = ifp.arp().resolve(protocols.kernel().context(), (Packet) m, (int) frame.destination());
             if (mac < 0) return Errno.EJUSTRETURN; // held by ARP until the reply
             frame.setLinkDestination(mac);
             return 0;

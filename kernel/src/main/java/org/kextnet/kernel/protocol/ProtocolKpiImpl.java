@@ -1,8 +1,9 @@
 package org.kextnet.kernel.protocol;
 
+import org.kextnet.kpi.mbuf.Mbuf;
 import java.util.List;
 
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kpi.Errno;
@@ -45,7 +46,7 @@ final class ProtocolKpiImpl implements ProtocolKpi {
 
     @Override public int unregisterInput(int pf) { return protocols.unregisterInput(pf); }
 
-    @Override public int protoInput(int pf, org.kextnet.kpi.mbuf.Mbuf m) { return protocols.input(pf, (Mbuf) m); }
+    @Override public int protoInput(int pf, Mbuf m) { return protocols.input(pf, (Packet) m); }
 
-    @Override public int protoInject(int pf, org.kextnet.kpi.mbuf.Mbuf m) { return protocols.input(pf, (Mbuf) m); }
+    @Override public int protoInject(int pf, Mbuf m) { return protocols.input(pf, (Packet) m); }
 }

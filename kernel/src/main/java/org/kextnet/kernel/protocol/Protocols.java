@@ -7,7 +7,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.KernelProtocolHandler;
 import org.kextnet.kernel.net.ProtocolAttachment;
@@ -55,7 +55,7 @@ public final class Protocols {
                 registerPlumber(k, org.kextnet.kpi.net.ProtocolFamily.PF_INET, f, inet);
             }
             registerInput(k, org.kextnet.kpi.net.ProtocolFamily.PF_INET, (pf, m) -> {
-                Mbuf mb = (Mbuf) m;
+                Packet mb = (Packet) m;
                 kernel.ipInput().input(kernel.context(), mb.rcvif(), mb);
             });
         } catch (KpiException e) {
@@ -262,7 +262,7 @@ public final class Protocols {
      * @return 0, EINVAL (an IPv4 packet without its receiving interface, which IP input needs), ENOENT (no
      *         input for the family)
      */
-    int input(int pf, Mbuf m) {
+    int input(int pf, Packet m) {
         if (pf == org.kextnet.kpi.net.ProtocolFamily.PF_INET && m.rcvif() == null) return Errno.EINVAL;
         PacketContext ctx = kernel.context();
         ctx.enter(); // before the lookup, so that an unregistering input's detached waits for this call

@@ -5,32 +5,32 @@ import java.nio.ByteBuffer;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kpi.Errno;
 
 /**
  * The receive buffer of a datagram socket ({@code so_rcv} with {@code sbappendaddr}): a bounded ring of
- * datagrams, each a payload-only packet with its sender's address in {@link Mbuf#scratch0} and port in
- * {@link Mbuf#scratch1}. It shares the socket's lock. Blocking takes park, so virtual threads may wait.
+ * datagrams, each a payload-only packet with its sender's address in {@link Packet#scratch0} and port in
+ * {@link Packet#scratch1}. It shares the socket's lock. Blocking takes park, so virtual threads may wait.
  */
 public final class DatagramQueue {
     private final ReentrantLock lock;
     private final Condition readable;
-    private Mbuf[] ring;
+    private Packet[] ring;
     private int head, count;
     private boolean closed, eof;
 
     public DatagramQueue(ReentrantLock lock, int limit) {
         this.lock = lock;
         this.readable = lock.newCondition();
-        this.ring = new Mbuf[limit];
+        this.ring = new Packet[limit];
     }
 
     /**
      * Appends a datagram from {@code fromAddr}:{@code fromPort} and wakes a reader. Takes ownership only when
      * it returns true; false means the queue is full, closed, or cannot receive more.
      */
-    public boolean offer(Mbuf m, int fromAddr, int fromPort) {
+    public boolean offer(Packet m, int fromAddr, int fromPort) {
         lock.lock();
         try {
             if (closed || eof || count == ring.length) return false;
@@ -50,7 +50,7 @@ public final class DatagramQueue {
      * @return the datagram, or null if the time ran out or no more data will come ({@link #markEof})
      * @throws SocketError EBADF once the socket is closed
      */
-    public Mbuf take(long nanos) throws SocketError, InterruptedException {
+    public Packet take(long nanos) throws SocketError, InterruptedException {
         lock.lock();
         try {
             while (count == 0) {
@@ -69,7 +69,7 @@ public final class DatagramQueue {
      * @return the datagram, or null
      * @throws SocketError EBADF once the socket is closed
      */
-    public Mbuf poll() throws SocketError {
+    public Packet poll() throws SocketError {
         lock.lock();
         try {
             if (count == 0) {
@@ -107,10 +107,10 @@ public final class DatagramQueue {
         if (limit < 1) throw new IllegalArgumentException("queue limit " + limit);
         lock.lock();
         try {
-            Mbuf[] n = new Mbuf[limit];
+            Packet[] n = new Packet[limit];
             int keep = Math.min(count, limit);
             for (int i = 0; i < count; i++) {
-                Mbuf m = ring[(head + i) % ring.length];
+                Packet m = ring[(head + i) % ring.length];
                 if (i < keep) n[i] = m; else m.free();
             }
             ring = n;
@@ -163,8 +163,8 @@ public final class DatagramQueue {
         }
     }
 
-    private Mbuf removeFirst() {
-        Mbuf m = ring[head];
+    private Packet removeFirst() {
+        Packet m = ring[head];
         ring[head] = null;
         head = (head + 1) % ring.length;
         count--;
@@ -176,10 +176,10 @@ public final class DatagramQueue {
      * discarded, as recv without MSG_TRUNC. Does not free {@code m}.
      * @return the bytes copied
      */
-    public static int copyOut(Mbuf m, ByteBuffer dst) {
+    public static int copyOut(Packet m, ByteBuffer dst) {
         MemorySegment out = MemorySegment.ofBuffer(dst);
         int copied = 0;
-        for (Mbuf b = m; b != null && copied < out.byteSize(); b = b.next()) {
+        for (Packet b = m; b != null && copied < out.byteSize(); b = b.next()) {
             int n = (int) Math.min(b.length(), out.byteSize() - copied);
             MemorySegment.copy(b.segment(), b.offset(), out, copied, n);
             copied += n;

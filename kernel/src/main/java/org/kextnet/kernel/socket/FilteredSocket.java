@@ -1,6 +1,6 @@
 package org.kextnet.kernel.socket;
 
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kpi.socket.SockAddr;
 import org.kextnet.kpi.socket.Socket;
 
@@ -17,12 +17,12 @@ public interface FilteredSocket extends Socket {
      * {@code resumeAfter}. Takes ownership only on success.
      * @return 0, EBADF (closed), ENOBUFS (queue full)
      */
-    int injectIn(SockAddr from, Mbuf data, int resumeAfter);
+    int injectIn(SockAddr from, Packet data, int resumeAfter);
 
     /**
      * Sends re-injected data after the filters that follow {@code resumeAfter}. Always takes ownership.
      * @param to the destination, or null for the connected peer
      * @return 0 or the protocol's error
      */
-    int injectOut(SockAddr to, Mbuf data, int resumeAfter);
+    int injectOut(SockAddr to, Packet data, int resumeAfter);
 }

@@ -5,7 +5,7 @@ import java.util.concurrent.locks.ReentrantLock;
 
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.socket.SockAddr;
 import org.kextnet.kpi.socket.SocketConstants;
@@ -277,7 +277,7 @@ public abstract class KernelSocket implements FilteredSocket, AutoCloseable {
      * @return 0: the caller still owns {@code payload} and appends it; EJUSTRETURN: a filter took it; another
      *         errno: a filter rejected it, and it was freed
      */
-    protected final int filterIn(PacketContext ctx, Mbuf payload, int fromAddr, int fromPort) {
+    protected final int filterIn(PacketContext ctx, Packet payload, int fromAddr, int fromPort) {
         if (filters.isEmpty()) return 0;
         SockAddr.Inet4SockAddr from = ctx.sockAddr;
         from.setIpv4(fromAddr);
@@ -291,7 +291,7 @@ public abstract class KernelSocket implements FilteredSocket, AutoCloseable {
      * @param to the destination, or null for the connected peer
      * @return 0 (also when a filter took the data), or the errno of a filter or the protocol
      */
-    protected final int output(PacketContext ctx, Mbuf payload, SockAddr to, int flags) {
+    protected final int output(PacketContext ctx, Packet payload, SockAddr to, int flags) {
         if (cantSendMore()) {
             payload.free();
             return Errno.EPIPE;
@@ -307,7 +307,7 @@ public abstract class KernelSocket implements FilteredSocket, AutoCloseable {
      * Takes ownership when it returns 0 (a later filter's taking or rejecting the data included); on an
      * error (closed, cannot receive more, queue full) the caller still owns {@code data}.
      */
-    @Override public final int injectIn(SockAddr from, Mbuf data, int resumeAfter) {
+    @Override public final int injectIn(SockAddr from, Packet data, int resumeAfter) {
         if (isClosed()) return Errno.EBADF;
         if (cantReceiveMore()) return Errno.ENOTCONN;
         int fromAddr = from == null ? 0 : from.ipv4(), fromPort = from == null ? 0 : from.port();
@@ -326,7 +326,7 @@ public abstract class KernelSocket implements FilteredSocket, AutoCloseable {
      * takes ownership.
      * @param to the destination, or null for the connected peer
      */
-    @Override public final int injectOut(SockAddr to, Mbuf data, int resumeAfter) {
+    @Override public final int injectOut(SockAddr to, Packet data, int resumeAfter) {
         if (isClosed() || cantSendMore()) {
             data.free();
             return isClosed() ? Errno.EBADF : Errno.EPIPE;
@@ -373,13 +373,13 @@ public abstract class KernelSocket implements FilteredSocket, AutoCloseable {
      * {@code pru_send} of one datagram's payload. Always takes ownership.
      * @param to the destination, or null for the connected peer
      */
-    protected abstract int protoSend(PacketContext ctx, Mbuf payload, SockAddr to, int flags);
+    protected abstract int protoSend(PacketContext ctx, Packet payload, SockAddr to, int flags);
 
     /**
      * Appends a received or injected payload from {@code fromAddr}:{@code fromPort} to the receive queue. Takes
      * ownership only when it returns 0; else EBADF (closed) or ENOBUFS (full).
      */
-    protected abstract int protoAppend(Mbuf payload, int fromAddr, int fromPort);
+    protected abstract int protoAppend(Packet payload, int fromAddr, int fromPort);
 
     /** {@code pru_detach}: lets go of the protocol's resources (port, queue) and wakes blocked callers. */
     protected abstract void protoClose();

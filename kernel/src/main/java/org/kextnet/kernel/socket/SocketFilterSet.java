@@ -4,7 +4,7 @@ import java.util.Arrays;
 
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.socket.SockAddr;
 import org.kextnet.kpi.socket.SockOpt;
@@ -195,16 +195,16 @@ public final class SocketFilterSet {
      * @return 0 to queue the data; otherwise it is no longer the caller's: EJUSTRETURN (a filter took it) or
      *         the error (it was freed)
      */
-    public int dataIn(PacketContext ctx, SockAddr from, Mbuf data, Mbuf control, int flags, int resumeAfter) {
+    public int dataIn(PacketContext ctx, SockAddr from, Packet data, Packet control, int flags, int resumeAfter) {
         return data(ctx, true, from, data, control, flags, resumeAfter);
     }
 
     /** {@code sf_data_out}; as {@link #dataIn}. */
-    public int dataOut(PacketContext ctx, SockAddr to, Mbuf data, Mbuf control, int flags, int resumeAfter) {
+    public int dataOut(PacketContext ctx, SockAddr to, Packet data, Packet control, int flags, int resumeAfter) {
         return data(ctx, false, to, data, control, flags, resumeAfter);
     }
 
-    private int data(PacketContext ctx, boolean in, SockAddr addr, Mbuf data, Mbuf control, int flags, int resumeAfter) {
+    private int data(PacketContext ctx, boolean in, SockAddr addr, Packet data, Packet control, int flags, int resumeAfter) {
         if (chain.length == 0) return 0;
         ctx.enter();
         try {
@@ -246,7 +246,7 @@ public final class SocketFilterSet {
         return i;
     }
 
-    private static int stopped(int r, Mbuf data, Mbuf control, int gen) {
+    private static int stopped(int r, Packet data, Packet control, int gen) {
         if (r != Errno.EJUSTRETURN) {
             if (!data.isFree() && data.generation() == gen) data.free();
             if (control != null && !control.isFree()) control.free();

@@ -1,10 +1,11 @@
 package org.kextnet.kernel.socket;
 
+import org.kextnet.kpi.mbuf.Mbuf;
 import java.util.ArrayList;
 import java.util.List;
 
 import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
@@ -110,21 +111,21 @@ public final class SocketFilters {
 
         @Override public int detach(Socket so, int handle) { return SocketFilters.this.detach(so, handle); }
 
-        @Override public int injectDataIn(Socket so, int resumeAfter, SockAddr from, org.kextnet.kpi.mbuf.Mbuf data,
-                                          org.kextnet.kpi.mbuf.Mbuf control, int flags) {
+        @Override public int injectDataIn(Socket so, int resumeAfter, SockAddr from, Mbuf data,
+                                          Mbuf control, int flags) {
             if (!(so instanceof FilteredSocket fs)) return Errno.EINVAL;
             if (control != null) control.free(); // no ancillary data on these sockets yet: consumed
-            return fs.injectIn(from, (Mbuf) data, resumeAfter);
+            return fs.injectIn(from, (Packet) data, resumeAfter);
         }
 
-        @Override public int injectDataOut(Socket so, int resumeAfter, SockAddr to, org.kextnet.kpi.mbuf.Mbuf data,
-                                           org.kextnet.kpi.mbuf.Mbuf control, int flags) {
+        @Override public int injectDataOut(Socket so, int resumeAfter, SockAddr to, Mbuf data,
+                                           Mbuf control, int flags) {
             if (control != null) control.free();
             if (!(so instanceof FilteredSocket fs)) {
                 data.free();
                 return Errno.EINVAL;
             }
-            return fs.injectOut(to, (Mbuf) data, resumeAfter);
+            return fs.injectOut(to, (Packet) data, resumeAfter);
         }
     }
 }

@@ -3,7 +3,7 @@ package org.kextnet.kernel.wire;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.stat.Stat;
 
 /**
@@ -36,10 +36,10 @@ public final class Ipv4 {
     public static int version(MemorySegment s, long o) { return (s.get(ValueLayout.JAVA_BYTE, o) & 0xff) >>> 4; }
     public static int headerLength(MemorySegment s, long o) { return (s.get(ValueLayout.JAVA_BYTE, o) & 0x0f) << 2; }
     public static int tos(MemorySegment s, long o) { return s.get(ValueLayout.JAVA_BYTE, o + TOS) & 0xff; }
-    public static int totalLength(MemorySegment s, long o) { return s.get(Mbuf.U16, o + TOTAL_LENGTH) & 0xffff; }
-    public static int id(MemorySegment s, long o) { return s.get(Mbuf.U16, o + ID) & 0xffff; }
+    public static int totalLength(MemorySegment s, long o) { return s.get(Packet.U16, o + TOTAL_LENGTH) & 0xffff; }
+    public static int id(MemorySegment s, long o) { return s.get(Packet.U16, o + ID) & 0xffff; }
     /** Flags and fragment offset, as on the wire. */
-    public static int frag(MemorySegment s, long o) { return s.get(Mbuf.U16, o + FRAG) & 0xffff; }
+    public static int frag(MemorySegment s, long o) { return s.get(Packet.U16, o + FRAG) & 0xffff; }
     public static int fragmentOffsetBytes(MemorySegment s, long o) { return (frag(s, o) & OFFSET_MASK) << 3; }
     public static boolean moreFragments(MemorySegment s, long o) { return (frag(s, o) & FLAG_MF) != 0; }
     public static boolean dontFragment(MemorySegment s, long o) { return (frag(s, o) & FLAG_DF) != 0; }
@@ -47,49 +47,49 @@ public final class Ipv4 {
     public static boolean isFragment(MemorySegment s, long o) { return (frag(s, o) & (FLAG_MF | OFFSET_MASK)) != 0; }
     public static int ttl(MemorySegment s, long o) { return s.get(ValueLayout.JAVA_BYTE, o + TTL) & 0xff; }
     public static int protocol(MemorySegment s, long o) { return s.get(ValueLayout.JAVA_BYTE, o + PROTOCOL) & 0xff; }
-    public static int checksum(MemorySegment s, long o) { return s.get(Mbuf.U16, o + CHECKSUM) & 0xffff; }
-    public static int src(MemorySegment s, long o) { return s.get(Mbuf.U32, o + SRC); }
-    public static int dst(MemorySegment s, long o) { return s.get(Mbuf.U32, o + DST); }
+    public static int checksum(MemorySegment s, long o) { return s.get(Packet.U16, o + CHECKSUM) & 0xffff; }
+    public static int src(MemorySegment s, long o) { return s.get(Packet.U32, o + SRC); }
+    public static int dst(MemorySegment s, long o) { return s.get(Packet.U32, o + DST); }
 
-    public static void setTotalLength(MemorySegment s, long o, int v) { s.set(Mbuf.U16, o + TOTAL_LENGTH, (short) v); }
-    public static void setFrag(MemorySegment s, long o, int v) { s.set(Mbuf.U16, o + FRAG, (short) v); }
+    public static void setTotalLength(MemorySegment s, long o, int v) { s.set(Packet.U16, o + TOTAL_LENGTH, (short) v); }
+    public static void setFrag(MemorySegment s, long o, int v) { s.set(Packet.U16, o + FRAG, (short) v); }
     public static void setTtl(MemorySegment s, long o, int v) { s.set(ValueLayout.JAVA_BYTE, o + TTL, (byte) v); }
-    public static void setChecksum(MemorySegment s, long o, int v) { s.set(Mbuf.U16, o + CHECKSUM, (short) v); }
-    public static void setSrc(MemorySegment s, long o, int v) { s.set(Mbuf.U32, o + SRC, v); }
-    public static void setDst(MemorySegment s, long o, int v) { s.set(Mbuf.U32, o + DST, v); }
+    public static void setChecksum(MemorySegment s, long o, int v) { s.set(Packet.U16, o + CHECKSUM, (short) v); }
+    public static void setSrc(MemorySegment s, long o, int v) { s.set(Packet.U32, o + SRC, v); }
+    public static void setDst(MemorySegment s, long o, int v) { s.set(Packet.U32, o + DST, v); }
 
     /** Writes a 20-byte header without options and fills its checksum. */
     public static void write(MemorySegment s, long o, int tos, int totalLength, int id, int frag, int ttl,
                              int protocol, int src, int dst) {
-        s.set(Mbuf.U16, o, (short) (0x4500 | (tos & 0xff)));
-        s.set(Mbuf.U16, o + TOTAL_LENGTH, (short) totalLength);
-        s.set(Mbuf.U16, o + ID, (short) id);
-        s.set(Mbuf.U16, o + FRAG, (short) frag);
+        s.set(Packet.U16, o, (short) (0x4500 | (tos & 0xff)));
+        s.set(Packet.U16, o + TOTAL_LENGTH, (short) totalLength);
+        s.set(Packet.U16, o + ID, (short) id);
+        s.set(Packet.U16, o + FRAG, (short) frag);
         s.set(ValueLayout.JAVA_BYTE, o + TTL, (byte) ttl);
         s.set(ValueLayout.JAVA_BYTE, o + PROTOCOL, (byte) protocol);
-        s.set(Mbuf.U16, o + CHECKSUM, (short) 0);
-        s.set(Mbuf.U32, o + SRC, src);
-        s.set(Mbuf.U32, o + DST, dst);
+        s.set(Packet.U16, o + CHECKSUM, (short) 0);
+        s.set(Packet.U32, o + SRC, src);
+        s.set(Packet.U32, o + DST, dst);
         fillChecksum(s, o);
     }
 
     /** Recomputes the header checksum. */
     public static void fillChecksum(MemorySegment s, long o) {
-        s.set(Mbuf.U16, o + CHECKSUM, (short) 0);
-        s.set(Mbuf.U16, o + CHECKSUM, (short) Checksum.checksum(s, o, headerLength(s, o)));
+        s.set(Packet.U16, o + CHECKSUM, (short) 0);
+        s.set(Packet.U16, o + CHECKSUM, (short) Checksum.checksum(s, o, headerLength(s, o)));
     }
 
     /** Decrements the TTL and patches the checksum incrementally (RFC 1624). */
     public static void decrementTtl(MemorySegment s, long o) {
         // TTL, protocol and checksum are one 32-bit word: one read and one write.
-        decrementTtl(s, o, s.get(Mbuf.U32, o + TTL));
+        decrementTtl(s, o, s.get(Packet.U32, o + TTL));
     }
 
     /** As {@link #decrementTtl(MemorySegment, long)}, given the TTL/protocol/checksum word already read. */
     public static void decrementTtl(MemorySegment s, long o, int ttlWord) {
         int oldWord = ttlWord >>> 16;
         int newWord = oldWord - 0x100;
-        s.set(Mbuf.U32, o + TTL, (newWord & 0xffff) << 16 | Checksum.update16(ttlWord & 0xffff, oldWord, newWord));
+        s.set(Packet.U32, o + TTL, (newWord & 0xffff) << 16 | Checksum.update16(ttlWord & 0xffff, oldWord, newWord));
     }
 
     /**
@@ -99,8 +99,8 @@ public final class Ipv4 {
      */
     public static Stat check(MemorySegment s, long o, int len, boolean skipChecksum) {
         if (len < MIN_HEADER) return Stat.IP_TOO_SHORT;
-        long w0 = s.get(Mbuf.U64, o);
-        if ((w0 >>> 56) == 0x45) return checkWords(w0, s.get(Mbuf.U64, o + 8), s.get(Mbuf.U32, o + DST), len, skipChecksum);
+        long w0 = s.get(Packet.U64, o);
+        if ((w0 >>> 56) == 0x45) return checkWords(w0, s.get(Packet.U64, o + 8), s.get(Packet.U32, o + DST), len, skipChecksum);
         if (version(s, o) != 4) return Stat.IP_BAD_VERSION;
         int hl = headerLength(s, o);
         if (hl < MIN_HEADER) return Stat.IP_BAD_HLEN;

@@ -29,7 +29,7 @@ class BufferCacheTest {
 
     @Test void aCachedBufferIsResetAndTheRestOfTheBulkCountsAsAvailable() {
         try (BufferCache cache = new BufferCache(pool)) {
-            Mbuf m = cache.alloc();
+            Packet m = cache.alloc();
 
             assertThat(m.isFree()).isFalse();
             assertThat(m.offset()).isEqualTo(PacketPool.DEFAULT_HEADROOM);
@@ -46,8 +46,8 @@ class BufferCacheTest {
 
     @Test void everyBufferCanBeTakenThroughTheCacheOnceAndTheCacheThenReportsEmpty() {
         try (BufferCache cache = new BufferCache(pool)) {
-            List<Mbuf> all = new ArrayList<>();
-            for (Mbuf m; (m = cache.alloc()) != null; ) all.add(m);
+            List<Packet> all = new ArrayList<>();
+            for (Packet m; (m = cache.alloc()) != null; ) all.add(m);
 
             assertThat(all).hasSize(COUNT).doesNotHaveDuplicates();
             assertThat(pool.alloc()).isNull();
@@ -59,23 +59,23 @@ class BufferCacheTest {
 
     @Test void closingGivesEveryBufferBackToTheSharedStack() {
         BufferCache cache = new BufferCache(pool);
-        List<Mbuf> some = new ArrayList<>();
+        List<Packet> some = new ArrayList<>();
         for (int i = 0; i < 10; i++) some.add(cache.alloc());
         some.forEach(cache::free);
         cache.close();
 
-        List<Mbuf> all = new ArrayList<>();
-        for (Mbuf m; (m = pool.alloc()) != null; ) all.add(m);
+        List<Packet> all = new ArrayList<>();
+        for (Packet m; (m = pool.alloc()) != null; ) all.add(m);
         assertThat(all).hasSize(COUNT).doesNotHaveDuplicates();
-        all.forEach(Mbuf::free);
-        Mbuf late = cache.alloc(); // a closed cache passes straight through to the pool
+        all.forEach(Packet::free);
+        Packet late = cache.alloc(); // a closed cache passes straight through to the pool
         cache.free(late);
         assertThat(cache.size()).isZero();
     }
 
     @Test void aSecondFreeThroughTheCacheThrowsAndChangesNothing() {
         try (BufferCache cache = new BufferCache(pool)) {
-            Mbuf m = cache.alloc();
+            Packet m = cache.alloc();
             cache.free(m);
             int held = cache.size();
 
@@ -87,8 +87,8 @@ class BufferCacheTest {
 
     @Test void aChainWithAnotherPoolsBufferSendsThatBufferHome() {
         try (PacketPool other = new PacketPool("other", 4, 256); BufferCache cache = new BufferCache(pool)) {
-            Mbuf head = cache.alloc();
-            Mbuf tail = other.alloc();
+            Packet head = cache.alloc();
+            Packet tail = other.alloc();
             head.next = tail;
 
             cache.free(head);
@@ -101,15 +101,15 @@ class BufferCacheTest {
 
     /** A producer allocates through its cache, a consumer frees through another: buffers cross threads. */
     @Test void twoThreadsPassingBuffersThroughTheirCachesNeverShareOne() throws Exception {
-        Set<Mbuf> held = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
-        BlockingQueue<Mbuf> wire = new ArrayBlockingQueue<>(COUNT);
+        Set<Packet> held = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
+        BlockingQueue<Packet> wire = new ArrayBlockingQueue<>(COUNT);
         int packets = 200_000;
         // Threads of their own: the common pool may have a single worker on a small machine.
         ExecutorService threads = Executors.newFixedThreadPool(2);
         CompletableFuture<Void> producer = CompletableFuture.runAsync(() -> {
             try (BufferCache cache = new BufferCache(pool)) {
                 for (int sent = 0; sent < packets; ) {
-                    Mbuf m = cache.alloc();
+                    Packet m = cache.alloc();
                     if (m == null) { Thread.onSpinWait(); continue; }
                     if (!held.add(m)) throw new AssertionError("handed out twice: " + m);
                     wire.add(m);
@@ -120,7 +120,7 @@ class BufferCacheTest {
         CompletableFuture<Void> consumer = CompletableFuture.runAsync(() -> {
             try (BufferCache cache = new BufferCache(pool)) {
                 for (int got = 0; got < packets; got++) {
-                    Mbuf m = wire.poll(10, TimeUnit.SECONDS);
+                    Packet m = wire.poll(10, TimeUnit.SECONDS);
                     if (m == null) throw new AssertionError("nothing after " + got);
                     held.remove(m);
                     cache.free(m);

@@ -18,18 +18,18 @@ class MbufKpiTest {
         buffers.close();
     }
 
-    private Mbuf packet(int... bytes) {
-        Mbuf m = buffers.alloc();
+    private Packet packet(int... bytes) {
+        Packet m = buffers.alloc();
         m.setLength(bytes.length);
         for (int i = 0; i < bytes.length; i++) m.put8(i, bytes[i]);
         return m;
     }
 
-    private Mbuf chain(byte[] first, byte[] second) {
-        Mbuf a = buffers.alloc();
+    private Packet chain(byte[] first, byte[] second) {
+        Packet a = buffers.alloc();
         a.setLength(first.length);
         a.copyFrom(0, first, 0, first.length);
-        Mbuf b = buffers.alloc();
+        Packet b = buffers.alloc();
         b.setLength(second.length);
         b.copyFrom(0, second, 0, second.length);
         a.next = b;
@@ -43,7 +43,7 @@ class MbufKpiTest {
     }
 
     @Test void prependUsesHeadroomAndRefusesBeyondIt() {
-        Mbuf m = packet(1, 2, 3);
+        Packet m = packet(1, 2, 3);
         int head = m.headroom();
         assertThat(m.prepend(4)).isTrue();
         assertThat(m.length()).isEqualTo(7);
@@ -54,7 +54,7 @@ class MbufKpiTest {
     }
 
     @Test void adjTrimsFrontAndBackAcrossTheChain() {
-        Mbuf m = chain(seq(0, 10), seq(10, 10));
+        Packet m = chain(seq(0, 10), seq(10, 10));
         m.adj(12);
         assertThat(m.packetLength()).isEqualTo(8);
         assertThat(m.toByteArray()).isEqualTo(seq(12, 8));
@@ -66,7 +66,7 @@ class MbufKpiTest {
     }
 
     @Test void pullupMakesBytesContiguousAndKeepsTheHead() {
-        Mbuf m = chain(seq(0, 4), seq(4, 20));
+        Packet m = chain(seq(0, 4), seq(4, 20));
         assertThat(m.pullup(10)).isZero();
         assertThat(m.length()).isEqualTo(10);
         assertThat(m.getU8(9)).isEqualTo(9);
@@ -78,7 +78,7 @@ class MbufKpiTest {
     }
 
     @Test void copyBackGrowsThePacketAndCopyDataReadsAcrossTheChain() {
-        Mbuf m = packet(1, 2);
+        Packet m = packet(1, 2);
         assertThat(m.copyBack(4, new byte[] {9, 9}, 0, 2)).isZero();
         assertThat(m.toByteArray()).containsExactly(1, 2, 0, 0, 9, 9);
         byte[] big = seq(0, 3000); // more than one 2 KiB buffer: grows into a chain
@@ -93,21 +93,21 @@ class MbufKpiTest {
     }
 
     @Test void dupCopyAndSplitCarryHeaderAndTags() {
-        Mbuf m = chain(seq(0, 6), seq(6, 6));
-        m.setFlags(Mbuf.F_BROADCAST);
-        m.setCsumFlags(Mbuf.CSUM_IP_VALID);
+        Packet m = chain(seq(0, 6), seq(6, 6));
+        m.setFlags(Packet.F_BROADCAST);
+        m.setCsumFlags(Packet.CSUM_IP_VALID);
         m.tagAllocate(5, 1, 4)[0] = 42;
-        Mbuf d = m.dup();
+        Packet d = m.dup();
         assertThat(d.toByteArray()).isEqualTo(seq(0, 12));
-        assertThat(d.flags()).isEqualTo(Mbuf.F_BROADCAST);
+        assertThat(d.flags()).isEqualTo(Packet.F_BROADCAST);
         assertThat(d.tagFind(5, 1)[0]).isEqualTo((byte) 42);
-        Mbuf c = m.copy(3, 5);
+        Packet c = m.copy(3, 5);
         assertThat(c.toByteArray()).isEqualTo(seq(3, 5));
         assertThat(m.copy(10, 5)).isNull();
-        Mbuf tail = m.split(8);
+        Packet tail = m.split(8);
         assertThat(m.toByteArray()).isEqualTo(seq(0, 8));
         assertThat(tail.toByteArray()).isEqualTo(seq(8, 4));
-        assertThat(tail.csumFlags()).isEqualTo(Mbuf.CSUM_IP_VALID);
+        assertThat(tail.csumFlags()).isEqualTo(Packet.CSUM_IP_VALID);
         assertThat(tail.tagLength(5, 1)).isEqualTo(4);
         assertThat(m.split(99)).isNull();
         d.free();
@@ -117,7 +117,7 @@ class MbufKpiTest {
     }
 
     @Test void tagsAllocateFindFreeAndValidate() {
-        Mbuf m = packet(1);
+        Packet m = packet(1);
         assertThat(m.tagFind(1, 1)).isNull();
         assertThat(m.tagLength(1, 1)).isEqualTo(-1);
         byte[] t = m.tagAllocate(1, 1, 8);
@@ -125,7 +125,7 @@ class MbufKpiTest {
         t[0] = 7;
         assertThat(m.tagFind(1, 1)[0]).isEqualTo((byte) 7);
         assertThat(m.tagAllocate(1, 1, 0)).isNull();
-        assertThat(m.tagAllocate(1, 1, Mbuf.MAX_TAG_LENGTH + 1)).isNull();
+        assertThat(m.tagAllocate(1, 1, Packet.MAX_TAG_LENGTH + 1)).isNull();
         assertThat(m.tagAllocate(1, 0x10000, 4)).isNull();
         assertThat(m.tagFree(1, 1)).isTrue();
         assertThat(m.tagFree(1, 1)).isFalse();
@@ -134,7 +134,7 @@ class MbufKpiTest {
         assertThatThrownBy(m::free).isInstanceOf(IllegalStateException.class);
         // The pool hands the buffer freed last out first, so this is usually the same buffer: only its
         // generation tells a stale reference from the new owner's.
-        Mbuf again = buffers.alloc();
+        Packet again = buffers.alloc();
         assertThat(again.hasTags()).isFalse(); // tags do not survive the buffer's reuse
         if (again == m) assertThat(again.generation()).isNotEqualTo(gen);
         again.free();

@@ -22,29 +22,29 @@ class PacketPoolTest {
         pool.close();
     }
 
-    private List<Mbuf> allocAll() {
-        List<Mbuf> l = new ArrayList<>();
-        for (Mbuf m; (m = pool.alloc()) != null; ) l.add(m);
+    private List<Packet> allocAll() {
+        List<Packet> l = new ArrayList<>();
+        for (Packet m; (m = pool.alloc()) != null; ) l.add(m);
         return l;
     }
 
-    // The vector stages access buffers by address (Mbuf.MEMORY): a closed pool must not unmap memory that a
+    // The vector stages access buffers by address (Packet.MEMORY): a closed pool must not unmap memory that a
     // buffer still in use points into.
 
     @Test void closingWithABufferInUseKeepsTheMemoryMapped() {
         PacketPool other = new PacketPool("other", 4, 256);
-        Mbuf m = other.alloc();
+        Packet m = other.alloc();
         m.setLength(8);
 
         other.close();
 
-        Mbuf.MEMORY.set(Mbuf.U64, m.address(), 0x0102030405060708L); // would crash the JVM if unmapped
-        assertThat(m.segment().get(Mbuf.U64, m.offset())).isEqualTo(0x0102030405060708L);
+        Packet.MEMORY.set(Packet.U64, m.address(), 0x0102030405060708L); // would crash the JVM if unmapped
+        assertThat(m.segment().get(Packet.U64, m.offset())).isEqualTo(0x0102030405060708L);
     }
 
     @Test void closingWithNoBufferInUseUnmapsTheMemory() {
         PacketPool other = new PacketPool("other", 4, 256);
-        Mbuf m = other.alloc();
+        Packet m = other.alloc();
         m.free();
 
         other.close();
@@ -53,21 +53,21 @@ class PacketPoolTest {
     }
 
     @Test void everyBufferIsTakenOnceThenThePoolIsEmpty() {
-        List<Mbuf> all = allocAll();
+        List<Packet> all = allocAll();
 
         assertThat(all).hasSize(COUNT).doesNotHaveDuplicates();
         assertThat(pool.inUse()).isEqualTo(COUNT);
         assertThat(pool.available()).isZero();
-        all.forEach(Mbuf::free);
+        all.forEach(Packet::free);
         assertThat(pool.available()).isEqualTo(COUNT);
     }
 
     @Test void theBufferFreedLastIsTakenFirst() {
-        Mbuf a = pool.alloc(), b = pool.alloc();
+        Packet a = pool.alloc(), b = pool.alloc();
         b.free();
         a.free();
 
-        Mbuf first = pool.alloc();
+        Packet first = pool.alloc();
         assertThat(first).isSameAs(a); // still warm in the cache
         assertThat(pool.alloc()).isSameAs(b);
         pool.alloc().free();
@@ -76,23 +76,23 @@ class PacketPoolTest {
     }
 
     @Test void buffersComeBackInAnyOrder() {
-        List<Mbuf> all = allocAll();
+        List<Packet> all = allocAll();
         Collections.shuffle(all, new java.util.Random(3));
-        all.forEach(Mbuf::free);
+        all.forEach(Packet::free);
 
-        List<Mbuf> again = allocAll();
+        List<Packet> again = allocAll();
         assertThat(again).hasSize(COUNT).doesNotHaveDuplicates();
-        again.forEach(Mbuf::free);
+        again.forEach(Packet::free);
     }
 
     /** 4 threads x 8 buffers against 24: they race for the head of the stack, and sometimes find it empty. */
     @Test void threadsTakingAndGivingConcurrentlyNeverShareABuffer() throws Exception {
         // Every buffer handed out is recorded until it is given back: a second hand-out fails the worker.
-        Set<Mbuf> held = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
+        Set<Packet> held = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
         List<CompletableFuture<Void>> workers = new ArrayList<>();
         for (int t = 0; t < 4; t++) {
             workers.add(CompletableFuture.runAsync(() -> {
-                Mbuf[] mine = new Mbuf[8];
+                Packet[] mine = new Packet[8];
                 for (int round = 0; round < 50_000; round++) {
                     for (int i = 0; i < mine.length; i++) {
                         mine[i] = pool.alloc();
@@ -110,6 +110,6 @@ class PacketPoolTest {
         for (CompletableFuture<Void> w : workers) w.get(30, TimeUnit.SECONDS);
 
         assertThat(held).isEmpty();
-        assertThat(allocAll()).hasSize(COUNT).doesNotHaveDuplicates().allSatisfy(Mbuf::free);
+        assertThat(allocAll()).hasSize(COUNT).doesNotHaveDuplicates().allSatisfy(Packet::free);
     }
 }

@@ -1,5 +1,6 @@
 package org.kextnet.kernel.inet;
 
+import org.kextnet.kpi.mbuf.Mbuf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.entry;
 import static org.kextnet.kernel.testing.TestNet.OUR_MAC1;
@@ -12,7 +13,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.net.IfCounters;
 import org.kextnet.kernel.net.IfFamily;
@@ -61,8 +62,8 @@ class ForwardVectorTest {
         return frames.stream().map(Frame::ipId).toList();
     }
 
-    private static int id(org.kextnet.kpi.mbuf.Mbuf m) {
-        byte[] b = ((Mbuf) m).toByteArray();
+    private static int id(Mbuf m) {
+        byte[] b = ((Packet) m).toByteArray();
         return (b[4] & 0xff) << 8 | b[5] & 0xff;
     }
 
@@ -114,7 +115,7 @@ class ForwardVectorTest {
     @Test void aBatchLargerThanAVectorIsCutIntoVectorsInOrder() {
         // A driver may hand over more frames than a vector holds: straight to Interface.input, 150 at once.
         List<Pkt> ps = numbered(150);
-        Mbuf[] batch = new Mbuf[ps.size()];
+        Packet[] batch = new Packet[ps.size()];
         for (int i = 0; i < batch.length; i++) batch[i] = net.mbuf(ps.get(i).bytes());
         net.em0().input(net.ctx, batch, batch.length);
 
@@ -166,7 +167,7 @@ class ForwardVectorTest {
         ExtensionHandle ext = net.kernel.nke().open("watcher");
         ext.ipFilters().addV4("watch", Position.DEFAULT, new IpFilter() {
             int seen;
-            @Override public int output(org.kextnet.kpi.mbuf.Mbuf m, IpPacketOptions o) {
+            @Override public int output(Mbuf m, IpPacketOptions o) {
                 for (Frame f; (f = net.peer1().recvOrNull()) != null; ) taken.add(f.ipId());
                 if (taken.size() != seen) problems.add("packet " + id(m) + ": " + taken.size() + " sent before it, expected " + seen);
                 seen++;
@@ -186,7 +187,7 @@ class ForwardVectorTest {
         AtomicReference<IpFilterRef> self = new AtomicReference<>();
         ExtensionHandle ext = net.kernel.nke().open("reinjector");
         self.set(ext.ipFilters().addV4("every-third", Position.DEFAULT, new IpFilter() {
-            @Override public int output(org.kextnet.kpi.mbuf.Mbuf m, IpPacketOptions o) {
+            @Override public int output(Mbuf m, IpPacketOptions o) {
                 if (id(m) % 3 != 0) return 0;
                 int r = ext.ipFilters().injectOutput(m, self.get(), o); // resumes after this filter
                 assertThat(r).isZero();
@@ -210,11 +211,11 @@ class ForwardVectorTest {
         ExtensionHandle ext = net.kernel.nke().open("nester");
         ext.ipFilters().addV4("push", Position.DEFAULT, new IpFilter() {
             boolean inside;
-            @Override public int output(org.kextnet.kpi.mbuf.Mbuf m, IpPacketOptions o) {
+            @Override public int output(Mbuf m, IpPacketOptions o) {
                 if (id(m) == 5 && !inside) {
                     inside = true;
                     org.kextnet.kernel.PacketContext other = net.kernel.newContext();
-                    Mbuf[] batch = new Mbuf[nested.size()];
+                    Packet[] batch = new Packet[nested.size()];
                     for (int i = 0; i < batch.length; i++) batch[i] = net.mbuf(nested.get(i).bytes());
                     net.em0().input(other, batch, batch.length);
                     other.close();
@@ -234,7 +235,7 @@ class ForwardVectorTest {
     @Test void anIpOutputFilterDropsSomePacketsOfTheVectorAndTheRestGoOn() throws KpiException {
         ExtensionHandle ext = net.kernel.nke().open("dropper");
         ext.ipFilters().addV4("odd", Position.DEFAULT, new IpFilter() {
-            @Override public int output(org.kextnet.kpi.mbuf.Mbuf m, IpPacketOptions o) {
+            @Override public int output(Mbuf m, IpPacketOptions o) {
                 return id(m) % 2 == 1 ? Errno.EPERM : 0;
             }
         });
@@ -251,14 +252,14 @@ class ForwardVectorTest {
         List<Integer> in = new ArrayList<>(), out = new ArrayList<>();
         ExtensionHandle ext = net.kernel.nke().open("iff");
         ext.interfaceFilters().attach(net.em0(), "in", 0, Position.DEFAULT, new InterfaceFilter() {
-            @Override public int input(Ifnet ifp, int pf, org.kextnet.kpi.mbuf.Mbuf m, int frameHeader) {
+            @Override public int input(Ifnet ifp, int pf, Mbuf m, int frameHeader) {
                 in.add(id(m));
                 return 0;
             }
         });
         ext.interfaceFilters().attach(net.em1(), "out", 0, Position.DEFAULT, new InterfaceFilter() {
-            @Override public int output(Ifnet ifp, int pf, org.kextnet.kpi.mbuf.Mbuf m) {
-                byte[] b = ((Mbuf) m).toByteArray(); // the whole frame: the IP id is at 14 + 4
+            @Override public int output(Ifnet ifp, int pf, Mbuf m) {
+                byte[] b = ((Packet) m).toByteArray(); // the whole frame: the IP id is at 14 + 4
                 out.add((b[18] & 0xff) << 8 | b[19] & 0xff);
                 return 0;
             }

@@ -11,7 +11,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.socket.SocketError;
 import org.kextnet.kernel.stat.Stat;
@@ -110,7 +110,7 @@ class IpOutputTest {
     }
 
     @Test void dontFragmentOnALocalDatagramFailsWithEmsgsizeAndNoIcmp() {
-        Mbuf m = net.kernel.buffers().alloc(3000);
+        Packet m = net.kernel.buffers().alloc(3000);
         m.setLength(2000);
         int err = net.kernel.ipOutput().output(net.ctx, m, 0, PEER_IP, 99, 64, 0, true);
 
@@ -122,7 +122,7 @@ class IpOutputTest {
     }
 
     @Test void noRouteFailsWithEnetunreach() {
-        Mbuf m = net.kernel.buffers().alloc();
+        Packet m = net.kernel.buffers().alloc();
         m.setLength(8);
         int err = net.kernel.ipOutput().output(net.ctx, m, 0, Ipv4.parse("192.168.9.9"), 99, 64, 0, false);
 
@@ -145,7 +145,7 @@ class IpOutputTest {
 
     @Test void aPacketWithItsOwnHeaderIsRoutedByItsDestination() {
         byte[] ip = Pkt.udp(1, 9, "raw").withSrc(OUR_IP).withDst(PEER_IP).withoutEthernet().ipBytes();
-        Mbuf m = net.kernel.buffers().alloc();
+        Packet m = net.kernel.buffers().alloc();
         m.setLength(ip.length);
         m.copyFrom(0, ip, 0, ip.length);
 

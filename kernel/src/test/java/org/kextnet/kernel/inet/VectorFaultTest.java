@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Buffers;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.net.Driver;
 import org.kextnet.kernel.net.IfCounters;
@@ -44,8 +44,8 @@ class VectorFaultTest {
         final List<Integer> sent = new ArrayList<>();
         int calls, failAt;
 
-        @Override public boolean transmit(PacketContext ctx, Mbuf m) {
-            int id = m.segment().get(Mbuf.U16, m.offset() + Ethernet.HEADER_LEN + Ipv4.ID) & 0xffff;
+        @Override public boolean transmit(PacketContext ctx, Packet m) {
+            int id = m.segment().get(Packet.U16, m.offset() + Ethernet.HEADER_LEN + Ipv4.ID) & 0xffff;
             m.free();
             if (++calls == failAt) throw new IllegalStateException("driver bug");
             sent.add(id);
@@ -60,7 +60,7 @@ class VectorFaultTest {
         bad0.up();
         bad0.arp().addStatic(DST, 0x02_00_00_00_09_02L);
         kernel.setForwarding(true);
-        for (Mbuf m; (m = wire.b().take()) != null; ) m.free(); // the gratuitous ARP of bringing em0 up
+        for (Packet m; (m = wire.b().take()) != null; ) m.free(); // the gratuitous ARP of bringing em0 up
         driver.sent.clear(); // and the gratuitous ARP of bad0
         driver.calls = 0;
     }
@@ -71,10 +71,10 @@ class VectorFaultTest {
         kernel.close();
     }
 
-    private Mbuf[] batch(int firstId, int n) {
-        Mbuf[] batch = new Mbuf[n];
+    private Packet[] batch(int firstId, int n) {
+        Packet[] batch = new Packet[n];
         for (int i = 0; i < n; i++) {
-            Mbuf m = ctx.alloc();
+            Packet m = ctx.alloc();
             int len = Ethernet.HEADER_LEN + Ipv4.MIN_HEADER + Udp.HEADER_LEN + 18;
             m.setLength(len);
             var s = m.segment();

@@ -9,7 +9,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.buf.PacketPool;
 
 /** {@link FrameRing}: single frames and claims from several producers, taken by one consumer. */
@@ -21,44 +21,44 @@ class FrameRingTest {
         pool.close();
     }
 
-    private Mbuf frame(int producer, int seq) {
-        Mbuf m;
+    private Packet frame(int producer, int seq) {
+        Packet m;
         while ((m = pool.alloc()) == null) Thread.onSpinWait(); // the consumer frees them
         m.setLength(8);
-        m.segment().set(Mbuf.U32, m.offset(), producer);
-        m.segment().set(Mbuf.U32, m.offset() + 4, seq);
+        m.segment().set(Packet.U32, m.offset(), producer);
+        m.segment().set(Packet.U32, m.offset() + 4, seq);
         return m;
     }
 
     @Test void capacityIsRoundedUpToAPowerOfTwoAndAFullRingRefuses() {
         FrameRing ring = new FrameRing(5);
         assertThat(ring.capacity()).isEqualTo(8);
-        List<Mbuf> in = new ArrayList<>();
+        List<Packet> in = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
-            Mbuf m = frame(0, i);
+            Packet m = frame(0, i);
             assertThat(ring.offer(m)).isTrue();
             in.add(m);
         }
-        Mbuf extra = frame(0, 8);
+        Packet extra = frame(0, 8);
         assertThat(ring.offer(extra)).isFalse();
         assertThat(ring.claim(new TxClaim(), 1)).isZero();
         extra.free();
-        for (Mbuf m : in) assertThat(ring.poll()).isSameAs(m);
+        for (Packet m : in) assertThat(ring.poll()).isSameAs(m);
         assertThat(ring.poll()).isNull();
         assertThat(ring.isEmpty()).isTrue();
-        in.forEach(Mbuf::free);
+        in.forEach(Packet::free);
     }
 
     @Test void theConsumerStopsAtAClaimedPlaceUntilItIsFilledOrReleased() {
         FrameRing ring = new FrameRing(8);
         TxClaim claim = new TxClaim();
         assertThat(ring.claim(claim, 3)).isEqualTo(3);
-        Mbuf after = frame(1, 0);
+        Packet after = frame(1, 0);
         assertThat(ring.offer(after)).isTrue();
         assertThat(ring.poll()).isNull();
         assertThat(ring.peek()).isNull();
         assertThat(ring.isEmpty()).isFalse(); // taken places: a reader must not sleep long
-        Mbuf first = frame(0, 0);
+        Packet first = frame(0, 0);
         ring.put(claim, first);
         assertThat(ring.poll()).isSameAs(first);
         assertThat(ring.poll()).isNull();
@@ -86,7 +86,7 @@ class FrameRingTest {
                 ThreadLocalRandom rnd = ThreadLocalRandom.current();
                 for (int seq = 0; seq < perProducer; ) {
                     if (!claims) {
-                        Mbuf m = frame(id, seq);
+                        Packet m = frame(id, seq);
                         while (!ring.offer(m)) Thread.onSpinWait();
                         seq++;
                         continue;
@@ -111,12 +111,12 @@ class FrameRingTest {
         int total = 0;
         List<String> problems = new ArrayList<>();
         while (total < producers * perProducer && System.nanoTime() < deadline) {
-            Mbuf m = ring.poll();
+            Packet m = ring.poll();
             if (m == null) {
                 Thread.onSpinWait();
                 continue;
             }
-            int p = m.segment().get(Mbuf.U32, m.offset()), seq = m.segment().get(Mbuf.U32, m.offset() + 4);
+            int p = m.segment().get(Packet.U32, m.offset()), seq = m.segment().get(Packet.U32, m.offset() + 4);
             if (seq != expected[p] && problems.size() < 10) problems.add("producer " + p + ": " + seq + " after " + (expected[p] - 1));
             expected[p] = seq + 1;
             m.free();

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Buffers;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.link.TxClaim;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.stat.Stat;
@@ -34,23 +34,23 @@ class BatchTransmitTest {
     private final TxClaim claim = TxClaim.ofThisThread();
 
     @AfterEach void close() {
-        for (Mbuf m; (m = wire.b().take()) != null; ) m.free();
+        for (Packet m; (m = wire.b().take()) != null; ) m.free();
         ctx.close();
         assertThat(buffers.small().inUse()).isZero();
         kernel.close();
     }
 
-    private Mbuf frame(int id) {
-        Mbuf m = ctx.alloc();
+    private Packet frame(int id) {
+        Packet m = ctx.alloc();
         m.setLength(60);
-        m.segment().set(Mbuf.U32, m.offset(), id);
+        m.segment().set(Packet.U32, m.offset(), id);
         return m;
     }
 
     private List<Integer> received() {
         List<Integer> l = new ArrayList<>();
-        for (Mbuf m; (m = wire.b().take()) != null; ) {
-            l.add(m.segment().get(Mbuf.U32, m.offset()));
+        for (Packet m; (m = wire.b().take()) != null; ) {
+            l.add(m.segment().get(Packet.U32, m.offset()));
             m.free();
         }
         return l;
@@ -136,7 +136,7 @@ class BatchTransmitTest {
         received(); // the gratuitous ARP of bringing the link up
         long packets0 = ifp.counters().get(IfCounters.OPACKETS), drops0 = ifp.counters().get(IfCounters.ODROPS);
         long full0 = kernel.stats().get(Stat.LINK_TX_FULL);
-        Mbuf[] run = new Mbuf[20];
+        Packet[] run = new Packet[20];
         int[] hops = new int[20];
         for (int i = 0; i < 20; i++) {
             run[i] = frame(i);
@@ -146,8 +146,8 @@ class BatchTransmitTest {
         ifp.output(ctx, run, hops, 0, 20, null);
 
         List<Integer> ids = new ArrayList<>();
-        for (Mbuf m; (m = wire.b().take()) != null; ) { // behind the 14-byte Ethernet header now
-            ids.add(m.segment().get(Mbuf.U32, m.offset() + 14));
+        for (Packet m; (m = wire.b().take()) != null; ) { // behind the 14-byte Ethernet header now
+            ids.add(m.segment().get(Packet.U32, m.offset() + 14));
             m.free();
         }
         assertThat(ids).containsExactly(0, 1, 2, 3, 4, 5, 6, 7);

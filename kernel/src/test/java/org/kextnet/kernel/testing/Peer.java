@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.net.Interface;
 
@@ -41,7 +41,7 @@ public record Peer(TestNet net, MemoryWire wire, Interface ifp, long mac, int ip
 
     /** The next frame the interface transmitted, or null. */
     public Frame recvOrNull() {
-        Mbuf m = wire.b().take();
+        Packet m = wire.b().take();
         if (m == null) return null;
         try {
             return new Frame(m.toByteArray());
@@ -70,6 +70,6 @@ public record Peer(TestNet net, MemoryWire wire, Interface ifp, long mac, int ip
 
     /** Frees whatever the interface transmitted and nobody read. */
     public void drain() {
-        for (Mbuf m; (m = wire.b().take()) != null; ) m.free();
+        for (Packet m; (m = wire.b().take()) != null; ) m.free();
     }
 }

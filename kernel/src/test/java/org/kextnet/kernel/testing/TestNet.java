@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Buffers;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.net.IfCounters;
@@ -124,8 +124,8 @@ public final class TestNet implements AutoCloseable {
     }
 
     /** Builds a frame in a buffer of this kernel's pools, as a driver would. */
-    public Mbuf mbuf(byte[] frame) {
-        Mbuf m = buffers.alloc(frame.length);
+    public Packet mbuf(byte[] frame) {
+        Packet m = buffers.alloc(frame.length);
         assertThat(m).as("a free buffer for a " + frame.length + "-byte frame").isNotNull();
         m.setLength(frame.length);
         m.copyFrom(0, frame, 0, frame.length);

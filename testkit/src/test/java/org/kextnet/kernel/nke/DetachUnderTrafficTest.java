@@ -6,7 +6,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Test;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.stat.Stat;
@@ -52,7 +52,7 @@ class DetachUnderTrafficTest {
         for (int seq = 0; seq < count || (seq < MAX_PACKETS && !enough.getAsBoolean()); seq++) {
             lastProduced = seq + 1;
             while (seq - sunk.getAsLong() >= WINDOW) Thread.onSpinWait();
-            Mbuf m;
+            Packet m;
             while ((m = k.kernel().buffers().alloc()) == null) Thread.onSpinWait();
             SequencedStream.fill(m, frame, PAYLOAD, seq);
             while (!end.offer(m)) Thread.onSpinWait();
@@ -121,7 +121,7 @@ class DetachUnderTrafficTest {
             MemoryWire.End far = k.link("wire1").wire().b();
             Thread consumer = Thread.ofPlatform().name("consumer").start(() -> {
                 while (received.get() < PACKETS && !Thread.currentThread().isInterrupted()) {
-                    Mbuf m = far.take();
+                    Packet m = far.take();
                     if (m == null) {
                         Thread.onSpinWait();
                         continue;

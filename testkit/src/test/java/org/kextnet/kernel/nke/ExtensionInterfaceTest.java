@@ -1,5 +1,6 @@
 package org.kextnet.kernel.nke;
 
+import org.kextnet.kpi.mbuf.Mbuf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -25,7 +26,6 @@ import org.kextnet.kpi.Registration;
 import org.kextnet.kpi.event.EventFilter;
 import org.kextnet.kpi.event.KernelEvent;
 import org.kextnet.kpi.event.KernelEvents;
-import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kpi.net.Ifnet;
 import org.kextnet.kpi.net.IfnetFamily;
 import org.kextnet.kpi.net.IfnetInit;
@@ -79,7 +79,7 @@ class ExtensionInterfaceTest {
             // In: the extension hands a packet to ifnet_input; it reaches a socket.
             UdpSocket so = k.kernel().udp().open().bind(0, 7000);
             byte[] ip = Frames.udpPacket(Ipv4.parse("10.66.0.9"), Ipv4.parse("10.66.0.1"), 9, 7000, "back".getBytes());
-            org.kextnet.kernel.buf.Mbuf m = k.kernel().buffers().alloc(ip.length);
+            org.kextnet.kernel.buf.Packet m = k.kernel().buffers().alloc(ip.length);
             m.setLength(ip.length);
             m.copyFrom(0, ip, 0, ip.length);
             assertThat(t.input(m)).isZero();
@@ -139,7 +139,7 @@ class ExtensionInterfaceTest {
                     m.putInt(0, ProtocolFamily.PF_INET);
                     return 0;
                 })
-                .demux((ifp, m, frameHeader) -> m.segment().get(org.kextnet.kernel.buf.Mbuf.U32, frameHeader))
+                .demux((ifp, m, frameHeader) -> m.segment().get(org.kextnet.kernel.buf.Packet.U32, frameHeader))
                 .build());
         assertThat(kpi.interfaces().attach(t)).isZero();
         Interface ifp = (Interface) t;
@@ -154,7 +154,7 @@ class ExtensionInterfaceTest {
         UdpSocket so = k.kernel().udp().open().bind(0, 7001);
         byte[] ip = Frames.udpPacket(Ipv4.parse("10.67.0.2"), Ipv4.parse("10.67.0.1"), 9, 7001, new byte[2]);
         byte[] frame = ByteBuffer.allocate(4 + ip.length).putInt(ProtocolFamily.PF_INET).put(ip).array();
-        org.kextnet.kernel.buf.Mbuf m = k.kernel().buffers().alloc(frame.length);
+        org.kextnet.kernel.buf.Packet m = k.kernel().buffers().alloc(frame.length);
         m.setLength(frame.length);
         m.copyFrom(0, frame, 0, frame.length);
         assertThat(t.input(m)).isZero();

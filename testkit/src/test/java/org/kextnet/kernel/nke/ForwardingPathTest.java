@@ -1,12 +1,13 @@
 package org.kextnet.kernel.nke;
 
+import org.kextnet.kpi.mbuf.Mbuf;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.management.ManagementFactory;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kpi.Position;
@@ -31,7 +32,7 @@ class ForwardingPathTest {
             ExtensionHandle kpi = k.kpi("noop");
             for (int i = 0; i < filters; i++) {
                 kpi.ipFilters().addV4("noop" + i, Position.DEFAULT, new IpFilter() {
-                    @Override public int output(org.kextnet.kpi.mbuf.Mbuf m, IpPacketOptions o) { return 0; }
+                    @Override public int output(Mbuf m, IpPacketOptions o) { return 0; }
                 });
             }
             byte[] ip = Frames.udpPacket(k.link("wire0").peerIp(), k.link("wire1").peerIp(), 1, 2, new byte[18]);
@@ -60,7 +61,7 @@ class ForwardingPathTest {
     private static void run(EmbeddedKernel k, MemoryWire.End in, byte[] frame, int packets) {
         for (int done = 0; done < packets; done += BATCH) {
             for (int i = 0; i < BATCH; i++) {
-                Mbuf m = k.kernel().buffers().alloc();
+                Packet m = k.kernel().buffers().alloc();
                 m.setLength(frame.length);
                 m.copyFrom(0, frame, 0, frame.length);
                 in.offer(m);

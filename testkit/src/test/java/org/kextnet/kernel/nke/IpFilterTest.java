@@ -1,5 +1,6 @@
 package org.kextnet.kernel.nke;
 
+import org.kextnet.kpi.mbuf.Mbuf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -26,7 +27,6 @@ import org.kextnet.kpi.Registration;
 import org.kextnet.kpi.ipfilter.IpFilter;
 import org.kextnet.kpi.ipfilter.IpFilterRef;
 import org.kextnet.kpi.ipfilter.IpPacketOptions;
-import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.testkit.EmbeddedKernel;
 import org.kextnet.testkit.Frames;
 
@@ -244,7 +244,7 @@ class IpFilterTest {
         IpFilterRef f3b = f3.replace(recorder("f3b", 0, 0));
         k.awaitDetached();
         calls.clear();
-        org.kextnet.kernel.buf.Mbuf m = packet(udpToKernel(5000, "a"));
+        org.kextnet.kernel.buf.Packet m = packet(udpToKernel(5000, "a"));
         assertThat(kpi.ipFilters().injectInput(m, f2)).isZero();
         assertThat(calls).containsExactly("f3b:in:20:17", "f4:in:20:17");
         calls.clear();
@@ -255,8 +255,8 @@ class IpFilterTest {
         so.close();
     }
 
-    private org.kextnet.kernel.buf.Mbuf packet(byte[] ip) {
-        org.kextnet.kernel.buf.Mbuf m = k.kernel().buffers().alloc(ip.length);
+    private org.kextnet.kernel.buf.Packet packet(byte[] ip) {
+        org.kextnet.kernel.buf.Packet m = k.kernel().buffers().alloc(ip.length);
         m.setLength(ip.length);
         m.copyFrom(0, ip, 0, ip.length);
         m.setRcvif(k.ifp());
@@ -264,7 +264,7 @@ class IpFilterTest {
     }
 
     @Test void injectInputWithoutReceivingInterfaceIsRefusedAndTheCallerKeepsThePacket() {
-        org.kextnet.kernel.buf.Mbuf m = packet(udpToKernel(5000, "a"));
+        org.kextnet.kernel.buf.Packet m = packet(udpToKernel(5000, "a"));
         m.setRcvif((org.kextnet.kernel.net.Interface) null);
         assertThat(kpi.ipFilters().injectInput(m, null)).isEqualTo(Errno.EINVAL);
         assertThat(m.isFree()).isFalse();

@@ -1,5 +1,6 @@
 package org.kextnet.kernel.nke;
 
+import org.kextnet.kpi.mbuf.Mbuf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -27,7 +28,6 @@ import org.kextnet.kpi.control.KernelControl;
 import org.kextnet.kpi.event.EventFilter;
 import org.kextnet.kpi.event.KernelEvent;
 import org.kextnet.kpi.event.KernelEvents;
-import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.testkit.EmbeddedKernel;
 
 /** Kernel control: registration, lookup, connect, send, enqueue with back-pressure, options, deregistration. */
@@ -142,7 +142,7 @@ class KernelControlTest {
             assertThat(kpi.controls().enqueueData(ref, 1, rest, 0)).isEqualTo(Errno.ENOBUFS);
             assertThat(rest.remaining()).isEqualTo(60);
             assertThat(kpi.controls().enqueueData(ref, 9, ByteBuffer.wrap(new byte[1]), 0)).isEqualTo(Errno.EINVAL);
-            org.kextnet.kernel.buf.Mbuf m = k.kernel().buffers().alloc(60);
+            org.kextnet.kernel.buf.Packet m = k.kernel().buffers().alloc(60);
             m.setLength(60);
             assertThat(kpi.controls().enqueueMbuf(ref, 1, m, 0)).isEqualTo(Errno.ENOBUFS);
             assertThat(m.isFree()).isFalse(); // still the caller's on error

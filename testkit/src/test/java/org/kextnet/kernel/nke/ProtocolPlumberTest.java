@@ -1,5 +1,6 @@
 package org.kextnet.kernel.nke;
 
+import org.kextnet.kpi.mbuf.Mbuf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -24,7 +25,6 @@ import org.kextnet.kpi.Registration;
 import org.kextnet.kpi.event.KernelEvent;
 import org.kextnet.kpi.event.KernelEvents;
 import org.kextnet.kpi.interfacefilter.InterfaceFilter;
-import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kpi.net.DemuxDescriptor;
 import org.kextnet.kpi.net.FrameInfo;
 import org.kextnet.kpi.net.Ifnet;
@@ -121,7 +121,7 @@ class ProtocolPlumberTest {
         k.runPending();
         assertThat(calls).containsExactly("input wire0 200 14 50");
         calls.clear();
-        org.kextnet.kernel.buf.Mbuf m = k.kernel().buffers().alloc(10);
+        org.kextnet.kernel.buf.Packet m = k.kernel().buffers().alloc(10);
         m.setLength(10);
         assertThat(k.ifp().output(PF_TEST, m, 42)).isZero();
         byte[] f = k.readOutbound();
@@ -184,18 +184,18 @@ class ProtocolPlumberTest {
         });
         assertThatThrownBy(() -> kpi.protocols().registerInput(PF_TEST, (pf, m) -> m.free()))
                 .matches(e -> ((KpiException) e).errno() == Errno.EEXIST);
-        org.kextnet.kernel.buf.Mbuf m = k.kernel().buffers().alloc(7);
+        org.kextnet.kernel.buf.Packet m = k.kernel().buffers().alloc(7);
         m.setLength(7);
         assertThat(kpi.protocols().protoInject(PF_TEST, m)).isZero();
         assertThat(got).containsExactly(7);
         assertThat(kpi.protocols().unregisterInput(PF_TEST)).isZero();
-        org.kextnet.kernel.buf.Mbuf n = k.kernel().buffers().alloc(7);
+        org.kextnet.kernel.buf.Packet n = k.kernel().buffers().alloc(7);
         assertThat(kpi.protocols().protoInput(PF_TEST, n)).isEqualTo(Errno.ENOENT);
         n.free();
         // PF_INET's input is the kernel's IPv4.
         UdpSocket so = k.kernel().udp().open().bind(0, 5000);
         byte[] ip = Frames.udpPacket(k.peerIp(), k.ip(), 1, 5000, new byte[3]);
-        org.kextnet.kernel.buf.Mbuf p = k.kernel().buffers().alloc(ip.length);
+        org.kextnet.kernel.buf.Packet p = k.kernel().buffers().alloc(ip.length);
         p.setLength(ip.length);
         p.copyFrom(0, ip, 0, ip.length);
         p.setRcvif(k.ifp());

@@ -4,7 +4,7 @@ import java.lang.foreign.MemorySegment;
 
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.socket.SocketError;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.wire.Ipv4;
@@ -32,8 +32,8 @@ public final class UdpEchoService implements AutoCloseable {
         return new UdpEchoService(so);
     }
 
-    private static void reflect(PacketContext ctx, UdpSocket so, Mbuf m, int hl) {
-        if ((m.flags() & (Mbuf.F_BROADCAST | Mbuf.F_MULTICAST)) != 0) {
+    private static void reflect(PacketContext ctx, UdpSocket so, Packet m, int hl) {
+        if ((m.flags() & (Packet.F_BROADCAST | Packet.F_MULTICAST)) != 0) {
             m.free(); // never echo to a broadcast: that is an amplifier
             return;
         }
@@ -61,8 +61,8 @@ public final class UdpEchoService implements AutoCloseable {
         Ipv4.setTtl(s, ip, Ipv4.DEFAULT_TTL);
         Ipv4.setFrag(s, ip, 0);
         Ipv4.fillChecksum(s, ip);
-        s.set(Mbuf.U16, ip + Ipv4.MIN_HEADER + Udp.SRC_PORT, (short) dport);
-        s.set(Mbuf.U16, ip + Ipv4.MIN_HEADER + Udp.DST_PORT, (short) sport);
+        s.set(Packet.U16, ip + Ipv4.MIN_HEADER + Udp.SRC_PORT, (short) dport);
+        s.set(Packet.U16, ip + Ipv4.MIN_HEADER + Udp.DST_PORT, (short) sport);
         m.setFlags(0);
         m.setCsumFlags(0);
         ctx.stats().inc(Stat.UDP_OUT);

@@ -8,7 +8,7 @@ import java.util.List;
 
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.stat.StatCells;
 import org.kextnet.kernel.wire.Icmp;
@@ -33,7 +33,7 @@ public final class UdpLayer {
     }
 
     /** A datagram for this host ({@code m} starts at the IP header). Takes ownership. */
-    public void input(PacketContext ctx, Mbuf m, int hl) {
+    public void input(PacketContext ctx, Packet m, int hl) {
         StatCells st = ctx.stats();
         MemorySegment s = m.segment();
         int ip = m.offset();
@@ -53,7 +53,7 @@ public final class UdpLayer {
         if (ulen < avail) m.setLength(hl + ulen);
         int src = Ipv4.src(s, ip);
         int dst = Ipv4.dst(s, ip);
-        if (Udp.checksum(s, u) != 0 && (m.csumFlags() & Mbuf.CSUM_DATA_VALID) == 0
+        if (Udp.checksum(s, u) != 0 && (m.csumFlags() & Packet.CSUM_DATA_VALID) == 0
                 && Udp.computeChecksum(s, u, ulen, src, dst) != 0) {
             st.inc(Stat.UDP_BAD_SUM);
             m.free();
@@ -62,7 +62,7 @@ public final class UdpLayer {
         st.inc(Stat.UDP_IN);
         UdpSocket so = (UdpSocket) PORTS.getAcquire(ports, Udp.dstPort(s, u));
         if (so == null || !so.accepts(dst, src, Udp.srcPort(s, u))) {
-            if ((m.flags() & (Mbuf.F_BROADCAST | Mbuf.F_MULTICAST)) != 0) {
+            if ((m.flags() & (Packet.F_BROADCAST | Packet.F_MULTICAST)) != 0) {
                 st.inc(Stat.UDP_NO_PORT_BCAST);
             } else {
                 st.inc(Stat.UDP_NO_PORT);

@@ -6,7 +6,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.socket.DatagramQueue;
 import org.kextnet.kernel.socket.KernelSocket;
 import org.kextnet.kernel.socket.SocketError;
@@ -92,7 +92,7 @@ public final class UdpSocket extends KernelSocket {
      * A datagram for this socket; {@code m} starts at the IP header, {@code hl} is its length. Runs the socket
      * filters' {@code dataIn} on the payload, then queues it (or up-calls the whole datagram). Takes ownership.
      */
-    void deliver(PacketContext ctx, Mbuf m, int hl) {
+    void deliver(PacketContext ctx, Packet m, int hl) {
         UdpUpcall u = upcall;
         if (u != null) {
             ctx.stats().inc(Stat.UDP_DELIVERED);
@@ -117,7 +117,7 @@ public final class UdpSocket extends KernelSocket {
         ctx.stats().inc(Stat.UDP_DELIVERED);
     }
 
-    @Override protected int protoAppend(Mbuf payload, int fromAddr, int fromPort) {
+    @Override protected int protoAppend(Packet payload, int fromAddr, int fromPort) {
         if (queue.offer(payload, fromAddr, fromPort)) return 0;
         return isClosed() ? Errno.EBADF : Errno.ENOBUFS;
     }
@@ -141,7 +141,7 @@ public final class UdpSocket extends KernelSocket {
     /** Datagrams waiting. */
     public int available() { return queue.size(); }
 
-    private static UdpDatagram copyOut(Mbuf m, ByteBuffer dst) {
+    private static UdpDatagram copyOut(Packet m, ByteBuffer dst) {
         if (m == null) return null;
         try {
             int payload = m.packetLength();
@@ -180,7 +180,7 @@ public final class UdpSocket extends KernelSocket {
         int len = data.remaining();
         if (len > MAX_PAYLOAD) throw new SocketError(Errno.EMSGSIZE, len + " bytes");
         PacketContext ctx = kernel.context();
-        Mbuf m = kernel.buffers().alloc(Ipv4.MIN_HEADER + Udp.HEADER_LEN + len);
+        Packet m = kernel.buffers().alloc(Ipv4.MIN_HEADER + Udp.HEADER_LEN + len);
         if (m == null) {
             ctx.stats().inc(Stat.UDP_OUT_NO_BUFFERS);
             throw new SocketError(Errno.ENOBUFS, "no packet buffers");
@@ -194,7 +194,7 @@ public final class UdpSocket extends KernelSocket {
     }
 
     /** Binds an ephemeral port if needed, prepends the UDP header and hands the datagram to IP. Takes ownership. */
-    @Override protected int protoSend(PacketContext ctx, Mbuf m, SockAddr to, int flags) {
+    @Override protected int protoSend(PacketContext ctx, Packet m, SockAddr to, int flags) {
         int address = to != null ? to.ipv4() : remoteAddress;
         int port = to != null ? to.port() : remotePort;
         if (port <= 0 || port > 65535) {

@@ -1,7 +1,7 @@
 package org.kextnet.kernel.inet.udp;
 
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 
 /**
  * A kernel socket's receive callback (xnu's socket upcall): called on the input thread with each
@@ -13,5 +13,5 @@ public interface UdpUpcall {
      * A datagram for the socket. {@code m} starts at the IP header; {@code hl} is its length, so the UDP
      * header is at {@code hl}. Takes ownership.
      */
-    void datagram(PacketContext ctx, UdpSocket socket, Mbuf m, int hl);
+    void datagram(PacketContext ctx, UdpSocket socket, Packet m, int hl);
 }

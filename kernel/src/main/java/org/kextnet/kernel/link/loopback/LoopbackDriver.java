@@ -1,7 +1,7 @@
 package org.kextnet.kernel.link.loopback;
 
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.link.RxRing;
 import org.kextnet.kernel.net.Driver;
 import org.kextnet.kernel.net.Interface;
@@ -13,7 +13,7 @@ import org.kextnet.kernel.net.Interface;
 public final class LoopbackDriver implements Driver {
     private final RxRing ring = new RxRing(4096, 0);
 
-    @Override public boolean transmit(PacketContext ctx, Mbuf m) {
+    @Override public boolean transmit(PacketContext ctx, Packet m) {
         if (ring.offer(m)) return true;
         m.free();
         return false;

@@ -3,7 +3,7 @@ package org.kextnet.kernel.link.memwire;
 import java.util.concurrent.ThreadLocalRandom;
 
 import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.link.RxRing;
 import org.kextnet.kernel.link.TxClaim;
 import org.kextnet.kernel.net.BatchDriver;
@@ -62,7 +62,7 @@ public final class MemoryWire {
 
         private End(String side) { this.side = side; }
 
-        @Override public boolean transmit(PacketContext ctx, Mbuf m) {
+        @Override public boolean transmit(PacketContext ctx, Packet m) {
             if (lostOnTheWire(ctx, m)) return true; // sent, then lost
             m.nextPkt = null;
             if (peer.rx.offer(TxClaim.ofThisThread(), m)) return true;
@@ -72,7 +72,7 @@ public final class MemoryWire {
 
         @Override public int claim(TxClaim claim, int n) { return peer.rx.claim(claim, n); }
 
-        @Override public boolean transmitClaimed(PacketContext ctx, TxClaim claim, Mbuf m) {
+        @Override public boolean transmitClaimed(PacketContext ctx, TxClaim claim, Packet m) {
             if (lostOnTheWire(ctx, m)) return true;
             m.nextPkt = null;
             peer.rx.put(claim, m);
@@ -82,7 +82,7 @@ public final class MemoryWire {
         @Override public void release(TxClaim claim) { peer.rx.release(claim); }
 
         /** Whether the wire loses {@code m} (then counted and freed), by the configured loss rate. */
-        private boolean lostOnTheWire(PacketContext ctx, Mbuf m) {
+        private boolean lostOnTheWire(PacketContext ctx, Packet m) {
             if (!lossy || ThreadLocalRandom.current().nextDouble() >= options.lossRate()) return false;
             ctx.stats().inc(Stat.LINK_WIRE_LOSS);
             m.free();
@@ -90,7 +90,7 @@ public final class MemoryWire {
         }
 
         /** Puts a frame on the wire towards this end, as if the peer had sent it. Takes ownership. */
-        public boolean inject(Mbuf m) {
+        public boolean inject(Packet m) {
             if (rx.offer(m)) return true;
             m.free();
             return false;
@@ -100,7 +100,7 @@ public final class MemoryWire {
          * Puts a frame on the wire towards this end if the ring has room; false (and the caller still owns the
          * frame) when it is full. For producers that must not lose frames.
          */
-        public boolean offer(Mbuf m) { return rx.offer(m); }
+        public boolean offer(Packet m) { return rx.offer(m); }
 
         @Override public void start(Interface ifp) {
             this.ifp = ifp;
@@ -111,7 +111,7 @@ public final class MemoryWire {
         public int poll(PacketContext ctx) { return rx.poll(ctx, ifp); }
 
         /** Takes the next received frame without delivering it (a test reading what the peer sent), or null. */
-        public Mbuf take() { return rx.take(); }
+        public Packet take() { return rx.take(); }
 
         /** Places taken in this end's ring: frames queued, and places claimed for a run not yet filled or skipped. */
         public int queued() { return rx.size(); }

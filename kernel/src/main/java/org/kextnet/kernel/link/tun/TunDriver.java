@@ -13,7 +13,7 @@ import java.util.concurrent.locks.LockSupport;
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Buffers;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.config.InterfaceTypes;
 import org.kextnet.kernel.net.Driver;
 import org.kextnet.kernel.net.IfCounters;
@@ -144,12 +144,12 @@ public final class TunDriver implements Driver {
         private final Buffers buffers;
         private final IfCounters counters;
         private final int linkHeader;
-        private final Mbuf[] batch = new Mbuf[BATCH];
+        private final Packet[] batch = new Packet[BATCH];
         private final MemorySegment state;
         private final long pollAddress;
         private MemorySegment sink;
         /** A buffer left over from a read that found nothing, kept for the next read. */
-        private Mbuf spare;
+        private Packet spare;
         /** poll(2) last said the device was readable: a read that fails now is not just EAGAIN. */
         private boolean pollSaidReady;
 
@@ -178,7 +178,7 @@ public final class TunDriver implements Driver {
             int n = 0;
             boolean idle = false;
             while (n < BATCH) {
-                Mbuf m = takeBuffer(frameMax);
+                Packet m = takeBuffer(frameMax);
                 if (m == null) {
                     idle = discardOne();
                     break;
@@ -254,8 +254,8 @@ public final class TunDriver implements Driver {
             pollSaidReady = Libc.poll(pollAddress, 1, POLL_MILLIS) > 0;
         }
 
-        private Mbuf takeBuffer(int frameMax) {
-            Mbuf m = spare;
+        private Packet takeBuffer(int frameMax) {
+            Packet m = spare;
             spare = null;
             if (m != null && m.capacity() - m.offset() >= frameMax) return m;
             if (m != null) ctx.free(m); // the MTU grew past this buffer
@@ -282,7 +282,7 @@ public final class TunDriver implements Driver {
         }
     }
 
-    private static void deliver(Interface ifp, PacketContext ctx, Mbuf[] batch, int n) {
+    private static void deliver(Interface ifp, PacketContext ctx, Packet[] batch, int n) {
         try {
             ifp.input(ctx, batch, n);
         } catch (Throwable t) {
@@ -302,7 +302,7 @@ public final class TunDriver implements Driver {
 
     // ---------------------------------------------------------------- transmit
 
-    @Override public boolean transmit(PacketContext ctx, Mbuf m) {
+    @Override public boolean transmit(PacketContext ctx, Packet m) {
         Thread self = Thread.currentThread();
         Queue[] qs = queues;
         for (Queue q : qs) {
@@ -330,7 +330,7 @@ public final class TunDriver implements Driver {
         }
     }
 
-    private boolean send(PacketContext ctx, Queue q, Mbuf m) {
+    private boolean send(PacketContext ctx, Queue q, Packet m) {
         long expected;
         long r;
         if (m.next() == null) {
@@ -359,13 +359,13 @@ public final class TunDriver implements Driver {
     }
 
     /** A chained packet (only the mbuf KPI builds chains): one writev over its buffers. Allocates. */
-    private static long writeChain(int fd, Mbuf m) {
+    private static long writeChain(int fd, Packet m) {
         int count = 0;
-        for (Mbuf b = m; b != null; b = b.next()) count++;
+        for (Packet b = m; b != null; b = b.next()) count++;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment iov = arena.allocate(16L * count, 8);
             int i = 0;
-            for (Mbuf b = m; b != null; b = b.next(), i++) {
+            for (Packet b = m; b != null; b = b.next(), i++) {
                 iov.set(ValueLayout.JAVA_LONG, 16L * i, b.segment().address() + b.offset());
                 iov.set(ValueLayout.JAVA_LONG, 16L * i + 8, b.length());
             }

@@ -7,7 +7,7 @@ import java.util.Arrays;
  * through the stack, as {@code mbuf_tag_allocate/find/free}. The table and its slots belong to the
  * buffer and are reused when the buffer is, so tagging allocates nothing in steady state.
  */
-public final class MbufTags {
+public final class PacketTags {
     /** Largest tag payload, in bytes. */
     public static final int MAX_TAG_LENGTH = 64;
     private static final int INITIAL = 2;
@@ -64,7 +64,7 @@ public final class MbufTags {
     }
 
     /** Copies every tag of {@code other} into this table (used when a packet is copied). */
-    public void copyFrom(MbufTags other) {
+    public void copyFrom(PacketTags other) {
         for (int i = 0; i < other.count; i++) {
             byte[] d = allocate(other.ids[i], other.types[i], other.lengths[i]);
             System.arraycopy(other.data[i], 0, d, 0, other.lengths[i]);

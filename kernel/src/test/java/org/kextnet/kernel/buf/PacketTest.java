@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-class MbufTest {
+class PacketTest {
     private final PacketPool pool = new PacketPool("test", 4, 256, 64);
 
     @AfterEach void allReturned() {
@@ -15,7 +15,7 @@ class MbufTest {
     }
 
     @Test void startsEmptyAfterTheHeadroom() {
-        Mbuf m = pool.alloc();
+        Packet m = pool.alloc();
         assertThat(m.offset()).isEqualTo(64);
         assertThat(m.length()).isZero();
         assertThat(m.headroom()).isEqualTo(64);
@@ -24,7 +24,7 @@ class MbufTest {
     }
 
     @Test void prependAndAdjMoveTheDataWindowWithoutCopying() {
-        Mbuf m = pool.alloc();
+        Packet m = pool.alloc();
         m.setLength(10);
         m.put8(0, 0xaa);
         assertThat(m.prepend(14)).isTrue();
@@ -43,30 +43,30 @@ class MbufTest {
     }
 
     @Test void aSecondFreeThrows() {
-        Mbuf m = pool.alloc();
+        Packet m = pool.alloc();
         m.free();
         assertThatThrownBy(m::free).isInstanceOf(IllegalStateException.class).hasMessageContaining("freed twice");
         assertThat(pool.available()).isEqualTo(4);
     }
 
     @Test void anEmptyPoolReturnsNull() {
-        Mbuf[] all = new Mbuf[4];
+        Packet[] all = new Packet[4];
         for (int i = 0; i < 4; i++) all[i] = pool.alloc();
         assertThat(pool.alloc()).isNull();
         assertThat(pool.inUse()).isEqualTo(4);
-        for (Mbuf m : all) m.free();
+        for (Packet m : all) m.free();
     }
 
     @Test void aReusedBufferStartsClean() {
-        Mbuf m = pool.alloc();
-        m.setFlags(Mbuf.F_BROADCAST);
-        m.setCsumFlags(Mbuf.CSUM_IP_VALID);
+        Packet m = pool.alloc();
+        m.setFlags(Packet.F_BROADCAST);
+        m.setCsumFlags(Packet.CSUM_IP_VALID);
         m.tags().allocate(1, 2, 4)[0] = 9;
         m.scratch0 = 5;
         m.free();
-        Mbuf again = null;
+        Packet again = null;
         for (int i = 0; i < 4; i++) {
-            Mbuf x = pool.alloc();
+            Packet x = pool.alloc();
             if (x == m) again = x; else x.free();
         }
         assertThat(again).isSameAs(m);
@@ -78,8 +78,8 @@ class MbufTest {
     }
 
     @Test void copiesAcrossAChain() {
-        Mbuf a = pool.alloc();
-        Mbuf b = pool.alloc();
+        Packet a = pool.alloc();
+        Packet b = pool.alloc();
         a.setLength(3);
         b.setLength(3);
         for (int i = 0; i < 3; i++) { a.put8(i, i); b.put8(i, 3 + i); }
@@ -94,8 +94,8 @@ class MbufTest {
     }
 
     @Test void tagsAreFoundByOwnerAndType() {
-        Mbuf m = pool.alloc();
-        MbufTags t = m.tags();
+        Packet m = pool.alloc();
+        PacketTags t = m.tags();
         t.allocate(7, 1, 8)[0] = 42;
         t.allocate(7, 2, 8)[0] = 43;
         t.allocate(8, 1, 8)[0] = 44;
@@ -105,7 +105,7 @@ class MbufTest {
         assertThat(t.free(7, 1)).isTrue();
         assertThat(t.find(7, 1)).isNull();
         assertThat(t.find(7, 2)[0]).isEqualTo((byte) 43);
-        assertThat(t.allocate(9, 1, MbufTags.MAX_TAG_LENGTH + 1)).isNull();
+        assertThat(t.allocate(9, 1, PacketTags.MAX_TAG_LENGTH + 1)).isNull();
         m.free();
     }
 }

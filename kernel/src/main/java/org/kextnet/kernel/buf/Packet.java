@@ -1,5 +1,6 @@
 package org.kextnet.kernel.buf;
 
+import org.kextnet.kpi.mbuf.Mbuf;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
@@ -12,7 +13,7 @@ import org.kextnet.kpi.net.Ifnet;
 /**
  * A packet buffer: one fixed-size slot of a {@link PacketPool} with headroom in front of the data, a
  * packet header (length, receiving interface, checksum state, flags) and typed tags. The kernel's
- * implementation of the KPI's {@link org.kextnet.kpi.mbuf.Mbuf}; kernel code uses this class directly, so its
+ * implementation of the KPI's {@link Mbuf}; kernel code uses this class directly, so its
  * calls stay monomorphic.
  *
  * <p>The data lives in {@code segment()} between {@link #offset()} and {@code offset() + length()}.
@@ -25,7 +26,7 @@ import org.kextnet.kpi.net.Ifnet;
  * a second free is a bug and throws. {@link #generation()} changes each time the buffer is taken from the
  * pool, so code that lent a packet to an extension can tell whether it is still the same packet.
  */
-public final class Mbuf implements org.kextnet.kpi.mbuf.Mbuf {
+public final class Packet implements Mbuf {
     /** Big-endian, unaligned accessors: wire order. */
     public static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     public static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
@@ -52,9 +53,9 @@ public final class Mbuf implements org.kextnet.kpi.mbuf.Mbuf {
     private int length;
     private boolean free = true;
     private int generation;
-    Mbuf next;
+    Packet next;
     /** Link for packet queues (the mbuf's {@code nextpkt}); owned by whoever queues the packet. */
-    public Mbuf nextPkt;
+    public Packet nextPkt;
 
     // packet header
     private Interface rcvif;
@@ -64,9 +65,9 @@ public final class Mbuf implements org.kextnet.kpi.mbuf.Mbuf {
     public int scratch0, scratch1;
     /** Enqueue time in nanoseconds, set by drivers and queues that delay packets. */
     public long timestamp;
-    private MbufTags tags;
+    private PacketTags tags;
 
-    Mbuf(PacketPool pool, MemorySegment segment) {
+    Packet(PacketPool pool, MemorySegment segment) {
         this.pool = pool;
         this.segment = segment;
         this.base = segment.address();
@@ -84,23 +85,23 @@ public final class Mbuf implements org.kextnet.kpi.mbuf.Mbuf {
     @Override public int headroom() { return offset; }
     /** Bytes free after the data. */
     @Override public int tailroom() { return capacity - offset - length; }
-    @Override public Mbuf next() { return next; }
+    @Override public Packet next() { return next; }
     public PacketPool pool() { return pool; }
     /** Changes every time the buffer is taken from its pool. */
     public int generation() { return generation; }
 
-    @Override public Mbuf nextPacket() { return nextPkt; }
-    @Override public void setNextPacket(org.kextnet.kpi.mbuf.Mbuf m) { nextPkt = (Mbuf) m; }
+    @Override public Packet nextPacket() { return nextPkt; }
+    @Override public void setNextPacket(Mbuf m) { nextPkt = (Packet) m; }
 
     /** Total length of the packet over the whole chain (the pkthdr length). */
     @Override public int packetLength() {
         int n = length;
-        for (Mbuf m = next; m != null; m = m.next) n += m.length;
+        for (Packet m = next; m != null; m = m.next) n += m.length;
         return n;
     }
 
     /** Resets the data window to {@code [offset, offset+length)}; used by drivers that fill the slot. */
-    public Mbuf setData(int offset, int length) {
+    public Packet setData(int offset, int length) {
         if (offset < 0 || length < 0 || offset + length > capacity) throw new IndexOutOfBoundsException(offset + "+" + length);
         this.offset = offset;
         this.length = length;
@@ -131,7 +132,7 @@ public final class Mbuf implements org.kextnet.kpi.mbuf.Mbuf {
             return;
         }
         if (n >= 0) {
-            for (Mbuf m = this; m != null && n > 0; m = m.next) {
+            for (Packet m = this; m != null && n > 0; m = m.next) {
                 int k = Math.min(n, m.length);
                 m.offset += k;
                 m.length -= k;
@@ -140,7 +141,7 @@ public final class Mbuf implements org.kextnet.kpi.mbuf.Mbuf {
             return;
         }
         int keep = Math.max(0, packetLength() + n);
-        for (Mbuf m = this; m != null; m = m.next) {
+        for (Packet m = this; m != null; m = m.next) {
             if (m.length > keep) m.length = keep;
             keep -= m.length;
         }
@@ -163,7 +164,7 @@ public final class Mbuf implements org.kextnet.kpi.mbuf.Mbuf {
             offset = to;
         }
         while (length < len) {
-            Mbuf n = next;
+            Packet n = next;
             int k = Math.min(len - length, n.length);
             MemorySegment.copy(n.segment, n.offset, segment, offset + length, k);
             length += k;
@@ -194,9 +195,9 @@ public final class Mbuf implements org.kextnet.kpi.mbuf.Mbuf {
     public void addFlags(int f) { this.flags |= f; }
 
     /** The packet's tags, created on first use and reused with the buffer afterwards. */
-    public MbufTags tags() {
-        MbufTags t = tags;
-        if (t == null) tags = t = new MbufTags();
+    public PacketTags tags() {
+        PacketTags t = tags;
+        if (t == null) tags = t = new PacketTags();
         return t;
     }
 
@@ -219,7 +220,7 @@ public final class Mbuf implements org.kextnet.kpi.mbuf.Mbuf {
 
     /** Copies {@code len} bytes of packet data starting at {@code at} into {@code dst}, across the chain. */
     @Override public void copyData(int at, byte[] dst, int dstOff, int len) {
-        Mbuf m = this;
+        Packet m = this;
         while (m != null && at >= m.length) { at -= m.length; m = m.next; }
         while (len > 0) {
             if (m == null) throw new IndexOutOfBoundsException("copyData past end of packet");
@@ -250,7 +251,7 @@ public final class Mbuf implements org.kextnet.kpi.mbuf.Mbuf {
             int r = grow(missing);
             if (r != 0) return r;
         }
-        Mbuf m = this;
+        Packet m = this;
         while (len > 0) {
             if (at >= m.length) { at -= m.length; m = m.next; continue; }
             int k = Math.min(len, m.length - at);
@@ -262,14 +263,14 @@ public final class Mbuf implements org.kextnet.kpi.mbuf.Mbuf {
 
     /** Lengthens the packet by {@code n} zero bytes: the last buffer's tailroom first, then new buffers. */
     private int grow(int n) {
-        Mbuf last = this;
+        Packet last = this;
         while (last.next != null) last = last.next;
         int k = Math.min(n, last.tailroom());
         last.segment.asSlice(last.offset + last.length, k).fill((byte) 0);
         last.length += k;
         n -= k;
         while (n > 0) {
-            Mbuf b = pool.alloc();
+            Packet b = pool.alloc();
             if (b == null) return Errno.ENOBUFS;
             b.offset = 0;
             k = Math.min(n, b.capacity);
@@ -282,13 +283,13 @@ public final class Mbuf implements org.kextnet.kpi.mbuf.Mbuf {
         return 0;
     }
 
-    @Override public Mbuf dup() { return copy(0, packetLength()); }
+    @Override public Packet dup() { return copy(0, packetLength()); }
 
-    @Override public Mbuf copy(int at, int len) {
+    @Override public Packet copy(int at, int len) {
         if (at < 0 || len < 0 || at + len > packetLength()) return null;
-        Mbuf head = allocLike(len);
+        Packet head = allocLike(len);
         if (head == null) return null;
-        Mbuf m = head;
+        Packet m = head;
         int done = 0;
         while (done < len) {
             int k = Math.min(len - done, m.capacity - m.offset);
@@ -296,7 +297,7 @@ public final class Mbuf implements org.kextnet.kpi.mbuf.Mbuf {
             m.length = k;
             done += k;
             if (done < len) {
-                Mbuf n = pool.alloc();
+                Packet n = pool.alloc();
                 if (n == null) { head.free(); return null; }
                 n.offset = 0;
                 m.next = n;
@@ -307,8 +308,8 @@ public final class Mbuf implements org.kextnet.kpi.mbuf.Mbuf {
         return head;
     }
 
-    private void copyOut(int at, Mbuf dst, int k) {
-        Mbuf m = this;
+    private void copyOut(int at, Packet dst, int k) {
+        Packet m = this;
         while (at >= m.length) { at -= m.length; m = m.next; }
         int w = 0;
         while (w < k) {
@@ -318,28 +319,28 @@ public final class Mbuf implements org.kextnet.kpi.mbuf.Mbuf {
         }
     }
 
-    @Override public Mbuf split(int at) {
+    @Override public Packet split(int at) {
         int total = packetLength();
         if (at < 0 || at > total) return null;
-        Mbuf tail = copy(at, total - at);
+        Packet tail = copy(at, total - at);
         if (tail == null) return null;
         adj(at - total);
-        Mbuf m = this; // drop buffers emptied by the trim (never the head)
+        Packet m = this; // drop buffers emptied by the trim (never the head)
         while (m.next != null) {
-            if (m.next.length == 0) { Mbuf e = m.next; m.next = e.next; e.next = null; e.release(); }
+            if (m.next.length == 0) { Packet e = m.next; m.next = e.next; e.next = null; e.release(); }
             else m = m.next;
         }
         return tail;
     }
 
-    private Mbuf allocLike(int len) {
+    private Packet allocLike(int len) {
         Buffers b = pool.buffers();
-        Mbuf m = b != null ? b.alloc(len) : pool.alloc();
+        Packet m = b != null ? b.alloc(len) : pool.alloc();
         if (m == null && b != null) m = b.alloc();
         return m;
     }
 
-    private void copyHeaderFrom(Mbuf src) {
+    private void copyHeaderFrom(Packet src) {
         rcvif = src.rcvif;
         csumFlags = src.csumFlags;
         flags = src.flags;
@@ -355,9 +356,9 @@ public final class Mbuf implements org.kextnet.kpi.mbuf.Mbuf {
 
     /** Frees this buffer and every buffer chained after it. */
     @Override public void free() {
-        Mbuf m = this;
+        Packet m = this;
         while (m != null) {
-            Mbuf n = m.next;
+            Packet n = m.next;
             m.release();
             m = n;
         }
@@ -393,6 +394,6 @@ public final class Mbuf implements org.kextnet.kpi.mbuf.Mbuf {
     @Override public boolean isFree() { return free; }
 
     @Override public String toString() {
-        return "Mbuf[off=" + offset + ", len=" + length + ", cap=" + capacity + (next != null ? ", chained" : "") + "]";
+        return "Packet[off=" + offset + ", len=" + length + ", cap=" + capacity + (next != null ? ", chained" : "") + "]";
     }
 }
