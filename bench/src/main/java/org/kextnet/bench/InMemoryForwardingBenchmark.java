@@ -1,6 +1,5 @@
 package org.kextnet.bench;
 
-import org.kextnet.kpi.mbuf.Mbuf;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
 
@@ -16,6 +15,7 @@ import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.InterfaceAddress;
 import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.wire.Bytes;
 import org.kextnet.kernel.wire.Ethernet;
 import org.kextnet.kernel.wire.Ipv4;
 import org.kextnet.kernel.wire.Udp;
@@ -23,6 +23,7 @@ import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.Position;
 import org.kextnet.kpi.ipfilter.IpFilter;
 import org.kextnet.kpi.ipfilter.IpPacketOptions;
+import org.kextnet.kpi.mbuf.Mbuf;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -197,8 +198,8 @@ public class InMemoryForwardingBenchmark {
         public void setUp() {
             pool = new PacketPool("reference", BATCH, Buffers.SMALL_SIZE);
             MemorySegment t = frame();
-            ttlWord = t.get(Packet.U16, IP + Ipv4.TTL);
-            checksum = t.get(Packet.U16, IP + Ipv4.CHECKSUM);
+            ttlWord = t.get(Bytes.U16, IP + Ipv4.TTL);
+            checksum = t.get(Bytes.U16, IP + Ipv4.CHECKSUM);
             for (int i = 0; i < BATCH; i++) {
                 Packet m = pool.alloc();
                 m.setLength(FRAME);
@@ -288,8 +289,8 @@ public class InMemoryForwardingBenchmark {
             MemorySegment s = m.segment();
             int ip = m.offset() + IP;
             // Back to TTL 64 and the original checksum (two stores), so that every round does the same work.
-            s.set(Packet.U16, ip + Ipv4.TTL, f.ttlWord);
-            s.set(Packet.U16, ip + Ipv4.CHECKSUM, f.checksum);
+            s.set(Bytes.U16, ip + Ipv4.TTL, f.ttlWord);
+            s.set(Bytes.U16, ip + Ipv4.CHECKSUM, f.checksum);
             if (Ipv4.check(s, ip, FRAME - IP, false) == null && Ipv4.ttl(s, ip) > 1) {
                 Ipv4.decrementTtl(s, ip);
                 forwarded++;

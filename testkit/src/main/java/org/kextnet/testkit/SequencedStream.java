@@ -1,9 +1,9 @@
 package org.kextnet.testkit;
 
-import org.kextnet.kpi.mbuf.Mbuf;
 import java.util.BitSet;
 
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kpi.mbuf.Mbuf;
 
 /**
  * A stream of sequence-numbered UDP frames for tests and benchmarks under traffic: the frame template, how a

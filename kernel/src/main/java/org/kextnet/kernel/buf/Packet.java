@@ -1,13 +1,13 @@
 package org.kextnet.kernel.buf;
 
-import org.kextnet.kpi.mbuf.Mbuf;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 
 import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.wire.Bytes;
 import org.kextnet.kpi.Errno;
+import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kpi.net.Ifnet;
 
 /**
@@ -27,11 +27,6 @@ import org.kextnet.kpi.net.Ifnet;
  * pool, so code that lent a packet to an extension can tell whether it is still the same packet.
  */
 public final class Packet implements Mbuf {
-    /** Big-endian, unaligned accessors: wire order. */
-    public static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    public static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    public static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-
     /**
      * The process's whole address space as one segment, for the kernel's vector stages ({@code
      * EthernetLink}, {@code IpInput}): with {@link #address()} they read and write headers of a packet whose
@@ -212,11 +207,11 @@ public final class Packet implements Mbuf {
     // ---- byte access relative to the data offset ----
     public byte get8(int at) { return segment.get(ValueLayout.JAVA_BYTE, offset + at); }
     @Override public int getU8(int at) { return segment.get(ValueLayout.JAVA_BYTE, offset + at) & 0xff; }
-    @Override public int getU16(int at) { return segment.get(U16, offset + at) & 0xffff; }
-    @Override public int getInt(int at) { return segment.get(U32, offset + at); }
+    @Override public int getU16(int at) { return segment.get(Bytes.U16, offset + at) & 0xffff; }
+    @Override public int getInt(int at) { return segment.get(Bytes.U32, offset + at); }
     @Override public void put8(int at, int v) { segment.set(ValueLayout.JAVA_BYTE, offset + at, (byte) v); }
-    @Override public void put16(int at, int v) { segment.set(U16, offset + at, (short) v); }
-    @Override public void putInt(int at, int v) { segment.set(U32, offset + at, v); }
+    @Override public void put16(int at, int v) { segment.set(Bytes.U16, offset + at, (short) v); }
+    @Override public void putInt(int at, int v) { segment.set(Bytes.U32, offset + at, v); }
 
     /** Copies {@code len} bytes of packet data starting at {@code at} into {@code dst}, across the chain. */
     @Override public void copyData(int at, byte[] dst, int dstOff, int len) {

@@ -2,7 +2,6 @@ package org.kextnet.kernel.buf;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.CopyOnWriteArrayList;

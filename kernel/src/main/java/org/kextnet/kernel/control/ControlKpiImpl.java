@@ -1,6 +1,5 @@
 package org.kextnet.kernel.control;
 
-import org.kextnet.kpi.mbuf.Mbuf;
 import java.nio.ByteBuffer;
 
 import org.kextnet.kernel.buf.Packet;
@@ -13,6 +12,7 @@ import org.kextnet.kpi.control.ControlKpi;
 import org.kextnet.kpi.control.ControlParams;
 import org.kextnet.kpi.control.ControlRef;
 import org.kextnet.kpi.control.KernelControl;
+import org.kextnet.kpi.mbuf.Mbuf;
 
 /** {@link ControlKpi} bound to one extension: its registrations and client connections are recorded. */
 final class ControlKpiImpl implements ControlKpi {

@@ -1,6 +1,5 @@
 package org.kextnet.kernel.domain;
 
-import org.kextnet.kpi.mbuf.Mbuf;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
@@ -14,6 +13,7 @@ import org.kextnet.kernel.socket.KernelSocket;
 import org.kextnet.kernel.socket.SocketError;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.domain.ProtocolSocket;
+import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kpi.socket.SockAddr;
 
 /**

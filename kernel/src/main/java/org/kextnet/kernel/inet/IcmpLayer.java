@@ -11,6 +11,7 @@ import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.stat.StatCells;
+import org.kextnet.kernel.wire.Bytes;
 import org.kextnet.kernel.wire.Icmp;
 import org.kextnet.kernel.wire.Ipv4;
 import org.kextnet.kpi.Errno;
@@ -78,9 +79,9 @@ public final class IcmpLayer {
         MemorySegment s = m.segment();
         int ip = m.offset();
         int icmp = ip + hl;
-        int oldWord = s.get(Packet.U16, icmp) & 0xffff;            // type << 8 | code
+        int oldWord = s.get(Bytes.U16, icmp) & 0xffff;            // type << 8 | code
         int newWord = (Icmp.ECHO_REPLY << 8) | (oldWord & 0xff);
-        s.set(Packet.U16, icmp, (short) newWord);
+        s.set(Bytes.U16, icmp, (short) newWord);
         Icmp.setChecksum(s, icmp, org.kextnet.kernel.wire.Checksum.update16(Icmp.checksum(s, icmp), oldWord, newWord));
         int src = Ipv4.src(s, ip);
         int dst = Ipv4.dst(s, ip);
@@ -136,7 +137,7 @@ public final class IcmpLayer {
         int o = m.offset();
         Icmp.setType(ms, o, type);
         Icmp.setCode(ms, o, code);
-        ms.set(Packet.U32, o + 4, (type == Icmp.UNREACH && code == Icmp.UNREACH_NEEDFRAG) ? mtu & 0xffff : 0);
+        ms.set(Bytes.U32, o + 4, (type == Icmp.UNREACH && code == Icmp.UNREACH_NEEDFRAG) ? mtu & 0xffff : 0);
         MemorySegment.copy(s, ip, ms, o + Icmp.HEADER_LEN, quote);
         Icmp.fillChecksum(ms, o, Icmp.HEADER_LEN + quote);
         // Answer from the address the packet was sent to when it was ours, else from the arrival interface.
@@ -157,8 +158,8 @@ public final class IcmpLayer {
         int o = m.offset();
         Icmp.setType(s, o, Icmp.ECHO);
         Icmp.setCode(s, o, 0);
-        s.set(Packet.U16, o + Icmp.ID, (short) id);
-        s.set(Packet.U16, o + Icmp.SEQ, (short) seq);
+        s.set(Bytes.U16, o + Icmp.ID, (short) id);
+        s.set(Bytes.U16, o + Icmp.SEQ, (short) seq);
         for (int i = 0; i < payloadLength; i++) m.put8(Icmp.HEADER_LEN + i, i);
         Icmp.fillChecksum(s, o, Icmp.HEADER_LEN + payloadLength);
         ctx.stats().inc(Stat.ICMP_OUT_ECHO);

@@ -1,6 +1,5 @@
 package org.kextnet.kernel.inet;
 
-import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
@@ -15,6 +14,7 @@ import org.kextnet.kpi.Position;
 import org.kextnet.kpi.ipfilter.IpFilter;
 import org.kextnet.kpi.ipfilter.IpFilterRef;
 import org.kextnet.kpi.ipfilter.IpPacketOptions;
+import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kpi.net.ProtocolFamily;
 
 /**

@@ -10,6 +10,7 @@ import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.nke.FilterEntry;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.stat.StatCells;
+import org.kextnet.kernel.wire.Bytes;
 import org.kextnet.kernel.wire.Icmp;
 import org.kextnet.kernel.wire.Ipv4;
 
@@ -38,13 +39,13 @@ public final class IpInput {
         }
         // The fixed header as three words, read once: the checks and everything the packet path needs come
         // from them (every MemorySegment access pays its own bounds and liveness checks).
-        long w0 = s.get(Packet.U64, off);     // version/IHL, TOS, total length, id, flags/fragment offset
-        long w1 = s.get(Packet.U64, off + 8); // TTL, protocol, checksum, source
-        int dst = s.get(Packet.U32, off + Ipv4.DST);
+        long w0 = s.get(Bytes.U64, off);     // version/IHL, TOS, total length, id, flags/fragment offset
+        long w1 = s.get(Bytes.U64, off + 8); // TTL, protocol, checksum, source
+        int dst = s.get(Bytes.U32, off + Ipv4.DST);
         boolean trusted = (m.csumFlags() & Packet.CSUM_IP_VALID) != 0;
-        Stat bad = (w0 >>> 56) == 0x45 ? Ipv4.checkWords(w0, w1, dst, len, trusted) : Ipv4.check(s, off, len, trusted);
+        Ipv4.Fault bad = (w0 >>> 56) == 0x45 ? Ipv4.checkWords(w0, w1, dst, len, trusted) : Ipv4.check(s, off, len, trusted);
         if (bad != null) {
-            st.inc(bad);
+            st.inc(dropStat(bad));
             m.free();
             return;
         }
@@ -98,9 +99,9 @@ public final class IpInput {
                 // A fixed header is there: unchecked access (Packet.MEMORY), as the link layer's.
                 MemorySegment s = Packet.MEMORY;
                 long off = m.address();
-                long w0 = s.get(Packet.U64, off);
-                long w1 = s.get(Packet.U64, off + 8);
-                int dst = s.get(Packet.U32, off + Ipv4.DST);
+                long w0 = s.get(Bytes.U64, off);
+                long w1 = s.get(Bytes.U64, off + 8);
+                int dst = s.get(Bytes.U32, off + Ipv4.DST);
                 int ttlWord = (int) (w1 >>> 32);
                 if ((w0 >>> 56) == 0x45 && (ttlWord >>> 24) > 1
                         && Ipv4.checkWords(w0, w1, dst, len, (m.csumFlags() & Packet.CSUM_IP_VALID) != 0) == null
@@ -121,6 +122,19 @@ public final class IpInput {
         }
         if (out.size > 0) output.send(ctx, out);
         ctx.stats().add(Stat.IP_TOTAL, total);
+    }
+
+    /** The counter a header that fails {@link Ipv4#check} is dropped under. */
+    static Stat dropStat(Ipv4.Fault f) {
+        return switch (f) {
+            case TOO_SHORT -> Stat.IP_TOO_SHORT;
+            case BAD_VERSION -> Stat.IP_BAD_VERSION;
+            case BAD_HEADER_LENGTH -> Stat.IP_BAD_HLEN;
+            case BAD_LENGTH -> Stat.IP_BAD_LEN;
+            case TRUNCATED -> Stat.IP_TOO_SMALL;
+            case BAD_CHECKSUM -> Stat.IP_BAD_SUM;
+            case BAD_OPTIONS -> Stat.IP_BAD_OPTIONS;
+        };
     }
 
     /** The thread's route cache, made to hold the verdict for this packet's addresses. */

@@ -2,12 +2,12 @@ package org.kextnet.kernel.link;
 
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
-import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.inet.IpInput;
 import org.kextnet.kernel.net.DemuxTable;
+import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
-import org.kextnet.kernel.net.ProtocolAttachment;
 import org.kextnet.kernel.net.PreOutput;
+import org.kextnet.kernel.net.ProtocolAttachment;
 import org.kextnet.kpi.net.FrameInfo;
 
 /**

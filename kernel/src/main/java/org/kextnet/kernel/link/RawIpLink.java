@@ -7,8 +7,8 @@ import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.DemuxTable;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.KernelProtocolHandler;
-import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.net.ProtocolAttachment;
+import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kpi.net.FrameInfo;
 import org.kextnet.kpi.net.ProtocolFamily;
 

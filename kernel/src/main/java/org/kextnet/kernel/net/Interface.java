@@ -1,6 +1,5 @@
 package org.kextnet.kernel.net;
 
-import org.kextnet.kpi.mbuf.Mbuf;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
@@ -18,6 +17,7 @@ import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.event.KernelEvent;
 import org.kextnet.kpi.event.KernelEvents;
 import org.kextnet.kpi.event.NetEventData;
+import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kpi.net.Ifnet;
 import org.kextnet.kpi.net.IfnetAddress;
 import org.kextnet.kpi.net.IfnetFamily;

@@ -1,6 +1,5 @@
 package org.kextnet.kernel.net;
 
-import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.nke.ExtensionHandle;
@@ -15,6 +14,7 @@ import org.kextnet.kpi.Position;
 import org.kextnet.kpi.event.KernelEvent;
 import org.kextnet.kpi.interfacefilter.InterfaceFilter;
 import org.kextnet.kpi.interfacefilter.InterfaceFilterRef;
+import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kpi.net.Ifnet;
 
 /**

@@ -1,6 +1,5 @@
 package org.kextnet.kernel.nke;
 
-import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.inet.IpFilters;
@@ -12,6 +11,7 @@ import org.kextnet.kpi.ipfilter.IpFilter;
 import org.kextnet.kpi.ipfilter.IpFilterKpi;
 import org.kextnet.kpi.ipfilter.IpFilterRef;
 import org.kextnet.kpi.ipfilter.IpPacketOptions;
+import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kpi.net.ProtocolFamily;
 
 /** {@link IpFilterKpi} bound to one extension. */

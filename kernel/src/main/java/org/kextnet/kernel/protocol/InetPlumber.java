@@ -1,6 +1,5 @@
 package org.kextnet.kernel.protocol;
 
-import org.kextnet.kpi.mbuf.Mbuf;
 import java.util.List;
 
 import org.kextnet.kernel.PacketContext;
@@ -11,6 +10,7 @@ import org.kextnet.kernel.net.KernelProtocolHandler;
 import org.kextnet.kernel.wire.Ethernet;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
+import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kpi.net.DemuxDescriptor;
 import org.kextnet.kpi.net.FrameInfo;
 import org.kextnet.kpi.net.Ifnet;

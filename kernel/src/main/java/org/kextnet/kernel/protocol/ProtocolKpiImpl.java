@@ -1,6 +1,5 @@
 package org.kextnet.kernel.protocol;
 
-import org.kextnet.kpi.mbuf.Mbuf;
 import java.util.List;
 
 import org.kextnet.kernel.buf.Packet;
@@ -8,6 +7,7 @@ import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
+import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kpi.net.DemuxDescriptor;
 import org.kextnet.kpi.net.Ifnet;
 import org.kextnet.kpi.net.IfnetFamily;

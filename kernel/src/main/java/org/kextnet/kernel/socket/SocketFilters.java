@@ -1,6 +1,5 @@
 package org.kextnet.kernel.socket;
 
-import org.kextnet.kpi.mbuf.Mbuf;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -9,6 +8,7 @@ import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
+import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kpi.socket.SockAddr;
 import org.kextnet.kpi.socket.Socket;
 import org.kextnet.kpi.socketfilter.SocketFilter;

@@ -2,7 +2,6 @@ package org.kextnet.kernel.wire;
 
 import java.lang.foreign.MemorySegment;
 
-import org.kextnet.kernel.buf.Packet;
 
 /**
  * ARP packet view for IPv4 over Ethernet (RFC 826).
@@ -24,8 +23,8 @@ public final class Arp {
     /** Null if the packet is a well-formed IPv4-over-Ethernet ARP packet, else the reason it is not. */
     public static String check(MemorySegment s, long off, int len) {
         if (len < LEN) return "short";
-        if ((s.get(Packet.U16, off + HTYPE) & 0xffff) != HTYPE_ETHERNET
-                || (s.get(Packet.U16, off + PTYPE) & 0xffff) != Ethernet.TYPE_IPV4
+        if ((s.get(Bytes.U16, off + HTYPE) & 0xffff) != HTYPE_ETHERNET
+                || (s.get(Bytes.U16, off + PTYPE) & 0xffff) != Ethernet.TYPE_IPV4
                 || s.get(java.lang.foreign.ValueLayout.JAVA_BYTE, off + HLEN) != 6
                 || s.get(java.lang.foreign.ValueLayout.JAVA_BYTE, off + PLEN) != 4) return "format";
         int op = op(s, off);
@@ -33,21 +32,21 @@ public final class Arp {
         return null;
     }
 
-    public static int op(MemorySegment s, long off) { return s.get(Packet.U16, off + OP) & 0xffff; }
+    public static int op(MemorySegment s, long off) { return s.get(Bytes.U16, off + OP) & 0xffff; }
     public static long senderMac(MemorySegment s, long off) { return Ethernet.mac(s, off + SHA); }
-    public static int senderIp(MemorySegment s, long off) { return s.get(Packet.U32, off + SPA); }
+    public static int senderIp(MemorySegment s, long off) { return s.get(Bytes.U32, off + SPA); }
     public static long targetMac(MemorySegment s, long off) { return Ethernet.mac(s, off + THA); }
-    public static int targetIp(MemorySegment s, long off) { return s.get(Packet.U32, off + TPA); }
+    public static int targetIp(MemorySegment s, long off) { return s.get(Bytes.U32, off + TPA); }
 
     public static void write(MemorySegment s, long off, int op, long sha, int spa, long tha, int tpa) {
-        s.set(Packet.U16, off + HTYPE, (short) HTYPE_ETHERNET);
-        s.set(Packet.U16, off + PTYPE, (short) Ethernet.TYPE_IPV4);
+        s.set(Bytes.U16, off + HTYPE, (short) HTYPE_ETHERNET);
+        s.set(Bytes.U16, off + PTYPE, (short) Ethernet.TYPE_IPV4);
         s.set(java.lang.foreign.ValueLayout.JAVA_BYTE, off + HLEN, (byte) 6);
         s.set(java.lang.foreign.ValueLayout.JAVA_BYTE, off + PLEN, (byte) 4);
-        s.set(Packet.U16, off + OP, (short) op);
+        s.set(Bytes.U16, off + OP, (short) op);
         Ethernet.putMac(s, off + SHA, sha);
-        s.set(Packet.U32, off + SPA, spa);
+        s.set(Bytes.U32, off + SPA, spa);
         Ethernet.putMac(s, off + THA, tha);
-        s.set(Packet.U32, off + TPA, tpa);
+        s.set(Bytes.U32, off + TPA, tpa);
     }
 }

@@ -3,7 +3,6 @@ package org.kextnet.kernel.wire;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-import org.kextnet.kernel.buf.Packet;
 
 /** The Internet checksum (RFC 1071) and its incremental update (RFC 1624). */
 public final class Checksum {
@@ -16,13 +15,13 @@ public final class Checksum {
     public static long sum(MemorySegment seg, long off, int len, long acc) {
         long end = off + (len & ~7);
         while (off < end) {
-            long v = seg.get(Packet.U64, off);
+            long v = seg.get(Bytes.U64, off);
             acc += (v >>> 32) + (v & 0xffffffffL);
             off += 8;
         }
         int rest = len & 7;
-        if (rest >= 4) { acc += seg.get(Packet.U32, off) & 0xffffffffL; off += 4; rest -= 4; }
-        if (rest >= 2) { acc += seg.get(Packet.U16, off) & 0xffff; off += 2; rest -= 2; }
+        if (rest >= 4) { acc += seg.get(Bytes.U32, off) & 0xffffffffL; off += 4; rest -= 4; }
+        if (rest >= 2) { acc += seg.get(Bytes.U16, off) & 0xffff; off += 2; rest -= 2; }
         if (rest == 1) { acc += (seg.get(ValueLayout.JAVA_BYTE, off) & 0xff) << 8; }
         return acc;
     }

@@ -2,7 +2,6 @@ package org.kextnet.kernel.wire;
 
 import java.lang.foreign.MemorySegment;
 
-import org.kextnet.kernel.buf.Packet;
 
 /**
  * Ethernet II header view.
@@ -24,26 +23,26 @@ public final class Ethernet {
     public static final long BROADCAST = 0xffff_ffff_ffffL;
 
     public static long mac(MemorySegment s, long off) {
-        return ((s.get(Packet.U16, off) & 0xffffL) << 32) | (s.get(Packet.U32, off + 2) & 0xffffffffL);
+        return ((s.get(Bytes.U16, off) & 0xffffL) << 32) | (s.get(Bytes.U32, off + 2) & 0xffffffffL);
     }
 
     public static void putMac(MemorySegment s, long off, long mac) {
-        s.set(Packet.U16, off, (short) (mac >>> 32));
-        s.set(Packet.U32, off + 2, (int) mac);
+        s.set(Bytes.U16, off, (short) (mac >>> 32));
+        s.set(Bytes.U32, off + 2, (int) mac);
     }
 
     // The header's fields are read and written as two overlapping 8-byte words, [0, 8) and [6, 14): one
     // memory access instead of two or three per field, which shows on the per-packet path.
 
     /** The destination MAC of a header of at least 14 bytes at {@code off}. */
-    public static long dst(MemorySegment s, long off) { return s.get(Packet.U64, off + DST) >>> 16; }
+    public static long dst(MemorySegment s, long off) { return s.get(Bytes.U64, off + DST) >>> 16; }
     /** The source MAC of a header of at least 14 bytes at {@code off}. */
-    public static long src(MemorySegment s, long off) { return s.get(Packet.U64, off + SRC) >>> 16; }
-    public static int type(MemorySegment s, long off) { return s.get(Packet.U16, off + TYPE) & 0xffff; }
+    public static long src(MemorySegment s, long off) { return s.get(Bytes.U64, off + SRC) >>> 16; }
+    public static int type(MemorySegment s, long off) { return s.get(Bytes.U16, off + TYPE) & 0xffff; }
 
     public static void write(MemorySegment s, long off, long dst, long src, int type) {
-        s.set(Packet.U64, off + DST, dst << 16 | (src >>> 32 & 0xffff));
-        s.set(Packet.U64, off + SRC, src << 16 | (type & 0xffff));
+        s.set(Bytes.U64, off + DST, dst << 16 | (src >>> 32 & 0xffff));
+        s.set(Bytes.U64, off + SRC, src << 16 | (type & 0xffff));
     }
 
     public static boolean isMulticast(long mac) { return (mac & 0x0100_0000_0000L) != 0; }

@@ -3,7 +3,6 @@ package org.kextnet.kernel.wire;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-import org.kextnet.kernel.buf.Packet;
 
 /**
  * ICMP message view (RFC 792).
@@ -25,13 +24,13 @@ public final class Icmp {
 
     public static int type(MemorySegment s, long o) { return s.get(ValueLayout.JAVA_BYTE, o + TYPE) & 0xff; }
     public static int code(MemorySegment s, long o) { return s.get(ValueLayout.JAVA_BYTE, o + CODE) & 0xff; }
-    public static int id(MemorySegment s, long o) { return s.get(Packet.U16, o + ID) & 0xffff; }
-    public static int seq(MemorySegment s, long o) { return s.get(Packet.U16, o + SEQ) & 0xffff; }
-    public static int checksum(MemorySegment s, long o) { return s.get(Packet.U16, o + CHECKSUM) & 0xffff; }
+    public static int id(MemorySegment s, long o) { return s.get(Bytes.U16, o + ID) & 0xffff; }
+    public static int seq(MemorySegment s, long o) { return s.get(Bytes.U16, o + SEQ) & 0xffff; }
+    public static int checksum(MemorySegment s, long o) { return s.get(Bytes.U16, o + CHECKSUM) & 0xffff; }
 
     public static void setType(MemorySegment s, long o, int t) { s.set(ValueLayout.JAVA_BYTE, o + TYPE, (byte) t); }
     public static void setCode(MemorySegment s, long o, int c) { s.set(ValueLayout.JAVA_BYTE, o + CODE, (byte) c); }
-    public static void setChecksum(MemorySegment s, long o, int c) { s.set(Packet.U16, o + CHECKSUM, (short) c); }
+    public static void setChecksum(MemorySegment s, long o, int c) { s.set(Bytes.U16, o + CHECKSUM, (short) c); }
 
     /** Fills the checksum over {@code len} bytes of message. */
     public static void fillChecksum(MemorySegment s, long o, int len) {

@@ -3,8 +3,6 @@ package org.kextnet.kernel.wire;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-import org.kextnet.kernel.buf.Packet;
-import org.kextnet.kernel.stat.Stat;
 
 /**
  * IPv4 header view (RFC 791).
@@ -36,10 +34,10 @@ public final class Ipv4 {
     public static int version(MemorySegment s, long o) { return (s.get(ValueLayout.JAVA_BYTE, o) & 0xff) >>> 4; }
     public static int headerLength(MemorySegment s, long o) { return (s.get(ValueLayout.JAVA_BYTE, o) & 0x0f) << 2; }
     public static int tos(MemorySegment s, long o) { return s.get(ValueLayout.JAVA_BYTE, o + TOS) & 0xff; }
-    public static int totalLength(MemorySegment s, long o) { return s.get(Packet.U16, o + TOTAL_LENGTH) & 0xffff; }
-    public static int id(MemorySegment s, long o) { return s.get(Packet.U16, o + ID) & 0xffff; }
+    public static int totalLength(MemorySegment s, long o) { return s.get(Bytes.U16, o + TOTAL_LENGTH) & 0xffff; }
+    public static int id(MemorySegment s, long o) { return s.get(Bytes.U16, o + ID) & 0xffff; }
     /** Flags and fragment offset, as on the wire. */
-    public static int frag(MemorySegment s, long o) { return s.get(Packet.U16, o + FRAG) & 0xffff; }
+    public static int frag(MemorySegment s, long o) { return s.get(Bytes.U16, o + FRAG) & 0xffff; }
     public static int fragmentOffsetBytes(MemorySegment s, long o) { return (frag(s, o) & OFFSET_MASK) << 3; }
     public static boolean moreFragments(MemorySegment s, long o) { return (frag(s, o) & FLAG_MF) != 0; }
     public static boolean dontFragment(MemorySegment s, long o) { return (frag(s, o) & FLAG_DF) != 0; }
@@ -47,69 +45,86 @@ public final class Ipv4 {
     public static boolean isFragment(MemorySegment s, long o) { return (frag(s, o) & (FLAG_MF | OFFSET_MASK)) != 0; }
     public static int ttl(MemorySegment s, long o) { return s.get(ValueLayout.JAVA_BYTE, o + TTL) & 0xff; }
     public static int protocol(MemorySegment s, long o) { return s.get(ValueLayout.JAVA_BYTE, o + PROTOCOL) & 0xff; }
-    public static int checksum(MemorySegment s, long o) { return s.get(Packet.U16, o + CHECKSUM) & 0xffff; }
-    public static int src(MemorySegment s, long o) { return s.get(Packet.U32, o + SRC); }
-    public static int dst(MemorySegment s, long o) { return s.get(Packet.U32, o + DST); }
+    public static int checksum(MemorySegment s, long o) { return s.get(Bytes.U16, o + CHECKSUM) & 0xffff; }
+    public static int src(MemorySegment s, long o) { return s.get(Bytes.U32, o + SRC); }
+    public static int dst(MemorySegment s, long o) { return s.get(Bytes.U32, o + DST); }
 
-    public static void setTotalLength(MemorySegment s, long o, int v) { s.set(Packet.U16, o + TOTAL_LENGTH, (short) v); }
-    public static void setFrag(MemorySegment s, long o, int v) { s.set(Packet.U16, o + FRAG, (short) v); }
+    public static void setTotalLength(MemorySegment s, long o, int v) { s.set(Bytes.U16, o + TOTAL_LENGTH, (short) v); }
+    public static void setFrag(MemorySegment s, long o, int v) { s.set(Bytes.U16, o + FRAG, (short) v); }
     public static void setTtl(MemorySegment s, long o, int v) { s.set(ValueLayout.JAVA_BYTE, o + TTL, (byte) v); }
-    public static void setChecksum(MemorySegment s, long o, int v) { s.set(Packet.U16, o + CHECKSUM, (short) v); }
-    public static void setSrc(MemorySegment s, long o, int v) { s.set(Packet.U32, o + SRC, v); }
-    public static void setDst(MemorySegment s, long o, int v) { s.set(Packet.U32, o + DST, v); }
+    public static void setChecksum(MemorySegment s, long o, int v) { s.set(Bytes.U16, o + CHECKSUM, (short) v); }
+    public static void setSrc(MemorySegment s, long o, int v) { s.set(Bytes.U32, o + SRC, v); }
+    public static void setDst(MemorySegment s, long o, int v) { s.set(Bytes.U32, o + DST, v); }
 
     /** Writes a 20-byte header without options and fills its checksum. */
     public static void write(MemorySegment s, long o, int tos, int totalLength, int id, int frag, int ttl,
                              int protocol, int src, int dst) {
-        s.set(Packet.U16, o, (short) (0x4500 | (tos & 0xff)));
-        s.set(Packet.U16, o + TOTAL_LENGTH, (short) totalLength);
-        s.set(Packet.U16, o + ID, (short) id);
-        s.set(Packet.U16, o + FRAG, (short) frag);
+        s.set(Bytes.U16, o, (short) (0x4500 | (tos & 0xff)));
+        s.set(Bytes.U16, o + TOTAL_LENGTH, (short) totalLength);
+        s.set(Bytes.U16, o + ID, (short) id);
+        s.set(Bytes.U16, o + FRAG, (short) frag);
         s.set(ValueLayout.JAVA_BYTE, o + TTL, (byte) ttl);
         s.set(ValueLayout.JAVA_BYTE, o + PROTOCOL, (byte) protocol);
-        s.set(Packet.U16, o + CHECKSUM, (short) 0);
-        s.set(Packet.U32, o + SRC, src);
-        s.set(Packet.U32, o + DST, dst);
+        s.set(Bytes.U16, o + CHECKSUM, (short) 0);
+        s.set(Bytes.U32, o + SRC, src);
+        s.set(Bytes.U32, o + DST, dst);
         fillChecksum(s, o);
     }
 
     /** Recomputes the header checksum. */
     public static void fillChecksum(MemorySegment s, long o) {
-        s.set(Packet.U16, o + CHECKSUM, (short) 0);
-        s.set(Packet.U16, o + CHECKSUM, (short) Checksum.checksum(s, o, headerLength(s, o)));
+        s.set(Bytes.U16, o + CHECKSUM, (short) 0);
+        s.set(Bytes.U16, o + CHECKSUM, (short) Checksum.checksum(s, o, headerLength(s, o)));
     }
 
     /** Decrements the TTL and patches the checksum incrementally (RFC 1624). */
     public static void decrementTtl(MemorySegment s, long o) {
         // TTL, protocol and checksum are one 32-bit word: one read and one write.
-        decrementTtl(s, o, s.get(Packet.U32, o + TTL));
+        decrementTtl(s, o, s.get(Bytes.U32, o + TTL));
     }
 
     /** As {@link #decrementTtl(MemorySegment, long)}, given the TTL/protocol/checksum word already read. */
     public static void decrementTtl(MemorySegment s, long o, int ttlWord) {
         int oldWord = ttlWord >>> 16;
         int newWord = oldWord - 0x100;
-        s.set(Packet.U32, o + TTL, (newWord & 0xffff) << 16 | Checksum.update16(ttlWord & 0xffff, oldWord, newWord));
+        s.set(Bytes.U32, o + TTL, (newWord & 0xffff) << 16 | Checksum.update16(ttlWord & 0xffff, oldWord, newWord));
+    }
+
+    /** What is wrong with a received header, in the order {@link #check} tests it. */
+    public enum Fault {
+        /** Fewer bytes than a fixed header. */
+        TOO_SHORT,
+        /** Not version 4. */
+        BAD_VERSION,
+        /** A header length under 20 bytes or over the bytes received. */
+        BAD_HEADER_LENGTH,
+        /** A total length under the header length. */
+        BAD_LENGTH,
+        /** A total length over the bytes received. */
+        TRUNCATED,
+        BAD_CHECKSUM,
+        /** An option whose length does not fit (RFC 791 3.1). */
+        BAD_OPTIONS
     }
 
     /**
      * Validates a received header against the {@code len} bytes available: version, header length,
-     * total length, options and checksum (unless {@code skipChecksum}). Returns null if valid, else the
-     * counter to charge the drop to. Never throws for any content within {@code len} bytes.
+     * total length, options and checksum (unless {@code skipChecksum}). Returns null if valid, else what is
+     * wrong with it. Never throws for any content within {@code len} bytes.
      */
-    public static Stat check(MemorySegment s, long o, int len, boolean skipChecksum) {
-        if (len < MIN_HEADER) return Stat.IP_TOO_SHORT;
-        long w0 = s.get(Packet.U64, o);
-        if ((w0 >>> 56) == 0x45) return checkWords(w0, s.get(Packet.U64, o + 8), s.get(Packet.U32, o + DST), len, skipChecksum);
-        if (version(s, o) != 4) return Stat.IP_BAD_VERSION;
+    public static Fault check(MemorySegment s, long o, int len, boolean skipChecksum) {
+        if (len < MIN_HEADER) return Fault.TOO_SHORT;
+        long w0 = s.get(Bytes.U64, o);
+        if ((w0 >>> 56) == 0x45) return checkWords(w0, s.get(Bytes.U64, o + 8), s.get(Bytes.U32, o + DST), len, skipChecksum);
+        if (version(s, o) != 4) return Fault.BAD_VERSION;
         int hl = headerLength(s, o);
-        if (hl < MIN_HEADER) return Stat.IP_BAD_HLEN;
-        if (hl > len) return Stat.IP_BAD_HLEN;
+        if (hl < MIN_HEADER) return Fault.BAD_HEADER_LENGTH;
+        if (hl > len) return Fault.BAD_HEADER_LENGTH;
         int total = totalLength(s, o);
-        if (total < hl) return Stat.IP_BAD_LEN;
-        if (total > len) return Stat.IP_TOO_SMALL;
-        if (!skipChecksum && Checksum.checksum(s, o, hl) != 0) return Stat.IP_BAD_SUM;
-        if (hl > MIN_HEADER && !optionsWellFormed(s, o + MIN_HEADER, hl - MIN_HEADER)) return Stat.IP_BAD_OPTIONS;
+        if (total < hl) return Fault.BAD_LENGTH;
+        if (total > len) return Fault.TRUNCATED;
+        if (!skipChecksum && Checksum.checksum(s, o, hl) != 0) return Fault.BAD_CHECKSUM;
+        if (hl > MIN_HEADER && !optionsWellFormed(s, o + MIN_HEADER, hl - MIN_HEADER)) return Fault.BAD_OPTIONS;
         return null;
     }
 
@@ -118,13 +133,13 @@ public final class Ipv4 {
      * 0-7, 8-15 and the destination. The checksum (RFC 1071: the sum of the five 32-bit words) comes from
      * them alone.
      */
-    public static Stat checkWords(long w0, long w1, int dst, int len, boolean skipChecksum) {
+    public static Fault checkWords(long w0, long w1, int dst, int len, boolean skipChecksum) {
         int total = (int) (w0 >>> 32) & 0xffff;
-        if (total < MIN_HEADER) return Stat.IP_BAD_LEN;
-        if (total > len) return Stat.IP_TOO_SMALL;
+        if (total < MIN_HEADER) return Fault.BAD_LENGTH;
+        if (total > len) return Fault.TRUNCATED;
         if (!skipChecksum) {
             long sum = (w0 >>> 32) + (w0 & 0xffffffffL) + (w1 >>> 32) + (w1 & 0xffffffffL) + (dst & 0xffffffffL);
-            if (Checksum.fold(sum) != 0xffff) return Stat.IP_BAD_SUM;
+            if (Checksum.fold(sum) != 0xffff) return Fault.BAD_CHECKSUM;
         }
         return null;
     }

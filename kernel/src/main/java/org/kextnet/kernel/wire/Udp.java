@@ -2,7 +2,6 @@ package org.kextnet.kernel.wire;
 
 import java.lang.foreign.MemorySegment;
 
-import org.kextnet.kernel.buf.Packet;
 
 /**
  * UDP header view (RFC 768).
@@ -19,16 +18,16 @@ public final class Udp {
     public static final int HEADER_LEN = 8;
     public static final int SRC_PORT = 0, DST_PORT = 2, LENGTH = 4, CHECKSUM = 6;
 
-    public static int srcPort(MemorySegment s, long o) { return s.get(Packet.U16, o + SRC_PORT) & 0xffff; }
-    public static int dstPort(MemorySegment s, long o) { return s.get(Packet.U16, o + DST_PORT) & 0xffff; }
-    public static int length(MemorySegment s, long o) { return s.get(Packet.U16, o + LENGTH) & 0xffff; }
-    public static int checksum(MemorySegment s, long o) { return s.get(Packet.U16, o + CHECKSUM) & 0xffff; }
+    public static int srcPort(MemorySegment s, long o) { return s.get(Bytes.U16, o + SRC_PORT) & 0xffff; }
+    public static int dstPort(MemorySegment s, long o) { return s.get(Bytes.U16, o + DST_PORT) & 0xffff; }
+    public static int length(MemorySegment s, long o) { return s.get(Bytes.U16, o + LENGTH) & 0xffff; }
+    public static int checksum(MemorySegment s, long o) { return s.get(Bytes.U16, o + CHECKSUM) & 0xffff; }
 
     public static void write(MemorySegment s, long o, int srcPort, int dstPort, int length) {
-        s.set(Packet.U16, o + SRC_PORT, (short) srcPort);
-        s.set(Packet.U16, o + DST_PORT, (short) dstPort);
-        s.set(Packet.U16, o + LENGTH, (short) length);
-        s.set(Packet.U16, o + CHECKSUM, (short) 0);
+        s.set(Bytes.U16, o + SRC_PORT, (short) srcPort);
+        s.set(Bytes.U16, o + DST_PORT, (short) dstPort);
+        s.set(Bytes.U16, o + LENGTH, (short) length);
+        s.set(Bytes.U16, o + CHECKSUM, (short) 0);
     }
 
     /** The transport checksum over pseudo-header and datagram; 0 means correct for a received one. */
@@ -38,8 +37,8 @@ public final class Udp {
 
     /** Fills the checksum of an outgoing datagram (0 is sent as 0xffff, RFC 768). */
     public static void fillChecksum(MemorySegment s, long o, int len, int src, int dst) {
-        s.set(Packet.U16, o + CHECKSUM, (short) 0);
+        s.set(Bytes.U16, o + CHECKSUM, (short) 0);
         int c = computeChecksum(s, o, len, src, dst);
-        s.set(Packet.U16, o + CHECKSUM, (short) (c == 0 ? 0xffff : c));
+        s.set(Bytes.U16, o + CHECKSUM, (short) (c == 0 ? 0xffff : c));
     }
 }

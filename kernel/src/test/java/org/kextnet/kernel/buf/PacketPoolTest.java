@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.kextnet.kernel.wire.Bytes;
 
 class PacketPoolTest {
     private static final int COUNT = 24;
@@ -38,8 +39,8 @@ class PacketPoolTest {
 
         other.close();
 
-        Packet.MEMORY.set(Packet.U64, m.address(), 0x0102030405060708L); // would crash the JVM if unmapped
-        assertThat(m.segment().get(Packet.U64, m.offset())).isEqualTo(0x0102030405060708L);
+        Packet.MEMORY.set(Bytes.U64, m.address(), 0x0102030405060708L); // would crash the JVM if unmapped
+        assertThat(m.segment().get(Bytes.U64, m.offset())).isEqualTo(0x0102030405060708L);
     }
 
     @Test void closingWithNoBufferInUseUnmapsTheMemory() {

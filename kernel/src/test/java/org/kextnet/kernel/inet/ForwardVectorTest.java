@@ -1,6 +1,5 @@
 package org.kextnet.kernel.inet;
 
-import org.kextnet.kpi.mbuf.Mbuf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.entry;
 import static org.kextnet.kernel.testing.TestNet.OUR_MAC1;
@@ -32,6 +31,7 @@ import org.kextnet.kpi.interfacefilter.InterfaceFilter;
 import org.kextnet.kpi.ipfilter.IpFilter;
 import org.kextnet.kpi.ipfilter.IpFilterRef;
 import org.kextnet.kpi.ipfilter.IpPacketOptions;
+import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kpi.net.Ifnet;
 
 /**

@@ -18,6 +18,7 @@ import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.InterfaceAddress;
 import org.kextnet.kernel.testing.ManualClock;
+import org.kextnet.kernel.wire.Bytes;
 import org.kextnet.kernel.wire.Ethernet;
 import org.kextnet.kernel.wire.Ipv4;
 import org.kextnet.kernel.wire.Udp;
@@ -45,7 +46,7 @@ class VectorFaultTest {
         int calls, failAt;
 
         @Override public boolean transmit(PacketContext ctx, Packet m) {
-            int id = m.segment().get(Packet.U16, m.offset() + Ethernet.HEADER_LEN + Ipv4.ID) & 0xffff;
+            int id = m.segment().get(Bytes.U16, m.offset() + Ethernet.HEADER_LEN + Ipv4.ID) & 0xffff;
             m.free();
             if (++calls == failAt) throw new IllegalStateException("driver bug");
             sent.add(id);

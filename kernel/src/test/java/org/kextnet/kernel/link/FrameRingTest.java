@@ -11,6 +11,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.buf.PacketPool;
+import org.kextnet.kernel.wire.Bytes;
 
 /** {@link FrameRing}: single frames and claims from several producers, taken by one consumer. */
 class FrameRingTest {
@@ -25,8 +26,8 @@ class FrameRingTest {
         Packet m;
         while ((m = pool.alloc()) == null) Thread.onSpinWait(); // the consumer frees them
         m.setLength(8);
-        m.segment().set(Packet.U32, m.offset(), producer);
-        m.segment().set(Packet.U32, m.offset() + 4, seq);
+        m.segment().set(Bytes.U32, m.offset(), producer);
+        m.segment().set(Bytes.U32, m.offset() + 4, seq);
         return m;
     }
 
@@ -116,7 +117,7 @@ class FrameRingTest {
                 Thread.onSpinWait();
                 continue;
             }
-            int p = m.segment().get(Packet.U32, m.offset()), seq = m.segment().get(Packet.U32, m.offset() + 4);
+            int p = m.segment().get(Bytes.U32, m.offset()), seq = m.segment().get(Bytes.U32, m.offset() + 4);
             if (seq != expected[p] && problems.size() < 10) problems.add("producer " + p + ": " + seq + " after " + (expected[p] - 1));
             expected[p] = seq + 1;
             m.free();

@@ -16,6 +16,7 @@ import org.kextnet.kernel.link.TxClaim;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.testing.ManualClock;
+import org.kextnet.kernel.wire.Bytes;
 import org.kextnet.kernel.wire.Ipv4;
 
 /**
@@ -43,14 +44,14 @@ class BatchTransmitTest {
     private Packet frame(int id) {
         Packet m = ctx.alloc();
         m.setLength(60);
-        m.segment().set(Packet.U32, m.offset(), id);
+        m.segment().set(Bytes.U32, m.offset(), id);
         return m;
     }
 
     private List<Integer> received() {
         List<Integer> l = new ArrayList<>();
         for (Packet m; (m = wire.b().take()) != null; ) {
-            l.add(m.segment().get(Packet.U32, m.offset()));
+            l.add(m.segment().get(Bytes.U32, m.offset()));
             m.free();
         }
         return l;
@@ -147,7 +148,7 @@ class BatchTransmitTest {
 
         List<Integer> ids = new ArrayList<>();
         for (Packet m; (m = wire.b().take()) != null; ) { // behind the 14-byte Ethernet header now
-            ids.add(m.segment().get(Packet.U32, m.offset() + 14));
+            ids.add(m.segment().get(Bytes.U32, m.offset() + 14));
             m.free();
         }
         assertThat(ids).containsExactly(0, 1, 2, 3, 4, 5, 6, 7);

@@ -8,11 +8,10 @@ import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.testing.Pkt;
 
 class Ipv4Test {
-    private static Stat check(Pkt p, int len) {
+    private static Ipv4.Fault check(Pkt p, int len) {
         byte[] b = p.withoutEthernet().ipBytes();
         return Ipv4.check(MemorySegment.ofArray(b), 0, Math.min(len, b.length), false);
     }
@@ -23,26 +22,26 @@ class Ipv4Test {
 
     @Test void checksOnlyTheBytesItIsGiven() {
         // A header that would be fine is refused when the caller has fewer bytes than it claims.
-        assertThat(check(Pkt.udp(1, 2, "abc"), 30)).isEqualTo(Stat.IP_TOO_SMALL);
-        assertThat(check(Pkt.udp(1, 2, "abc"), 19)).isEqualTo(Stat.IP_TOO_SHORT);
+        assertThat(check(Pkt.udp(1, 2, "abc"), 30)).isEqualTo(Ipv4.Fault.TRUNCATED);
+        assertThat(check(Pkt.udp(1, 2, "abc"), 19)).isEqualTo(Ipv4.Fault.TOO_SHORT);
     }
 
     @Test void theChecksumMayBeTrusted() {
         byte[] b = Pkt.udp(1, 2, "abc").withIpChecksum(1).withoutEthernet().ipBytes();
         assertThat(Ipv4.check(MemorySegment.ofArray(b), 0, b.length, true)).isNull();
-        assertThat(Ipv4.check(MemorySegment.ofArray(b), 0, b.length, false)).isEqualTo(Stat.IP_BAD_SUM);
+        assertThat(Ipv4.check(MemorySegment.ofArray(b), 0, b.length, false)).isEqualTo(Ipv4.Fault.BAD_CHECKSUM);
     }
 
     /** RFC 791 checks written plainly, to hold the fast path of {@link Ipv4#check} against. */
-    private static Stat reference(byte[] b, int len) {
-        if (len < 20) return Stat.IP_TOO_SHORT;
-        if ((b[0] & 0xff) >>> 4 != 4) return Stat.IP_BAD_VERSION;
+    private static Ipv4.Fault reference(byte[] b, int len) {
+        if (len < 20) return Ipv4.Fault.TOO_SHORT;
+        if ((b[0] & 0xff) >>> 4 != 4) return Ipv4.Fault.BAD_VERSION;
         int hl = (b[0] & 0xf) * 4;
-        if (hl < 20 || hl > len) return Stat.IP_BAD_HLEN;
+        if (hl < 20 || hl > len) return Ipv4.Fault.BAD_HEADER_LENGTH;
         int total = (b[2] & 0xff) << 8 | (b[3] & 0xff);
-        if (total < hl) return Stat.IP_BAD_LEN;
-        if (total > len) return Stat.IP_TOO_SMALL;
-        if (Pkt.checksum(b, 0, hl, 0) != 0) return Stat.IP_BAD_SUM;
+        if (total < hl) return Ipv4.Fault.BAD_LENGTH;
+        if (total > len) return Ipv4.Fault.TRUNCATED;
+        if (Pkt.checksum(b, 0, hl, 0) != 0) return Ipv4.Fault.BAD_CHECKSUM;
         return null; // options are checked after this; these headers have none or all NOPs
     }
 
@@ -81,7 +80,7 @@ class Ipv4Test {
     @Test void writeFillsAValidHeader() {
         MemorySegment s = MemorySegment.ofArray(new byte[20]);
         Ipv4.write(s, 0, 0x10, 1234, 77, Ipv4.FLAG_DF, 9, Ipv4.PROTO_UDP, 0x0a000001, 0x0a000002);
-        assertThat(Ipv4.check(s, 0, 20, false)).isEqualTo(Stat.IP_TOO_SMALL); // total length 1234 > 20 bytes
+        assertThat(Ipv4.check(s, 0, 20, false)).isEqualTo(Ipv4.Fault.TRUNCATED); // total length 1234 > 20 bytes
         assertThat(Checksum.checksum(s, 0, 20)).isZero();
         assertThat(Ipv4.tos(s, 0)).isEqualTo(0x10);
         assertThat(Ipv4.id(s, 0)).isEqualTo(77);

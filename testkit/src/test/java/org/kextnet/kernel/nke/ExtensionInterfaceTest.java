@@ -1,6 +1,5 @@
 package org.kextnet.kernel.nke;
 
-import org.kextnet.kpi.mbuf.Mbuf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -19,10 +18,10 @@ import org.kextnet.kernel.inet.udp.UdpDatagram;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.InterfaceAddress;
+import org.kextnet.kernel.wire.Bytes;
 import org.kextnet.kernel.wire.Ipv4;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
-import org.kextnet.kpi.Registration;
 import org.kextnet.kpi.event.EventFilter;
 import org.kextnet.kpi.event.KernelEvent;
 import org.kextnet.kpi.event.KernelEvents;
@@ -139,7 +138,7 @@ class ExtensionInterfaceTest {
                     m.putInt(0, ProtocolFamily.PF_INET);
                     return 0;
                 })
-                .demux((ifp, m, frameHeader) -> m.segment().get(org.kextnet.kernel.buf.Packet.U32, frameHeader))
+                .demux((ifp, m, frameHeader) -> m.segment().get(org.kextnet.kernel.wire.Bytes.U32, frameHeader))
                 .build());
         assertThat(kpi.interfaces().attach(t)).isZero();
         Interface ifp = (Interface) t;

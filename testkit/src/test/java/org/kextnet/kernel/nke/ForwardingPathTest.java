@@ -1,6 +1,5 @@
 package org.kextnet.kernel.nke;
 
-import org.kextnet.kpi.mbuf.Mbuf;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.management.ManagementFactory;
@@ -13,6 +12,7 @@ import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kpi.Position;
 import org.kextnet.kpi.ipfilter.IpFilter;
 import org.kextnet.kpi.ipfilter.IpPacketOptions;
+import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.testkit.EmbeddedKernel;
 import org.kextnet.testkit.Frames;
 

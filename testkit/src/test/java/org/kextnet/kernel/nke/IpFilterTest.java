@@ -1,6 +1,5 @@
 package org.kextnet.kernel.nke;
 
-import org.kextnet.kpi.mbuf.Mbuf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -27,6 +26,7 @@ import org.kextnet.kpi.Registration;
 import org.kextnet.kpi.ipfilter.IpFilter;
 import org.kextnet.kpi.ipfilter.IpFilterRef;
 import org.kextnet.kpi.ipfilter.IpPacketOptions;
+import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.testkit.EmbeddedKernel;
 import org.kextnet.testkit.Frames;
 

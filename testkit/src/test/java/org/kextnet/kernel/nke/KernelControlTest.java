@@ -1,6 +1,5 @@
 package org.kextnet.kernel.nke;
 
-import org.kextnet.kpi.mbuf.Mbuf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -28,6 +27,7 @@ import org.kextnet.kpi.control.KernelControl;
 import org.kextnet.kpi.event.EventFilter;
 import org.kextnet.kpi.event.KernelEvent;
 import org.kextnet.kpi.event.KernelEvents;
+import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.testkit.EmbeddedKernel;
 
 /** Kernel control: registration, lookup, connect, send, enqueue with back-pressure, options, deregistration. */

@@ -1,6 +1,5 @@
 package org.kextnet.kernel.nke;
 
-import org.kextnet.kpi.mbuf.Mbuf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -25,6 +24,7 @@ import org.kextnet.kpi.Registration;
 import org.kextnet.kpi.event.KernelEvent;
 import org.kextnet.kpi.event.KernelEvents;
 import org.kextnet.kpi.interfacefilter.InterfaceFilter;
+import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kpi.net.DemuxDescriptor;
 import org.kextnet.kpi.net.FrameInfo;
 import org.kextnet.kpi.net.Ifnet;

@@ -7,6 +7,7 @@ import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.socket.SocketError;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.wire.Bytes;
 import org.kextnet.kernel.wire.Ipv4;
 import org.kextnet.kernel.wire.Udp;
 
@@ -61,8 +62,8 @@ public final class UdpEchoService implements AutoCloseable {
         Ipv4.setTtl(s, ip, Ipv4.DEFAULT_TTL);
         Ipv4.setFrag(s, ip, 0);
         Ipv4.fillChecksum(s, ip);
-        s.set(Packet.U16, ip + Ipv4.MIN_HEADER + Udp.SRC_PORT, (short) dport);
-        s.set(Packet.U16, ip + Ipv4.MIN_HEADER + Udp.DST_PORT, (short) sport);
+        s.set(Bytes.U16, ip + Ipv4.MIN_HEADER + Udp.SRC_PORT, (short) dport);
+        s.set(Bytes.U16, ip + Ipv4.MIN_HEADER + Udp.DST_PORT, (short) sport);
         m.setFlags(0);
         m.setCsumFlags(0);
         ctx.stats().inc(Stat.UDP_OUT);
