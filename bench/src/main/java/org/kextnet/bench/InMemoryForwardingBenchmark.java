@@ -4,7 +4,6 @@ import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
 
 import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Buffers;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.buf.PacketPool;
@@ -13,6 +12,7 @@ import org.kextnet.kernel.net.IfCounters;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.InterfaceAddress;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.wire.Bytes;
@@ -114,13 +114,13 @@ public class InMemoryForwardingBenchmark {
             kernel.addAddress(em1, InterfaceAddress.parse("10.1.0.1/24"));
             em0.up();
             em1.up();
-            em1.arp().addStatic(Ipv4.parse("10.1.0.2"), PEER1);
+            kernel.arp(em1).addStatic(Ipv4.parse("10.1.0.2"), PEER1);
             kernel.setForwarding(true);
             attachFilters(kernel, ipFilters);
             egress = w1.b();
             drain(w0.b());
             drain(egress); // the gratuitous ARPs of bringing the links up
-            ctx = kernel.newContext();
+            ctx = kernel.contexts().open();
         }
 
         @TearDown(Level.Trial)

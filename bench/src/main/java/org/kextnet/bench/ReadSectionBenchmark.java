@@ -2,7 +2,7 @@ package org.kextnet.bench;
 
 import java.util.concurrent.TimeUnit;
 
-import org.kextnet.kernel.PacketContext;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.testkit.EmbeddedKernel;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -35,8 +35,8 @@ public class ReadSectionBenchmark {
 
     @Setup(Level.Trial) public void setUp() {
         k = EmbeddedKernel.create();
-        outer = k.kernel().newContext();
-        inner = k.kernel().newContext();
+        outer = k.kernel().contexts().open();
+        inner = k.kernel().contexts().open();
         inner.enter();
     }
 

@@ -159,7 +159,7 @@ final class LoaderDemo {
         boolean ok = c.info("ipcount").state() == ServerState.LOADED;
         int target = org.kextnet.kernel.wire.Ipv4.parse("10.99.0.1");
         int replies = 0;
-        try (Pinger p = new Pinger(peer)) {
+        try (Pinger p = peer.pinger()) {
             for (int seq = 1; seq <= 3; seq++) if (p.ping(target, seq, 56, 2, TimeUnit.SECONDS) >= 0) replies++;
         }
         try (UdpSocket so = peer.udp().open().bind(0, 0)) {

@@ -116,7 +116,7 @@ public final class RunCommand implements Callable<Integer> {
         out.println();
         out.println("PING " + name + " from " + from.name() + ": 56 data bytes");
         int received = 0;
-        try (Pinger p = new Pinger(from)) {
+        try (Pinger p = from.pinger()) {
             for (int seq = 1; seq <= 3; seq++) {
                 long rtt = p.ping(dst, seq, 56, 2, TimeUnit.SECONDS);
                 if (rtt >= 0) {

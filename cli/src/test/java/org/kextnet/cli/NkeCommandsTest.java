@@ -38,7 +38,7 @@ class NkeCommandsTest extends InJvmDaemon {
 
     /** Pings this kernel's loopback: each ping is two ICMP packets out and two in (request and reply). */
     void pingLoopback(int n) throws Exception {
-        try (Pinger p = new Pinger(kernel)) {
+        try (Pinger p = kernel.pinger()) {
             for (int seq = 1; seq <= n; seq++) assertThat(p.ping(Ipv4.parse("127.0.0.1"), seq, 8, 2, TimeUnit.SECONDS)).isNotNegative();
         }
     }

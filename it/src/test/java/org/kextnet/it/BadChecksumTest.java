@@ -45,7 +45,7 @@ class BadChecksumTest {
         ns = teardown.add(NetNs.create("csum"));
         kernel = teardown.add(Stack.kernel("it-csum"));
         Interface tun = Stack.attach(kernel, ns, "tun0", TunDevice.Kind.TUN, "10.126.1.1/24", "10.126.1.2/24");
-        teardown.add(UdpEchoService.start(kernel, UdpEchoService.PORT));
+        teardown.add(UdpEchoService.start(kernel.udp(), UdpEchoService.PORT));
         int n = 5;
 
         String out = ns.mustExec(Duration.ofSeconds(60), Requirements.PYTHON, "-c", SCAPY,

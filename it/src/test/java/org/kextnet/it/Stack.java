@@ -5,6 +5,7 @@ import java.util.Map;
 
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.buf.Buffers;
+import org.kextnet.kernel.config.InterfaceTypes;
 import org.kextnet.kernel.link.tun.TunDevice;
 import org.kextnet.kernel.link.tun.TunDriver;
 import org.kextnet.kernel.net.Interface;
@@ -30,7 +31,7 @@ final class Stack {
         o.put("netns", ns.name());
         o.put("peer", peer);
         for (int i = 0; i + 1 < extraOptions.length; i += 2) o.put(extraOptions[i], extraOptions[i + 1]);
-        Interface ifp = TunDriver.create(kernel, ifName, kind, o);
+        Interface ifp = InterfaceTypes.find(kind == TunDevice.Kind.TUN ? "tun" : "tap").create(kernel, ifName, o);
         kernel.addAddress(ifp, InterfaceAddress.parse(local));
         ifp.up();
         return ifp;

@@ -83,7 +83,7 @@ class TunDeviceTest {
         ns = teardown.add(NetNs.create("mq"));
         kernel = teardown.add(Stack.kernel("it-mq"));
         Interface tun = Stack.attach(kernel, ns, "tun0", TunDevice.Kind.TUN, "10.127.1.1/24", "10.127.1.2/24", "queues", "3");
-        teardown.add(UdpEchoService.start(kernel, UdpEchoService.PORT));
+        teardown.add(UdpEchoService.start(kernel.udp(), UdpEchoService.PORT));
 
         assertThat(((TunDriver) tun.driver()).device().queues()).isEqualTo(3);
         assertThat(ns.ip("-d", "link", "show", Stack.dev(tun))).contains("multi_queue").contains("numqueues 3");

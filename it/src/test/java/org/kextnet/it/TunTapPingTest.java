@@ -59,7 +59,7 @@ class TunTapPingTest {
         String linuxMac = ns.ip("link", "show", Stack.dev(tap)).lines()
                 .filter(l -> l.contains("link/ether")).findFirst().orElseThrow().trim().split("\\s+")[1];
         int peer = Ipv4.parse("10.123.2.1");
-        assertThat(tap.arp().entries()).anySatisfy(e -> {
+        assertThat(kernel.arp(tap).entries()).anySatisfy(e -> {
             assertThat(e.ip()).isEqualTo(peer);
             assertThat(e.mac()).isEqualTo(Long.parseLong(linuxMac.replace(":", ""), 16));
         });

@@ -29,7 +29,7 @@ class UdpEchoTest {
         kernel = teardown.add(Stack.kernel("it-udp"));
         Interface tun = Stack.attach(kernel, ns, "tun0", TunDevice.Kind.TUN, "10.123.3.1/24", "10.123.3.2/24");
         assertThat(tun.mtu()).isEqualTo(1500);
-        teardown.add(UdpEchoService.start(kernel, UdpEchoService.PORT));
+        teardown.add(UdpEchoService.start(kernel.udp(), UdpEchoService.PORT));
     }
 
     /** Sends {@code payload} as one datagram with nc and returns what came back. */

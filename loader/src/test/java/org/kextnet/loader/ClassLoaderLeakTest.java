@@ -146,7 +146,7 @@ class ClassLoaderLeakTest {
         loader.unload("busy");
         assertThat(k.kernel().nke().find("busy")).as("cycle %d: the extension's handle released", i).isNull();
         assertThat(k.kernel().controls().lookup("busy")).isEqualTo(-1);
-        assertThat(k.kernel().ipFilters().v4().describe()).isEmpty();
+        assertThat(k.kernel().ipv4().filters().v4().describe()).isEmpty();
         return cl;
     }
 

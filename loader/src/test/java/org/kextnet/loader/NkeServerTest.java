@@ -72,7 +72,7 @@ class NkeServerTest {
     void nothingLeft(String name) {
         assertThat(k.kernel().nke().find(name)).as("extension handle released").isNull();
         assertThat(k.kernel().controls().list()).extracting(c -> c.owner()).doesNotContain(name);
-        assertThat(k.kernel().ipFilters().v4().describe()).as("ip filters").isEmpty();
+        assertThat(k.kernel().ipv4().filters().v4().describe()).as("ip filters").isEmpty();
     }
 
     @Test void exampleNkeStartsCountsAnswersAndUnloadsCleanlyThenReloadsOnDemand() throws Exception {

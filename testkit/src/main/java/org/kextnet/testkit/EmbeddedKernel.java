@@ -7,15 +7,15 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Buffers;
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.hook.FaultPolicy;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.InterfaceAddress;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.nke.ExtensionHandle;
-import org.kextnet.kernel.nke.FaultPolicy;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kpi.Kpi;
 
@@ -126,7 +126,7 @@ public final class EmbeddedKernel implements AutoCloseable {
                 k.addAddress(ifp, a);
                 int peer = a.network() + ((a.address() & ~a.mask()) == 1 ? 2 : 1);
                 long peerMac = s.ethernet ? PEER_MAC + n : 0;
-                if (s.ethernet) ifp.arp().addStatic(peer, peerMac);
+                if (s.ethernet) k.arp(ifp).addStatic(peer, peerMac);
                 ifp.up();
                 links.put(s.name, new Link(s.name, ifp, wire, s.ethernet, mac, peerMac, a.address(), peer));
             }
@@ -199,17 +199,21 @@ public final class EmbeddedKernel implements AutoCloseable {
      * @return how many frames were processed
      */
     public int runPending() {
-        // The calling thread's own context: tests may run pending frames from more than one thread.
-        PacketContext ctx = kernel.context();
         if (threaded) return 0;
-        int total = 0;
-        int n;
-        do {
-            n = 0;
-            for (MemoryWire.End end : kernelEnds) n += end.poll(ctx); // an array: no iterator per call
-            total += n;
-        } while (n > 0);
-        return total;
+        // The calling thread's own context: tests may run pending frames from more than one thread.
+        PacketContext ctx = kernel.contexts().acquire();
+        try {
+            int total = 0;
+            int n;
+            do {
+                n = 0;
+                for (MemoryWire.End end : kernelEnds) n += end.poll(ctx); // an array: no iterator per call
+                total += n;
+            } while (n > 0);
+            return total;
+        } finally {
+            kernel.contexts().release(ctx);
+        }
     }
 
     // ---- out ----

@@ -7,9 +7,8 @@ import java.util.Map;
 
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.buf.Buffers;
+import org.kextnet.kernel.config.InterfaceTypes;
 import org.kextnet.kernel.inet.udp.UdpEchoService;
-import org.kextnet.kernel.link.tun.TunDevice;
-import org.kextnet.kernel.link.tun.TunDriver;
 import org.kextnet.kernel.net.IfCounters;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.InterfaceAddress;
@@ -51,10 +50,10 @@ public final class TunEchoMain {
         for (String k : new String[] {"netns", "peer", "queues", "mtu"}) if (a.containsKey(k)) options.put(k, a.get(k));
 
         try (Kernel kernel = new Kernel("echo", Buffers.standard())) {
-            Interface ifp = TunDriver.create(kernel, tap ? "tap0" : "tun0", tap ? TunDevice.Kind.TAP : TunDevice.Kind.TUN, options);
+            Interface ifp = InterfaceTypes.find(tap ? "tap" : "tun").create(kernel, tap ? "tap0" : "tun0", options);
             kernel.addAddress(ifp, InterfaceAddress.parse(local));
             ifp.up();
-            try (UdpEchoService echo = UdpEchoService.start(kernel, UdpEchoService.PORT)) {
+            try (UdpEchoService echo = UdpEchoService.start(kernel.udp(), UdpEchoService.PORT)) {
                 System.out.println("READY " + ifp.driver().describe() + " local " + local);
                 System.out.flush();
                 long t0 = System.nanoTime();

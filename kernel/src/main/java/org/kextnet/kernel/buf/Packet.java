@@ -4,7 +4,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 
-import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.wire.Bytes;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.mbuf.Mbuf;
@@ -53,7 +52,8 @@ public final class Packet implements Mbuf {
     public Packet nextPkt;
 
     // packet header
-    private Interface rcvif;
+    /** The interface the packet arrived on (the kernel's own {@code net.Interface}), or null. */
+    private Ifnet rcvif;
     private int csumFlags;
     private int flags;
     /** Free-form per-layer scratch: the layer that owns the packet may use them (e.g. the next hop). */
@@ -175,13 +175,10 @@ public final class Packet implements Mbuf {
     }
 
     // ---- packet header ----
-    @Override public Interface rcvif() { return rcvif; }
-    public void setRcvif(Interface ifp) { this.rcvif = ifp; }
+    @Override public Ifnet rcvif() { return rcvif; }
 
-    @Override public void setRcvif(Ifnet ifp) {
-        if (ifp != null && !(ifp instanceof Interface)) throw new IllegalArgumentException("not an interface of this kernel: " + ifp);
-        this.rcvif = (Interface) ifp;
-    }
+    /** Sets the receiving interface: one of this kernel's interfaces (the caller, kernel code, knows it is). */
+    @Override public void setRcvif(Ifnet ifp) { this.rcvif = ifp; }
 
     @Override public int csumFlags() { return csumFlags; }
     @Override public void setCsumFlags(int f) { this.csumFlags = f; }

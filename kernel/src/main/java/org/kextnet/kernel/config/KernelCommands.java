@@ -10,9 +10,8 @@ import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.inet.Route;
 import org.kextnet.kernel.inet.udp.UdpEchoService;
 import org.kextnet.kernel.inet.udp.UdpSocket;
-import org.kextnet.kernel.link.ArpCache;
-import org.kextnet.kernel.link.loopback.LoopbackDriver;
 import org.kextnet.kernel.link.memwire.MemoryWire;
+import org.kextnet.kernel.neighbor.ArpCache;
 import org.kextnet.kernel.net.IfCounters;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.IfFlags;
@@ -31,14 +30,6 @@ import org.kextnet.kernel.wire.Ipv4;
  * the kernel as it was.
  */
 public final class KernelCommands {
-    static {
-        InterfaceTypes.register("loopback", (k, name, opts) -> {
-            noOptions("loopback", opts);
-            return k.createInterface(name, IfFamily.LOOPBACK, new LoopbackDriver(), 0, 16384);
-        });
-        InterfaceTypes.register("memwire", KernelCommands::createMemoryWire);
-    }
-
     private final Kernel kernel;
     private final List<AutoCloseable> services = new ArrayList<>();
 
@@ -204,8 +195,9 @@ public final class KernelCommands {
         if (w.length == 1 || w[1].equals("-a")) {
             StringBuilder b = new StringBuilder();
             for (Interface ifp : kernel.interfaces()) {
-                if (ifp.arp() == null) continue;
-                for (ArpCache.Entry e : ifp.arp().entries()) {
+                ArpCache arp = kernel.arp(ifp);
+                if (arp == null) continue;
+                for (ArpCache.Entry e : arp.entries()) {
                     b.append('(').append(Ipv4.format(e.ip())).append(") at ")
                             .append(e.state().equals("incomplete") ? "(incomplete)" : Ethernet.format(e.mac()))
                             .append(" on ").append(ifp.name()).append(e.state().equals("static") ? " permanent" : "").append('\n');
@@ -218,13 +210,17 @@ public final class KernelCommands {
             int ip = Ipv4.parse(w[2]);
             long mac = Ethernet.parse(w[3]);
             Interface ifp = kernel.findInterface(w[4]);
-            if (ifp == null || ifp.arp() == null) throw new IllegalArgumentException("no Ethernet interface " + w[4]);
-            ifp.arp().addStatic(ip, mac);
+            ArpCache arp = ifp == null ? null : kernel.arp(ifp);
+            if (arp == null) throw new IllegalArgumentException("no Ethernet interface " + w[4]);
+            arp.addStatic(ip, mac);
             return "";
         }
         if (w[1].equals("-d")) {
             int ip = Ipv4.parse(arg(w, 2, "-d"));
-            for (Interface ifp : kernel.interfaces()) if (ifp.arp() != null && ifp.arp().delete(ip)) return "";
+            for (Interface ifp : kernel.interfaces()) {
+                ArpCache arp = kernel.arp(ifp);
+                if (arp != null && arp.delete(ip)) return "";
+            }
             throw new IllegalArgumentException("no ARP entry for " + w[2]);
         }
         throw new IllegalArgumentException("arp: unknown option '" + w[1] + "' (-a, -s, -d)");
@@ -251,7 +247,7 @@ public final class KernelCommands {
         if (w.length < 2 || !w[1].equals("udp-echo")) throw new IllegalArgumentException("usage: service udp-echo [PORT]");
         int port = w.length > 2 ? parseInt(w[2], "port") : UdpEchoService.PORT;
         try {
-            services.add(UdpEchoService.start(kernel, port));
+            services.add(UdpEchoService.start(kernel.udp(), port));
         } catch (SocketError e) {
             throw new IllegalArgumentException("service udp-echo: " + e.getMessage());
         }
@@ -304,7 +300,7 @@ public final class KernelCommands {
 
     // ---- helpers ----
 
-    private static Interface createMemoryWire(Kernel k, String name, Map<String, String> opts) {
+    static Interface createMemoryWire(Kernel k, String name, Map<String, String> opts) {
         String peer = null;
         double loss = 0;
         long delayMicros = 0;
@@ -339,7 +335,7 @@ public final class KernelCommands {
         }
     }
 
-    private static void noOptions(String type, Map<String, String> opts) {
+    static void noOptions(String type, Map<String, String> opts) {
         if (!opts.isEmpty()) throw new IllegalArgumentException(type + ": unknown option '" + opts.keySet().iterator().next() + "'");
     }
 

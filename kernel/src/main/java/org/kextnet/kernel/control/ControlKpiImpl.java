@@ -3,8 +3,8 @@ package org.kextnet.kernel.control;
 import java.nio.ByteBuffer;
 
 import org.kextnet.kernel.buf.Packet;
-import org.kextnet.kernel.nke.ExtensionHandle;
-import org.kextnet.kernel.nke.KernelRegistration;
+import org.kextnet.kernel.hook.KernelRegistration;
+import org.kextnet.kernel.hook.Owner;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.control.ControlClient;
@@ -17,9 +17,9 @@ import org.kextnet.kpi.mbuf.Mbuf;
 /** {@link ControlKpi} bound to one extension: its registrations and client connections are recorded. */
 final class ControlKpiImpl implements ControlKpi {
     private final ControlRegistry registry;
-    private final ExtensionHandle owner;
+    private final Owner owner;
 
-    ControlKpiImpl(ControlRegistry registry, ExtensionHandle owner) {
+    ControlKpiImpl(ControlRegistry registry, Owner owner) {
         this.registry = registry;
         this.owner = owner;
     }
@@ -83,14 +83,14 @@ final class ControlKpiImpl implements ControlKpi {
     private static final class ClientRegistration extends KernelRegistration {
         private final ControlSocket so;
 
-        ClientRegistration(ExtensionHandle owner, String name, ControlSocket so) {
+        ClientRegistration(Owner owner, String name, ControlSocket so) {
             super(owner, "kctl-client", name + ":" + so.unit());
             this.so = so;
         }
 
         void end() { removeByKernel(false); }
 
-        @Override protected boolean removeByKernel(boolean faulted) {
+        @Override public boolean removeByKernel(boolean faulted) {
             if (!beginDetach()) return true;
             so.close();
             finishDetach(faulted);

@@ -5,8 +5,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.nke.ExtensionHandle;
+import org.kextnet.kernel.buf.Buffers;
+import org.kextnet.kernel.event.EventBus;
+import org.kextnet.kernel.hook.Heads;
+import org.kextnet.kernel.hook.Owner;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.control.ControlKpi;
@@ -20,21 +22,27 @@ import org.kextnet.kpi.event.KernelEvents;
  * of controls only; no extension callback runs under it.
  */
 public final class ControlRegistry {
-    private final Kernel kernel;
+    private final EventBus events;
+    private final Heads heads;
+    private final Buffers buffers;
     private final List<KernelControlEntry> controls = new ArrayList<>();
     private int nextId = 1;
 
-    public ControlRegistry(Kernel kernel) {
-        this.kernel = kernel;
+    public ControlRegistry(EventBus events, Heads heads, Buffers buffers) {
+        this.events = events;
+        this.heads = heads;
+        this.buffers = buffers;
     }
 
-    Kernel kernel() { return kernel; }
+    Heads heads() { return heads; }
+
+    Buffers buffers() { return buffers; }
 
     /** The extension-facing KPI bound to {@code owner}. */
-    public ControlKpi kpi(ExtensionHandle owner) { return new ControlKpiImpl(this, owner); }
+    public ControlKpi kpi(Owner owner) { return new ControlKpiImpl(this, owner); }
 
     /** {@code ctl_register}. */
-    KernelControlEntry register(ExtensionHandle owner, ControlParams p, KernelControl control) throws KpiException {
+    KernelControlEntry register(Owner owner, ControlParams p, KernelControl control) throws KpiException {
         owner.checkOpen();
         if (control == null) throw new KpiException(Errno.EINVAL, "no control callbacks");
         byte[] nameBytes = p.name().getBytes(StandardCharsets.UTF_8);
@@ -81,7 +89,7 @@ public final class ControlRegistry {
 
     private void postEvent(int code, KernelControlEntry e) {
         byte[] d = ByteBuffer.allocate(8).putInt(e.id()).putInt(e.unit()).array();
-        kernel.events().postKernel(KernelEvents.KEV_SYSTEM_CLASS, KernelEvents.KEV_CTL_SUBCLASS, code, d);
+        events.postKernel(KernelEvents.KEV_SYSTEM_CLASS, KernelEvents.KEV_CTL_SUBCLASS, code, d);
     }
 
     /** {@code CTLIOCGINFO}: the id of the control named {@code name}, or -1. */

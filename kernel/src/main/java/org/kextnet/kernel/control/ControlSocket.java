@@ -81,7 +81,7 @@ public final class ControlSocket implements ControlClient, ControlConnection {
         if (!open) return Errno.ENOTCONN;
         int len = data.remaining();
         if (len > control.params().sendSize()) return Errno.EMSGSIZE;
-        Packet m = control.owner().kernel().buffers().alloc(len);
+        Packet m = control.registry.buffers().alloc(len);
         if (m == null) return Errno.ENOBUFS;
         m.setLength(len);
         java.lang.foreign.MemorySegment.copy(java.lang.foreign.MemorySegment.ofBuffer(data), 0, m.segment(), m.offset(), len);

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
-import org.kextnet.kernel.nke.ExtensionHandle;
-import org.kextnet.kernel.nke.KernelRegistration;
+import org.kextnet.kernel.hook.KernelRegistration;
+import org.kextnet.kernel.hook.Owner;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.control.ControlParams;
@@ -19,13 +19,13 @@ import org.kextnet.kpi.control.KernelControl;
  * connect callback starts, so {@code deregister} cannot slip in between.
  */
 final class KernelControlEntry extends KernelRegistration implements ControlRef {
-    private final ControlRegistry registry;
+    final ControlRegistry registry;
     private final ControlParams params;
     final KernelControl control;
     private final Map<Integer, ControlSocket> units = new TreeMap<>();
     private boolean registered = true;
 
-    KernelControlEntry(ControlRegistry registry, ExtensionHandle owner, ControlParams params, KernelControl control) {
+    KernelControlEntry(ControlRegistry registry, Owner owner, ControlParams params, KernelControl control) {
         super(owner, "kctl", params.name());
         this.registry = registry;
         this.params = params;
@@ -111,7 +111,7 @@ final class KernelControlEntry extends KernelRegistration implements ControlRef 
      * Unload or quarantine: without clients the control is deregistered; a quarantine also disconnects the
      * clients first. An unload with clients connected is refused (the extension must wait for them).
      */
-    @Override protected boolean removeByKernel(boolean faulted) {
+    @Override public boolean removeByKernel(boolean faulted) {
         if (faulted) {
             List<ControlSocket> all;
             synchronized (this) {
@@ -123,7 +123,7 @@ final class KernelControlEntry extends KernelRegistration implements ControlRef 
     }
 
     /** A forced unload: the clients are disconnected (their disconnect callbacks run), then the control goes. */
-    @Override protected boolean forceRemove() {
+    @Override public boolean forceRemove() {
         List<ControlSocket> all;
         synchronized (this) {
             all = new ArrayList<>(units.values());

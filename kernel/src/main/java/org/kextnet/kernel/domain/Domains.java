@@ -1,16 +1,17 @@
 package org.kextnet.kernel.domain;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
-import org.kextnet.kernel.nke.ExtensionHandle;
-import org.kextnet.kernel.nke.KernelRegistration;
+import org.kextnet.kernel.hook.KernelRegistration;
+import org.kextnet.kernel.hook.Owner;
+import org.kextnet.kernel.net.Layers.TransportProtocol;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.socket.SocketError;
+import org.kextnet.kernel.socket.SocketFilters;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
@@ -21,32 +22,31 @@ import org.kextnet.kpi.socket.SocketConstants;
 
 /**
  * Protocols extensions add to a domain ({@code net_add_proto}, {@code net_del_proto}, {@code pffindproto}).
- * In the inet domain, IP input hands packets of an added protocol number to the protocol after the IP
- * filters (the kernel keeps ICMP and UDP); applications open sockets of the protocol with {@link #open}.
+ * In the inet domain an added protocol registers in IPv4's {@link org.kextnet.kernel.inet.ProtocolSwitch} beside the kernel's own
+ * (ICMP, UDP, TCP), so IP input hands it packets of its number after the IP filters; applications open
+ * sockets of the protocol with {@link #open}.
  */
 public final class Domains {
-    private static final VarHandle INET = MethodHandles.arrayElementVarHandle(Entry[].class);
-
-    private final Kernel kernel;
-    private final Entry[] inetByProtocol = new Entry[256];
+    private final org.kextnet.kernel.inet.ProtocolSwitch inet;
+    private final SocketFilters socketLayer;
+    private final Map<Integer, Entry> inetByProtocol = new HashMap<>();
     private final List<Entry> entries = new ArrayList<>();
 
-    public Domains(Kernel kernel) {
-        this.kernel = kernel;
+    public Domains(org.kextnet.kernel.inet.ProtocolSwitch inet, SocketFilters sockets) {
+        this.inet = inet;
+        this.socketLayer = sockets;
     }
 
-    public Kernel kernel() { return kernel; }
-
     /** The extension-facing KPI bound to {@code owner}. */
-    public DomainKpi kpi(ExtensionHandle owner) { return new Kpi(owner); }
+    public DomainKpi kpi(Owner owner) { return new Kpi(owner); }
 
     /** An added protocol and its open sockets. */
-    final class Entry extends KernelRegistration implements DomainKpi.ProtocolRef {
+    final class Entry extends KernelRegistration implements DomainKpi.ProtocolRef, TransportProtocol {
         final int domain;
         final ProtocolSwitch pr;
         private int sockets;
 
-        Entry(ExtensionHandle owner, int domain, ProtocolSwitch pr) {
+        Entry(Owner owner, int domain, ProtocolSwitch pr) {
             super(owner, "protosw", ProtocolFamily.name(domain) + "/" + pr.type() + "/" + pr.protocol());
             this.domain = domain;
             this.pr = pr;
@@ -65,7 +65,7 @@ public final class Domains {
         synchronized void socketClosed() { sockets--; }
 
         void fault(String callback, Throwable t) {
-            kernel.stats().count(Stat.NKE_FAULTS);
+            socketLayer.contexts().stats().count(Stat.NKE_FAULTS);
             if (countFault(callback, t)) remove(true);
         }
 
@@ -76,9 +76,9 @@ public final class Domains {
             }
             synchronized (Domains.this) {
                 entries.remove(this);
-                if (domain == ProtocolFamily.PF_INET && inetByProtocol[pr.protocol()] == this) INET.setVolatile(inetByProtocol, pr.protocol(), null);
+                if (domain == ProtocolFamily.PF_INET && inetByProtocol.remove(pr.protocol(), this)) inet.unregister(pr.protocol(), this);
             }
-            kernel.grace().defer(() -> {
+            socketLayer.heads().grace().defer(() -> {
                 try {
                     pr.removed();
                 } catch (Throwable t) {
@@ -89,10 +89,34 @@ public final class Domains {
             return 0;
         }
 
-        @Override protected boolean removeByKernel(boolean faulted) { return remove(faulted) == 0; }
+        @Override public boolean removeByKernel(boolean faulted) { return remove(faulted) == 0; }
+
+        /** IP input's hand-off through the protocol switch ({@code ip_protox}), inside the reader's read-side section. */
+        @Override public void input(PacketContext ctx, Packet m, int offset) {
+            ctx.enter(); // a removed protocol's removed() must wait for this call
+            try {
+                if (!isActive()) {
+                    ctx.stats().inc(Stat.IP_NO_PROTO);
+                    m.free();
+                    return;
+                }
+                int gen = m.generation();
+                try {
+                    pr.input(m, offset);
+                } catch (Throwable t) {
+                    if (!m.isFree() && m.generation() == gen) { // it threw before passing the packet on: drop it
+                        ctx.stats().inc(Stat.NKE_FAULT_DROPS);
+                        m.free();
+                    }
+                    fault("input", t);
+                }
+            } finally {
+                ctx.exit();
+            }
+        }
     }
 
-    Entry add(ExtensionHandle owner, int domain, ProtocolSwitch pr) throws KpiException {
+    Entry add(Owner owner, int domain, ProtocolSwitch pr) throws KpiException {
         owner.checkOpen();
         if (domain != ProtocolFamily.PF_INET) throw new KpiException(Errno.EAFNOSUPPORT, "only the inet domain takes protocols");
         int p = pr.protocol();
@@ -102,37 +126,17 @@ public final class Domains {
         }
         Entry e = new Entry(owner, domain, pr);
         synchronized (this) {
-            if (inetByProtocol[p] != null) throw new KpiException(Errno.EEXIST, "protocol " + p + " is added");
+            if (inetByProtocol.containsKey(p)) throw new KpiException(Errno.EEXIST, "protocol " + p + " is added");
+            try {
+                inet.register(p, e);
+            } catch (IllegalStateException taken) {
+                throw new KpiException(Errno.EEXIST, "protocol " + p + " is registered");
+            }
             entries.add(e);
-            INET.setVolatile(inetByProtocol, p, e);
+            inetByProtocol.put(p, e);
         }
         owner.record(e);
         return e;
-    }
-
-    /**
-     * IP input's hand-off for a protocol the kernel does not implement ({@code ip_protox}). Takes ownership
-     * when it returns true; false means nobody added the protocol (the caller answers protocol unreachable).
-     */
-    public boolean inetInput(PacketContext ctx, Packet m, int protocol, int offset) {
-        ctx.enter(); // before the lookup: a removed protocol's removed() must wait for this call
-        try {
-            Entry e = (Entry) INET.getVolatile(inetByProtocol, protocol & 0xff);
-            if (e == null) return false;
-            int gen = m.generation();
-            try {
-                e.pr.input(m, offset);
-            } catch (Throwable t) {
-                if (!m.isFree() && m.generation() == gen) { // it threw before passing the packet on: drop it
-                    ctx.stats().inc(Stat.NKE_FAULT_DROPS);
-                    m.free();
-                }
-                e.fault("input", t);
-            }
-            return true;
-        } finally {
-            ctx.exit();
-        }
     }
 
     /**
@@ -142,10 +146,10 @@ public final class Domains {
     public ProtocolSocketImpl open(int domain, int type, int protocol) throws SocketError {
         Entry e;
         synchronized (this) {
-            e = domain == ProtocolFamily.PF_INET && protocol > 0 && protocol < 256 ? inetByProtocol[protocol] : null;
+            e = domain == ProtocolFamily.PF_INET ? inetByProtocol.get(protocol) : null;
         }
         if (e == null || e.pr.type() != type || !e.openSocket()) throw new SocketError(Errno.EPROTONOSUPPORT, "no protocol " + domain + "/" + type + "/" + protocol);
-        ProtocolSocketImpl so = new ProtocolSocketImpl(kernel, e);
+        ProtocolSocketImpl so = new ProtocolSocketImpl(socketLayer, e);
         int r;
         try {
             r = e.pr.attach(so);
@@ -157,7 +161,7 @@ public final class Domains {
             e.socketClosed();
             throw new SocketError(r, "protocol refused the socket");
         }
-        kernel.socketFilters().socketCreated(so);
+        socketLayer.socketCreated(so);
         return so;
     }
 
@@ -169,9 +173,9 @@ public final class Domains {
     }
 
     private final class Kpi implements DomainKpi {
-        private final ExtensionHandle owner;
+        private final Owner owner;
 
-        Kpi(ExtensionHandle owner) { this.owner = owner; }
+        Kpi(Owner owner) { this.owner = owner; }
 
         @Override public ProtocolRef addProtocol(int domain, ProtocolSwitch protocol) throws KpiException {
             return add(owner, domain, protocol);

@@ -5,12 +5,13 @@ import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
 
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.net.Contexts;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.socket.DatagramQueue;
 import org.kextnet.kernel.socket.KernelSocket;
 import org.kextnet.kernel.socket.SocketError;
+import org.kextnet.kernel.socket.SocketFilters;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.domain.ProtocolSocket;
 import org.kextnet.kpi.mbuf.Mbuf;
@@ -31,8 +32,8 @@ public final class ProtocolSocketImpl extends KernelSocket implements ProtocolSo
     private volatile Object pcb;
     private volatile SockAddr local, remote;
 
-    ProtocolSocketImpl(Kernel kernel, Domains.Entry entry) {
-        super(kernel, entry.domain(), entry.pr.type(), entry.pr.protocol());
+    ProtocolSocketImpl(SocketFilters registry, Domains.Entry entry) {
+        super(registry, entry.domain(), entry.pr.type(), entry.pr.protocol());
         this.entry = entry;
     }
 
@@ -53,7 +54,13 @@ public final class ProtocolSocketImpl extends KernelSocket implements ProtocolSo
     @Override public int deliver(SockAddr from, Mbuf data) {
         Packet m = (Packet) data;
         int fromAddr = from == null ? 0 : from.ipv4(), fromPort = from == null ? 0 : from.port();
-        if (filterIn(kernel.context(), m, fromAddr, fromPort) != 0) return 0; // a filter took or dropped it
+        Contexts contexts = registry.contexts();
+        PacketContext ctx = contexts.acquire();
+        try {
+            if (filterIn(ctx, m, fromAddr, fromPort) != 0) return 0; // a filter took or dropped it
+        } finally {
+            contexts.release(ctx);
+        }
         int r = protoAppend(m, fromAddr, fromPort);
         if (r != 0) m.free();
         return r;
@@ -65,12 +72,12 @@ public final class ProtocolSocketImpl extends KernelSocket implements ProtocolSo
     public int send(ByteBuffer data, SockAddr to) throws SocketError {
         checkOpen();
         int len = data.remaining();
-        Packet m = kernel.buffers().alloc(len);
+        Packet m = registry.contexts().buffers().alloc(len);
         if (m == null) throw new SocketError(Errno.ENOBUFS, "no packet buffers");
         m.setLength(len);
         MemorySegment.copy(MemorySegment.ofBuffer(data), 0, m.segment(), m.offset(), len);
         data.position(data.position() + len);
-        int r = output(kernel.context(), m, to, 0);
+        int r = registry.contexts().call(ctx -> output(ctx, m, to, 0));
         if (r != 0) throw new SocketError(r, "send");
         return len;
     }
@@ -97,7 +104,7 @@ public final class ProtocolSocketImpl extends KernelSocket implements ProtocolSo
 
     /** Calls one of the protocol's requests; a throw is counted as a fault and fails the request with EIO. */
     private int request(String name, IntSupplier call) {
-        PacketContext ctx = kernel.context();
+        PacketContext ctx = registry.contexts().acquire();
         ctx.enter(); // removal's final callback waits for this call
         try {
             return call.getAsInt();
@@ -106,6 +113,7 @@ public final class ProtocolSocketImpl extends KernelSocket implements ProtocolSo
             return Errno.EIO;
         } finally {
             ctx.exit();
+            registry.contexts().release(ctx);
         }
     }
 

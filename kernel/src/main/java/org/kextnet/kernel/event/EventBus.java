@@ -6,10 +6,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
-import org.kextnet.kernel.nke.ExtensionHandle;
-import org.kextnet.kernel.nke.KernelRegistration;
+import org.kextnet.kernel.hook.KernelRegistration;
+import org.kextnet.kernel.hook.Owner;
+import org.kextnet.kernel.sync.GracePeriod;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.event.EventFilter;
 import org.kextnet.kpi.event.EventKpi;
@@ -27,7 +26,7 @@ public final class EventBus {
     /** First dynamic vendor code ({@code kev_vendor_code_find}). */
     public static final int FIRST_VENDOR_CODE = 1000;
 
-    private final Kernel kernel;
+    private final GracePeriod grace;
     private final AtomicLong ids = new AtomicLong();
     private final Map<String, Integer> vendors = new ConcurrentHashMap<>();
     private final AtomicInteger nextVendor = new AtomicInteger(FIRST_VENDOR_CODE);
@@ -42,8 +41,8 @@ public final class EventBus {
         abstract void deliver(KernelEvent e);
     }
 
-    public EventBus(Kernel kernel) {
-        this.kernel = kernel;
+    public EventBus(GracePeriod grace) {
+        this.grace = grace;
     }
 
     /** {@code kev_vendor_code_find}: a stable code per vendor string. */
@@ -63,12 +62,11 @@ public final class EventBus {
         KernelEvent withId = e.withId(ids.incrementAndGet());
         Subscriber[] subs = subscribers;
         if (subs.length == 0) return withId;
-        PacketContext ctx = kernel.context();
-        ctx.enter();
+        int section = grace.enter(GracePeriod.stripeFor(Thread.currentThread()));
         try {
             for (Subscriber s : subscribers) if (s.filter.matches(withId)) s.deliver(withId);
         } finally {
-            ctx.exit();
+            grace.exit(section);
         }
         return withId;
     }
@@ -126,7 +124,7 @@ public final class EventBus {
     }
 
     /** Subscribes an extension's listener; the subscription is recorded against {@code owner}. */
-    public EventKpi.Subscription subscribe(ExtensionHandle owner, EventFilter filter, KernelEventListener listener) {
+    public EventKpi.Subscription subscribe(Owner owner, EventFilter filter, KernelEventListener listener) {
         ListenerSubscription sub = new ListenerSubscription(owner, filter, listener);
         owner.record(sub);
         add(sub.subscriber);
@@ -139,7 +137,7 @@ public final class EventBus {
     private final class ListenerSubscription extends KernelRegistration implements EventKpi.Subscription {
         final Subscriber subscriber;
 
-        ListenerSubscription(ExtensionHandle owner, EventFilter filter, KernelEventListener listener) {
+        ListenerSubscription(Owner owner, EventFilter filter, KernelEventListener listener) {
             super(owner, "kev", filter.vendorCode() + "/" + filter.eventClass() + "/" + filter.subclass());
             this.subscriber = new Subscriber(filter) {
                 @Override void deliver(KernelEvent e) {
@@ -158,10 +156,10 @@ public final class EventBus {
         private void end(boolean faulted) {
             if (!beginDetach()) return;
             remove(subscriber);
-            kernel.grace().defer(() -> finishDetach(faulted));
+            grace.defer(() -> finishDetach(faulted));
         }
 
-        @Override protected boolean removeByKernel(boolean faulted) {
+        @Override public boolean removeByKernel(boolean faulted) {
             end(faulted);
             return true;
         }

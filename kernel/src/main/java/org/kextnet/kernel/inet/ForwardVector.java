@@ -1,10 +1,11 @@
 package org.kextnet.kernel.inet;
 
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.hook.FilterEntry;
 import org.kextnet.kernel.net.Interface;
-import org.kextnet.kernel.net.PreOutput;
-import org.kextnet.kernel.nke.FilterEntry;
+import org.kextnet.kernel.net.Layers.PreOutput;
+import org.kextnet.kernel.net.PacketContext;
+import org.kextnet.kernel.net.Scratch;
 import org.kextnet.kpi.ipfilter.IpFilter;
 
 /**
@@ -13,9 +14,12 @@ import org.kextnet.kpi.ipfilter.IpFilter;
  * same interface, with that interface's checks, filter-head tests and link-address lookup done once per
  * run instead of once per packet.
  *
- * <p>One per packet thread ({@link org.kextnet.kernel.PacketContext}); not thread-safe.
+ * <p>One per packet thread ({@link org.kextnet.kernel.net.PacketContext}); not thread-safe.
  */
-public final class ForwardVector {
+public final class ForwardVector implements PacketContext.Discardable {
+    /** The vector of each packet thread. */
+    static final Scratch<ForwardVector> KEY = Scratch.of(ForwardVector::new);
+
     /** Packets held at most; a full vector is sent before the next packet is added. */
     public static final int CAPACITY = 64;
 
@@ -64,7 +68,7 @@ public final class ForwardVector {
      * Frees the packets still held and empties the vector: after a kernel bug escaped a vector stage (see
      * {@link PacketContext#discardVectors()}). Packets already handed on are no longer here.
      */
-    public void discard(PacketContext ctx) {
+    @Override public void discard(PacketContext ctx) {
         for (int i = 0; i < CAPACITY; i++) {
             Packet m = packets[i];
             packets[i] = null;

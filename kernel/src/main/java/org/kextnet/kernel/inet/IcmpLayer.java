@@ -5,13 +5,17 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.IntConsumer;
 
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
+import org.kextnet.kernel.buf.Buffers;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.IfFamily;
+import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.net.Layers.TransportProtocol;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.stat.StatCells;
+import org.kextnet.kernel.sync.Clock;
 import org.kextnet.kernel.wire.Bytes;
+import org.kextnet.kernel.wire.Checksum;
 import org.kextnet.kernel.wire.Icmp;
 import org.kextnet.kernel.wire.Ipv4;
 import org.kextnet.kpi.Errno;
@@ -20,23 +24,29 @@ import org.kextnet.kpi.Errno;
  * ICMP for IPv4 (RFC 792, RFC 1122 3.2.2): answers echo requests in place, hands echo replies to
  * whoever pings, counts the rest, and builds error messages for the other layers, rate-limited.
  */
-public final class IcmpLayer {
+public final class IcmpLayer implements TransportProtocol {
     /** Errors per second and burst (Linux's icmp_ratelimit is 1000/s). */
     public static final int ERROR_RATE = 1000, ERROR_BURST = 50;
     /** Bytes of the offending packet an error quotes: as much as fits in 576 bytes (RFC 1812 4.3.2.3). */
     public static final int MAX_QUOTE = 576 - Ipv4.MIN_HEADER - Icmp.HEADER_LEN;
 
-    private final Kernel kernel;
+    private final InetConfig config;
+    private final IpOutput output;
+    private final Buffers buffers;
+    private final Clock clock;
     private final TokenBucket errorLimit;
     private final Map<Integer, IntConsumer> echoListeners = new ConcurrentHashMap<>();
 
-    public IcmpLayer(Kernel kernel) {
-        this.kernel = kernel;
-        this.errorLimit = new TokenBucket(ERROR_RATE, ERROR_BURST, kernel.nanoTime());
+    public IcmpLayer(InetConfig config, IpOutput output, Buffers buffers, Clock clock) {
+        this.config = config;
+        this.output = output;
+        this.buffers = buffers;
+        this.clock = clock;
+        this.errorLimit = new TokenBucket(ERROR_RATE, ERROR_BURST, clock.nanoTime());
     }
 
     /** An ICMP message for this host; {@code hl} is the IP header length. Takes ownership. */
-    public void input(PacketContext ctx, Packet m, int hl) {
+    @Override public void input(PacketContext ctx, Packet m, int hl) {
         StatCells st = ctx.stats();
         MemorySegment s = m.segment();
         int ip = m.offset();
@@ -82,7 +92,7 @@ public final class IcmpLayer {
         int oldWord = s.get(Bytes.U16, icmp) & 0xffff;            // type << 8 | code
         int newWord = (Icmp.ECHO_REPLY << 8) | (oldWord & 0xff);
         s.set(Bytes.U16, icmp, (short) newWord);
-        Icmp.setChecksum(s, icmp, org.kextnet.kernel.wire.Checksum.update16(Icmp.checksum(s, icmp), oldWord, newWord));
+        Icmp.setChecksum(s, icmp, Checksum.update16(Icmp.checksum(s, icmp), oldWord, newWord));
         int src = Ipv4.src(s, ip);
         int dst = Ipv4.dst(s, ip);
         Ipv4.setSrc(s, ip, dst);
@@ -93,7 +103,7 @@ public final class IcmpLayer {
         m.setFlags(0);
         m.setCsumFlags(0);
         ctx.stats().inc(Stat.ICMP_OUT_ECHO_REPLY);
-        kernel.ipOutput().outputPacket(ctx, m);
+        output.outputPacket(ctx, m);
     }
 
     /**
@@ -116,18 +126,19 @@ public final class IcmpLayer {
             return;
         }
         // 127/8 is a fine source on lo0 itself: local programs get their errors too.
-        boolean looped = orig.rcvif() != null && orig.rcvif().family() == IfFamily.LOOPBACK && (src >>> 24) == 127;
+        Interface rcvif = orig.rcvif() instanceof Interface i ? i : null;
+        boolean looped = rcvif != null && rcvif.family() == IfFamily.LOOPBACK && (src >>> 24) == 127;
         if ((Ipv4.frag(s, ip) & Ipv4.OFFSET_MASK) != 0 || (orig.flags() & (Packet.F_BROADCAST | Packet.F_MULTICAST)) != 0
                 || Ipv4.isMulticast(dst) || dst == Ipv4.BROADCAST || src == 0 || (Ipv4.isMartianSource(src) && !looped)) {
             st.inc(Stat.ICMP_ERROR_NOT_SENT);
             return;
         }
-        if (!errorLimit.tryTake(kernel.nanoTime())) {
+        if (!errorLimit.tryTake(clock.nanoTime())) {
             st.inc(Stat.ICMP_RATE_LIMITED);
             return;
         }
         int quote = Math.min(orig.length(), MAX_QUOTE);
-        Packet m = kernel.buffers().alloc(Ipv4.MIN_HEADER + Icmp.HEADER_LEN + quote);
+        Packet m = buffers.alloc(Ipv4.MIN_HEADER + Icmp.HEADER_LEN + quote);
         if (m == null) {
             st.inc(Stat.NO_BUFFERS);
             return;
@@ -141,9 +152,9 @@ public final class IcmpLayer {
         MemorySegment.copy(s, ip, ms, o + Icmp.HEADER_LEN, quote);
         Icmp.fillChecksum(ms, o, Icmp.HEADER_LEN + quote);
         // Answer from the address the packet was sent to when it was ours, else from the arrival interface.
-        int from = kernel.isLocalAddress(dst) ? dst : (orig.rcvif() != null ? orig.rcvif().primaryAddress() : 0);
+        int from = config.isLocalAddress(dst) ? dst : (rcvif != null ? rcvif.primaryAddress() : 0);
         st.inc(type == Icmp.TIME_EXCEEDED ? Stat.ICMP_OUT_TIME_EXCEEDED : Stat.ICMP_OUT_UNREACH);
-        kernel.ipOutput().output(ctx, m, from, src, Ipv4.PROTO_ICMP, Ipv4.DEFAULT_TTL, 0, false);
+        output.output(ctx, m, from, src, Ipv4.PROTO_ICMP, Ipv4.DEFAULT_TTL, 0, false);
     }
 
     /**
@@ -151,7 +162,7 @@ public final class IcmpLayer {
      * with {@link #onEchoReply}. Returns 0 or an errno.
      */
     public int sendEcho(PacketContext ctx, int dst, int id, int seq, int payloadLength) {
-        Packet m = kernel.buffers().alloc(Ipv4.MIN_HEADER + Icmp.HEADER_LEN + payloadLength);
+        Packet m = buffers.alloc(Ipv4.MIN_HEADER + Icmp.HEADER_LEN + payloadLength);
         if (m == null) return Errno.ENOBUFS;
         m.setLength(Icmp.HEADER_LEN + payloadLength);
         MemorySegment s = m.segment();
@@ -163,7 +174,7 @@ public final class IcmpLayer {
         for (int i = 0; i < payloadLength; i++) m.put8(Icmp.HEADER_LEN + i, i);
         Icmp.fillChecksum(s, o, Icmp.HEADER_LEN + payloadLength);
         ctx.stats().inc(Stat.ICMP_OUT_ECHO);
-        return kernel.ipOutput().output(ctx, m, 0, dst, Ipv4.PROTO_ICMP, Ipv4.DEFAULT_TTL, 0, false);
+        return output.output(ctx, m, 0, dst, Ipv4.PROTO_ICMP, Ipv4.DEFAULT_TTL, 0, false);
     }
 
     /** Registers (or with null, removes) the listener for echo replies with this identifier. */

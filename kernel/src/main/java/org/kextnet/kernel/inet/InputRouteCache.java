@@ -1,18 +1,22 @@
 package org.kextnet.kernel.inet;
 
 import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.net.Scratch;
 
 /**
  * One packet thread's memory of what IPv4 input decided for the last (receiving interface, source,
  * destination) it saw: the address checks (martian, own source, local, broadcast) and, for a packet to
  * forward, its route. Packets of a flow come back to back, so most of them skip the per-packet walks of the
  * address lists and the routing table. The entry holds while the kernel's configuration generation
- * ({@link org.kextnet.kernel.Kernel#configGeneration()}) is the one it was made under: changes of addresses
+ * ({@link InetConfig#generation()}) is the one it was made under: changes of addresses
  * or routes bump it after they are published, so a stale entry is never used.
  *
- * <p>Owned by the thread of its {@link org.kextnet.kernel.PacketContext}; not thread-safe.
+ * <p>Owned by the thread of its {@link org.kextnet.kernel.net.PacketContext}; not thread-safe.
  */
 public final class InputRouteCache {
+    /** The cache of each packet thread. */
+    static final Scratch<InputRouteCache> KEY = Scratch.of(InputRouteCache::new);
+
     /** Verdicts. */
     static final int BAD_ADDRESS = 0, LOCAL = 1, BROADCAST = 2, MULTICAST = 3, FORWARD = 4;
 

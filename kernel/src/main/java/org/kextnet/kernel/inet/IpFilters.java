@@ -1,12 +1,12 @@
 package org.kextnet.kernel.inet;
 
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
-import org.kextnet.kernel.nke.ExtensionHandle;
-import org.kextnet.kernel.nke.FilterChain;
-import org.kextnet.kernel.nke.FilterEntry;
-import org.kextnet.kernel.nke.Overrides;
+import org.kextnet.kernel.hook.FilterChain;
+import org.kextnet.kernel.hook.FilterEntry;
+import org.kextnet.kernel.hook.Heads;
+import org.kextnet.kernel.hook.Overrides;
+import org.kextnet.kernel.hook.Owner;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
@@ -37,14 +37,14 @@ import org.kextnet.kpi.net.ProtocolFamily;
 public final class IpFilters {
     static final int IN = 0, OUT = 1;
 
-    private final Kernel kernel;
+    private final Heads heads;
     private final FilterChain<IpFilter> v4;
     private final FilterChain<IpFilter> v6;
 
-    public IpFilters(Kernel kernel) {
-        this.kernel = kernel;
-        this.v4 = new FilterChain<>("ipv4", kernel.grace(), 2);
-        this.v6 = new FilterChain<>("ipv6", kernel.grace(), 2);
+    public IpFilters(Heads heads) {
+        this.heads = heads;
+        this.v4 = new FilterChain<>("ipv4", heads.grace(), 2);
+        this.v6 = new FilterChain<>("ipv6", heads.grace(), 2);
     }
 
     public FilterChain<IpFilter> v4() { return v4; }
@@ -54,7 +54,7 @@ public final class IpFilters {
     public static final class Entry extends FilterEntry<IpFilter> implements IpFilterRef {
         private final int family;
 
-        Entry(FilterChain<IpFilter> chain, ExtensionHandle owner, String name, Position position, int priority,
+        Entry(FilterChain<IpFilter> chain, Owner owner, String name, Position position, int priority,
               IpFilter filter, int family) {
             super(chain, owner, "ipfilter", name, position, priority, filter, caps(filter));
             this.family = family;
@@ -84,7 +84,7 @@ public final class IpFilters {
     }
 
     /** {@code ipf_addv4} / {@code ipf_addv6}. */
-    public Entry add(ExtensionHandle owner, int family, String name, Position position, IpFilter filter) throws KpiException {
+    public Entry add(Owner owner, int family, String name, Position position, IpFilter filter) throws KpiException {
         owner.checkOpen();
         FilterChain<IpFilter> chain = family == ProtocolFamily.PF_INET6 ? v6 : v4;
         return chain.add(name, position, (c, prio) -> new Entry(c, owner, name, position, prio, filter, family));
@@ -241,7 +241,7 @@ public final class IpFilters {
     private boolean faulted(PacketContext ctx, FilterEntry<IpFilter> e, String callback, Throwable t, Packet m, int gen) {
         ctx.stats().inc(Stat.NKE_FAULTS);
         e.fault(callback, t);
-        if (kernel.nke().policy().ipFailPass()) return false;
+        if (heads.policy().ipFailPass()) return false;
         ctx.stats().inc(Stat.NKE_FAULT_DROPS);
         if (!m.isFree() && m.generation() == gen) m.free();
         return true;

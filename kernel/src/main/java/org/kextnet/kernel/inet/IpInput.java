@@ -2,12 +2,12 @@ package org.kextnet.kernel.inet;
 
 import java.lang.foreign.MemorySegment;
 
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.hook.FilterEntry;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
-import org.kextnet.kernel.nke.FilterEntry;
+import org.kextnet.kernel.net.Layers.TransportProtocol;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.stat.StatCells;
 import org.kextnet.kernel.wire.Bytes;
@@ -16,13 +16,25 @@ import org.kextnet.kernel.wire.Ipv4;
 
 /**
  * IPv4 input (xnu's {@code ip_input}): header checks, local delivery (after reassembly, through the IP
- * filters) to ICMP and UDP, and forwarding between interfaces when it is enabled.
+ * filters) to the transport protocol registered for the datagram's protocol number ({@link ProtocolSwitch}),
+ * and forwarding between interfaces when it is enabled.
  */
 public final class IpInput {
-    private final Kernel kernel;
+    private final InetConfig config;
+    private final IpFilters filters;
+    private final ProtocolSwitch protocols;
+    private final IpOutput output;
+    private final Reassembly reassembly;
+    private final IcmpLayer icmp;
 
-    public IpInput(Kernel kernel) {
-        this.kernel = kernel;
+    public IpInput(InetConfig config, IpFilters filters, ProtocolSwitch protocols, IpOutput output, Reassembly reassembly,
+                   IcmpLayer icmp) {
+        this.config = config;
+        this.filters = filters;
+        this.protocols = protocols;
+        this.output = output;
+        this.reassembly = reassembly;
+        this.icmp = icmp;
     }
 
     /** A received packet ({@code m} starts at the IP header, link header stripped). Takes ownership. */
@@ -51,13 +63,13 @@ public final class IpInput {
         }
         int total = (int) (w0 >>> 32) & 0xffff;
         if (len > total) m.setLength(total); // Ethernet padding
-        InputRouteCache rc = lookup(ctx.routeCache, kernel.configGeneration(), ifp, (int) w1, dst);
+        InputRouteCache rc = lookup(ctx.scratch(InputRouteCache.KEY), config.generation(), ifp, (int) w1, dst);
         switch (rc.verdict) {
             case InputRouteCache.FORWARD -> forward(ctx, m, dst, (int) (w1 >>> 32), rc.route);
             case InputRouteCache.LOCAL, InputRouteCache.BROADCAST -> {
                 if (rc.verdict == InputRouteCache.BROADCAST) m.addFlags(Packet.F_BROADCAST);
                 if ((w0 & (Ipv4.FLAG_MF | Ipv4.OFFSET_MASK)) != 0) {
-                    m = kernel.reassembly().insert(ctx, m);
+                    m = reassembly.insert(ctx, m);
                     if (m == null) return;
                 }
                 deliver(ctx, m);
@@ -85,11 +97,11 @@ public final class IpInput {
      * the configuration generation) is read once per vector, the counters added once.
      */
     public void input(PacketContext ctx, Interface ifp, Packet[] packets, int n) {
-        boolean forwarding = kernel.forwarding();
-        int generation = kernel.configGeneration();
-        InputRouteCache rc = ctx.routeCache;
-        ForwardVector out = ctx.forwardVector;
-        IpOutput output = kernel.ipOutput();
+        boolean forwarding = config.forwarding();
+        int generation = config.generation();
+        InputRouteCache rc = ctx.scratch(InputRouteCache.KEY);
+        ForwardVector out = ctx.scratch(ForwardVector.KEY);
+        IpOutput output = this.output;
         int total = 0;
         for (int i = 0; i < n; i++) {
             Packet m = packets[i];
@@ -141,7 +153,7 @@ public final class IpInput {
     private InputRouteCache lookup(InputRouteCache rc, int generation, Interface ifp, int src, int dst) {
         if (!rc.matches(generation, ifp, src, dst)) {
             int verdict = classify(ifp, src, dst);
-            rc.set(generation, ifp, src, dst, verdict, verdict == InputRouteCache.FORWARD ? kernel.routes().lookup(dst) : null);
+            rc.set(generation, ifp, src, dst, verdict, verdict == InputRouteCache.FORWARD ? config.routes().lookup(dst) : null);
         }
         return rc;
     }
@@ -152,13 +164,13 @@ public final class IpInput {
         // One of our own addresses as the source can only be spoofed when it comes from a link, and answering
         // it would loop (an echo reflected to ourselves forever): dropped, as Linux does without accept_local.
         if ((Ipv4.isMartianSource(src) && !(loopback && (src >>> 24) == 127))
-                || (!loopback && kernel.isLocalAddress(src))
-                || (Ipv4.isMartianDestination(dst) && !(loopback && kernel.isLocalAddress(dst)))) {
+                || (!loopback && config.isLocalAddress(src))
+                || (Ipv4.isMartianDestination(dst) && !(loopback && config.isLocalAddress(dst)))) {
             return InputRouteCache.BAD_ADDRESS;
         }
         // A link-layer broadcast alone does not make a packet ours: its IP destination must (RFC 1122 3.3.6).
         if (ifp.isBroadcastFor(dst)) return InputRouteCache.BROADCAST;
-        if (kernel.isLocalAddress(dst)) return InputRouteCache.LOCAL;
+        if (config.isLocalAddress(dst)) return InputRouteCache.LOCAL;
         return Ipv4.isMulticast(dst) ? InputRouteCache.MULTICAST : InputRouteCache.FORWARD;
     }
 
@@ -177,20 +189,18 @@ public final class IpInput {
     public void deliver(PacketContext ctx, Packet m, FilterEntry<?> resumeAfter) {
         MemorySegment s = m.segment();
         int off = m.offset();
-        if (!kernel.ipFilters().input(ctx, m, Ipv4.headerLength(s, off), Ipv4.protocol(s, off), resumeAfter)) return;
+        if (!filters.input(ctx, m, Ipv4.headerLength(s, off), Ipv4.protocol(s, off), resumeAfter)) return;
         // A filter may have rewritten the header: read it again.
         int hl = Ipv4.headerLength(s, m.offset());
         ctx.stats().inc(Stat.IP_DELIVERED);
-        switch (Ipv4.protocol(s, m.offset())) {
-            case Ipv4.PROTO_ICMP -> kernel.icmp().input(ctx, m, hl);
-            case Ipv4.PROTO_UDP -> kernel.udp().input(ctx, m, hl);
-            default -> {
-                if (kernel.domains().inetInput(ctx, m, Ipv4.protocol(s, m.offset()), hl)) return; // an extension's protocol
-                ctx.stats().inc(Stat.IP_NO_PROTO);
-                kernel.icmp().error(ctx, m, Icmp.UNREACH, Icmp.UNREACH_PROTOCOL, 0);
-                m.free();
-            }
+        TransportProtocol p = protocols.get(Ipv4.protocol(s, m.offset()));
+        if (p != null) {
+            p.input(ctx, m, hl);
+            return;
         }
+        ctx.stats().inc(Stat.IP_NO_PROTO);
+        icmp.error(ctx, m, Icmp.UNREACH, Icmp.UNREACH_PROTOCOL, 0);
+        m.free();
     }
 
     /**
@@ -200,27 +210,27 @@ public final class IpInput {
      */
     void forward(PacketContext ctx, Packet m, int dst, int ttlWord, Route r) {
         StatCells st = ctx.stats();
-        if (!kernel.forwarding() || (m.flags() & (Packet.F_BROADCAST | Packet.F_MULTICAST)) != 0) {
+        if (!config.forwarding() || (m.flags() & (Packet.F_BROADCAST | Packet.F_MULTICAST)) != 0) {
             st.inc(Stat.IP_CANT_FORWARD);
             m.free();
             return;
         }
         if ((ttlWord >>> 24) <= 1) {
             st.inc(Stat.IP_TTL_EXCEEDED);
-            kernel.icmp().error(ctx, m, Icmp.TIME_EXCEEDED, Icmp.TIMX_INTRANS, 0);
+            icmp.error(ctx, m, Icmp.TIME_EXCEEDED, Icmp.TIMX_INTRANS, 0);
             m.free();
             return;
         }
         if (r == null) {
             st.inc(Stat.IP_NO_ROUTE);
-            kernel.icmp().error(ctx, m, Icmp.UNREACH, Icmp.UNREACH_NET, 0);
+            icmp.error(ctx, m, Icmp.UNREACH, Icmp.UNREACH_NET, 0);
             m.free();
             return;
         }
         Ipv4.decrementTtl(m.segment(), m.offset(), ttlWord);
         m.addFlags(Packet.F_FORWARDED);
-        if (kernel.ipFilters().output(ctx, m, null, null) != 0) return; // taken or dropped by an IP filter
+        if (filters.output(ctx, m, null, null) != 0) return; // taken or dropped by an IP filter
         st.inc(Stat.IP_FORWARDED);
-        kernel.ipOutput().send(ctx, m, r.ifp(), r.nextHop(dst));
+        output.send(ctx, m, r.ifp(), r.nextHop(dst));
     }
 }

@@ -4,12 +4,12 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
+import org.kextnet.kernel.buf.Buffers;
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.hook.FilterEntry;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
-import org.kextnet.kernel.nke.FilterEntry;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.wire.Icmp;
 import org.kextnet.kernel.wire.Ipv4;
@@ -21,12 +21,20 @@ import org.kextnet.kpi.ipfilter.IpPacketOptions;
  * fragments any packet, local or forwarded, that is larger than the outgoing interface's MTU.
  */
 public final class IpOutput {
-    private final Kernel kernel;
+    private final InetConfig config;
+    private final IpFilters filters;
+    private final Buffers buffers;
+    /** ICMP, for fragmentation-needed errors; wired once by {@link Ipv4Layer} (ICMP sends through this class). */
+    private IcmpLayer icmp;
     private final AtomicInteger nextId = new AtomicInteger((int) System.nanoTime());
 
-    public IpOutput(Kernel kernel) {
-        this.kernel = kernel;
+    public IpOutput(InetConfig config, IpFilters filters, Buffers buffers) {
+        this.config = config;
+        this.filters = filters;
+        this.buffers = buffers;
     }
+
+    void setIcmp(IcmpLayer icmp) { this.icmp = icmp; }
 
     /**
      * Prepends an IPv4 header to {@code m} (which starts at the transport header) and sends it.
@@ -36,7 +44,7 @@ public final class IpOutput {
      * @return 0, or ENETUNREACH (no route), EMSGSIZE (too large with DF set), ENOBUFS
      */
     public int output(PacketContext ctx, Packet m, int src, int dst, int protocol, int ttl, int tos, boolean dontFragment) {
-        Route r = kernel.routeFor(dst);
+        Route r = config.routeFor(dst);
         if (r == null) {
             ctx.stats().inc(Stat.IP_NO_ROUTE);
             m.free();
@@ -56,7 +64,7 @@ public final class IpOutput {
         Ipv4.write(m.segment(), m.offset(), tos, total, nextId.getAndIncrement() & 0xffff,
                 dontFragment ? Ipv4.FLAG_DF : 0, ttl, protocol, src, dst);
         ctx.stats().inc(Stat.IP_LOCAL_OUT);
-        int f = kernel.ipFilters().output(ctx, m, null, null);
+        int f = filters.output(ctx, m, null, null);
         if (f != 0) return f == Errno.EJUSTRETURN ? 0 : f;
         return sendRouted(ctx, m, r, dst);
     }
@@ -75,14 +83,14 @@ public final class IpOutput {
      */
     public int outputPacket(PacketContext ctx, Packet m, IpPacketOptions options, FilterEntry<?> resumeAfter) {
         int dst = Ipv4.dst(m.segment(), m.offset());
-        Route r = kernel.routeFor(dst);
+        Route r = config.routeFor(dst);
         if (r == null) {
             ctx.stats().inc(Stat.IP_NO_ROUTE);
             m.free();
             return Errno.ENETUNREACH;
         }
         ctx.stats().inc(Stat.IP_LOCAL_OUT);
-        int f = kernel.ipFilters().output(ctx, m, options, resumeAfter);
+        int f = filters.output(ctx, m, options, resumeAfter);
         if (f != 0) return f == Errno.EJUSTRETURN ? 0 : f;
         return sendRouted(ctx, m, r, dst);
     }
@@ -116,7 +124,7 @@ public final class IpOutput {
         Interface[] interfaces = v.interfaces;
         ctx.enter(); // the filter chain is taken once and called for every packet: no detach meanwhile
         try {
-            ForwardVector.Filters filters = v.filters(kernel.ipFilters());
+            ForwardVector.Filters filters = v.filters(this.filters);
             int n = v.size;
             int i = 0;
             while (i < n) {
@@ -154,7 +162,7 @@ public final class IpOutput {
         if (Ipv4.dontFragment(s, off)) {
             ctx.stats().inc(Stat.IP_CANT_FRAGMENT);
             if ((m.flags() & Packet.F_FORWARDED) != 0) {
-                kernel.icmp().error(ctx, m, Icmp.UNREACH, Icmp.UNREACH_NEEDFRAG, mtu);
+                icmp.error(ctx, m, Icmp.UNREACH, Icmp.UNREACH_NEEDFRAG, mtu);
             }
             m.free();
             return Errno.EMSGSIZE;
@@ -178,7 +186,7 @@ public final class IpOutput {
             }
             int chunk = Math.min(room, total - pos);
             boolean last = pos + chunk >= total;
-            Packet f = kernel.buffers().alloc(fhl + chunk);
+            Packet f = buffers.alloc(fhl + chunk);
             if (f == null) {
                 ctx.stats().inc(Stat.IP_OUT_NO_BUFFERS);
                 m.free();

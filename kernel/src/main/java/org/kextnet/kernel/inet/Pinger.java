@@ -4,21 +4,23 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
-import org.kextnet.kernel.Kernel;
+import org.kextnet.kernel.net.Contexts;
 
 /**
  * Sends ICMP echo requests from a kernel and waits for the replies, like {@code ping}. One identifier per
  * pinger; close it to stop listening.
  */
 public final class Pinger implements AutoCloseable {
-    private final Kernel kernel;
+    private final IcmpLayer icmp;
+    private final Contexts contexts;
     private final int id;
     private final LinkedBlockingQueue<Integer> replies = new LinkedBlockingQueue<>();
 
-    public Pinger(Kernel kernel) {
-        this.kernel = kernel;
+    public Pinger(IcmpLayer icmp, Contexts contexts) {
+        this.icmp = icmp;
+        this.contexts = contexts;
         this.id = ThreadLocalRandom.current().nextInt(1, 0xffff);
-        kernel.icmp().onEchoReply(id, replies::add);
+        icmp.onEchoReply(id, replies::add);
     }
 
     /**
@@ -27,7 +29,7 @@ public final class Pinger implements AutoCloseable {
      */
     public long ping(int dst, int seq, int payloadLength, long timeout, TimeUnit unit) throws InterruptedException {
         long start = System.nanoTime();
-        int err = kernel.icmp().sendEcho(kernel.context(), dst, id, seq & 0xffff, payloadLength);
+        int err = contexts.call(ctx -> icmp.sendEcho(ctx, dst, id, seq & 0xffff, payloadLength));
         if (err != 0) return -1;
         long deadline = start + unit.toNanos(timeout);
         while (true) {
@@ -39,5 +41,5 @@ public final class Pinger implements AutoCloseable {
         }
     }
 
-    @Override public void close() { kernel.icmp().onEchoReply(id, null); }
+    @Override public void close() { icmp.onEchoReply(id, null); }
 }

@@ -2,10 +2,13 @@ package org.kextnet.kernel.inet;
 
 import java.lang.foreign.MemorySegment;
 
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
+import org.kextnet.kernel.buf.Buffers;
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.net.Contexts;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.sync.Timeout;
+import org.kextnet.kernel.sync.TimerWheel;
 import org.kextnet.kernel.wire.Icmp;
 import org.kextnet.kernel.wire.Ipv4;
 
@@ -35,13 +38,38 @@ public final class Reassembly {
         int held;            // buffer bytes held
     }
 
-    private final Kernel kernel;
+    private final Buffers buffers;
+    private final TimerWheel wheel;
+    private final Contexts contexts;
+    private final IcmpLayer icmp;
     private final Queue[] queues = new Queue[MAX_QUEUES];
     private int heldBytes;
+    /** Runs {@link #tick} when the earliest datagram in progress is due. */
+    private final Timeout sweep;
 
-    public Reassembly(Kernel kernel) {
-        this.kernel = kernel;
+    public Reassembly(Buffers buffers, TimerWheel wheel, Contexts contexts, IcmpLayer icmp) {
+        this.buffers = buffers;
+        this.wheel = wheel;
+        this.contexts = contexts;
+        this.icmp = icmp;
+        this.sweep = new Timeout((t, now) -> {
+            PacketContext ctx = contexts.acquire();
+            try {
+                tick(ctx, now);
+            } finally {
+                contexts.release(ctx);
+            }
+        });
         for (int i = 0; i < MAX_QUEUES; i++) queues[i] = new Queue();
+    }
+
+    /** The fragment's offset in its datagram's payload, from its own header (queued fragments keep theirs). */
+    private static int offsetOf(Packet f) { return Ipv4.fragmentOffsetBytes(f.segment(), f.offset()); }
+
+    /** The fragment's payload bytes, from its own header. */
+    private static int lengthOf(Packet f) {
+        MemorySegment s = f.segment();
+        return Ipv4.totalLength(s, f.offset()) - Ipv4.headerLength(s, f.offset());
     }
 
     /**
@@ -65,7 +93,7 @@ public final class Reassembly {
         Packet done = null;
         int payload = 0;
         synchronized (this) {
-            long now = kernel.nanoTime();
+            long now = wheel.clock().nanoTime();
             Queue q = find(Ipv4.src(s, off), Ipv4.dst(s, off), Ipv4.protocol(s, off), Ipv4.id(s, off));
             if (q == null) {
                 q = freeSlot();
@@ -79,6 +107,7 @@ public final class Reassembly {
                 q.protocol = Ipv4.protocol(s, off); q.id = Ipv4.id(s, off);
                 q.started = now;
                 q.expires = now + TIMEOUT_NANOS;
+                if (!sweep.isScheduled()) wheel.schedule(sweep, q.expires);
             }
             int result = add(q, m, fo, dataLen, more);
             if (result == DUPLICATE) {
@@ -113,17 +142,15 @@ public final class Reassembly {
         int fend = fo + len;
         if (!more) {
             if (q.end >= 0 && q.end != fend) return INVALID;
-            for (Packet f = q.fragments; f != null; f = f.nextPkt) if (f.scratch0 + f.scratch1 > fend) return INVALID;
+            for (Packet f = q.fragments; f != null; f = f.nextPkt) if (offsetOf(f) + lengthOf(f) > fend) return INVALID;
         } else if (q.end >= 0 && fend > q.end) {
             return INVALID;
         }
         Packet prev = null, cur = q.fragments;
-        while (cur != null && cur.scratch0 < fo) { prev = cur; cur = cur.nextPkt; }
-        if (cur != null && cur.scratch0 == fo && cur.scratch1 == len) return DUPLICATE;
-        if (prev != null && prev.scratch0 + prev.scratch1 > fo) return INVALID;
-        if (cur != null && fend > cur.scratch0) return INVALID;
-        m.scratch0 = fo;
-        m.scratch1 = len;
+        while (cur != null && offsetOf(cur) < fo) { prev = cur; cur = cur.nextPkt; }
+        if (cur != null && offsetOf(cur) == fo && lengthOf(cur) == len) return DUPLICATE;
+        if (prev != null && offsetOf(prev) + lengthOf(prev) > fo) return INVALID;
+        if (cur != null && fend > offsetOf(cur)) return INVALID;
         m.nextPkt = cur;
         if (prev == null) q.fragments = m; else prev.nextPkt = m;
         q.count++;
@@ -138,7 +165,7 @@ public final class Reassembly {
     private Packet assemble(PacketContext ctx, Packet frags, int payload) {
         MemorySegment fs = frags.segment();
         int hl = Ipv4.headerLength(fs, frags.offset());
-        Packet m = kernel.buffers().alloc(hl + payload);
+        Packet m = buffers.alloc(hl + payload);
         if (m == null) {
             ctx.stats().inc(Stat.NO_BUFFERS);
             freeChain(frags);
@@ -150,7 +177,7 @@ public final class Reassembly {
         MemorySegment.copy(fs, frags.offset(), s, off, hl);
         for (Packet f = frags; f != null; f = f.nextPkt) {
             int fhl = Ipv4.headerLength(f.segment(), f.offset());
-            MemorySegment.copy(f.segment(), f.offset() + fhl, s, off + hl + f.scratch0, f.scratch1);
+            MemorySegment.copy(f.segment(), f.offset() + fhl, s, off + hl + offsetOf(f), lengthOf(f));
         }
         m.setRcvif(frags.rcvif());
         m.setFlags(frags.flags());
@@ -171,7 +198,7 @@ public final class Reassembly {
                 if (q.used && q.expires - now <= 0) {
                     ctx.stats().add(Stat.IP_FRAG_TIMEOUT, q.count);
                     Packet chain = release(q);
-                    if (chain != null && chain.scratch0 == 0) {
+                    if (chain != null && offsetOf(chain) == 0) {
                         // first fragment present: it carries the header to quote
                         Packet first = chain;
                         chain = chain.nextPkt;
@@ -182,13 +209,18 @@ public final class Reassembly {
                 }
             }
         }
+        Queue next = null; // the next datagram due, if any: the sweep runs again then
+        synchronized (this) {
+            for (Queue q : queues) if (q.used && (next == null || q.expires - next.expires < 0)) next = q;
+            if (next != null) wheel.schedule(sweep, next.expires);
+        }
         freeChain(expired);
         // Outside the lock: sending runs the output path, and with it IP filters (extension code).
         while (firsts != null) {
             Packet first = firsts;
             firsts = first.nextPkt;
             first.nextPkt = null;
-            kernel.icmp().error(ctx, first, Icmp.TIME_EXCEEDED, Icmp.TIMX_REASS, 0);
+            icmp.error(ctx, first, Icmp.TIME_EXCEEDED, Icmp.TIMX_REASS, 0);
             first.free();
         }
     }

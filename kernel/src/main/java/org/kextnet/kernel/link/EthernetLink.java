@@ -2,30 +2,31 @@ package org.kextnet.kernel.link;
 
 import java.lang.foreign.MemorySegment;
 
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
-import org.kextnet.kernel.net.BatchDriver;
 import org.kextnet.kernel.net.DemuxTable;
-import org.kextnet.kernel.net.Driver;
 import org.kextnet.kernel.net.IfFlags;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.InterfaceFilters;
-import org.kextnet.kernel.net.KernelProtocolHandler;
-import org.kextnet.kernel.net.PreOutput;
+import org.kextnet.kernel.net.Layers.BatchDriver;
+import org.kextnet.kernel.net.Layers.Driver;
+import org.kextnet.kernel.net.Layers.LinkLayer;
+import org.kextnet.kernel.net.Layers.NextHopResolver;
+import org.kextnet.kernel.net.Layers.PreOutput;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.net.ProtocolAttachment;
+import org.kextnet.kernel.net.TxClaim;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.wire.Ethernet;
-import org.kextnet.kernel.wire.Ipv4;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.net.FrameInfo;
 import org.kextnet.kpi.net.ProtocolFamily;
 
 /**
- * Ethernet II framing and demultiplexing by EtherType ({@code ether_demux}, {@code ether_frameout}); the
- * kernel's IPv4 next hops are resolved through ARP.
+ * Ethernet II framing and demultiplexing by EtherType ({@code ether_demux}, {@code ether_frameout}). Next hops
+ * are resolved to MAC addresses above, by the network layer's resolver (IPv4's ARP), before framing.
  */
 public final class EthernetLink implements LinkLayer {
-    static final EthernetLink INSTANCE = new EthernetLink();
+    public static final EthernetLink INSTANCE = new EthernetLink();
 
     private EthernetLink() {}
 
@@ -70,9 +71,7 @@ public final class EthernetLink implements LinkLayer {
             m.free();
             return;
         }
-        KernelProtocolHandler k = pa.kernelHandler(); // Interface.deliver inlined: see Interface.output
-        if (k != null) k.input(ctx, ifp, m, off);
-        else ifp.deliver(ctx, pa, m, off);
+        pa.input(ctx, m, off);
     }
 
     @Override public int frame(PacketContext ctx, Interface ifp, Packet m, FrameInfo frame) {
@@ -81,10 +80,13 @@ public final class EthernetLink implements LinkLayer {
         return 0;
     }
 
-    @Override public void output(PacketContext ctx, Interface ifp, Packet m, int nextHop) {
-        long dst = linkDestination(ctx, ifp, m, nextHop);
-        if (dst < 0) return; // queued (or dropped) until resolution
-        send(ctx, ifp, m, dst, Ethernet.TYPE_IPV4);
+    @Override public boolean resolvesNextHops() { return true; }
+
+    /** Frames {@code m} for MAC {@code dst} and sends it through the interface filters. */
+    @Override public void output(PacketContext ctx, Interface ifp, Packet m, long dst, int type) {
+        if (!prependHeader(ctx, m)) return;
+        Ethernet.write(m.segment(), m.offset(), dst, ifp.lladdr(), type);
+        ifp.outputFrame(ctx, m, type == Ethernet.TYPE_IPV4 || type == Ethernet.TYPE_ARP ? ProtocolFamily.PF_INET : ProtocolFamily.PF_UNSPEC);
     }
 
     /**
@@ -95,13 +97,13 @@ public final class EthernetLink implements LinkLayer {
      * left, as in the one-by-one path.
      */
     @Override public void output(PacketContext ctx, Interface ifp, Packet[] packets, int[] nextHops, int from, int to,
-                                 PreOutput pre) {
+                                 PreOutput pre, NextHopResolver resolver) {
         InterfaceFilters filters = ifp.filters();
         boolean filtered = filters.hasOutput();
         Driver driver = ifp.driver();
         // The thread's claim is already open when an extension's callback sent this run from inside another
         // (on a context of its own): then these frames go one by one, into that claim's places if it has some here.
-        TxClaim claim = TxClaim.ofThisThread();
+        TxClaim claim = TxClaim.forThisThread();
         BatchDriver batch = driver instanceof BatchDriver b && !claim.isOpen() && b.claim(claim, to - from) > 0 ? b : null;
         long src = ifp.lladdr();
         int sent = 0; // frames sent, and their bytes: counted once at the end
@@ -115,7 +117,7 @@ public final class EthernetLink implements LinkLayer {
                 if (pre != null && !pre.pass(ctx, m)) continue;
                 int nextHop = nextHops[i];
                 if (mac < 0 || nextHop != hop) {
-                    mac = linkDestination(ctx, ifp, m, nextHop);
+                    mac = resolver.resolve(ctx, ifp, m, nextHop);
                     if (mac < 0) continue; // held by ARP until the reply
                     hop = nextHop;
                 }
@@ -135,24 +137,6 @@ public final class EthernetLink implements LinkLayer {
             if (batch != null) batch.release(claim);
         }
         if (sent > 0) ifp.counters().output(ctx, sent, bytes);
-    }
-
-    /**
-     * The link address for an IPv4 next hop: broadcast, the multicast group's, or the neighbour's from ARP;
-     * -1 when ARP holds (or dropped) the packet until resolution.
-     */
-    private static long linkDestination(PacketContext ctx, Interface ifp, Packet m, int nextHop) {
-        if (nextHop == Ipv4.BROADCAST || ifp.isBroadcastFor(nextHop)) return Ethernet.BROADCAST;
-        // RFC 1112 6.4: 01:00:5e + low 23 bits of the group.
-        if (Ipv4.isMulticast(nextHop)) return 0x01005e000000L | (nextHop & 0x7fffff);
-        return ifp.arp().resolve(ctx, m, nextHop);
-    }
-
-    /** Prepends an Ethernet header and sends the frame through the interface filters. Takes ownership. */
-    static void send(PacketContext ctx, Interface ifp, Packet m, long dst, int type) {
-        if (!prependHeader(ctx, m)) return;
-        Ethernet.write(m.segment(), m.offset(), dst, ifp.lladdr(), type);
-        ifp.outputFrame(ctx, m, type == Ethernet.TYPE_IPV4 || type == Ethernet.TYPE_ARP ? ProtocolFamily.PF_INET : ProtocolFamily.PF_UNSPEC);
     }
 
     /** Makes room for an Ethernet header in front of {@code m}; false if there is none (then counted and freed). */

@@ -1,8 +1,9 @@
 package org.kextnet.kernel.link;
 
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.net.Layers.LinkLayer;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.net.ProtocolAttachment;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.wire.Ethernet;
@@ -71,18 +72,24 @@ public final class ExtensionLink implements LinkLayer {
             m.free();
             return;
         }
-        ifp.deliver(ctx, pa, m, frameHeader);
+        pa.input(ctx, m, frameHeader);
     }
 
-    /** The kernel's IPv4 over this interface: Ethernet with ARP unless the extension frames, else its framer. */
-    @Override public void output(PacketContext ctx, Interface ifp, Packet m, int nextHop) {
+    /** Ethernet's resolution (ARP) unless the extension frames itself: then its framer gets the next hop. */
+    @Override public boolean resolvesNextHops() { return init.framer() == null && ethernet; }
+
+    /**
+     * The kernel's packets over this interface: Ethernet framing unless the extension frames, else its framer,
+     * which gets the next hop as the frame's destination.
+     */
+    @Override public void output(PacketContext ctx, Interface ifp, Packet m, long destination, int type) {
         if (init.framer() == null) {
-            if (ethernet) EthernetLink.INSTANCE.output(ctx, ifp, m, nextHop);
+            if (ethernet) EthernetLink.INSTANCE.output(ctx, ifp, m, destination, type);
             else ifp.outputFrame(ctx, m, ProtocolFamily.PF_INET);
             return;
         }
-        FrameInfo f = ctx.frame.reset(nextHop & 0xffffffffL);
-        f.setFrameType(Ethernet.TYPE_IPV4);
+        FrameInfo f = ctx.frame.reset(destination);
+        f.setFrameType(type);
         if (frame(ctx, ifp, m, f) == 0) ifp.outputFrame(ctx, m, ProtocolFamily.PF_INET);
     }
 

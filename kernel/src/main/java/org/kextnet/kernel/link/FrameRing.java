@@ -4,6 +4,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.net.TxClaim;
 
 /**
  * A bounded ring of frames with many producers and one consumer, whose producers can also claim a run of

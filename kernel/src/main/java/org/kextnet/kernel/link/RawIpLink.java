@@ -2,11 +2,11 @@ package org.kextnet.kernel.link;
 
 import java.lang.foreign.ValueLayout;
 
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.DemuxTable;
 import org.kextnet.kernel.net.Interface;
-import org.kextnet.kernel.net.KernelProtocolHandler;
+import org.kextnet.kernel.net.Layers.LinkLayer;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.net.ProtocolAttachment;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kpi.net.FrameInfo;
@@ -17,7 +17,7 @@ import org.kextnet.kpi.net.ProtocolFamily;
  * protocol (demux descriptors of type {@code DESC_IP_VERSION}).
  */
 public final class RawIpLink implements LinkLayer {
-    static final RawIpLink INSTANCE = new RawIpLink();
+    public static final RawIpLink INSTANCE = new RawIpLink();
 
     private RawIpLink() {}
 
@@ -37,9 +37,7 @@ public final class RawIpLink implements LinkLayer {
             m.free();
             return;
         }
-        KernelProtocolHandler k = pa.kernelHandler(); // Interface.deliver inlined: see Interface.output
-        if (k != null) k.input(ctx, ifp, m, frameHeader);
-        else ifp.deliver(ctx, pa, m, frameHeader);
+        pa.input(ctx, m, frameHeader);
     }
 
     @Override public boolean demuxesIpv4To(DemuxTable demux, ProtocolAttachment inet) {
@@ -53,7 +51,8 @@ public final class RawIpLink implements LinkLayer {
 
     @Override public int frame(PacketContext ctx, Interface ifp, Packet m, FrameInfo frame) { return 0; }
 
-    @Override public void output(PacketContext ctx, Interface ifp, Packet m, int nextHop) {
+    /** There is no link header: the packet goes out as it is, whatever its next hop. */
+    @Override public void output(PacketContext ctx, Interface ifp, Packet m, long destination, int type) {
         ifp.outputFrame(ctx, m, ProtocolFamily.PF_INET);
     }
 

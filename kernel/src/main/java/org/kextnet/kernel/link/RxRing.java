@@ -2,9 +2,10 @@ package org.kextnet.kernel.link;
 
 import java.util.concurrent.locks.LockSupport;
 
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.net.PacketContext;
+import org.kextnet.kernel.net.TxClaim;
 
 /**
  * A receive ring for in-process drivers (loopback, memory wire): any thread enqueues frames; one reader
@@ -42,12 +43,12 @@ public final class RxRing {
     }
 
     /**
-     * Enqueues a frame into {@code claim}'s next place when it is open on this ring with room (a frame the
+     * Enqueues a frame into {@code claim}'s next place (null: none) when it is open on this ring with room (a frame the
      * claim's owner sends while working through its run keeps its place in the run's order), else at the
      * tail as {@link #offer(Packet)}.
      */
     public boolean offer(TxClaim claim, Packet m) {
-        if (!claim.hasRoomIn(queue)) return offer(m);
+        if (claim == null || !claim.hasRoomIn(queue)) return offer(m);
         put(claim, m);
         return true;
     }
@@ -88,14 +89,14 @@ public final class RxRing {
     }
 
     private void run(Interface ifp) {
-        PacketContext ctx = ifp.kernel().newContext();
+        PacketContext ctx = ifp.table().contexts().open();
         while (running) {
             int n;
             try {
                 n = poll(ctx, ifp);
             } catch (RuntimeException e) {
                 // Input already contains per-packet failures; this is a last guard so the reader never dies.
-                ifp.kernel().reportError(ifp, e);
+                ifp.table().reportError(ifp, e);
                 n = 1;
             }
             if (n == 0) {

@@ -3,8 +3,7 @@ package org.kextnet.kernel.net;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
+import org.kextnet.kernel.stat.Stats;
 
 /**
  * An interface's counters, per direction: packets, bytes, errors, drops (as {@code netstat -i}).
@@ -21,16 +20,16 @@ public final class IfCounters {
     // Spread over cache lines: input and output are usually counted by different threads.
     private static final int STRIDE = 8;
     private final long[] cells = new long[COUNT * STRIDE];
-    private final Kernel kernel;
+    private final Stats stats;
     private final int slot;
 
-    /** Counters of interface {@code ifIndex} of {@code kernel}. */
-    public IfCounters(Kernel kernel, int ifIndex) {
-        this.kernel = kernel;
+    /** Counters of interface {@code ifIndex}, whose packet threads count into cells of {@code stats}. */
+    public IfCounters(Stats stats, int ifIndex) {
+        this.stats = stats;
         this.slot = ifIndex * COUNT;
     }
 
-    /** Counters that only count atomically (no kernel). */
+    /** Counters that only count atomically (no packet threads' cells). */
     public IfCounters() { this(null, 0); }
 
     public void add(int counter, long n) {
@@ -43,13 +42,13 @@ public final class IfCounters {
 
     /** Adds from a packet thread of this interface's kernel, into that thread's own cells. */
     public void add(PacketContext ctx, int counter, long n) {
-        if (ctx.kernel() == kernel) ctx.stats().addInterface(slot + counter, n);
+        if (ctx.stats().owner() == stats) ctx.stats().addInterface(slot + counter, n);
         else add(counter, n);
     }
 
     public long get(int counter) {
         long n = (long) CELL.getVolatile(cells, counter * STRIDE);
-        return kernel == null ? n : n + kernel.stats().interfaceCounter(slot + counter);
+        return stats == null ? n : n + stats.interfaceCounter(slot + counter);
     }
 
     public void input(long packets, long bytes) { add(IPACKETS, packets); add(IBYTES, bytes); }

@@ -7,11 +7,11 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
-import org.kextnet.kernel.link.ArpCache;
-import org.kextnet.kernel.link.LinkLayer;
+import org.kextnet.kernel.net.Layers.Driver;
+import org.kextnet.kernel.net.Layers.LinkLayer;
+import org.kextnet.kernel.net.Layers.PreOutput;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.event.KernelEvent;
@@ -37,7 +37,7 @@ import org.kextnet.kpi.net.ProtocolFamily;
  * lock held.
  */
 public final class Interface implements Ifnet {
-    private final Kernel kernel;
+    private final Interfaces table;
     private final String name;
     private final int index;
     private final IfFamily family;
@@ -45,7 +45,6 @@ public final class Interface implements Ifnet {
     private final LinkLayer link;
     private final long lladdr;
     private final IfCounters counters;
-    private final ArpCache arp;
     private final InterfaceFilters filters;
     private volatile int flags;
     private volatile int mtu;
@@ -58,17 +57,13 @@ public final class Interface implements Ifnet {
     /** The subnet broadcast addresses of {@link #addresses}, kept beside them for the per-packet check. */
     private volatile int[] broadcasts = new int[0];
 
-    public Interface(Kernel kernel, String name, int index, IfFamily family, Driver driver, long lladdr, int mtu) {
-        this(kernel, name, index, family, driver, lladdr, mtu, LinkLayer.of(family), null, 0);
-    }
-
     /**
      * An interface with its own link layer and KPI identity (extension interfaces: their declared family and
      * type, their own demux or framer).
      */
-    public Interface(Kernel kernel, String name, int index, IfFamily family, Driver driver, long lladdr, int mtu,
+    public Interface(Interfaces table, String name, int index, IfFamily family, Driver driver, long lladdr, int mtu,
                      LinkLayer link, IfnetFamily kpiFamily, int kpiType) {
-        this.kernel = Objects.requireNonNull(kernel);
+        this.table = Objects.requireNonNull(table);
         this.kpiFamily = kpiFamily;
         this.kpiType = kpiType;
         this.name = Objects.requireNonNull(name);
@@ -77,10 +72,9 @@ public final class Interface implements Ifnet {
         this.driver = Objects.requireNonNull(driver);
         this.lladdr = lladdr;
         this.mtu = mtu;
-        this.counters = new IfCounters(kernel, index);
+        this.counters = new IfCounters(table.contexts().stats(), index);
         this.link = Objects.requireNonNull(link);
-        this.arp = family == IfFamily.ETHERNET ? new ArpCache(kernel, this) : null;
-        this.filters = new InterfaceFilters(this, kernel.grace());
+        this.filters = new InterfaceFilters(this, table.heads());
         this.flags = switch (family) {
             case LOOPBACK -> IfFlags.LOOPBACK | IfFlags.MULTICAST;
             case ETHERNET -> IfFlags.BROADCAST | IfFlags.MULTICAST;
@@ -88,7 +82,8 @@ public final class Interface implements Ifnet {
         };
     }
 
-    public Kernel kernel() { return kernel; }
+    /** The kernel's interface table this interface belongs to. */
+    public Interfaces table() { return table; }
     @Override public String name() { return name; }
     /** The unit number: the trailing digits of the name ("tun3" is unit 3), or 0. */
     @Override public int unit() {
@@ -103,8 +98,6 @@ public final class Interface implements Ifnet {
     /** The link-layer (MAC) address, or 0 for interfaces without one. */
     @Override public long lladdr() { return lladdr; }
     public IfCounters counters() { return counters; }
-    /** The ARP cache of an Ethernet interface, else null. */
-    public ArpCache arp() { return arp; }
     /** The interface filters of this interface. */
     public InterfaceFilters filters() { return filters; }
     @Override public int flags() { return flags; }
@@ -146,7 +139,8 @@ public final class Interface implements Ifnet {
 
     /**
      * Sets the flags in {@code mask} to {@code value}, as {@code ifnet_set_flags}; posts {@code KEV_DL_SIFFLAGS}
-     * if they changed. An Ethernet interface coming up announces its addresses with gratuitous ARP.
+     * if they changed (the kernel's IPv4 announces the addresses of an Ethernet interface that comes up when it
+     * hears of it).
      */
     @Override public void setFlags(int value, int mask) {
         int old, now;
@@ -157,10 +151,6 @@ public final class Interface implements Ifnet {
             flags = now;
         }
         if (old == now) return;
-        // Outside the lock: announcing sends through the interface filters, and events call extensions.
-        if ((old & IfFlags.UP) == 0 && (now & IfFlags.UP) != 0 && arp != null) {
-            for (InterfaceAddress a : addresses) arp.announce(kernel.context(), a.address());
-        }
         postEvent(KernelEvents.KEV_DL_SUBCLASS, KernelEvents.KEV_DL_SIFFLAGS);
     }
 
@@ -200,12 +190,11 @@ public final class Interface implements Ifnet {
     private void setAddresses(InterfaceAddress[] n) {
         addresses = n;
         broadcasts = Arrays.stream(n).filter(x -> x.prefixLength() < 31).mapToInt(InterfaceAddress::broadcast).toArray();
-        kernel.configChanged();
     }
 
     /**
-     * Adds an address (the kernel adds the connected route) and posts {@code KEV_INET_NEW_ADDR}. An Ethernet
-     * interface that is up announces it with a gratuitous ARP.
+     * Adds an address and posts {@code KEV_INET_NEW_ADDR}; IPv4 ({@code inet.InetConfig}) adds the connected
+     * route and announces it.
      */
     public void addAddress(InterfaceAddress a) {
         synchronized (this) {
@@ -214,7 +203,6 @@ public final class Interface implements Ifnet {
             n[n.length - 1] = a;
             setAddresses(n);
         }
-        if (arp != null && isUp()) arp.announce(kernel.context(), a.address());
         postAddressEvent(KernelEvents.KEV_INET_NEW_ADDR, a.address());
     }
 
@@ -297,7 +285,7 @@ public final class Interface implements Ifnet {
             // reported, the packets still gathered in the thread's vectors freed, and the reader carries on.
             ctx.discardVectors();
             counters.inc(IfCounters.IERRORS);
-            kernel.reportError(this, e);
+            table.reportError(this, e);
         } finally {
             ctx.exit();
         }
@@ -331,7 +319,7 @@ public final class Interface implements Ifnet {
             // A view read past the data of a malformed frame: count it, never let it escape to the reader thread.
             // The frame may already have been passed on and freed, so it is not freed again here.
             counters.inc(IfCounters.IERRORS);
-            kernel.reportError(this, e);
+            table.reportError(this, e);
         }
     }
 
@@ -341,7 +329,13 @@ public final class Interface implements Ifnet {
             m.free();
             return Errno.ENXIO;
         }
-        input(kernel.context(), (Packet) m);
+        Contexts contexts = table.contexts();
+        PacketContext ctx = contexts.acquire();
+        try {
+            input(ctx, (Packet) m);
+        } finally {
+            contexts.release(ctx);
+        }
         return 0;
     }
 
@@ -365,12 +359,7 @@ public final class Interface implements Ifnet {
             m.free();
             return;
         }
-        // The kernel's own IPv4 is called directly: each call level on the forwarding path counts, because the
-        // JIT inlines only so deep (MaxInlineLevel) and the MemorySegment header accesses at the bottom of the
-        // path are fast only when inlined into a caller that sees their layout as a constant.
-        KernelProtocolHandler k = inet.kernelHandler();
-        if (k != null) k.output(ctx, this, m, nextHop & 0xffffffffL);
-        else inet.output(ctx, m, nextHop & 0xffffffffL);
+        inet.output(ctx, m, nextHop & 0xffffffffL);
     }
 
     /**
@@ -381,25 +370,15 @@ public final class Interface implements Ifnet {
      */
     public void output(PacketContext ctx, Packet[] packets, int[] nextHops, int from, int to, PreOutput pre) {
         ProtocolAttachment inet = protocols.inet;
-        if ((flags & IfFlags.UP) == 0 || inet == null || inet.kernelHandler() == null) {
-            for (int i = from; i < to; i++) { // down, unplumbed or an extension's IPv4: the one-by-one path
+        if ((flags & IfFlags.UP) == 0 || inet == null) {
+            for (int i = from; i < to; i++) { // down or unplumbed: the one-by-one path counts each drop
                 Packet m = packets[i];
                 packets[i] = null;
                 if (pre == null || pre.pass(ctx, m)) output(ctx, m, nextHops[i]);
             }
             return;
         }
-        link.output(ctx, this, packets, nextHops, from, to, pre);
-    }
-
-    /**
-     * Hands a frame demux gave to {@code pa} to its protocol. Takes ownership. The kernel's link layers do
-     * this inline, one call level shallower (see {@link #output(PacketContext, Packet, int)}).
-     */
-    public void deliver(PacketContext ctx, ProtocolAttachment pa, Packet m, int frameHeader) {
-        KernelProtocolHandler k = pa.kernelHandler();
-        if (k != null) k.input(ctx, this, m, frameHeader);
-        else pa.input(ctx, m, frameHeader);
+        inet.output(ctx, packets, nextHops, from, to, pre);
     }
 
     /**
@@ -432,7 +411,13 @@ public final class Interface implements Ifnet {
             m.free();
             return Errno.ENXIO;
         }
-        outputFrame(kernel.context(), (Packet) m, protocolFamily);
+        Contexts contexts = table.contexts();
+        PacketContext ctx = contexts.acquire();
+        try {
+            outputFrame(ctx, (Packet) m, protocolFamily);
+        } finally {
+            contexts.release(ctx);
+        }
         return 0;
     }
 
@@ -446,7 +431,13 @@ public final class Interface implements Ifnet {
             m.free();
             return Errno.EAFNOSUPPORT;
         }
-        return pa.output(kernel.context(), (Packet) m, destination);
+        Contexts contexts = table.contexts();
+        PacketContext ctx = contexts.acquire();
+        try {
+            return pa.outputChecked(ctx, (Packet) m, destination);
+        } finally {
+            contexts.release(ctx);
+        }
     }
 
     // ---- ioctl and events ----
@@ -454,7 +445,7 @@ public final class Interface implements Ifnet {
     @Override public int ioctl(int protocolFamily, long command, Object argument) {
         if (!attached) return Errno.ENXIO;
         // The chain of xnu's ifnet_ioctl: interface filters, the protocol, the interface itself.
-        int r = filters.ioctl(kernel.context(), protocolFamily, command, argument);
+        int r = table.contexts().call(ctx -> filters.ioctl(ctx, protocolFamily, command, argument));
         if (r == Errno.EJUSTRETURN) return 0;
         if (r != 0 && r != Errno.EOPNOTSUPP) return r;
         boolean handled = r == 0;
@@ -520,16 +511,21 @@ public final class Interface implements Ifnet {
      * (extension interfaces), then every subscriber of the bus ({@code dlil_event}).
      */
     public void deliverEvent(KernelEvent event) {
-        PacketContext ctx = kernel.context();
-        filters.event(ctx, event);
-        ctx.enter();
+        Contexts contexts = table.contexts();
+        PacketContext ctx = contexts.acquire();
         try {
-            for (ProtocolAttachment pa : protocols.all()) if (pa.kernel == null) pa.event(event);
-            if (driver instanceof DriverHooks hooks) hooks.event(this, event);
+            filters.event(ctx, event);
+            ctx.enter();
+            try {
+                for (ProtocolAttachment pa : protocols.all()) pa.event(event);
+                if (driver instanceof DriverHooks hooks) hooks.event(this, event);
+            } finally {
+                ctx.exit();
+            }
         } finally {
-            ctx.exit();
+            contexts.release(ctx);
         }
-        kernel.events().post(event);
+        table.events().post(event);
     }
 
     /**

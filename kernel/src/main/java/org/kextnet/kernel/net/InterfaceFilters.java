@@ -1,12 +1,12 @@
 package org.kextnet.kernel.net;
 
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
-import org.kextnet.kernel.nke.ExtensionHandle;
-import org.kextnet.kernel.nke.FilterChain;
-import org.kextnet.kernel.nke.FilterEntry;
-import org.kextnet.kernel.nke.GracePeriod;
-import org.kextnet.kernel.nke.Overrides;
+import org.kextnet.kernel.hook.FilterChain;
+import org.kextnet.kernel.hook.FilterEntry;
+import org.kextnet.kernel.hook.Heads;
+import org.kextnet.kernel.hook.Overrides;
+import org.kextnet.kernel.hook.Owner;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
@@ -29,9 +29,12 @@ public final class InterfaceFilters {
     private final Interface ifp;
     private final FilterChain<InterfaceFilter> chain;
 
-    InterfaceFilters(Interface ifp, GracePeriod grace) {
+    private final Heads heads;
+
+    InterfaceFilters(Interface ifp, Heads heads) {
         this.ifp = ifp;
-        this.chain = new FilterChain<>(ifp.name(), grace, CAP_BITS);
+        this.heads = heads;
+        this.chain = new FilterChain<>(ifp.name(), heads.grace(), CAP_BITS);
     }
 
     public FilterChain<InterfaceFilter> chain() { return chain; }
@@ -41,7 +44,7 @@ public final class InterfaceFilters {
         final int protocol;
         private final Interface ifp;
 
-        Entry(FilterChain<InterfaceFilter> chain, ExtensionHandle owner, String name, Position position, int priority,
+        Entry(FilterChain<InterfaceFilter> chain, Owner owner, String name, Position position, int priority,
               InterfaceFilter filter, Interface ifp, int protocol) {
             super(chain, owner, "iff", name, position, priority, filter, caps(filter));
             this.ifp = ifp;
@@ -75,7 +78,7 @@ public final class InterfaceFilters {
     }
 
     /** {@code iflt_attach}. */
-    public Entry attach(ExtensionHandle owner, String name, int protocol, Position position, InterfaceFilter filter)
+    public Entry attach(Owner owner, String name, int protocol, Position position, InterfaceFilter filter)
             throws KpiException {
         if (!ifp.isAttached()) throw new KpiException(Errno.ENXIO, ifp.name() + " is detached");
         return chain.add(name, position, (c, prio) -> new Entry(c, owner, name, position, prio, filter, ifp, protocol));
@@ -196,7 +199,7 @@ public final class InterfaceFilters {
     private boolean faulted(PacketContext ctx, Entry e, String callback, Throwable t, Packet m, int gen) {
         ctx.stats().inc(Stat.NKE_FAULTS);
         e.fault(callback, t);
-        if (ifp.kernel().nke().policy().ifaceFailPass()) return false;
+        if (heads.policy().ifaceFailPass()) return false;
         ctx.stats().inc(Stat.NKE_FAULT_DROPS);
         freeIfStillOurs(m, gen);
         return true;

@@ -2,40 +2,46 @@ package org.kextnet.kernel.net;
 
 import java.util.List;
 
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
-import org.kextnet.kernel.nke.ExtensionHandle;
-import org.kextnet.kernel.nke.KernelRegistration;
+import org.kextnet.kernel.hook.KernelRegistration;
+import org.kextnet.kernel.hook.Owner;
+import org.kextnet.kernel.net.Layers.NetworkProtocol;
+import org.kextnet.kernel.net.Layers.PreOutput;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.event.KernelEvent;
 import org.kextnet.kpi.net.DemuxDescriptor;
 import org.kextnet.kpi.net.Ifnet;
+import org.kextnet.kpi.net.ProtocolFamily;
 import org.kextnet.kpi.protocol.ProtocolHandler;
 import org.kextnet.kpi.protocol.ProtocolKpi;
 
 /**
- * A protocol family attached to one interface ({@code if_proto}): its demux descriptors and its handler.
- * The kernel's own protocols carry a {@link KernelProtocolHandler} for the packet path; an extension's
- * handler is called through the KPI, guarded.
+ * A protocol family attached to one interface ({@code if_proto}): its demux descriptors and its handler. The
+ * kernel's own IPv4 attaches like an extension's protocol does, through the protocol KPI, with one difference,
+ * the kernel's one fast path between the link and network layers: a handler that also implements
+ * {@link NetworkProtocol} (only kernel code can, as extensions see only the KPI) is called through that
+ * interface, with the thread's context and no guard; every other handler is called through the KPI, guarded.
  */
 public final class ProtocolAttachment extends KernelRegistration implements ProtocolKpi.AttachmentRef {
     private final Interface ifp;
     private final int pf;
     private final List<DemuxDescriptor> demux;
-    final ProtocolHandler handler;
-    /** Non-null for the kernel's own protocols: their packet path. */
-    final KernelProtocolHandler kernel;
+    private final ProtocolHandler handler;
+    /** The handler's packet path when it is the kernel's own, else null. */
+    private final NetworkProtocol kernel;
     private final Runnable onRemove;
+    /** Whether the current removal is a quarantine. */
+    private volatile boolean faultedRemoval;
 
-    public ProtocolAttachment(ExtensionHandle owner, Interface ifp, int pf, List<DemuxDescriptor> demux,
-                              ProtocolHandler handler, KernelProtocolHandler kernel, Runnable onRemove) {
-        super(owner, "proto", ifp.name() + ":" + org.kextnet.kpi.net.ProtocolFamily.name(pf));
+    public ProtocolAttachment(Owner owner, Interface ifp, int pf, List<DemuxDescriptor> demux, ProtocolHandler handler,
+                              Runnable onRemove) {
+        super(owner, "proto", ifp.name() + ":" + ProtocolFamily.name(pf));
         this.ifp = ifp;
         this.pf = pf;
         this.demux = List.copyOf(demux);
         this.handler = handler;
-        this.kernel = kernel;
+        this.kernel = handler instanceof NetworkProtocol np ? np : null;
         this.onRemove = onRemove;
     }
 
@@ -44,10 +50,12 @@ public final class ProtocolAttachment extends KernelRegistration implements Prot
     @Override public List<DemuxDescriptor> demux() { return demux; }
     public ProtocolHandler handler() { return handler; }
     /** The kernel's own packet path for this protocol, or null for an extension's protocol. */
-    public KernelProtocolHandler kernelHandler() { return kernel; }
+    public NetworkProtocol kernelHandler() { return kernel; }
+    /** Whether the link layers may hand this protocol vectors of IPv4 packets. */
+    public boolean takesVectors() { return kernel != null && kernel.takesVectors(); }
 
     /** Hands a demuxed frame to the protocol (after the interface filters). Takes ownership. */
-    void input(PacketContext ctx, Packet m, int frameHeader) {
+    public void input(PacketContext ctx, Packet m, int frameHeader) {
         if (kernel != null) {
             kernel.input(ctx, ifp, m, frameHeader);
             return;
@@ -66,8 +74,27 @@ public final class ProtocolAttachment extends KernelRegistration implements Prot
         }
     }
 
-    /** Sends a packet of this protocol: pre-output, framing, interface filters, driver. Takes ownership. */
-    int output(PacketContext ctx, Packet m, long destination) {
+    /** Sends a packet of this protocol to {@code destination}: pre-output, framing, interface filters, driver. Takes ownership. */
+    public void output(PacketContext ctx, Packet m, long destination) {
+        if (kernel != null) kernel.output(ctx, ifp, m, destination);
+        else outputChecked(ctx, m, destination);
+    }
+
+    /** A run of a forwarding vector, each packet to its next hop after {@code pre}. Takes ownership of them all. */
+    public void output(PacketContext ctx, Packet[] packets, int[] nextHops, int from, int to, PreOutput pre) {
+        if (kernel != null) {
+            kernel.output(ctx, ifp, packets, nextHops, from, to, pre);
+            return;
+        }
+        for (int i = from; i < to; i++) {
+            Packet m = packets[i];
+            packets[i] = null;
+            if (pre == null || pre.pass(ctx, m)) outputChecked(ctx, m, nextHops[i] & 0xffffffffL);
+        }
+    }
+
+    /** As {@link #output(PacketContext, Packet, long)}, with the errno an extension's pre-output or framer gave. */
+    int outputChecked(PacketContext ctx, Packet m, long destination) {
         if (kernel != null) {
             kernel.output(ctx, ifp, m, destination);
             return 0;
@@ -115,13 +142,13 @@ public final class ProtocolAttachment extends KernelRegistration implements Prot
     }
 
     /** The final callback, after the grace period that followed the unpublish. */
-    public void detached(boolean faulted) {
+    public void detached() {
         try {
             handler.detached(ifp, pf);
         } catch (Throwable t) {
             countFault("detached", t);
         }
-        finishDetach(faulted);
+        finishDetach(faultedRemoval);
     }
 
     /** Starts removal: false if it had started already. */
@@ -131,10 +158,7 @@ public final class ProtocolAttachment extends KernelRegistration implements Prot
         if (countFault(callback, t)) removeByKernel(true);
     }
 
-    /** Whether the current removal is a quarantine. */
-    public volatile boolean faultedRemoval;
-
-    @Override protected boolean removeByKernel(boolean faulted) {
+    @Override public boolean removeByKernel(boolean faulted) {
         faultedRemoval = faulted;
         onRemove.run();
         return true;

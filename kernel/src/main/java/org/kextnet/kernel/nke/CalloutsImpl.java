@@ -1,55 +1,64 @@
 package org.kextnet.kernel.nke;
 
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
-import org.kextnet.kernel.PacketContext;
+import org.kextnet.kernel.hook.KernelRegistration;
+import org.kextnet.kernel.net.Contexts;
+import org.kextnet.kernel.net.PacketContext;
+import org.kextnet.kernel.sync.Timeout;
+import org.kextnet.kernel.sync.TimerWheel;
 import org.kextnet.kpi.Callouts;
 
 /**
- * {@link Callouts} on the kernel's timer thread, bound to one extension. Each callout runs inside a read-side
- * section, guarded; it is a registration until it has run (one-shot) or been cancelled, and its end waits
- * for a grace period so that unload never races a run.
+ * {@link Callouts} on the kernel's timer wheel, bound to one extension. Each callout runs on the timer thread
+ * inside a read-side section, guarded; it is a registration until it has run (one-shot) or been cancelled, and
+ * its end waits for a grace period so that unload never races a run.
  */
 final class CalloutsImpl implements Callouts {
     private final ExtensionHandle owner;
+    private final TimerWheel wheel;
+    private final Contexts contexts;
 
-    CalloutsImpl(ExtensionHandle owner) {
+    CalloutsImpl(ExtensionHandle owner, TimerWheel wheel, Contexts contexts) {
         this.owner = owner;
+        this.wheel = wheel;
+        this.contexts = contexts;
     }
 
     @Override public Callout schedule(Runnable task, long delay, TimeUnit unit) {
-        return start(task, delay, unit, false);
+        return start(task, unit.toNanos(delay), 0);
     }
 
     @Override public Callout scheduleAtFixedRate(Runnable task, long period, TimeUnit unit) {
-        return start(task, period, unit, true);
+        long p = unit.toNanos(period);
+        if (p <= 0) throw new IllegalArgumentException("period " + period + " " + unit);
+        return start(task, p, p);
     }
 
-    private Callout start(Runnable task, long delay, TimeUnit unit, boolean periodic) {
+    private Callout start(Runnable task, long delayNanos, long periodNanos) {
         if (owner.isClosed()) throw new IllegalStateException("extension " + owner.name() + " is unloaded");
-        Entry e = new Entry(task, periodic);
+        Entry e = new Entry(task, periodNanos);
         owner.record(e);
-        e.future = periodic
-                ? owner.kernel().timer().scheduleAtFixedRate(e::run, delay, delay, unit)
-                : owner.kernel().timer().schedule(e::run, delay, unit);
+        wheel.scheduleAfter(e.timeout, delayNanos);
         return e;
     }
 
     private final class Entry extends KernelRegistration implements Callout {
         private final Runnable task;
-        private final boolean periodic;
-        volatile ScheduledFuture<?> future;
+        /** The period of a fixed-rate callout, 0 for a one-shot. */
+        private final long period;
+        final Timeout timeout = new Timeout((t, now) -> run(t.deadline()));
 
-        Entry(Runnable task, boolean periodic) {
+        Entry(Runnable task, long period) {
             super(owner, "callout", task.getClass().getName());
             this.task = task;
-            this.periodic = periodic;
+            this.period = period;
         }
 
-        void run() {
+        void run(long deadline) {
             if (!isActive()) return;
-            PacketContext ctx = owner.kernel().context();
+            if (period > 0) wheel.schedule(timeout, deadline + period); // fixed rate: from the deadline, not from now
+            PacketContext ctx = contexts.acquire();
             ctx.enter();
             try {
                 task.run();
@@ -57,25 +66,24 @@ final class CalloutsImpl implements Callouts {
                 if (countFault("run", t)) end(true);
             } finally {
                 ctx.exit();
+                contexts.release(ctx);
             }
-            if (!periodic) end(false);
+            if (period == 0) end(false);
         }
 
         @Override public boolean cancel() {
-            ScheduledFuture<?> f = future;
-            boolean cancelled = f != null && f.cancel(false);
+            boolean cancelled = wheel.cancel(timeout);
             end(false);
             return cancelled;
         }
 
         private void end(boolean faulted) {
             if (!beginDetach()) return;
-            ScheduledFuture<?> f = future;
-            if (f != null) f.cancel(false);
-            owner.kernel().grace().defer(() -> finishDetach(faulted));
+            wheel.cancel(timeout);
+            owner.grace().defer(() -> finishDetach(faulted));
         }
 
-        @Override protected boolean removeByKernel(boolean faulted) {
+        @Override public boolean removeByKernel(boolean faulted) {
             end(faulted);
             return true;
         }

@@ -12,16 +12,16 @@ final class EventKpiImpl implements EventKpi {
         this.owner = owner;
     }
 
-    @Override public int vendorCodeFind(String vendor) { return owner.kernel().events().vendorCode(vendor); }
+    @Override public int vendorCodeFind(String vendor) { return owner.nke().parts().events().vendorCode(vendor); }
 
     @Override public int post(int vendorCode, int eventClass, int subclass, int code, byte[] data) {
-        return owner.kernel().events().postChecked(vendorCode, eventClass, subclass, code, data);
+        return owner.nke().parts().events().postChecked(vendorCode, eventClass, subclass, code, data);
     }
 
     @Override public Subscription subscribe(EventFilter filter, KernelEventListener listener) {
         if (owner.isClosed()) throw new IllegalStateException("extension " + owner.name() + " is unloaded");
-        return owner.kernel().events().subscribe(owner, filter, listener);
+        return owner.nke().parts().events().subscribe(owner, filter, listener);
     }
 
-    @Override public long currentId() { return owner.kernel().events().currentId(); }
+    @Override public long currentId() { return owner.nke().parts().events().currentId(); }
 }

@@ -6,8 +6,10 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
-import org.kextnet.kernel.Kernel;
+import org.kextnet.kernel.hook.KernelRegistration;
+import org.kextnet.kernel.hook.Owner;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.sync.GracePeriod;
 import org.kextnet.kpi.Callouts;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.Kpi;
@@ -28,7 +30,7 @@ import org.kextnet.kpi.socketfilter.SocketFilterKpi;
  * {@code stop} that none is left ({@link #registrations()}), remove stragglers ({@link #removeAll()}) and wait
  * for their final callbacks ({@link #awaitRemoved}), and it counts the extension's faults.
  */
-public final class ExtensionHandle implements Kpi {
+public final class ExtensionHandle implements Kpi, Owner {
     private final Nke nke;
     private final String name;
     private final System.Logger log;
@@ -52,21 +54,22 @@ public final class ExtensionHandle implements Kpi {
         this.nke = nke;
         this.name = name;
         this.log = log;
-        Kernel k = nke.kernel();
-        this.mbufs = new MbufKpiImpl(k);
-        this.ipFilters = new IpFilterKpiImpl(this);
-        this.interfaceFilters = new InterfaceFilterKpiImpl(this);
+        Subsystems k = nke.parts();
+        this.mbufs = new MbufKpiImpl(k.buffers(), nke);
+        this.ipFilters = new IpFilterKpiImpl(this, k.ipv4(), k.contexts());
+        this.interfaceFilters = new InterfaceFilterKpiImpl(this, k.interfaces());
         this.socketFilters = k.socketFilters().kpi(this);
         this.interfaces = k.extensionInterfaces().kpi(this);
         this.protocols = k.protocols().kpi(this);
         this.domains = k.domains().kpi(this);
         this.controls = k.controls().kpi(this);
         this.events = new EventKpiImpl(this);
-        this.callouts = new CalloutsImpl(this);
+        this.callouts = new CalloutsImpl(this, k.wheel(), k.contexts());
     }
 
     public Nke nke() { return nke; }
-    public Kernel kernel() { return nke.kernel(); }
+    /** The kernel's grace periods, after which a removed registration gets its final callback. */
+    public GracePeriod grace() { return nke.parts().heads().grace(); }
 
     @Override public String name() { return name; }
     @Override public MbufKpi mbufs() { return mbufs; }
@@ -85,12 +88,12 @@ public final class ExtensionHandle implements Kpi {
     public boolean isClosed() { return closed; }
 
     /** Throws ENXIO-style refusal when the handle is closed; registration calls check it first. */
-    public void checkOpen() throws org.kextnet.kpi.KpiException {
+    @Override public void checkOpen() throws org.kextnet.kpi.KpiException {
         if (closed) throw new org.kextnet.kpi.KpiException(Errno.ENXIO, "extension " + name + " is unloaded");
     }
 
     /** Records a new registration (called by the kernel when it accepts one). */
-    public void record(KernelRegistration r) {
+    @Override public void record(KernelRegistration r) {
         synchronized (live) {
             live.add(r);
             live.notifyAll();
@@ -98,7 +101,7 @@ public final class ExtensionHandle implements Kpi {
     }
 
     /** Forgets a registration whose final callback ran. */
-    void forget(KernelRegistration r) {
+    @Override public void forget(KernelRegistration r) {
         synchronized (live) {
             live.remove(r);
             live.notifyAll();
@@ -169,7 +172,7 @@ public final class ExtensionHandle implements Kpi {
     public long faultCount() { return faults; }
 
     /** Called by a registration when one of its callbacks threw. */
-    void faulted(KernelRegistration r, String callback, Throwable t, long n) {
+    @Override public boolean faulted(KernelRegistration r, String callback, Throwable t, long n) {
         synchronized (this) {
             faults++;
         }
@@ -179,9 +182,10 @@ public final class ExtensionHandle implements Kpi {
         }
         if (n == limit) {
             faulted = true;
-            nke.kernel().stats().count(Stat.NKE_QUARANTINED);
+            nke.parts().contexts().stats().count(Stat.NKE_QUARANTINED);
             log.log(System.Logger.Level.ERROR, r.kind() + " " + r.name() + ": removed after " + n + " faults; last: " + t);
         }
+        return n == limit;
     }
 
     /** Status lines: one per live registration. */

@@ -1,8 +1,10 @@
 package org.kextnet.kernel.nke;
 
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.inet.IpFilters;
+import org.kextnet.kernel.inet.Ipv4Layer;
+import org.kextnet.kernel.net.Contexts;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.wire.Ipv4;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
@@ -17,17 +19,21 @@ import org.kextnet.kpi.net.ProtocolFamily;
 /** {@link IpFilterKpi} bound to one extension. */
 final class IpFilterKpiImpl implements IpFilterKpi {
     private final ExtensionHandle owner;
+    private final Ipv4Layer ipv4;
+    private final Contexts contexts;
 
-    IpFilterKpiImpl(ExtensionHandle owner) {
+    IpFilterKpiImpl(ExtensionHandle owner, Ipv4Layer ipv4, Contexts contexts) {
         this.owner = owner;
+        this.ipv4 = ipv4;
+        this.contexts = contexts;
     }
 
     @Override public IpFilterRef addV4(String name, Position position, IpFilter filter) throws KpiException {
-        return owner.kernel().ipFilters().add(owner, ProtocolFamily.PF_INET, name, position, filter);
+        return ipv4.filters().add(owner, ProtocolFamily.PF_INET, name, position, filter);
     }
 
     @Override public IpFilterRef addV6(String name, Position position, IpFilter filter) throws KpiException {
-        return owner.kernel().ipFilters().add(owner, ProtocolFamily.PF_INET6, name, position, filter);
+        return ipv4.filters().add(owner, ProtocolFamily.PF_INET6, name, position, filter);
     }
 
     private static IpFilters.Entry entry(IpFilterRef ref) {
@@ -40,12 +46,13 @@ final class IpFilterKpiImpl implements IpFilterKpi {
         Packet m = (Packet) data;
         if (m.rcvif() == null || m.length() < Ipv4.MIN_HEADER || (m.getU8(0) >>> 4) != 4) return Errno.EINVAL;
         IpFilters.Entry after = entry(resumeAfter);
-        PacketContext ctx = owner.kernel().context();
+        PacketContext ctx = contexts.acquire();
         ctx.enter();
         try {
-            owner.kernel().ipInput().deliver(ctx, m, after);
+            ipv4.input().deliver(ctx, m, after);
         } finally {
             ctx.exit();
+            contexts.release(ctx);
         }
         return 0;
     }
@@ -57,12 +64,13 @@ final class IpFilterKpiImpl implements IpFilterKpi {
             return Errno.EINVAL;
         }
         IpFilters.Entry after = entry(resumeAfter);
-        PacketContext ctx = owner.kernel().context();
+        PacketContext ctx = contexts.acquire();
         ctx.enter();
         try {
-            return owner.kernel().ipOutput().outputPacket(ctx, m, options, after);
+            return ipv4.output().outputPacket(ctx, m, options, after);
         } finally {
             ctx.exit();
+            contexts.release(ctx);
         }
     }
 }

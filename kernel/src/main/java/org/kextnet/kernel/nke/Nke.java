@@ -6,7 +6,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import org.kextnet.kernel.Kernel;
+import org.kextnet.kernel.hook.FaultPolicy;
 
 /**
  * A kernel's extension registry: the extensions that hold a {@link ExtensionHandle} (the KPI handle bound to
@@ -17,23 +17,23 @@ public final class Nke {
     /** The name of the kernel's own handle. */
     public static final String KERNEL = "kernel";
 
-    private final Kernel kernel;
+    private final Subsystems parts;
     private final Map<String, ExtensionHandle> extensions = new ConcurrentHashMap<>();
     private final Map<String, Integer> tagIds = new ConcurrentHashMap<>();
     private final AtomicInteger nextTagId = new AtomicInteger(1);
-    private volatile FaultPolicy policy = FaultPolicy.DEFAULT;
     private final ExtensionHandle kernelHandle;
 
-    public Nke(Kernel kernel) {
-        this.kernel = kernel;
+    public Nke(Subsystems parts) {
+        this.parts = parts;
         this.kernelHandle = open(KERNEL);
     }
 
-    public Kernel kernel() { return kernel; }
+    /** What the KPI reaches. */
+    public Subsystems parts() { return parts; }
 
-    public FaultPolicy policy() { return policy; }
+    public FaultPolicy policy() { return parts.heads().policy(); }
 
-    public void setPolicy(FaultPolicy p) { policy = p; }
+    public void setPolicy(FaultPolicy p) { parts.heads().setPolicy(p); }
 
     /** The handle that owns the kernel's own registrations. */
     public ExtensionHandle kernelHandle() { return kernelHandle; }
@@ -72,13 +72,13 @@ public final class Nke {
             b.append(h.name()).append(h.isFaulted() ? " (faulted, " : " (").append(h.faultCount()).append(" faults)\n");
             for (String l : h.describe()) b.append("  ").append(l).append('\n');
         }
-        section(b, "ip filters (ipv4)", kernel.ipFilters().v4().describe());
-        for (var ifp : kernel.interfaces()) section(b, "interface filters (" + ifp.name() + ")", ifp.filters().chain().describe());
-        section(b, "socket filters", kernel.socketFilters().describe());
-        section(b, "protocols", kernel.protocols().describe());
-        section(b, "extension interfaces", kernel.extensionInterfaces().describe());
-        section(b, "domain protocols", kernel.domains().describe());
-        section(b, "kernel controls", kernel.controls().describe());
+        section(b, "ip filters (ipv4)", parts.ipv4().filters().v4().describe());
+        for (var ifp : parts.interfaces().list()) section(b, "interface filters (" + ifp.name() + ")", ifp.filters().chain().describe());
+        section(b, "socket filters", parts.socketFilters().describe());
+        section(b, "protocols", parts.protocols().describe());
+        section(b, "extension interfaces", parts.extensionInterfaces().describe());
+        section(b, "domain protocols", parts.domains().describe());
+        section(b, "kernel controls", parts.controls().describe());
         return b.toString();
     }
 

@@ -3,8 +3,8 @@ package org.kextnet.kernel.protocol;
 import java.util.List;
 
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.hook.Owner;
 import org.kextnet.kernel.net.Interface;
-import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.mbuf.Mbuf;
@@ -19,9 +19,9 @@ import org.kextnet.kpi.protocol.ProtocolPlumber;
 /** {@link ProtocolKpi} bound to one extension. */
 final class ProtocolKpiImpl implements ProtocolKpi {
     private final Protocols protocols;
-    private final ExtensionHandle owner;
+    private final Owner owner;
 
-    ProtocolKpiImpl(Protocols protocols, ExtensionHandle owner) {
+    ProtocolKpiImpl(Protocols protocols, Owner owner) {
         this.protocols = protocols;
         this.owner = owner;
     }
@@ -32,7 +32,7 @@ final class ProtocolKpiImpl implements ProtocolKpi {
 
     @Override public AttachmentRef attachProtocol(Ifnet ifp, int pf, List<DemuxDescriptor> demux, ProtocolHandler handler)
             throws KpiException {
-        return protocols.attach(owner, ifp, pf, demux, handler, null);
+        return protocols.attach(owner, ifp, pf, demux, handler);
     }
 
     @Override public int detachProtocol(Ifnet ifp, int pf) {

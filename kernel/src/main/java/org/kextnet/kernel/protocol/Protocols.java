@@ -5,15 +5,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.hook.KernelRegistration;
+import org.kextnet.kernel.hook.Owner;
+import org.kextnet.kernel.net.Contexts;
 import org.kextnet.kernel.net.Interface;
-import org.kextnet.kernel.net.KernelProtocolHandler;
+import org.kextnet.kernel.net.Interfaces;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.net.ProtocolAttachment;
-import org.kextnet.kernel.nke.ExtensionHandle;
-import org.kextnet.kernel.nke.KernelRegistration;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.sync.GracePeriod;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.event.KernelEvents;
@@ -32,36 +33,22 @@ import org.kextnet.kpi.protocol.ProtocolPlumber;
  * administrator or an extension that unplumbs it stops IPv4 on that interface, and plumbing it again
  * restores it. The registry's lock guards only its tables: plumbers and handlers run without it.
  */
-public final class Protocols {
-    private final Kernel kernel;
+public final class Protocols implements Interfaces.Observer {
+    private final Interfaces interfaces;
+    private final GracePeriod grace;
+    private final Contexts contexts;
     private final List<PlumberEntry> plumbers = new ArrayList<>();
     private final Map<Integer, InputEntry> inputs = new ConcurrentHashMap<>();
 
-    public Protocols(Kernel kernel) {
-        this.kernel = kernel;
+    public Protocols(Interfaces interfaces) {
+        this.interfaces = interfaces;
+        this.grace = interfaces.heads().grace();
+        this.contexts = interfaces.contexts();
+        interfaces.observe(this);
     }
-
-    public Kernel kernel() { return kernel; }
 
     /** The extension-facing KPI bound to {@code owner}. */
-    public ProtocolKpi kpi(ExtensionHandle owner) { return new ProtocolKpiImpl(this, owner); }
-
-    /** Registers the kernel's own IPv4 plumbers and the PF_INET input; called once the kernel's handle exists. */
-    public void registerKernelProtocols() {
-        ExtensionHandle k = kernel.nke().kernelHandle();
-        InetPlumber inet = new InetPlumber(this);
-        try {
-            for (IfnetFamily f : new IfnetFamily[] {IfnetFamily.ETHERNET, IfnetFamily.TUN, IfnetFamily.LOOPBACK}) {
-                registerPlumber(k, org.kextnet.kpi.net.ProtocolFamily.PF_INET, f, inet);
-            }
-            registerInput(k, org.kextnet.kpi.net.ProtocolFamily.PF_INET, (pf, m) -> {
-                Packet mb = (Packet) m;
-                kernel.ipInput().input(kernel.context(), mb.rcvif(), mb);
-            });
-        } catch (KpiException e) {
-            throw new IllegalStateException("kernel protocols", e);
-        }
-    }
+    public ProtocolKpi kpi(Owner owner) { return new ProtocolKpiImpl(this, owner); }
 
     // ---- plumbers ----
 
@@ -70,7 +57,7 @@ public final class Protocols {
         final IfnetFamily family;
         final ProtocolPlumber plumber;
 
-        PlumberEntry(ExtensionHandle owner, int pf, IfnetFamily family, ProtocolPlumber plumber) {
+        PlumberEntry(Owner owner, int pf, IfnetFamily family, ProtocolPlumber plumber) {
             super(owner, "plumber", org.kextnet.kpi.net.ProtocolFamily.name(pf) + "/" + family.name().toLowerCase());
             this.pf = pf;
             this.family = family;
@@ -82,13 +69,13 @@ public final class Protocols {
         boolean beginDetachForRegistry() { return beginDetach(); }
         void finish(boolean faulted) { finishDetach(faulted); }
         @Override public void unregister() { unregisterPlumber(this, false); }
-        @Override protected boolean removeByKernel(boolean faulted) {
+        @Override public boolean removeByKernel(boolean faulted) {
             unregisterPlumber(this, faulted);
             return true;
         }
     }
 
-    PlumberEntry registerPlumber(ExtensionHandle owner, int pf, IfnetFamily family, ProtocolPlumber plumber) throws KpiException {
+    PlumberEntry registerPlumber(Owner owner, int pf, IfnetFamily family, ProtocolPlumber plumber) throws KpiException {
         owner.checkOpen();
         PlumberEntry e = new PlumberEntry(owner, pf, family, plumber);
         synchronized (this) {
@@ -98,7 +85,7 @@ public final class Protocols {
             plumbers.add(e);
         }
         owner.record(e);
-        for (Interface ifp : kernel.interfaces()) if (ifp.ifnetFamily() == family) plumb(e, ifp);
+        for (Interface ifp : interfaces.list()) if (ifp.ifnetFamily() == family) plumb(e, ifp);
         return e;
     }
 
@@ -107,8 +94,8 @@ public final class Protocols {
         synchronized (this) {
             plumbers.remove(e);
         }
-        for (Interface ifp : kernel.interfaces()) if (ifp.ifnetFamily() == e.family) unplumb(e, ifp);
-        if (e.beginDetachForRegistry()) kernel.grace().defer(() -> e.finish(faulted));
+        for (Interface ifp : interfaces.list()) if (ifp.ifnetFamily() == e.family) unplumb(e, ifp);
+        if (e.beginDetachForRegistry()) grace.defer(() -> e.finish(faulted));
     }
 
     private synchronized PlumberEntry plumberFor(int pf, IfnetFamily family) {
@@ -136,7 +123,7 @@ public final class Protocols {
     }
 
     /** An interface attached: every plumber for its family plumbs (the kernel's IPv4 among them). */
-    public void interfaceAttached(Interface ifp) {
+    @Override public void attached(Interface ifp) {
         List<PlumberEntry> l;
         synchronized (this) {
             l = new ArrayList<>(plumbers);
@@ -145,7 +132,7 @@ public final class Protocols {
     }
 
     /** An interface is detaching: every protocol detaches from it. */
-    public void interfaceDetaching(Interface ifp) {
+    @Override public void detaching(Interface ifp) {
         for (ProtocolAttachment pa : ifp.protocols().all()) detach(ifp, pa.protocolFamily());
     }
 
@@ -171,15 +158,15 @@ public final class Protocols {
     // ---- attachments ----
 
     /** {@code ifnet_attach_protocol}. */
-    public ProtocolAttachment attach(ExtensionHandle owner, Ifnet ifnet, int pf, List<DemuxDescriptor> demux,
-                                     ProtocolHandler handler, KernelProtocolHandler kernelHandler) throws KpiException {
+    public ProtocolAttachment attach(Owner owner, Ifnet ifnet, int pf, List<DemuxDescriptor> demux,
+                                     ProtocolHandler handler) throws KpiException {
         owner.checkOpen();
-        if (!(ifnet instanceof Interface ifp) || ifp.kernel() != kernel) throw new KpiException(Errno.EINVAL, "not an interface of this kernel");
+        if (!(ifnet instanceof Interface ifp) || ifp.table() != interfaces) throw new KpiException(Errno.EINVAL, "not an interface of this kernel");
         if (handler == null || pf <= 0 || pf > org.kextnet.kpi.net.ProtocolFamily.PF_MAX) throw new KpiException(Errno.EINVAL, "bad protocol family or handler");
         if (demux == null || demux.isEmpty()) throw new KpiException(Errno.EINVAL, "no demux descriptors");
         int refused = ifp.addProtocol(pf, demux);
         if (refused != 0) throw new KpiException(refused, "interface " + ifp.name() + " refused protocol " + pf);
-        ProtocolAttachment pa = new ProtocolAttachment(owner, ifp, pf, demux, handler, kernelHandler, () -> detach(ifp, pf));
+        ProtocolAttachment pa = new ProtocolAttachment(owner, ifp, pf, demux, handler, () -> detach(ifp, pf));
         synchronized (this) {
             if (!ifp.isAttached()) throw new KpiException(Errno.ENXIO, ifp.name() + " is detached");
             if (ifp.protocols().byFamily(pf) != null) throw new KpiException(Errno.EEXIST, "protocol " + pf + " is attached to " + ifp.name());
@@ -201,7 +188,7 @@ public final class Protocols {
         }
         ifp.delProtocol(pf);
         postProtoEvent(ifp, KernelEvents.KEV_DL_PROTO_DETACHED, pf);
-        kernel.grace().defer(() -> pa.detached(pa.faultedRemoval));
+        grace.defer(pa::detached);
         return 0;
     }
 
@@ -218,7 +205,7 @@ public final class Protocols {
         final int pf;
         final ProtocolInput input;
 
-        InputEntry(ExtensionHandle owner, int pf, ProtocolInput input) {
+        InputEntry(Owner owner, int pf, ProtocolInput input) {
             super(owner, "proto-input", org.kextnet.kpi.net.ProtocolFamily.name(pf));
             this.pf = pf;
             this.input = input;
@@ -228,13 +215,13 @@ public final class Protocols {
         @Override public void unregister() { unregisterInput(pf); }
         boolean beginDetachForRegistry() { return beginDetach(); }
         void finish(boolean faulted) { finishDetach(faulted); }
-        @Override protected boolean removeByKernel(boolean faulted) {
+        @Override public boolean removeByKernel(boolean faulted) {
             unregisterInput(pf);
             return true;
         }
     }
 
-    InputEntry registerInput(ExtensionHandle owner, int pf, ProtocolInput input) throws KpiException {
+    InputEntry registerInput(Owner owner, int pf, ProtocolInput input) throws KpiException {
         owner.checkOpen();
         InputEntry e = new InputEntry(owner, pf, input);
         if (inputs.putIfAbsent(pf, e) != null) throw new KpiException(Errno.EEXIST, "protocol " + pf + " has an input");
@@ -246,7 +233,7 @@ public final class Protocols {
         InputEntry e = inputs.get(pf);
         if (e == null || !e.beginDetachForRegistry()) return Errno.ENOENT;
         inputs.remove(pf, e);
-        kernel.grace().defer(() -> {
+        grace.defer(() -> {
             try {
                 e.input.detached(pf);
             } catch (Throwable t) {
@@ -263,8 +250,10 @@ public final class Protocols {
      *         input for the family)
      */
     int input(int pf, Packet m) {
-        if (pf == org.kextnet.kpi.net.ProtocolFamily.PF_INET && m.rcvif() == null) return Errno.EINVAL;
-        PacketContext ctx = kernel.context();
+        if (pf == org.kextnet.kpi.net.ProtocolFamily.PF_INET && !(m.rcvif() instanceof Interface i && i.table() == interfaces)) {
+            return Errno.EINVAL;
+        }
+        PacketContext ctx = contexts.acquire();
         ctx.enter(); // before the lookup, so that an unregistering input's detached waits for this call
         try {
             InputEntry e = inputs.get(pf);
@@ -283,6 +272,7 @@ public final class Protocols {
             return 0;
         } finally {
             ctx.exit();
+            contexts.release(ctx);
         }
     }
 
@@ -292,7 +282,7 @@ public final class Protocols {
         synchronized (this) {
             for (PlumberEntry p : plumbers) l.add(p.describe() + " [" + p.owner().name() + "]");
         }
-        for (Interface ifp : kernel.interfaces()) {
+        for (Interface ifp : interfaces.list()) {
             for (ProtocolAttachment pa : ifp.protocols().all()) l.add(pa.describe() + " " + pa.demux() + " [" + pa.owner().name() + "]");
         }
         return l;

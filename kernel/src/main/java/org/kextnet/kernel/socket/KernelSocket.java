@@ -3,9 +3,9 @@ package org.kextnet.kernel.socket;
 import java.nio.ByteBuffer;
 import java.util.concurrent.locks.ReentrantLock;
 
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.net.PacketContext;
+import org.kextnet.kernel.net.Scratch;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.socket.SockAddr;
 import org.kextnet.kpi.socket.SocketConstants;
@@ -30,22 +30,24 @@ public abstract class KernelSocket implements FilteredSocket, AutoCloseable {
     private static final int SS_ISCONNECTED = 0x2, SS_ISCONNECTING = 0x4, SS_ISDISCONNECTING = 0x8,
             SS_CANTSENDMORE = 0x10, SS_CANTRCVMORE = 0x20, SS_CLOSED = 0x1000;
 
-    protected final Kernel kernel;
+    /** The kernel's socket filter registry, with its contexts and grace periods. */
+    protected final SocketFilters registry;
+    /** The address each thread reuses to show socket filters where a datagram came from (valid during the call). */
+    private static final Scratch<SockAddr.Inet4SockAddr> SENDER = Scratch.of(() -> new SockAddr.Inet4SockAddr(0, 0));
     /** Guards the socket's state and the subclass's fields; never held while a filter or extension runs. */
     protected final ReentrantLock lock = new ReentrantLock();
     private final int domain, type, protocol;
     private final SocketFilterSet filters;
     private volatile int state;
 
-    protected KernelSocket(Kernel kernel, int domain, int type, int protocol) {
-        this.kernel = kernel;
+    protected KernelSocket(SocketFilters registry, int domain, int type, int protocol) {
+        this.registry = registry;
         this.domain = domain;
         this.type = type;
         this.protocol = protocol;
-        this.filters = new SocketFilterSet(kernel, this);
+        this.filters = new SocketFilterSet(registry, this);
     }
 
-    public Kernel kernel() { return kernel; }
     @Override public int family() { return domain; }
     @Override public int type() { return type; }
     @Override public int protocol() { return protocol; }
@@ -189,7 +191,7 @@ public abstract class KernelSocket implements FilteredSocket, AutoCloseable {
         if (r == Errno.EJUSTRETURN) return;
         if (r != 0) throw new SocketError(r, "setsockopt refused by a socket filter");
         if (level == SocketConstants.SOL_SOCKET && name == SocketConstants.SO_NKE) {
-            int e = value.length == 4 ? kernel.socketFilters().attach(this, ByteBuffer.wrap(value).getInt()) : Errno.EINVAL;
+            int e = value.length == 4 ? registry.attach(this, ByteBuffer.wrap(value).getInt()) : Errno.EINVAL;
             if (e != 0) throw new SocketError(e, "SO_NKE");
             return;
         }
@@ -279,7 +281,7 @@ public abstract class KernelSocket implements FilteredSocket, AutoCloseable {
      */
     protected final int filterIn(PacketContext ctx, Packet payload, int fromAddr, int fromPort) {
         if (filters.isEmpty()) return 0;
-        SockAddr.Inet4SockAddr from = ctx.sockAddr;
+        SockAddr.Inet4SockAddr from = ctx.scratch(SENDER);
         from.setIpv4(fromAddr);
         from.setPort(fromPort);
         return filters.dataIn(ctx, from, payload, null, 0, 0);
@@ -312,11 +314,15 @@ public abstract class KernelSocket implements FilteredSocket, AutoCloseable {
         if (cantReceiveMore()) return Errno.ENOTCONN;
         int fromAddr = from == null ? 0 : from.ipv4(), fromPort = from == null ? 0 : from.port();
         if (!filters.isEmpty()) {
-            PacketContext ctx = kernel.context();
-            SockAddr.Inet4SockAddr f = ctx.sockAddr;
-            f.setIpv4(fromAddr);
-            f.setPort(fromPort);
-            if (filters.dataIn(ctx, f, data, null, 0, resumeAfter) != 0) return 0; // taken or dropped: consumed
+            PacketContext ctx = registry.contexts().acquire();
+            try {
+                SockAddr.Inet4SockAddr f = ctx.scratch(SENDER);
+                f.setIpv4(fromAddr);
+                f.setPort(fromPort);
+                if (filters.dataIn(ctx, f, data, null, 0, resumeAfter) != 0) return 0; // taken or dropped: consumed
+            } finally {
+                registry.contexts().release(ctx);
+            }
         }
         return protoAppend(data, fromAddr, fromPort);
     }
@@ -331,10 +337,14 @@ public abstract class KernelSocket implements FilteredSocket, AutoCloseable {
             data.free();
             return isClosed() ? Errno.EBADF : Errno.EPIPE;
         }
-        PacketContext ctx = kernel.context();
-        int r = filters.isEmpty() ? 0 : filters.dataOut(ctx, to, data, null, 0, resumeAfter);
-        if (r != 0) return r == Errno.EJUSTRETURN ? 0 : r;
-        return protoSend(ctx, data, to, 0);
+        PacketContext ctx = registry.contexts().acquire();
+        try {
+            int r = filters.isEmpty() ? 0 : filters.dataOut(ctx, to, data, null, 0, resumeAfter);
+            if (r != 0) return r == Errno.EJUSTRETURN ? 0 : r;
+            return protoSend(ctx, data, to, 0);
+        } finally {
+            registry.contexts().release(ctx);
+        }
     }
 
     // ---- the protocol's requests ({@code pr_usrreqs}) ----

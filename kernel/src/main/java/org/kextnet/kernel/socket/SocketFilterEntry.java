@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
-import org.kextnet.kernel.nke.ExtensionHandle;
-import org.kextnet.kernel.nke.KernelRegistration;
+import org.kextnet.kernel.hook.KernelRegistration;
+import org.kextnet.kernel.hook.Owner;
 import org.kextnet.kpi.socketfilter.SocketFilter;
 import org.kextnet.kpi.socketfilter.SocketFilterParams;
 import org.kextnet.kpi.socketfilter.SocketFilterRef;
@@ -25,7 +25,7 @@ final class SocketFilterEntry extends KernelRegistration implements SocketFilter
     private boolean unregistering;
     private boolean faulted;
 
-    SocketFilterEntry(SocketFilters registry, ExtensionHandle owner, SocketFilterParams params, SocketFilter filter) {
+    SocketFilterEntry(SocketFilters registry, Owner owner, SocketFilterParams params, SocketFilter filter) {
         super(owner, "sflt", params.name());
         this.registry = registry;
         this.params = params;
@@ -84,7 +84,7 @@ final class SocketFilterEntry extends KernelRegistration implements SocketFilter
     }
 
     private void finishUnregister() {
-        registry.kernel().grace().defer(() -> {
+        registry.heads().grace().defer(() -> {
             try {
                 filter.unregistered(params.handle());
             } catch (Throwable t) {
@@ -102,7 +102,7 @@ final class SocketFilterEntry extends KernelRegistration implements SocketFilter
         }
     }
 
-    @Override protected boolean removeByKernel(boolean quarantine) {
+    @Override public boolean removeByKernel(boolean quarantine) {
         beginUnregister(quarantine);
         detachAll();
         return true;

@@ -2,9 +2,8 @@ package org.kextnet.kernel.socket;
 
 import java.util.Arrays;
 
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.socket.SockAddr;
 import org.kextnet.kpi.socket.SockOpt;
@@ -23,7 +22,7 @@ import org.kextnet.kpi.socketfilter.SocketFilter;
 public final class SocketFilterSet {
     private static final Attachment[] NONE = new Attachment[0];
 
-    private final Kernel kernel;
+    private final SocketFilters registry;
     private final FilteredSocket socket;
     private volatile Attachment[] chain = NONE;
     private boolean closed;
@@ -33,8 +32,8 @@ public final class SocketFilterSet {
     private int[] departedHandles = new int[0];
     private long[] departedOrders = new long[0];
 
-    public SocketFilterSet(Kernel kernel, FilteredSocket socket) {
-        this.kernel = kernel;
+    public SocketFilterSet(SocketFilters registry, FilteredSocket socket) {
+        this.registry = registry;
         this.socket = socket;
     }
 
@@ -104,7 +103,7 @@ public final class SocketFilterSet {
             departedHandles[departedHandles.length - 1] = a.handle();
             departedOrders[departedOrders.length - 1] = a.order;
         }
-        kernel.grace().defer(() -> finishDetach(a, true));
+        registry.heads().grace().defer(() -> finishDetach(a, true));
     }
 
     private void finishDetach(Attachment a, boolean callDetach) {
@@ -139,7 +138,7 @@ public final class SocketFilterSet {
     private int run(String name, Call call) {
         Attachment[] c = chain;
         if (c.length == 0) return 0;
-        PacketContext ctx = kernel.context();
+        PacketContext ctx = registry.contexts().acquire();
         ctx.enter();
         try {
             for (Attachment a : c) {
@@ -155,13 +154,14 @@ public final class SocketFilterSet {
             return 0;
         } finally {
             ctx.exit();
+            registry.contexts().release(ctx);
         }
     }
 
     /** {@code sf_notify}: observe-only events. */
     public void notify(int event, int param) {
         if (chain.length == 0) return;
-        PacketContext ctx = kernel.context();
+        PacketContext ctx = registry.contexts().acquire();
         ctx.enter();
         try {
             for (Attachment a : chain) {
@@ -173,6 +173,7 @@ public final class SocketFilterSet {
             }
         } finally {
             ctx.exit();
+            registry.contexts().release(ctx);
         }
     }
 

@@ -3,9 +3,10 @@ package org.kextnet.kernel.socket;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.buf.Packet;
-import org.kextnet.kernel.nke.ExtensionHandle;
+import org.kextnet.kernel.hook.Heads;
+import org.kextnet.kernel.hook.Owner;
+import org.kextnet.kernel.net.Contexts;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.mbuf.Mbuf;
@@ -22,19 +23,24 @@ import org.kextnet.kpi.socketfilter.SocketFilterRef;
  * handle ({@code SO_NKE}, {@code sflt_attach}).
  */
 public final class SocketFilters {
-    private final Kernel kernel;
+    private final Contexts contexts;
+    private final Heads heads;
     private volatile SocketFilterEntry[] registered = new SocketFilterEntry[0];
 
-    public SocketFilters(Kernel kernel) {
-        this.kernel = kernel;
+    public SocketFilters(Contexts contexts, Heads heads) {
+        this.contexts = contexts;
+        this.heads = heads;
     }
 
-    public Kernel kernel() { return kernel; }
+    /** The kernel's packet contexts: socket calls run on the caller's. */
+    public Contexts contexts() { return contexts; }
+
+    public Heads heads() { return heads; }
 
     /** The extension-facing KPI bound to {@code owner}. */
-    public SocketFilterKpi kpi(ExtensionHandle owner) { return new Kpi(owner); }
+    public SocketFilterKpi kpi(Owner owner) { return new Kpi(owner); }
 
-    SocketFilterEntry register(ExtensionHandle owner, SocketFilterParams p, SocketFilter filter) throws KpiException {
+    SocketFilterEntry register(Owner owner, SocketFilterParams p, SocketFilter filter) throws KpiException {
         owner.checkOpen();
         int kind = p.flags() & (SocketFilterParams.FLAG_GLOBAL | SocketFilterParams.FLAG_PROG);
         if (kind == 0 || kind == (SocketFilterParams.FLAG_GLOBAL | SocketFilterParams.FLAG_PROG) || filter == null) {
@@ -99,9 +105,9 @@ public final class SocketFilters {
     }
 
     private final class Kpi implements SocketFilterKpi {
-        private final ExtensionHandle owner;
+        private final Owner owner;
 
-        Kpi(ExtensionHandle owner) { this.owner = owner; }
+        Kpi(Owner owner) { this.owner = owner; }
 
         @Override public SocketFilterRef register(SocketFilterParams params, SocketFilter filter) throws KpiException {
             return SocketFilters.this.register(owner, params, filter);

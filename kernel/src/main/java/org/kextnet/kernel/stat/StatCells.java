@@ -6,7 +6,22 @@ import java.lang.invoke.VarHandle;
 /** One thread's counters: plain increments by the owner, opaque reads by anybody. */
 public final class StatCells {
     private static final VarHandle CELL = MethodHandles.arrayElementVarHandle(long[].class);
+    private final Stats owner;
     private final long[] cells = new long[Stat.all().length];
+
+    StatCells(Stats owner) { this.owner = owner; }
+
+    /** The registry that sums these cells. */
+    public Stats owner() { return owner; }
+
+    /** Adds every count of {@code other} to these cells (a retiring thread's, under the registry's lock). */
+    void addAll(StatCells other) {
+        for (int i = 0; i < cells.length; i++) CELL.setOpaque(cells, i, (long) CELL.getOpaque(cells, i) + other.get(i));
+        long[] a = other.interfaces;
+        for (int i = 0; i < a.length; i++) addInterface(i, (long) CELL.getOpaque(a, i));
+    }
+
+    private long get(int i) { return (long) CELL.getOpaque(cells, i); }
 
     /** Adds to a counter; only the owning thread calls this. */
     public void add(Stat s, long n) {

@@ -11,31 +11,43 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * {@link StatCells} without atomics; a read sums every thread's cells.
  */
 public final class Stats {
+    /** The cells of the threads that count now; a read sums them with {@link #shared}. */
     private final List<StatCells> cells = new CopyOnWriteArrayList<>();
-    private final ThreadLocal<StatCells> local = ThreadLocal.withInitial(this::newCells);
+    /** Counts of threads that stopped, and cold counts from any thread; changed and read under this object's lock. */
+    private final StatCells shared = new StatCells(this);
 
-    /** The calling thread's cells (created on first use). */
-    public StatCells local() { return local.get(); }
-
-    /** New cells for a packet thread that keeps them itself. */
+    /**
+     * New cells for a thread that counts on the packet path. Give them back with {@link #retire} when the
+     * thread stops: the registry, and the cost of a read, grow with the threads counting now, not with every
+     * thread that ever counted.
+     */
     public StatCells newCells() {
-        StatCells c = new StatCells();
+        StatCells c = new StatCells(this);
         cells.add(c);
         return c;
     }
 
-    /** Counts one event on the calling thread; for cold paths (drops, control traffic). */
-    public void count(Stat s) { local().add(s, 1); }
+    /** Folds {@code c}'s counts into the shared cells and forgets {@code c}; its owner must not count any more. */
+    public synchronized void retire(StatCells c) {
+        if (c.owner() != this || !cells.remove(c)) throw new IllegalArgumentException("not live cells of this registry");
+        shared.addAll(c);
+    }
 
-    public long get(Stat s) {
-        long n = 0;
+    /** How many threads' cells a read sums now. */
+    public int liveCells() { return cells.size(); }
+
+    /** Counts one event from any thread; for cold paths (drops, control traffic). */
+    public synchronized void count(Stat s) { shared.add(s, 1); }
+
+    public synchronized long get(Stat s) {
+        long n = shared.get(s);
         for (StatCells c : cells) n += c.get(s);
         return n;
     }
 
     /** Interface counter {@code slot} summed over every thread (see net.IfCounters). */
-    public long interfaceCounter(int slot) {
-        long n = 0;
+    public synchronized long interfaceCounter(int slot) {
+        long n = shared.getInterface(slot);
         for (StatCells c : cells) n += c.getInterface(slot);
         return n;
     }

@@ -214,7 +214,7 @@ class ForwardVectorTest {
             @Override public int output(Mbuf m, IpPacketOptions o) {
                 if (id(m) == 5 && !inside) {
                     inside = true;
-                    org.kextnet.kernel.PacketContext other = net.kernel.newContext();
+                    org.kextnet.kernel.net.PacketContext other = net.kernel.contexts().open();
                     Packet[] batch = new Packet[nested.size()];
                     for (int i = 0; i < batch.length; i++) batch[i] = net.mbuf(nested.get(i).bytes());
                     net.em0().input(other, batch, batch.length);

@@ -152,11 +152,11 @@ class IcmpLayerTest {
         assertThat(net.peer0().recvAll()).hasSize(burst);
         assertThat(net.stat(Stat.ICMP_RATE_LIMITED)).isEqualTo(10);
 
-        net.clock.advanceMillis(5); // 1000 per second: five more tokens
+        net.clock.advance(5 * 1_000_000L); // 1000 per second: five more tokens
         for (int i = 0; i < 10; i++) net.peer0().send(CLOSED_PORT);
         assertThat(net.peer0().recvAll()).hasSize(5);
 
-        net.clock.advance(1, TimeUnit.HOURS); // the bucket refills only up to its burst
+        net.clock.advance(TimeUnit.HOURS.toNanos(1)); // the bucket refills only up to its burst
         for (int i = 0; i < burst + 1; i++) net.peer0().send(CLOSED_PORT);
         assertThat(net.peer0().recvAll()).hasSize(burst);
         assertThat(net.stat(Stat.ICMP_RATE_LIMITED)).isEqualTo(10 + 5 + 1);

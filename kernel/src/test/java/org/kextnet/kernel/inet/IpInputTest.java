@@ -77,7 +77,7 @@ class IpInputTest {
     }
 
     @Test void aSpoofedEchoFromOurselvesCannotStartALoopOnLo0() throws Exception {
-        try (var echo = org.kextnet.kernel.inet.udp.UdpEchoService.start(net.kernel, 7)) {
+        try (var echo = org.kextnet.kernel.inet.udp.UdpEchoService.start(net.kernel.udp(), 7)) {
             long lo0 = net.kernel.loopback().counters().get(org.kextnet.kernel.net.IfCounters.IPACKETS);
             net.peer0().send(Pkt.udp(7, 7, "loop").withSrc(OUR_IP));
 

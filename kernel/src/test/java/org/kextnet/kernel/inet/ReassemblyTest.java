@@ -39,7 +39,7 @@ class ReassemblyTest {
 
     @AfterEach void noLeaks() { net.close(); }
 
-    private Reassembly reassembly() { return net.kernel.reassembly(); }
+    private Reassembly reassembly() { return net.kernel.ipv4().reassembly(); }
 
     private void send(Pkt... fragments) {
         for (Pkt f : fragments) net.peer0().send(f);
@@ -176,7 +176,7 @@ class ReassemblyTest {
     @Test void theOldestDatagramMakesRoomWhenEveryQueueIsBusy() throws Exception {
         for (int id = 0; id < Reassembly.MAX_QUEUES; id++) {
             send(DATAGRAM.withId(id).fragment(0, 800, true));
-            net.clock.advanceMillis(1);
+            net.clock.advance(1 * 1_000_000L);
         }
         assertThat(reassembly().inProgress()).isEqualTo(Reassembly.MAX_QUEUES);
 
@@ -197,7 +197,7 @@ class ReassemblyTest {
         Pkt big = Pkt.udp(5000, 9, Pkt.counting(perDatagram * 8 * 2)).withId(0);
         for (int id = 0; id < Reassembly.MAX_QUEUES; id++) {
             for (int i = 0; i < perDatagram; i++) send(big.withId(id).fragment(i * 8, 8, true));
-            net.clock.advanceMillis(1);
+            net.clock.advance(1 * 1_000_000L);
         }
 
         assertThat(reassembly().heldBytes()).isLessThanOrEqualTo(Reassembly.MAX_BYTES);

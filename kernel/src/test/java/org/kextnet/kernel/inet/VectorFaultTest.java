@@ -8,16 +8,16 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Buffers;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.link.memwire.MemoryWire;
-import org.kextnet.kernel.net.Driver;
 import org.kextnet.kernel.net.IfCounters;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.InterfaceAddress;
-import org.kextnet.kernel.testing.ManualClock;
+import org.kextnet.kernel.net.Layers.Driver;
+import org.kextnet.kernel.net.PacketContext;
+import org.kextnet.kernel.sync.ManualClock;
 import org.kextnet.kernel.wire.Bytes;
 import org.kextnet.kernel.wire.Ethernet;
 import org.kextnet.kernel.wire.Ipv4;
@@ -34,7 +34,7 @@ class VectorFaultTest {
 
     private final Buffers buffers = new Buffers(256, 2);
     private final Kernel kernel = new Kernel("test", buffers, new ManualClock());
-    private final PacketContext ctx = kernel.context(); // no buffer cache: the pool's count is exact
+    private final PacketContext ctx = kernel.contexts().acquire(); // leased: no buffer cache, so the pool's count is exact
     private final MemoryWire wire = new MemoryWire("w0", MemoryWire.Options.perfect().withPollMode(true));
     private final Interface em0 = kernel.createInterface("em0", IfFamily.ETHERNET, wire.a(), MAC0, 1500);
     private final BuggyDriver driver = new BuggyDriver();
@@ -59,7 +59,7 @@ class VectorFaultTest {
         kernel.addAddress(bad0, InterfaceAddress.parse("10.9.0.1/24"));
         em0.up();
         bad0.up();
-        bad0.arp().addStatic(DST, 0x02_00_00_00_09_02L);
+        kernel.arp(bad0).addStatic(DST, 0x02_00_00_00_09_02L);
         kernel.setForwarding(true);
         for (Packet m; (m = wire.b().take()) != null; ) m.free(); // the gratuitous ARP of bringing em0 up
         driver.sent.clear(); // and the gratuitous ARP of bad0
@@ -67,7 +67,7 @@ class VectorFaultTest {
     }
 
     @AfterEach void close() {
-        ctx.close();
+        kernel.contexts().release(ctx);
         assertThat(buffers.small().inUse()).isZero();
         kernel.close();
     }

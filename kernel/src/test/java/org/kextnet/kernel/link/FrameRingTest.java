@@ -11,6 +11,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.buf.PacketPool;
+import org.kextnet.kernel.net.TxClaim;
 import org.kextnet.kernel.wire.Bytes;
 
 /** {@link FrameRing}: single frames and claims from several producers, taken by one consumer. */

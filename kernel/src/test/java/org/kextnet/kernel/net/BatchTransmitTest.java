@@ -9,13 +9,14 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Buffers;
 import org.kextnet.kernel.buf.Packet;
-import org.kextnet.kernel.link.TxClaim;
 import org.kextnet.kernel.link.memwire.MemoryWire;
+import org.kextnet.kernel.net.Layers.BatchDriver;
+import org.kextnet.kernel.net.PacketContext;
+import org.kextnet.kernel.net.TxClaim;
 import org.kextnet.kernel.stat.Stat;
-import org.kextnet.kernel.testing.ManualClock;
+import org.kextnet.kernel.sync.ManualClock;
 import org.kextnet.kernel.wire.Bytes;
 import org.kextnet.kernel.wire.Ipv4;
 
@@ -28,11 +29,11 @@ import org.kextnet.kernel.wire.Ipv4;
 class BatchTransmitTest {
     private final Buffers buffers = new Buffers(256, 2);
     private final Kernel kernel = new Kernel("test", buffers, new ManualClock());
-    private final PacketContext ctx = kernel.newContext();
+    private final PacketContext ctx = kernel.contexts().open();
     private final MemoryWire wire = new MemoryWire("w", MemoryWire.Options.perfect().withPollMode(true).withRingSize(8));
     private final Interface ifp = kernel.createInterface("em0", IfFamily.ETHERNET, wire.a(), 0x02_00_00_00_00_01L, 1500);
     private final MemoryWire.End driver = wire.a();
-    private final TxClaim claim = TxClaim.ofThisThread();
+    private final TxClaim claim = TxClaim.forThisThread();
 
     @AfterEach void close() {
         for (Packet m; (m = wire.b().take()) != null; ) m.free();
@@ -74,7 +75,7 @@ class BatchTransmitTest {
         assertThat(driver.claim(claim, 3)).isEqualTo(3);
         driver.transmitClaimed(ctx, claim, frame(1));
         Thread other = Thread.ofPlatform().start(() -> {
-            PacketContext c = kernel.newContext();
+            PacketContext c = kernel.contexts().open();
             assertThat(driver.transmit(c, frame(9))).isTrue();
             c.close();
         });
@@ -133,7 +134,7 @@ class BatchTransmitTest {
         kernel.addAddress(ifp, InterfaceAddress.parse("10.0.0.1/24"));
         ifp.up();
         int peer = Ipv4.parse("10.0.0.2");
-        ifp.arp().addStatic(peer, 0x02_00_00_00_00_02L);
+        kernel.arp(ifp).addStatic(peer, 0x02_00_00_00_00_02L);
         received(); // the gratuitous ARP of bringing the link up
         long packets0 = ifp.counters().get(IfCounters.OPACKETS), drops0 = ifp.counters().get(IfCounters.ODROPS);
         long full0 = kernel.stats().get(Stat.LINK_TX_FULL);

@@ -20,7 +20,7 @@ class IfCountersTest {
         long before = c.get(IfCounters.OPACKETS), bytesBefore = c.get(IfCounters.OBYTES);
         c.output(net.ctx, 3, 300);                              // the test thread's own cells
         Thread t = Thread.ofPlatform().start(() -> {
-            c.output(net.kernel.newContext(), 2, 200);          // another packet thread's cells
+            c.output(net.kernel.contexts().open(), 2, 200);          // another packet thread's cells
             c.output(1, 100);                                   // atomic, any thread
         });
         t.join();

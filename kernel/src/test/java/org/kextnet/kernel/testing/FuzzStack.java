@@ -29,7 +29,7 @@ public final class FuzzStack {
         net = TestNet.builder().links(2).forwarding(true).smallBuffers(1024).build();
         net.em1().setMtu(576);
         sink = net.kernel.udp().open().bind(0, 9);
-        UdpEchoService.start(net.kernel, 7);
+        UdpEchoService.start(net.kernel.udp(), 7);
     }
 
     public static synchronized FuzzStack get() {

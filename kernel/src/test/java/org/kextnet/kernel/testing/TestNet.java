@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Buffers;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.inet.udp.UdpSocket;
@@ -18,7 +17,9 @@ import org.kextnet.kernel.net.IfCounters;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.InterfaceAddress;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.sync.ManualClock;
 import org.kextnet.kernel.wire.Ipv4;
 
 /**
@@ -36,7 +37,9 @@ public final class TestNet implements AutoCloseable {
     public static final long OUR_MAC = 0x02_00_00_00_00_01L, PEER_MAC = 0x02_00_00_00_00_02L;
     public static final long OUR_MAC1 = 0x02_00_00_00_01_01L, PEER_MAC1 = 0x02_00_00_00_01_02L;
 
-    public final ManualClock clock = new ManualClock();
+    /** Starts a minute before the {@code long} wraps, so every deadline a test crosses also checks that the kernel
+     * compares times overflow-safely ({@code a - b < 0}), as System.nanoTime requires. */
+    public final ManualClock clock = new ManualClock(Long.MAX_VALUE - TimeUnit.MINUTES.toNanos(1));
     public final Buffers buffers;
     public final Kernel kernel;
     /** The context the test thread runs packet code with. */
@@ -69,7 +72,7 @@ public final class TestNet implements AutoCloseable {
     private TestNet(Builder b) {
         buffers = new Buffers(b.smallBuffers, b.largeBuffers);
         kernel = new Kernel("test", buffers, clock);
-        ctx = kernel.newContext();
+        ctx = kernel.contexts().open(false); // the test stands in for a driver's reader; its other calls lease contexts as an application's do
         kernel.setForwarding(b.forwarding);
         for (int i = 0; i < b.links; i++) {
             MemoryWire wire = new MemoryWire("wire" + i, MemoryWire.Options.perfect().withPollMode(true));
@@ -79,7 +82,7 @@ public final class TestNet implements AutoCloseable {
             Interface ifp = kernel.createInterface("em" + i, IfFamily.ETHERNET, wire.a(), ourMac, b.mtu);
             kernel.addAddress(ifp, new InterfaceAddress(net + 1, 24));
             ifp.up();
-            if (b.staticArp) ifp.arp().addStatic(net + 2, peerMac);
+            if (b.staticArp) kernel.arp(ifp).addStatic(net + 2, peerMac);
             Peer p = new Peer(this, wire, ifp, peerMac, net + 2);
             p.drain(); // the gratuitous ARP from bringing the interface up
             peers.add(p);
@@ -109,10 +112,9 @@ public final class TestNet implements AutoCloseable {
         return d;
     }
 
-    /** Moves the clock and runs the slow timeouts (ARP, reassembly) as the timer thread would. */
+    /** Moves the clock and runs every timeout that falls due (ARP, reassembly), as the timer thread would. */
     public void tick(long advance, TimeUnit unit) {
-        clock.advance(advance, unit);
-        kernel.tick(ctx, clock.now());
+        kernel.advanceTime(unit.toNanos(advance));
     }
 
     public int buffersInUse() { return buffers.small().inUse() + buffers.large().inUse(); }
@@ -140,6 +142,7 @@ public final class TestNet implements AutoCloseable {
         for (int i = 0; i < 5; i++) tick(1, TimeUnit.HOURS);
         for (Peer p : peers) p.drain();
         List<Interface> ifs = kernel.interfaces();
+        ctx.close();
         kernel.close();
         for (Interface ifp : ifs) {
             assertThat(ifp.counters().get(IfCounters.IERRORS)).as(ifp + ": exceptions in the input path").isZero();

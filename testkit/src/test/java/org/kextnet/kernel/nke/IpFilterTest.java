@@ -15,6 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.kextnet.kernel.hook.FaultPolicy;
 import org.kextnet.kernel.inet.udp.UdpDatagram;
 import org.kextnet.kernel.inet.udp.UdpEchoService;
 import org.kextnet.kernel.inet.udp.UdpSocket;
@@ -131,7 +132,7 @@ class IpFilterTest {
         k.runPending();
         assertThat(calls).extracting(s -> s.substring(0, s.indexOf(':')))
                 .containsExactly("first", "a", "after-a", "b", "before-c", "c");
-        assertThat(k.kernel().ipFilters().v4().describe()).hasSize(6).first().asString().contains("first");
+        assertThat(k.kernel().ipv4().filters().v4().describe()).hasSize(6).first().asString().contains("first");
     }
 
     @Test void errnoDropsAndFreesAndStopsTheChain() throws Exception {
@@ -404,7 +405,7 @@ class IpFilterTest {
 
     @Test void echoServiceRepliesPassOutputFilters() throws Exception {
         kpi.ipFilters().addV4("a", Position.DEFAULT, recorder("a", 0, 0));
-        try (UdpEchoService echo = UdpEchoService.start(k.kernel(), 7)) {
+        try (UdpEchoService echo = UdpEchoService.start(k.kernel().udp(), 7)) {
             k.injectIp(udpToKernel(7, "ping"));
             k.runPending();
         }

@@ -2,9 +2,8 @@ package org.kextnet.kernel.inet.udp;
 
 import java.lang.foreign.MemorySegment;
 
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.socket.SocketError;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.wire.Bytes;
@@ -26,8 +25,8 @@ public final class UdpEchoService implements AutoCloseable {
     }
 
     /** Starts the service on {@code port}. */
-    public static UdpEchoService start(Kernel kernel, int port) throws SocketError {
-        UdpSocket so = kernel.udp().open();
+    public static UdpEchoService start(UdpLayer udp, int port) throws SocketError {
+        UdpSocket so = udp.open();
         so.setUpcall(UdpEchoService::reflect);
         so.bind(0, port);
         return new UdpEchoService(so);
@@ -67,7 +66,7 @@ public final class UdpEchoService implements AutoCloseable {
         m.setFlags(0);
         m.setCsumFlags(0);
         ctx.stats().inc(Stat.UDP_OUT);
-        ctx.kernel().ipOutput().outputPacket(ctx, m);
+        so.layer().ip.output().outputPacket(ctx, m);
     }
 
     /** Port 0 and the answering small services (echo, discard, daytime, chargen, time). */

@@ -6,9 +6,12 @@ import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
+import org.kextnet.kernel.buf.Buffers;
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.inet.Ipv4Layer;
+import org.kextnet.kernel.net.Layers.TransportProtocol;
+import org.kextnet.kernel.net.PacketContext;
+import org.kextnet.kernel.socket.SocketFilters;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.stat.StatCells;
 import org.kextnet.kernel.wire.Icmp;
@@ -20,20 +23,24 @@ import org.kextnet.kpi.Errno;
  * UDP (RFC 768): input checks and demultiplexing to sockets by local port, port unreachable when nobody
  * listens, and the port table (one socket per port, bound to one address or to all).
  */
-public final class UdpLayer {
+public final class UdpLayer implements TransportProtocol {
     public static final int EPHEMERAL_FIRST = 49152, EPHEMERAL_LAST = 65535;
     private static final VarHandle PORTS = MethodHandles.arrayElementVarHandle(UdpSocket[].class);
 
-    private final Kernel kernel;
+    final Ipv4Layer ip;
+    final SocketFilters sockets;
+    final Buffers buffers;
     private final UdpSocket[] ports = new UdpSocket[65536];
     private int nextEphemeral = EPHEMERAL_FIRST;
 
-    public UdpLayer(Kernel kernel) {
-        this.kernel = kernel;
+    public UdpLayer(Ipv4Layer ip, SocketFilters sockets, Buffers buffers) {
+        this.ip = ip;
+        this.sockets = sockets;
+        this.buffers = buffers;
     }
 
     /** A datagram for this host ({@code m} starts at the IP header). Takes ownership. */
-    public void input(PacketContext ctx, Packet m, int hl) {
+    @Override public void input(PacketContext ctx, Packet m, int hl) {
         StatCells st = ctx.stats();
         MemorySegment s = m.segment();
         int ip = m.offset();
@@ -66,7 +73,7 @@ public final class UdpLayer {
                 st.inc(Stat.UDP_NO_PORT_BCAST);
             } else {
                 st.inc(Stat.UDP_NO_PORT);
-                kernel.icmp().error(ctx, m, Icmp.UNREACH, Icmp.UNREACH_PORT, 0);
+                this.ip.icmp().error(ctx, m, Icmp.UNREACH, Icmp.UNREACH_PORT, 0);
             }
             m.free();
             return;
@@ -76,8 +83,8 @@ public final class UdpLayer {
 
     /** Opens an unbound socket; the global socket filters for UDP attach to it. */
     public UdpSocket open() {
-        UdpSocket so = new UdpSocket(kernel, this);
-        kernel.socketFilters().socketCreated(so);
+        UdpSocket so = new UdpSocket(sockets, this);
+        sockets.socketCreated(so);
         return so;
     }
 

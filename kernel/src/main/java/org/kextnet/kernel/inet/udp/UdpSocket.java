@@ -4,12 +4,12 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
 
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.socket.DatagramQueue;
 import org.kextnet.kernel.socket.KernelSocket;
 import org.kextnet.kernel.socket.SocketError;
+import org.kextnet.kernel.socket.SocketFilters;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.wire.Ipv4;
 import org.kextnet.kernel.wire.Udp;
@@ -44,10 +44,13 @@ public final class UdpSocket extends KernelSocket {
     private volatile int remotePort;          // 0 while unconnected
     private volatile UdpUpcall upcall;
 
-    UdpSocket(Kernel kernel, UdpLayer udp) {
-        super(kernel, ProtocolFamily.PF_INET, SocketConstants.SOCK_DGRAM, SocketConstants.IPPROTO_UDP);
+    UdpSocket(SocketFilters registry, UdpLayer udp) {
+        super(registry, ProtocolFamily.PF_INET, SocketConstants.SOCK_DGRAM, SocketConstants.IPPROTO_UDP);
         this.udp = udp;
     }
+
+    /** The UDP layer this socket belongs to. */
+    UdpLayer layer() { return udp; }
 
     @Override public SockAddr sockName() { return localPort == 0 ? null : SockAddr.of(localAddress, localPort); }
     @Override public SockAddr peerName() { return remotePort == 0 ? null : SockAddr.of(remoteAddress, remotePort); }
@@ -179,15 +182,20 @@ public final class UdpSocket extends KernelSocket {
     private int send(ByteBuffer data, SockAddr to) throws SocketError {
         int len = data.remaining();
         if (len > MAX_PAYLOAD) throw new SocketError(Errno.EMSGSIZE, len + " bytes");
-        PacketContext ctx = kernel.context();
-        Packet m = kernel.buffers().alloc(Ipv4.MIN_HEADER + Udp.HEADER_LEN + len);
+        Packet m = udp.buffers.alloc(Ipv4.MIN_HEADER + Udp.HEADER_LEN + len);
         if (m == null) {
-            ctx.stats().inc(Stat.UDP_OUT_NO_BUFFERS);
+            udp.sockets.contexts().stats().count(Stat.UDP_OUT_NO_BUFFERS);
             throw new SocketError(Errno.ENOBUFS, "no packet buffers");
         }
         m.setData(m.offset() + Udp.HEADER_LEN, len); // the payload, with room for the UDP header in front
         MemorySegment.copy(MemorySegment.ofBuffer(data), 0, m.segment(), m.offset(), len);
-        int err = output(ctx, m, to, 0);
+        PacketContext ctx = registry.contexts().acquire();
+        int err;
+        try {
+            err = output(ctx, m, to, 0);
+        } finally {
+            registry.contexts().release(ctx);
+        }
         if (err != 0) throw new SocketError(err, "send to " + (to == null ? "the peer" : to));
         data.position(data.position() + len); // consumed only once sent, so a refused send can be retried as is
         return len;
@@ -220,11 +228,11 @@ public final class UdpSocket extends KernelSocket {
         }
         MemorySegment s = m.segment();
         int o = m.offset();
-        int src = localAddress != 0 ? localAddress : kernel.sourceAddressFor(address);
+        int src = localAddress != 0 ? localAddress : udp.ip.config().sourceAddressFor(address);
         Udp.write(s, o, localPort, port, Udp.HEADER_LEN + len);
         Udp.fillChecksum(s, o, Udp.HEADER_LEN + len, src, address);
         ctx.stats().inc(Stat.UDP_OUT);
-        return kernel.ipOutput().output(ctx, m, src, address, Ipv4.PROTO_UDP, Ipv4.DEFAULT_TTL, 0, false);
+        return udp.ip.output().output(ctx, m, src, address, Ipv4.PROTO_UDP, Ipv4.DEFAULT_TTL, 0, false);
     }
 
     // ---- the protocol's side of the requests ----
@@ -238,7 +246,7 @@ public final class UdpSocket extends KernelSocket {
         try {
             checkOpen();
             if (localPort != 0) throw new SocketError(Errno.EINVAL, "already bound to port " + localPort);
-            if (address != 0 && !kernel.isLocalAddress(address)) throw new SocketError(Errno.EADDRNOTAVAIL, Ipv4.format(address) + " is not an address of this host");
+            if (address != 0 && !udp.ip.config().isLocalAddress(address)) throw new SocketError(Errno.EADDRNOTAVAIL, Ipv4.format(address) + " is not an address of this host");
             int p = udp.bind(this, port);
             if (p < 0) throw new SocketError(-p, "bind to port " + port);
             localAddress = address;

@@ -1,7 +1,7 @@
 package org.kextnet.kernel.inet.udp;
 
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.net.PacketContext;
 
 /**
  * A kernel socket's receive callback (xnu's socket upcall): called on the input thread with each

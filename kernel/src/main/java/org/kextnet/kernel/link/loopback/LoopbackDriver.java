@@ -1,10 +1,10 @@
 package org.kextnet.kernel.link.loopback;
 
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.link.RxRing;
-import org.kextnet.kernel.net.Driver;
 import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.net.Layers.Driver;
+import org.kextnet.kernel.net.PacketContext;
 
 /**
  * The loopback device: what is sent is received again on the same interface, through a ring and a reader
@@ -20,7 +20,7 @@ public final class LoopbackDriver implements Driver {
     }
 
     @Override public void start(Interface ifp) {
-        ring.start("kextnet-" + ifp.kernel().name() + "-" + ifp.name(), ifp);
+        ring.start("kextnet-" + ifp.table().kernelName() + "-" + ifp.name(), ifp);
     }
 
     @Override public void stop() { ring.stop(); }

@@ -2,12 +2,12 @@ package org.kextnet.kernel.link.memwire;
 
 import java.util.concurrent.ThreadLocalRandom;
 
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.link.RxRing;
-import org.kextnet.kernel.link.TxClaim;
-import org.kextnet.kernel.net.BatchDriver;
 import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.net.Layers.BatchDriver;
+import org.kextnet.kernel.net.PacketContext;
+import org.kextnet.kernel.net.TxClaim;
 import org.kextnet.kernel.stat.Stat;
 
 /**
@@ -104,7 +104,7 @@ public final class MemoryWire {
 
         @Override public void start(Interface ifp) {
             this.ifp = ifp;
-            if (!options.pollMode()) rx.start("kextnet-" + ifp.kernel().name() + "-" + ifp.name(), ifp);
+            if (!options.pollMode()) rx.start("kextnet-" + ifp.table().kernelName() + "-" + ifp.name(), ifp);
         }
 
         /** Poll mode: delivers up to one batch of received frames (frees them if no interface is plugged in). */

@@ -10,16 +10,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Buffers;
 import org.kextnet.kernel.buf.Packet;
-import org.kextnet.kernel.config.InterfaceTypes;
-import org.kextnet.kernel.net.Driver;
 import org.kextnet.kernel.net.IfCounters;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.InterfaceAddress;
+import org.kextnet.kernel.net.Layers.Driver;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.stat.Stat;
 
 /**
@@ -38,7 +36,7 @@ import org.kextnet.kernel.stat.Stat;
  * <p><b>Bad input:</b> a read error (an oversized frame, a device that went away) and an empty buffer pool
  * are counted on the interface and the kernel statistics; nothing is thrown out of a reader thread.
  *
- * <p>{@link #registerTypes()} makes the types {@code tun} and {@code tap} known to {@code ifconfig create},
+ * <p>{@link #open} opens a device for {@code ifconfig create} (the types {@code tun} and {@code tap}),
  * with the options {@code queues N}, {@code netns NAME}, {@code peer A.B.C.D/P}, {@code dev LINUXNAME},
  * {@code mtu N} and, for TAP, {@code lladdr XX:XX:XX:XX:XX:XX}.
  */
@@ -105,7 +103,7 @@ public final class TunDriver implements Driver {
         this.ifp = ifp;
         running = true;
         for (Queue q : queues) {
-            String name = "kextnet-" + ifp.kernel().name() + "-" + ifp.name() + (queues.length > 1 ? "-q" + q.index : "");
+            String name = "kextnet-" + ifp.table().kernelName() + "-" + ifp.name() + (queues.length > 1 ? "-q" + q.index : "");
             Thread t = Thread.ofPlatform().name(name).daemon().unstarted(() -> readLoop(q, ifp));
             q.reader = t;
             t.start();
@@ -124,7 +122,7 @@ public final class TunDriver implements Driver {
                     } catch (Throwable t) {
                         // Not a packet's fault (input guards those): a last guard so the reader never dies.
                         ifp.counters().inc(IfCounters.IERRORS);
-                        if (t instanceof RuntimeException re) ifp.kernel().reportError(ifp, re);
+                        if (t instanceof RuntimeException re) ifp.table().reportError(ifp, re);
                         else LOG.log(System.Logger.Level.ERROR, "reader of " + device + " queue " + q.index, t);
                         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS));
                     }
@@ -157,8 +155,8 @@ public final class TunDriver implements Driver {
             this.q = q;
             this.ifp = ifp;
             this.arena = arena;
-            this.ctx = ifp.kernel().newContext();
-            this.buffers = ifp.kernel().buffers();
+            this.ctx = ifp.table().contexts().open();
+            this.buffers = ifp.table().contexts().buffers();
             this.counters = ifp.counters();
             this.linkHeader = ifp.link().headerLength();
             this.state = Libc.newCallState(arena);
@@ -295,7 +293,7 @@ public final class TunDriver implements Driver {
                 }
             }
             ifp.counters().inc(IfCounters.IERRORS);
-            if (t instanceof RuntimeException re) ifp.kernel().reportError(ifp, re);
+            if (t instanceof RuntimeException re) ifp.table().reportError(ifp, re);
             else LOG.log(System.Logger.Level.ERROR, "input failed on " + ifp, t);
         }
     }
@@ -419,14 +417,11 @@ public final class TunDriver implements Driver {
 
     // ---------------------------------------------------------------- ifconfig create
 
-    /** Registers the interface types {@code tun} and {@code tap}. Idempotent. */
-    public static void registerTypes() {
-        InterfaceTypes.register("tun", (kernel, name, options) -> create(kernel, name, TunDevice.Kind.TUN, options));
-        InterfaceTypes.register("tap", (kernel, name, options) -> create(kernel, name, TunDevice.Kind.TAP, options));
-    }
+    /** An opened device with what the interface over it needs. */
+    public record Opened(TunDriver driver, IfFamily family, long lladdr, int mtu) {}
 
     /**
-     * Opens a device and creates interface {@code name} over it (down, without addresses).
+     * Opens a device for interface {@code name} (created by the caller over {@link Opened#driver}).
      * Options: {@code queues N} (default 1), {@code dev LINUXNAME} (default: {@code name}),
      * {@code netns NAME} (move the Linux device into that existing namespace), {@code peer A.B.C.D/P}
      * (the address of the Linux side), {@code mtu N} (both sides; default 1500) and, for TAP,
@@ -436,7 +431,7 @@ public final class TunDriver implements Driver {
      * @throws IllegalArgumentException for an unknown or malformed option (the message names it)
      * @throws java.io.UncheckedIOException if the device cannot be opened or configured
      */
-    public static Interface create(Kernel kernel, String name, TunDevice.Kind kind, Map<String, String> options) {
+    public static Opened open(String name, TunDevice.Kind kind, Map<String, String> options) {
         String type = kind.name().toLowerCase();
         int queues = 1;
         int mtu = 1500;
@@ -476,7 +471,7 @@ public final class TunDriver implements Driver {
             if (mtuGiven) host.setMtu(mtu);
             if (peer != null) host.addAddress(peer);
             host.up();
-            return kernel.createInterface(name, family(kind), new TunDriver(device, host), lladdr, mtu);
+            return new Opened(new TunDriver(device, host), family(kind), lladdr, mtu);
         } catch (RuntimeException e) {
             device.close();
             throw e;

@@ -202,7 +202,7 @@ class UdpSocketTest {
     }
 
     @Test void theEchoServiceReflectsDatagrams() throws Exception {
-        try (UdpEchoService echo = UdpEchoService.start(net.kernel, 7)) {
+        try (UdpEchoService echo = UdpEchoService.start(net.kernel.udp(), 7)) {
             Pkt p = Pkt.udp(5555, 7, Pkt.counting(100));
             net.peer0().send(p);
 
@@ -219,7 +219,7 @@ class UdpSocketTest {
     }
 
     @Test void theEchoServiceDropsIpOptionsFromItsReply() throws Exception {
-        try (UdpEchoService echo = UdpEchoService.start(net.kernel, 7)) {
+        try (UdpEchoService echo = UdpEchoService.start(net.kernel.udp(), 7)) {
             net.peer0().send(Pkt.udp(5555, 7, "opt").withOptions(1, 1, 1, 1, 7, 7, 4, 0, 0, 0, 0));
 
             Frame f = net.peer0().recv();
@@ -234,7 +234,7 @@ class UdpSocketTest {
     @ParameterizedTest @ValueSource(ints = {0, 7, 9, 13, 19, 37})
     void theEchoServiceNeverAnswersAnotherServicePort(int port) throws Exception {
         // Two echo services (or echo and chargen) answering each other would never stop.
-        try (UdpEchoService echo = UdpEchoService.start(net.kernel, 7)) {
+        try (UdpEchoService echo = UdpEchoService.start(net.kernel.udp(), 7)) {
             net.peer0().send(Pkt.udp(port, 7, "ping-pong"));
 
             net.peer0().recvNothing();
@@ -243,7 +243,7 @@ class UdpSocketTest {
     }
 
     @Test void theEchoServiceNeverAnswersABroadcast() throws Exception {
-        try (UdpEchoService echo = UdpEchoService.start(net.kernel, 7)) {
+        try (UdpEchoService echo = UdpEchoService.start(net.kernel.udp(), 7)) {
             net.peer0().send(Pkt.udp(5555, 7, "amp").withDst(-1).withEthDst(0xffff_ffff_ffffL));
 
             net.peer0().recvNothing();

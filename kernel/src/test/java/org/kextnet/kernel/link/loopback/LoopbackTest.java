@@ -25,7 +25,7 @@ class LoopbackTest {
     @AfterEach void noLeaks() { net.close(); }
 
     @Test void pingsItself() throws Exception {
-        try (Pinger p = new Pinger(net.kernel)) {
+        try (Pinger p = net.kernel.pinger()) {
             assertThat(p.ping(LOCALHOST, 1, 56, 30, TimeUnit.SECONDS)).isNotNegative();
             assertThat(p.ping(OUR_IP, 2, 1000, 30, TimeUnit.SECONDS)).isNotNegative();
         }

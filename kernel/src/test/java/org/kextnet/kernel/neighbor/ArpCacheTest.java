@@ -1,4 +1,4 @@
-package org.kextnet.kernel.link;
+package org.kextnet.kernel.neighbor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.entry;
@@ -36,7 +36,7 @@ class ArpCacheTest {
         return Pkt.arp(op == REQUEST ? BROADCAST : OUR_MAC, sha, op, sha, spa, tha, tpa);
     }
 
-    private ArpCache cache() { return net.em0().arp(); }
+    private ArpCache cache() { return net.kernel.arp(net.em0()); }
 
     private ArpCache.Entry entryFor(int ip) {
         return cache().entries().stream().filter(e -> e.ip() == ip).findFirst().orElse(null);

@@ -1,4 +1,4 @@
-package org.kextnet.kernel.nke;
+package org.kextnet.kernel.sync;
 
 import java.util.ArrayList;
 import java.util.List;

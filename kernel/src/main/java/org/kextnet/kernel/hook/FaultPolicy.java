@@ -1,4 +1,4 @@
-package org.kextnet.kernel.nke;
+package org.kextnet.kernel.hook;
 
 /**
  * What the kernel does when extension code throws: the verdict a packet gets from a filter that threw, and

@@ -1,5 +1,7 @@
-package org.kextnet.kernel.nke;
+package org.kextnet.kernel.hook;
 
+import org.kextnet.kernel.hook.FilterChain;
+import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kpi.Position;
 
 /**
@@ -23,7 +25,7 @@ public abstract class FilterEntry<F> extends KernelRegistration {
     /** Set when replaced: the filter now in this one's place. */
     volatile FilterEntry<F> replacedBy;
 
-    protected FilterEntry(FilterChain<F> chain, ExtensionHandle owner, String kind, String name, Position position,
+    protected FilterEntry(FilterChain<F> chain, Owner owner, String kind, String name, Position position,
                           int priority, F filter, int caps) {
         super(owner, kind, name);
         this.chain = chain;
@@ -51,7 +53,7 @@ public abstract class FilterEntry<F> extends KernelRegistration {
     /** Calls the filter's final callback (guarded); runs once, after the grace period. */
     protected abstract void detached();
 
-    @Override protected boolean removeByKernel(boolean faulted) {
+    @Override public boolean removeByKernel(boolean faulted) {
         chain.remove(this, faulted);
         return true;
     }

@@ -1,4 +1,4 @@
-package org.kextnet.kernel.nke;
+package org.kextnet.kernel.hook;
 
 /**
  * Which optional callbacks an extension's object implements (Netty's execution mask): a chain then skips a

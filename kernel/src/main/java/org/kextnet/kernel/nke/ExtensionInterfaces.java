@@ -1,17 +1,20 @@
-package org.kextnet.kernel.net;
+package org.kextnet.kernel.nke;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kernel.link.ExtensionLink;
-import org.kextnet.kernel.link.LinkLayer;
-import org.kextnet.kernel.nke.ExtensionHandle;
-import org.kextnet.kernel.nke.KernelRegistration;
+import org.kextnet.kernel.link.LinkLayers;
+import org.kextnet.kernel.net.IfFamily;
+import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.net.Interfaces;
+import org.kextnet.kernel.net.Layers.Driver;
+import org.kextnet.kernel.net.Layers.LinkLayer;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
@@ -28,14 +31,12 @@ import org.kextnet.kpi.net.InterfaceKpi;
  * against the extension from allocation until its {@code detached} callback has run.
  */
 public final class ExtensionInterfaces {
-    private final Kernel kernel;
+    private final Interfaces interfaces;
     private final Map<Interface, Record> records = new ConcurrentHashMap<>();
 
-    public ExtensionInterfaces(Kernel kernel) {
-        this.kernel = kernel;
+    public ExtensionInterfaces(Interfaces interfaces) {
+        this.interfaces = interfaces;
     }
-
-    public Kernel kernel() { return kernel; }
 
     /** The extension-facing KPI bound to {@code owner}. */
     public InterfaceKpi kpi(ExtensionHandle owner) { return new Kpi(owner); }
@@ -52,7 +53,7 @@ public final class ExtensionInterfaces {
         }
 
         void fault(String callback, Throwable t) {
-            kernel.stats().count(Stat.NKE_FAULTS);
+            interfaces.contexts().stats().count(Stat.NKE_FAULTS);
             if (countFault(callback, t)) removeByKernel(true);
         }
 
@@ -74,14 +75,14 @@ public final class ExtensionInterfaces {
                 records.remove(ifp, this);
                 finishDetach(faulted);
             };
-            if (!attached || !kernel.detachInterface(ifp, done)) {
+            if (!attached || !interfaces.detach(ifp, done)) {
                 ifp.markDetached(); // allocated but never attached: nothing can be inside it
-                kernel.grace().defer(done);
+                interfaces.heads().grace().defer(done);
             }
             return 0;
         }
 
-        @Override protected boolean removeByKernel(boolean faulted) {
+        @Override public boolean removeByKernel(boolean faulted) {
             detach(faulted);
             return true;
         }
@@ -143,7 +144,7 @@ public final class ExtensionInterfaces {
         @Override public int ioctl(Interface ifp, long command, Object argument) {
             IfnetInit.Ioctl i = record.init.ioctl();
             if (i == null) return Errno.EOPNOTSUPP;
-            PacketContext ctx = ifp.kernel().context();
+            PacketContext ctx = ifp.table().contexts().acquire();
             ctx.enter(); // an administrator's thread: the interface's detached waits for this call
             try {
                 return i.ioctl(ifp, command, argument);
@@ -152,6 +153,7 @@ public final class ExtensionInterfaces {
                 return Errno.EIO;
             } finally {
                 ctx.exit();
+                ifp.table().contexts().release(ctx);
             }
         }
 
@@ -165,7 +167,7 @@ public final class ExtensionInterfaces {
         }
         Record r = new Record(owner, init);
         synchronized (this) {
-            if (kernel.findInterface(init.fullName()) != null) throw new KpiException(Errno.EEXIST, "interface " + init.fullName() + " exists");
+            if (interfaces.find(init.fullName()) != null) throw new KpiException(Errno.EEXIST, "interface " + init.fullName() + " exists");
             for (Record x : records.values()) {
                 if (x.init.fullName().equals(init.fullName())) throw new KpiException(Errno.EEXIST, "interface " + init.fullName() + " is allocated");
                 if (init.uniqueId() != null && init.uniqueId().equals(x.init.uniqueId()) && x.init.family() == init.family()) {
@@ -176,8 +178,8 @@ public final class ExtensionInterfaces {
             IfFamily family = ethernet ? IfFamily.ETHERNET : IfFamily.TUN;
             LinkLayer link = init.demux() != null || init.framer() != null
                     ? new ExtensionLink(init, init.headerLength() >= 0 ? init.headerLength() : ethernet ? 14 : 0, r::fault)
-                    : LinkLayer.of(family);
-            r.ifp = new Interface(kernel, init.fullName(), kernel.allocateIndex(), family, new ExtensionDriver(r),
+                    : LinkLayers.of(family);
+            r.ifp = new Interface(interfaces, init.fullName(), interfaces.allocateIndex(), family, new ExtensionDriver(r),
                     ethernet ? init.lladdr() : 0, init.mtu(), link, init.family(), init.type());
             records.put(r.ifp, r);
         }
@@ -202,9 +204,9 @@ public final class ExtensionInterfaces {
 
         Kpi(ExtensionHandle owner) { this.owner = owner; }
 
-        @Override public Ifnet findByName(String name) { return kernel.findInterface(name); }
+        @Override public Ifnet findByName(String name) { return interfaces.find(name); }
 
-        @Override public List<Ifnet> list() { return new ArrayList<>(kernel.interfaces()); }
+        @Override public List<Ifnet> list() { return new ArrayList<>(interfaces.list()); }
 
         @Override public Ifnet allocate(IfnetInit init) throws KpiException { return ExtensionInterfaces.this.allocate(owner, init); }
 
@@ -216,7 +218,7 @@ public final class ExtensionInterfaces {
                 r.attached = true;
             }
             try {
-                kernel.attachInterface(r.ifp);
+                interfaces.attach(r.ifp);
             } catch (RuntimeException e) {
                 return Errno.EEXIST;
             }

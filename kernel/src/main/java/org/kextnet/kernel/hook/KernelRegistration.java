@@ -1,4 +1,4 @@
-package org.kextnet.kernel.nke;
+package org.kextnet.kernel.hook;
 
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -9,19 +9,19 @@ import org.kextnet.kpi.Registration;
  * (filter entry, control, plumber, ...) extends it and says how the kernel removes it on unload.
  */
 public abstract class KernelRegistration implements Registration {
-    private final ExtensionHandle owner;
+    private final Owner owner;
     private final String kind;
     private final String name;
     private final AtomicLong faults = new AtomicLong();
     private volatile State state = State.ACTIVE;
 
-    protected KernelRegistration(ExtensionHandle owner, String kind, String name) {
+    protected KernelRegistration(Owner owner, String kind, String name) {
         this.owner = owner;
         this.kind = kind;
         this.name = name;
     }
 
-    public ExtensionHandle owner() { return owner; }
+    public Owner owner() { return owner; }
     @Override public String kind() { return kind; }
     @Override public String name() { return name; }
     @Override public State state() { return state; }
@@ -47,9 +47,7 @@ public abstract class KernelRegistration implements Registration {
      * time). Returns true when the fault limit is reached and the registration should be quarantined.
      */
     public final boolean countFault(String callback, Throwable t) {
-        long n = faults.incrementAndGet();
-        owner.faulted(this, callback, t, n);
-        return n == owner.nke().policy().faultLimit();
+        return owner.faulted(this, callback, t, faults.incrementAndGet());
     }
 
     /**
@@ -58,14 +56,14 @@ public abstract class KernelRegistration implements Registration {
      * @param faulted whether this is a quarantine after repeated faults
      * @return false if the kernel cannot remove it now (a control with connected clients)
      */
-    protected abstract boolean removeByKernel(boolean faulted);
+    public abstract boolean removeByKernel(boolean faulted);
 
     /**
      * Removes the registration although its owner did not (a forced unload): as {@link #removeByKernel}, but
      * nothing may refuse, so a kind whose removal waits on others (a control's connected clients) ends those
      * first. Not counted as a fault.
      */
-    protected boolean forceRemove() {
+    public boolean forceRemove() {
         return removeByKernel(false);
     }
 

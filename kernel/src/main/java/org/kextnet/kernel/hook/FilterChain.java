@@ -1,10 +1,12 @@
-package org.kextnet.kernel.nke;
+package org.kextnet.kernel.hook;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntFunction;
 
+import org.kextnet.kernel.hook.FilterEntry;
+import org.kextnet.kernel.sync.GracePeriod;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.Position;

@@ -1,4 +1,4 @@
-package org.kextnet.kernel.nke;
+package org.kextnet.kernel.sync;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.kextnet.kernel.sync.GracePeriod;
 
 /** Grace periods: a writer waits for every reader that entered before it, and only for those. */
 class GracePeriodTest {

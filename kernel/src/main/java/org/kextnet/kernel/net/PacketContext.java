@@ -1,0 +1,144 @@
+package org.kextnet.kernel.net;
+
+import java.util.Arrays;
+
+import org.kextnet.kernel.buf.BufferCache;
+import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.stat.StatCells;
+import org.kextnet.kernel.sync.GracePeriod;
+
+/**
+ * What a thread needs to run packet code: its own counters, its place in the kernel's grace periods, its cache
+ * of buffers, and each layer's per-thread scratch ({@link Scratch}). Passing it explicitly keeps thread-local
+ * lookups off the packet path. Owned by one thread at a time; not thread-safe.
+ *
+ * <p>A thread that runs packet code for its whole life (a driver's reader, the timer thread) opens one with
+ * {@link Contexts#open}; any other thread (an application sending, an extension calling the KPI) leases one for
+ * the length of a call ({@link Contexts#acquire}), from a small pool, so application threads, virtual ones
+ * included, leave nothing behind.
+ *
+ * <p>{@link #enter()} and {@link #exit()} bracket a read-side section: while inside, no filter this thread
+ * may have seen gets its {@code detached} call. Sections nest; only the outermost touches the shared counters,
+ * so a reader thread enters once per batch and the filter heads' own enter costs a field increment.
+ */
+public final class PacketContext {
+    private final Contexts owner;
+    private final StatCells stats;
+    private final GracePeriod grace;
+    private final int stripe;
+    /** This thread's cache of MTU-sized buffers, or null: a leased context, which outlives its thread, has none. */
+    private final BufferCache cache;
+    private Object[] scratch = new Object[Scratch.count()];
+    private int depth;
+    private int token;
+    /** Nested {@link Contexts#acquire} calls holding this context on its current thread. */
+    int holds;
+    /** Whether this context is leased from the pool, rather than owned by its thread. */
+    final boolean leased;
+
+    /** The frame description this thread reuses between a protocol's pre-output and the framer. */
+    public final FrameInfoImpl frame = new FrameInfoImpl();
+    /**
+     * Whether this thread is inside a vector of received packets: a batch that arrives meanwhile (an
+     * extension's input from a callback) goes through the stack one packet at a time, leaving the vectors
+     * in use alone.
+     */
+    public boolean inVector;
+
+    PacketContext(Contexts owner, StatCells stats, GracePeriod grace, int stripe, BufferCache cache, boolean leased) {
+        this.owner = owner;
+        this.stats = stats;
+        this.grace = grace;
+        this.stripe = stripe;
+        this.cache = cache;
+        this.leased = leased;
+    }
+
+    /** The contexts of the kernel this one belongs to. */
+    public Contexts owner() { return owner; }
+
+    /** This thread's counters. */
+    public StatCells stats() { return stats; }
+
+    /** The state layer {@code key} keeps for this thread, made on first use. */
+    @SuppressWarnings("unchecked")
+    public <T> T scratch(Scratch<T> key) {
+        Object[] a = scratch;
+        int i = key.index;
+        Object o;
+        if (i < a.length && (o = a[i]) != null) return (T) o;
+        return makeScratch(key);
+    }
+
+    private <T> T makeScratch(Scratch<T> key) {
+        if (key.index >= scratch.length) scratch = Arrays.copyOf(scratch, Math.max(Scratch.count(), key.index + 1));
+        T t = key.initial.get();
+        scratch[key.index] = t;
+        return t;
+    }
+
+    /**
+     * An MTU-sized buffer (as {@code Buffers.alloc()}), from this thread's cache when it has one: no atomic
+     * operation per buffer. Null when the pool is empty.
+     */
+    public Packet alloc() {
+        return cache != null ? cache.alloc() : owner.buffers().alloc();
+    }
+
+    /** A buffer for {@code dataLength} bytes (as {@code Buffers.alloc(int)}), or null. */
+    public Packet alloc(int dataLength) {
+        if (cache != null && dataLength <= cache.pool().maxData()) return cache.alloc();
+        return owner.buffers().alloc(dataLength);
+    }
+
+    /** Frees a packet (as {@link Packet#free()}), into this thread's cache when it has one. */
+    public void free(Packet m) {
+        if (cache != null) cache.free(m);
+        else m.free();
+    }
+
+    /**
+     * Frees what the layers' vectors on this thread still hold and empties them, so that the next batch
+     * starts clean. For the last guard around a batch: only a kernel bug leaves packets there.
+     */
+    public void discardVectors() {
+        for (Object o : scratch) {
+            if (o instanceof Discardable d) {
+                d.discard(this);
+            } else if (o instanceof Packet[] vector) {
+                for (int i = 0; i < vector.length; i++) {
+                    Packet m = vector[i];
+                    vector[i] = null;
+                    if (m != null) free(m);
+                }
+            }
+        }
+    }
+
+    /** Scratch state that may hold packets between the stages of a vector ({@link #discardVectors}). */
+    public interface Discardable {
+        /** Frees every packet held and empties the state. */
+        void discard(PacketContext ctx);
+    }
+
+    /** Closes a context its thread owned: see {@link Contexts#open}. */
+    public void close() { owner.close(this); }
+
+    /** Gives the cached buffers back (the owner's close). */
+    void closeCache() {
+        if (cache != null) cache.close();
+    }
+
+    /** Enters a read-side section (nested sections only count). */
+    public void enter() {
+        if (depth++ == 0) token = grace.enter(stripe);
+    }
+
+    /** Leaves the section entered last. */
+    public void exit() {
+        if (--depth == 0) grace.exit(token);
+    }
+
+    /** Whether this thread is inside a read-side section. */
+    public boolean inSection() { return depth > 0; }
+}
