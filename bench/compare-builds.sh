@@ -40,7 +40,7 @@ done
 # The kernel's launcher flags (see ./kextnet and InMemoryForwardingBenchmark); runInput/runOutput for builds
 # from before the walks were split out.
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
-  -XX:MaxInlineLevel=30 -XX:CompileCommand=quiet \
+  -Dkextnet.unchecked=true -XX:MaxInlineLevel=30 -XX:CompileCommand=quiet \
   '-XX:CompileCommand=inline,org.kextnet.kernel.inet.IpFilters::walk*' \
   '-XX:CompileCommand=inline,org.kextnet.kernel.inet.IpFilters::run*' \
   -cp "$ROOT/bench/target/benchmarks.jar" org.kextnet.bench.ForwardingComparison "${ROUNDS:-40}" $SPECS

@@ -120,7 +120,7 @@ run_c() {  # run_c REP
 run_kextnet() {  # run_kextnet REP
   local log="$W/k.$1.log"
   "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
-    -XX:+UseCompactObjectHeaders -Xms512m -Xmx512m -Dkextnet.tun.critical="$CRITICAL" -cp "$CP" \
+    -XX:+UseCompactObjectHeaders -Xms512m -Xmx512m -Dkextnet.unchecked=true -Dkextnet.tun.critical="$CRITICAL" -cp "$CP" \
     org.kextnet.it.bench.TunEchoMain dev "$DEV" netns "$NS" peer "$PEER/24" local "$LOCAL/24" \
     queues "$QUEUES" seconds $(( WARM + DUR + 2 )) warmup $(( WARM + 1 )) > "$log" 2>&1 & PID=$!
   wait_for 60 grep -q READY "$log" || { echo "kextnet did not start: $(cat "$log")" >&2; return 1; }

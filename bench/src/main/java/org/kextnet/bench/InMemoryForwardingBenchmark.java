@@ -65,9 +65,9 @@ import org.openjdk.jmh.annotations.Warmup;
 // The kernel's launcher flags (./kextnet): C2's default MaxInlineLevel of 15 is shallower than the packet path
 // plus MemorySegment's internals, and then the compile order decides whether header accesses stay calls:
 // forwarding took ~130 or ~190 ns per packet from one JVM to the next; the IP filter walks are inlined on
-// request, being larger than C2 inlines by itself (docs/benchmarks.md).
+// request, being larger than C2 inlines by itself (docs/benchmarks.md). Headers unchecked, as the launcher runs.
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-        "-XX:MaxInlineLevel=30", "-XX:CompileCommand=quiet",
+        "-Dkextnet.unchecked=true", "-XX:MaxInlineLevel=30", "-XX:CompileCommand=quiet",
         "-XX:CompileCommand=inline,org.kextnet.kernel.inet.IpFilters::walk*"})
 public class InMemoryForwardingBenchmark {
     public static final int BATCH = 64;

@@ -28,13 +28,30 @@ import org.kextnet.kpi.net.Ifnet;
 public final class Packet implements Mbuf {
     /**
      * The process's whole address space as one segment, for the kernel's vector stages ({@code
-     * EthernetLink}, {@code IpInput}): with {@link #address()} they read and write headers of a packet whose
+     * EthernetLink}, {@code IpInput}): at {@link #headerBase()} they read and write headers of a packet whose
      * length they have just checked, as C does, without the bounds and liveness checks every access through
      * {@link #segment()} makes (those checks were ~14 % of the forwarding path's time). Nothing else may use
      * it: an access through it is only as safe as the checks its caller made. A pool's memory stays mapped
      * while any of its buffers is in use ({@link PacketPool#close()}).
      */
-    public static final MemorySegment MEMORY = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+    private static final MemorySegment MEMORY = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+
+    /**
+     * Whether the vector stages may use {@link #MEMORY} ({@link #headers}). A {@code static final} switch, as Agrona
+     * gates its bounds checks, so the JIT folds it away: on ({@code -Dkextnet.unchecked=true}) for the launcher
+     * and the benchmarks, off by default, so that a bad offset in a test or a fuzz run fails with an exception
+     * instead of reading or writing memory it does not own.
+     */
+    public static final boolean UNCHECKED = Boolean.getBoolean("kextnet.unchecked");
+
+    /**
+     * The memory the vector stages read this packet's headers through, at {@link #headerBase()}: the whole address
+     * space when {@link #UNCHECKED}, else the buffer's own checked segment.
+     */
+    public MemorySegment headers() { return UNCHECKED ? MEMORY : segment; }
+
+    /** Where the data starts in {@link #headers()}: its native address when unchecked, else {@link #offset()}. */
+    public long headerBase() { return UNCHECKED ? base + offset : offset; }
 
     private final PacketPool pool;
     /** This buffer's place in its pool (the pool's free stack links buffers by index). */
@@ -72,8 +89,6 @@ public final class Packet implements Mbuf {
     /** The whole slot; the packet is the range {@code [offset, offset + length)}. */
     @Override public MemorySegment segment() { return segment; }
     @Override public int offset() { return offset; }
-    /** The native address of the first byte of data, for accesses through {@link #MEMORY}. */
-    public long address() { return base + offset; }
     @Override public int length() { return length; }
     public int capacity() { return capacity; }
     /** Bytes free in front of the data. */

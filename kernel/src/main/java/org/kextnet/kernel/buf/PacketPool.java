@@ -165,7 +165,7 @@ public final class PacketPool implements AutoCloseable {
     /**
      * Releases the slab, once no buffer is in use any more. With buffers still in use (a reader thread that
      * did not stop in time), the slab stays mapped until the process ends: the kernel's vector stages access
-     * buffers by address ({@link Packet#MEMORY}), and unmapping memory under them would crash the process
+     * buffers by address (with {@link Packet#UNCHECKED}), and unmapping memory under them would crash the process
      * instead of failing one access.
      */
     @Override public void close() {

@@ -108,9 +108,9 @@ public final class IpInput {
             packets[i] = null;
             int len = m.length();
             if (forwarding && len >= Ipv4.MIN_HEADER && (m.flags() & (Packet.F_BROADCAST | Packet.F_MULTICAST)) == 0) {
-                // A fixed header is there: unchecked access (Packet.MEMORY), as the link layer's.
-                MemorySegment s = Packet.MEMORY;
-                long off = m.address();
+                // A fixed header is there: unchecked access where allowed (Packet.UNCHECKED), as the link layer's.
+                MemorySegment s = m.headers();
+                long off = m.headerBase();
                 long w0 = s.get(Bytes.U64, off);
                 long w1 = s.get(Bytes.U64, off + 8);
                 int dst = s.get(Bytes.U32, off + Ipv4.DST);

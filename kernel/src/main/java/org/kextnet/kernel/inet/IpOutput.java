@@ -82,6 +82,14 @@ public final class IpOutput {
      * ({@code ipf_inject_output}). Always takes ownership.
      */
     public int outputPacket(PacketContext ctx, Packet m, IpPacketOptions options, FilterEntry<?> resumeAfter) {
+        // A header from elsewhere (a filter's injection, an ICMP reply in place): checked as input checks one, but
+        // for its checksum, which output fills in. Fragmenting walks its options, so they must be well formed.
+        Ipv4.Fault bad = Ipv4.check(m.segment(), m.offset(), m.length(), true);
+        if (bad != null) {
+            ctx.stats().inc(IpInput.dropStat(bad));
+            m.free();
+            return Errno.EINVAL;
+        }
         int dst = Ipv4.dst(m.segment(), m.offset());
         Route r = config.routeFor(dst);
         if (r == null) {
@@ -216,6 +224,7 @@ public final class IpOutput {
     }
 
     /** The header for fragments after the first: fixed part plus options whose copy bit is set, padded. */
+    /** The header of a later fragment: the options whose copied bit is set (RFC 791 3.1); the list is well formed. */
     private static byte[] copiedOptionsHeader(MemorySegment s, int off, int hl) {
         if (hl == Ipv4.MIN_HEADER) {
             byte[] h = new byte[Ipv4.MIN_HEADER];

@@ -37,8 +37,9 @@ public final class EthernetLink implements LinkLayer {
     /** A unicast IPv4 frame for the interface's MAC (broadcasts, multicasts and other types go one by one). */
     @Override public boolean stripIpv4(Interface ifp, Packet m) {
         if (m.length() < Ethernet.HEADER_LEN) return false;
-        long a = m.address(); // a whole header is there: unchecked access (Packet.MEMORY)
-        if (Ethernet.dst(Packet.MEMORY, a) != ifp.lladdr() || Ethernet.type(Packet.MEMORY, a) != Ethernet.TYPE_IPV4) return false;
+        MemorySegment s = m.headers(); // a whole header is there: unchecked access where allowed (Packet.UNCHECKED)
+        long a = m.headerBase();
+        if (Ethernet.dst(s, a) != ifp.lladdr() || Ethernet.type(s, a) != Ethernet.TYPE_IPV4) return false;
         m.adj(Ethernet.HEADER_LEN);
         return true;
     }
@@ -122,7 +123,7 @@ public final class EthernetLink implements LinkLayer {
                     hop = nextHop;
                 }
                 if (!prependHeader(ctx, m)) continue;
-                Ethernet.write(Packet.MEMORY, m.address(), mac, src, Ethernet.TYPE_IPV4); // into the bytes just prepended
+                Ethernet.write(m.headers(), m.headerBase(), mac, src, Ethernet.TYPE_IPV4); // into the bytes just prepended
                 if (filtered && !filters.output(ctx, ProtocolFamily.PF_INET, m)) continue;
                 int len = m.length();
                 // The claim's places can run out before the run does: a filter's callback sent frames of its own.

@@ -148,7 +148,7 @@ public final class Ipv4 {
      * Walks the option list (RFC 791 section 3.1) without acting on any option: each option's length must
      * fit. The stack honours no option; it only refuses malformed lists.
      */
-    static boolean optionsWellFormed(MemorySegment s, long o, int len) {
+    public static boolean optionsWellFormed(MemorySegment s, long o, int len) {
         int i = 0;
         while (i < len) {
             int type = s.get(ValueLayout.JAVA_BYTE, o + i) & 0xff;
