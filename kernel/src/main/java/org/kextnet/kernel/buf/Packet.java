@@ -73,8 +73,6 @@ public final class Packet implements Mbuf {
     private Ifnet rcvif;
     private int csumFlags;
     private int flags;
-    /** Free-form per-layer scratch: the layer that owns the packet may use them (e.g. the next hop). */
-    public int scratch0, scratch1;
     /** Enqueue time in nanoseconds, set by drivers and queues that delay packets. */
     public long timestamp;
     private PacketTags tags;
@@ -394,7 +392,6 @@ public final class Packet implements Mbuf {
         length = 0;
         csumFlags = 0;
         flags = 0;
-        scratch0 = scratch1 = 0;
         timestamp = 0;
     }
 

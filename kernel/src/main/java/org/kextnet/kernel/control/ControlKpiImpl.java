@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kernel.hook.Owner;
+import org.kextnet.kernel.hook.Removal;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.control.ControlClient;
@@ -88,12 +89,12 @@ final class ControlKpiImpl implements ControlKpi {
             this.so = so;
         }
 
-        void end() { removeByKernel(false); }
+        void end() { removeByKernel(Removal.REQUESTED); }
 
-        @Override public boolean removeByKernel(boolean faulted) {
+        @Override public boolean removeByKernel(Removal why) {
             if (!beginDetach()) return true;
             so.close();
-            finishDetach(faulted);
+            finishDetach(why);
             return true;
         }
     }

@@ -7,6 +7,7 @@ import java.util.TreeMap;
 
 import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kernel.hook.Owner;
+import org.kextnet.kernel.hook.Removal;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.control.ControlParams;
@@ -89,9 +90,9 @@ final class KernelControlEntry extends KernelRegistration implements ControlRef 
     synchronized ControlSocket unit(int unit) { return units.get(unit); }
 
     /** {@code ctl_deregister}. */
-    int deregister() { return deregister(false); }
+    int deregister() { return deregister(Removal.REQUESTED); }
 
-    private int deregister(boolean faulted) {
+    private int deregister(Removal why) {
         synchronized (this) {
             if (!registered) return Errno.EINVAL;
             if (!units.isEmpty()) return Errno.EBUSY;
@@ -99,27 +100,27 @@ final class KernelControlEntry extends KernelRegistration implements ControlRef 
         }
         if (!beginDetach()) return Errno.EINVAL;
         registry.unregister(this);
-        finishDetach(faulted);
+        finishDetach(why);
         return 0;
     }
 
     void fault(String callback, Throwable t) {
-        if (countFault(callback, t)) removeByKernel(true);
+        if (countFault(callback, t)) removeByKernel(Removal.QUARANTINE);
     }
 
     /**
      * Unload or quarantine: without clients the control is deregistered; a quarantine also disconnects the
      * clients first. An unload with clients connected is refused (the extension must wait for them).
      */
-    @Override public boolean removeByKernel(boolean faulted) {
-        if (faulted) {
+    @Override public boolean removeByKernel(Removal why) {
+        if (why == Removal.QUARANTINE) {
             List<ControlSocket> all;
             synchronized (this) {
                 all = new ArrayList<>(units.values());
             }
             for (ControlSocket so : all) so.close();
         }
-        return deregister(faulted) == 0;
+        return deregister(why) == 0;
     }
 
     /** A forced unload: the clients are disconnected (their disconnect callbacks run), then the control goes. */
@@ -129,7 +130,7 @@ final class KernelControlEntry extends KernelRegistration implements ControlRef 
             all = new ArrayList<>(units.values());
         }
         for (ControlSocket so : all) so.close();
-        return deregister(false) == 0;
+        return deregister(Removal.REQUESTED) == 0;
     }
 
     @Override public String describe() {

@@ -8,6 +8,7 @@ import java.util.Map;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kernel.hook.Owner;
+import org.kextnet.kernel.hook.Removal;
 import org.kextnet.kernel.net.Layers.TransportProtocol;
 import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.socket.SocketError;
@@ -66,12 +67,12 @@ public final class Domains {
 
         void fault(String callback, Throwable t) {
             socketLayer.contexts().stats().count(Stat.NKE_FAULTS);
-            if (countFault(callback, t)) remove(true);
+            if (countFault(callback, t)) remove(Removal.QUARANTINE);
         }
 
-        int remove(boolean faulted) {
+        int remove(Removal why) {
             synchronized (this) {
-                if (!faulted && sockets > 0) return Errno.EBUSY;
+                if (why == Removal.REQUESTED && sockets > 0) return Errno.EBUSY;
                 if (!beginDetach()) return Errno.ENOENT;
             }
             synchronized (Domains.this) {
@@ -84,12 +85,12 @@ public final class Domains {
                 } catch (Throwable t) {
                     countFault("removed", t);
                 }
-                finishDetach(faulted);
+                finishDetach(why);
             });
             return 0;
         }
 
-        @Override public boolean removeByKernel(boolean faulted) { return remove(faulted) == 0; }
+        @Override public boolean removeByKernel(Removal why) { return remove(why) == 0; }
 
         /** IP input's hand-off through the protocol switch ({@code ip_protox}), inside the reader's read-side section. */
         @Override public void input(PacketContext ctx, Packet m, int offset) {
@@ -183,7 +184,7 @@ public final class Domains {
 
         @Override public int removeProtocol(ProtocolRef ref) {
             if (!(ref instanceof Entry e) || e.owner() != owner) return Errno.ENOENT;
-            return e.remove(false);
+            return e.remove(Removal.REQUESTED);
         }
     }
 }

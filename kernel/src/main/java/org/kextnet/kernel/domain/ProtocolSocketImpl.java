@@ -87,13 +87,13 @@ public final class ProtocolSocketImpl extends KernelSocket implements ProtocolSo
      * @return the sender, or null if none came in time (or none will, after shutdown of reading)
      */
     public SockAddr receive(ByteBuffer dst, long timeout, TimeUnit unit) throws SocketError, InterruptedException {
-        Packet m = queue.take(unit.toNanos(timeout));
-        if (m == null) return null;
+        DatagramQueue.Datagram d = queue.take(unit.toNanos(timeout));
+        if (d == null) return null;
         try {
-            DatagramQueue.copyOut(m, dst);
-            return SockAddr.of(m.scratch0, m.scratch1);
+            DatagramQueue.copyOut(d.data(), dst);
+            return SockAddr.of(d.fromAddr(), d.fromPort());
         } finally {
-            m.free();
+            d.data().free();
         }
     }
 

@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kernel.hook.Owner;
+import org.kextnet.kernel.hook.Removal;
 import org.kextnet.kernel.sync.GracePeriod;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.event.EventFilter;
@@ -145,22 +146,22 @@ public final class EventBus {
                     try {
                         listener.event(e);
                     } catch (Throwable t) {
-                        if (countFault("event", t)) removeByKernel(true);
+                        if (countFault("event", t)) removeByKernel(Removal.QUARANTINE);
                     }
                 }
             };
         }
 
-        @Override public void cancel() { end(false); }
+        @Override public void cancel() { end(Removal.REQUESTED); }
 
-        private void end(boolean faulted) {
+        private void end(Removal why) {
             if (!beginDetach()) return;
             remove(subscriber);
-            grace.defer(() -> finishDetach(faulted));
+            grace.defer(() -> finishDetach(why));
         }
 
-        @Override public boolean removeByKernel(boolean faulted) {
-            end(faulted);
+        @Override public boolean removeByKernel(Removal why) {
+            end(why);
             return true;
         }
     }

@@ -154,7 +154,7 @@ public final class FilterChain<F> {
      * Unpublishes {@code e} and schedules its {@code detached} after a grace period. Returns at once; safe
      * from inside a callback. Idempotent.
      */
-    public void remove(FilterEntry<F> e, boolean faulted) {
+    public void remove(FilterEntry<F> e, Removal why) {
         synchronized (this) {
             if (!e.beginDetach()) return;
             FilterEntry<F>[] all = snapshot.all;
@@ -168,7 +168,7 @@ public final class FilterChain<F> {
                 publish(n);
             }
         }
-        scheduleDetached(e, faulted);
+        scheduleDetached(e, why);
     }
 
     /**
@@ -189,14 +189,14 @@ public final class FilterChain<F> {
             publish(n);
             entry.owner().record(entry);
         }
-        scheduleDetached(old, false);
+        scheduleDetached(old, Removal.REQUESTED);
         return entry;
     }
 
-    private void scheduleDetached(FilterEntry<F> e, boolean faulted) {
+    private void scheduleDetached(FilterEntry<F> e, Removal why) {
         grace.defer(() -> {
             e.detached();
-            e.finishDetach(faulted);
+            e.finishDetach(why);
         });
     }
 
@@ -212,7 +212,7 @@ public final class FilterChain<F> {
             closed = true;
             removed = new ArrayList<>(Arrays.asList(snapshot.all));
         }
-        for (FilterEntry<F> e : removed) remove(e, false);
+        for (FilterEntry<F> e : removed) remove(e, Removal.REQUESTED);
     }
 
     private void publish(FilterEntry<F>[] all) {

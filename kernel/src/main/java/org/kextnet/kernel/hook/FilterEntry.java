@@ -47,14 +47,14 @@ public abstract class FilterEntry<F> extends KernelRegistration {
      * chain and marked faulted.
      */
     public final void fault(String callback, Throwable t) {
-        if (countFault(callback, t)) chain.remove(this, true);
+        if (countFault(callback, t)) chain.remove(this, Removal.QUARANTINE);
     }
 
     /** Calls the filter's final callback (guarded); runs once, after the grace period. */
     protected abstract void detached();
 
-    @Override public boolean removeByKernel(boolean faulted) {
-        chain.remove(this, faulted);
+    @Override public boolean removeByKernel(Removal why) {
+        chain.remove(this, why);
         return true;
     }
 

@@ -37,8 +37,8 @@ public abstract class KernelRegistration implements Registration {
     }
 
     /** The final state, after the last callback ran: the owner forgets the registration. */
-    protected final void finishDetach(boolean faulted) {
-        state = faulted ? State.FAULTED : State.DETACHED;
+    protected final void finishDetach(Removal why) {
+        state = why.endState();
         owner.forget(this);
     }
 
@@ -53,10 +53,10 @@ public abstract class KernelRegistration implements Registration {
     /**
      * Removes the registration as its own remove call would (asynchronously where the KPI says so).
      * Called by unload for stragglers and by quarantine.
-     * @param faulted whether this is a quarantine after repeated faults
+     * @param why a clean-up ({@link Removal#REQUESTED}) or a quarantine after repeated faults
      * @return false if the kernel cannot remove it now (a control with connected clients)
      */
-    public abstract boolean removeByKernel(boolean faulted);
+    public abstract boolean removeByKernel(Removal why);
 
     /**
      * Removes the registration although its owner did not (a forced unload): as {@link #removeByKernel}, but
@@ -64,7 +64,7 @@ public abstract class KernelRegistration implements Registration {
      * first. Not counted as a fault.
      */
     public boolean forceRemove() {
-        return removeByKernel(false);
+        return removeByKernel(Removal.REQUESTED);
     }
 
     /** A line for status listings. */

@@ -17,13 +17,24 @@ public final class InputRouteCache {
     /** The cache of each packet thread. */
     static final Scratch<InputRouteCache> KEY = Scratch.of(InputRouteCache::new);
 
-    /** Verdicts. */
-    static final int BAD_ADDRESS = 0, LOCAL = 1, BROADCAST = 2, MULTICAST = 3, FORWARD = 4;
+    /** What input does with a packet, by its addresses. */
+    enum Verdict {
+        /** A martian, or our own address as the source on a link: dropped. */
+        BAD_ADDRESS,
+        /** For one of our addresses. */
+        LOCAL,
+        /** For a broadcast address of the receiving interface's subnets. */
+        BROADCAST,
+        /** For a multicast group (nothing on this host listens yet). */
+        MULTICAST,
+        /** For another host: forwarded when forwarding is on. */
+        FORWARD
+    }
 
     private int generation;
     private Interface ifp;
     private int src, dst;
-    int verdict;
+    Verdict verdict;
     /** For {@link #FORWARD}: the route to the destination, or null if there is none. */
     Route route;
 
@@ -32,7 +43,7 @@ public final class InputRouteCache {
         return this.ifp == ifp && this.dst == dst && this.src == src && this.generation == generation;
     }
 
-    void set(int generation, Interface ifp, int src, int dst, int verdict, Route route) {
+    void set(int generation, Interface ifp, int src, int dst, Verdict verdict, Route route) {
         this.generation = generation;
         this.ifp = ifp;
         this.src = src;

@@ -6,6 +6,7 @@ import org.kextnet.kernel.hook.FilterEntry;
 import org.kextnet.kernel.hook.Heads;
 import org.kextnet.kernel.hook.Overrides;
 import org.kextnet.kernel.hook.Owner;
+import org.kextnet.kernel.hook.Removal;
 import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kpi.Errno;
@@ -68,7 +69,7 @@ public final class IpFilters {
         }
 
         @Override public int family() { return family; }
-        @Override public void remove() { chain().remove(this, false); }
+        @Override public void remove() { chain().remove(this, Removal.REQUESTED); }
 
         @Override public IpFilterRef replace(IpFilter replacement) throws KpiException {
             return chain().replace(this, (c, prio) -> new Entry(c, owner(), name(), position(), prio, replacement, family));

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.hook.FilterEntry;
+import org.kextnet.kernel.inet.InputRouteCache.Verdict;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.Layers.TransportProtocol;
@@ -65,21 +66,21 @@ public final class IpInput {
         if (len > total) m.setLength(total); // Ethernet padding
         InputRouteCache rc = lookup(ctx.scratch(InputRouteCache.KEY), config.generation(), ifp, (int) w1, dst);
         switch (rc.verdict) {
-            case InputRouteCache.FORWARD -> forward(ctx, m, dst, (int) (w1 >>> 32), rc.route);
-            case InputRouteCache.LOCAL, InputRouteCache.BROADCAST -> {
-                if (rc.verdict == InputRouteCache.BROADCAST) m.addFlags(Packet.F_BROADCAST);
+            case FORWARD -> forward(ctx, m, dst, (int) (w1 >>> 32), rc.route);
+            case LOCAL, BROADCAST -> {
+                if (rc.verdict == Verdict.BROADCAST) m.addFlags(Packet.F_BROADCAST);
                 if ((w0 & (Ipv4.FLAG_MF | Ipv4.OFFSET_MASK)) != 0) {
                     m = reassembly.insert(ctx, m);
                     if (m == null) return;
                 }
                 deliver(ctx, m);
             }
-            case InputRouteCache.MULTICAST -> {
+            case MULTICAST -> {
                 // No multicast membership yet: nothing on this host listens.
                 st.inc(Stat.IP_CANT_FORWARD);
                 m.free();
             }
-            default -> {
+            case BAD_ADDRESS -> {
                 st.inc(Stat.IP_BAD_ADDRESS);
                 m.free();
             }
@@ -117,7 +118,7 @@ public final class IpInput {
                 int ttlWord = (int) (w1 >>> 32);
                 if ((w0 >>> 56) == 0x45 && (ttlWord >>> 24) > 1
                         && Ipv4.checkWords(w0, w1, dst, len, (m.csumFlags() & Packet.CSUM_IP_VALID) != 0) == null
-                        && lookup(rc, generation, ifp, (int) w1, dst).verdict == InputRouteCache.FORWARD && rc.route != null) {
+                        && lookup(rc, generation, ifp, (int) w1, dst).verdict == Verdict.FORWARD && rc.route != null) {
                     total++;
                     int length = (int) (w0 >>> 32) & 0xffff;
                     if (len > length) m.setLength(length); // Ethernet padding
@@ -152,26 +153,26 @@ public final class IpInput {
     /** The thread's route cache, made to hold the verdict for this packet's addresses. */
     private InputRouteCache lookup(InputRouteCache rc, int generation, Interface ifp, int src, int dst) {
         if (!rc.matches(generation, ifp, src, dst)) {
-            int verdict = classify(ifp, src, dst);
-            rc.set(generation, ifp, src, dst, verdict, verdict == InputRouteCache.FORWARD ? config.routes().lookup(dst) : null);
+            Verdict verdict = classify(ifp, src, dst);
+            rc.set(generation, ifp, src, dst, verdict, verdict == Verdict.FORWARD ? config.routes().lookup(dst) : null);
         }
         return rc;
     }
 
     /** What input does with a packet from {@code src} to {@code dst} received on {@code ifp}. */
-    private int classify(Interface ifp, int src, int dst) {
+    private Verdict classify(Interface ifp, int src, int dst) {
         boolean loopback = ifp.family() == IfFamily.LOOPBACK;
         // One of our own addresses as the source can only be spoofed when it comes from a link, and answering
         // it would loop (an echo reflected to ourselves forever): dropped, as Linux does without accept_local.
         if ((Ipv4.isMartianSource(src) && !(loopback && (src >>> 24) == 127))
                 || (!loopback && config.isLocalAddress(src))
                 || (Ipv4.isMartianDestination(dst) && !(loopback && config.isLocalAddress(dst)))) {
-            return InputRouteCache.BAD_ADDRESS;
+            return Verdict.BAD_ADDRESS;
         }
         // A link-layer broadcast alone does not make a packet ours: its IP destination must (RFC 1122 3.3.6).
-        if (ifp.isBroadcastFor(dst)) return InputRouteCache.BROADCAST;
-        if (config.isLocalAddress(dst)) return InputRouteCache.LOCAL;
-        return Ipv4.isMulticast(dst) ? InputRouteCache.MULTICAST : InputRouteCache.FORWARD;
+        if (ifp.isBroadcastFor(dst)) return Verdict.BROADCAST;
+        if (config.isLocalAddress(dst)) return Verdict.LOCAL;
+        return Ipv4.isMulticast(dst) ? Verdict.MULTICAST : Verdict.FORWARD;
     }
 
     /**

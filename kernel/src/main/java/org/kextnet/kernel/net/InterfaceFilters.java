@@ -6,6 +6,7 @@ import org.kextnet.kernel.hook.FilterEntry;
 import org.kextnet.kernel.hook.Heads;
 import org.kextnet.kernel.hook.Overrides;
 import org.kextnet.kernel.hook.Owner;
+import org.kextnet.kernel.hook.Removal;
 import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kpi.Errno;
@@ -62,7 +63,7 @@ public final class InterfaceFilters {
 
         @Override public Ifnet ifnet() { return ifp; }
         @Override public int protocolFamily() { return protocol; }
-        @Override public void detach() { chain().remove(this, false); }
+        @Override public void detach() { chain().remove(this, Removal.REQUESTED); }
 
         @Override public InterfaceFilterRef replace(InterfaceFilter replacement) throws KpiException {
             return chain().replace(this, (c, prio) -> new Entry(c, owner(), name(), position(), prio, replacement, ifp, protocol));

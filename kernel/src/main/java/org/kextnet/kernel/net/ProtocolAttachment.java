@@ -5,6 +5,7 @@ import java.util.List;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kernel.hook.Owner;
+import org.kextnet.kernel.hook.Removal;
 import org.kextnet.kernel.net.Layers.NetworkProtocol;
 import org.kextnet.kernel.net.Layers.PreOutput;
 import org.kextnet.kernel.stat.Stat;
@@ -31,8 +32,8 @@ public final class ProtocolAttachment extends KernelRegistration implements Prot
     /** The handler's packet path when it is the kernel's own, else null. */
     private final NetworkProtocol kernel;
     private final Runnable onRemove;
-    /** Whether the current removal is a quarantine. */
-    private volatile boolean faultedRemoval;
+    /** Why the current removal happens. */
+    private volatile Removal removal = Removal.REQUESTED;
 
     public ProtocolAttachment(Owner owner, Interface ifp, int pf, List<DemuxDescriptor> demux, ProtocolHandler handler,
                               Runnable onRemove) {
@@ -148,18 +149,18 @@ public final class ProtocolAttachment extends KernelRegistration implements Prot
         } catch (Throwable t) {
             countFault("detached", t);
         }
-        finishDetach(faultedRemoval);
+        finishDetach(removal);
     }
 
     /** Starts removal: false if it had started already. */
     public boolean startRemoval() { return beginDetach(); }
 
     private void fault(String callback, Throwable t) {
-        if (countFault(callback, t)) removeByKernel(true);
+        if (countFault(callback, t)) removeByKernel(Removal.QUARANTINE);
     }
 
-    @Override public boolean removeByKernel(boolean faulted) {
-        faultedRemoval = faulted;
+    @Override public boolean removeByKernel(Removal why) {
+        removal = why;
         onRemove.run();
         return true;
     }

@@ -3,6 +3,7 @@ package org.kextnet.kernel.nke;
 import java.util.concurrent.TimeUnit;
 
 import org.kextnet.kernel.hook.KernelRegistration;
+import org.kextnet.kernel.hook.Removal;
 import org.kextnet.kernel.net.Contexts;
 import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.sync.Timeout;
@@ -63,28 +64,28 @@ final class CalloutsImpl implements Callouts {
             try {
                 task.run();
             } catch (Throwable t) {
-                if (countFault("run", t)) end(true);
+                if (countFault("run", t)) end(Removal.QUARANTINE);
             } finally {
                 ctx.exit();
                 contexts.release(ctx);
             }
-            if (period == 0) end(false);
+            if (period == 0) end(Removal.REQUESTED);
         }
 
         @Override public boolean cancel() {
             boolean cancelled = wheel.cancel(timeout);
-            end(false);
+            end(Removal.REQUESTED);
             return cancelled;
         }
 
-        private void end(boolean faulted) {
+        private void end(Removal why) {
             if (!beginDetach()) return;
             wheel.cancel(timeout);
-            owner.grace().defer(() -> finishDetach(faulted));
+            owner.grace().defer(() -> finishDetach(why));
         }
 
-        @Override public boolean removeByKernel(boolean faulted) {
-            end(faulted);
+        @Override public boolean removeByKernel(Removal why) {
+            end(why);
             return true;
         }
     }

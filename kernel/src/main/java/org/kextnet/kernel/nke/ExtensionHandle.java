@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kernel.hook.Owner;
+import org.kextnet.kernel.hook.Removal;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.sync.GracePeriod;
 import org.kextnet.kpi.Callouts;
@@ -119,7 +120,7 @@ public final class ExtensionHandle implements Kpi, Owner {
         synchronized (live) {
             snapshot = new ArrayList<>(live);
         }
-        for (KernelRegistration r : snapshot) if (r.isActive()) r.removeByKernel(false);
+        for (KernelRegistration r : snapshot) if (r.isActive()) r.removeByKernel(Removal.REQUESTED);
         synchronized (live) {
             return live.isEmpty() ? 0 : Errno.EBUSY;
         }

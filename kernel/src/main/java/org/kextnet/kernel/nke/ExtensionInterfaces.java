@@ -7,6 +7,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.hook.KernelRegistration;
+import org.kextnet.kernel.hook.Removal;
 import org.kextnet.kernel.link.ExtensionLink;
 import org.kextnet.kernel.link.LinkLayers;
 import org.kextnet.kernel.net.IfFamily;
@@ -54,10 +55,10 @@ public final class ExtensionInterfaces {
 
         void fault(String callback, Throwable t) {
             interfaces.contexts().stats().count(Stat.NKE_FAULTS);
-            if (countFault(callback, t)) removeByKernel(true);
+            if (countFault(callback, t)) removeByKernel(Removal.QUARANTINE);
         }
 
-        int detach(boolean faulted) {
+        int detach(Removal why) {
             synchronized (this) {
                 if (detachRequested) return Errno.EINVAL;
                 detachRequested = true;
@@ -73,7 +74,7 @@ public final class ExtensionInterfaces {
                     }
                 }
                 records.remove(ifp, this);
-                finishDetach(faulted);
+                finishDetach(why);
             };
             if (!attached || !interfaces.detach(ifp, done)) {
                 ifp.markDetached(); // allocated but never attached: nothing can be inside it
@@ -82,8 +83,8 @@ public final class ExtensionInterfaces {
             return 0;
         }
 
-        @Override public boolean removeByKernel(boolean faulted) {
-            detach(faulted);
+        @Override public boolean removeByKernel(Removal why) {
+            detach(why);
             return true;
         }
     }
@@ -227,7 +228,7 @@ public final class ExtensionInterfaces {
 
         @Override public int detach(Ifnet ifp) {
             Record r = own(owner, ifp);
-            return r == null ? Errno.EINVAL : r.detach(false);
+            return r == null ? Errno.EINVAL : r.detach(Removal.REQUESTED);
         }
     }
 }

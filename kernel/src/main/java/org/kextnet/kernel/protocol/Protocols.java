@@ -8,6 +8,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kernel.hook.Owner;
+import org.kextnet.kernel.hook.Removal;
 import org.kextnet.kernel.net.Contexts;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.Interfaces;
@@ -67,10 +68,10 @@ public final class Protocols implements Interfaces.Observer {
         @Override public int protocolFamily() { return pf; }
         @Override public IfnetFamily interfaceFamily() { return family; }
         boolean beginDetachForRegistry() { return beginDetach(); }
-        void finish(boolean faulted) { finishDetach(faulted); }
-        @Override public void unregister() { unregisterPlumber(this, false); }
-        @Override public boolean removeByKernel(boolean faulted) {
-            unregisterPlumber(this, faulted);
+        void finish(Removal why) { finishDetach(why); }
+        @Override public void unregister() { unregisterPlumber(this, Removal.REQUESTED); }
+        @Override public boolean removeByKernel(Removal why) {
+            unregisterPlumber(this, why);
             return true;
         }
     }
@@ -89,13 +90,13 @@ public final class Protocols implements Interfaces.Observer {
         return e;
     }
 
-    private void unregisterPlumber(PlumberEntry e, boolean faulted) {
+    private void unregisterPlumber(PlumberEntry e, Removal why) {
         if (!e.isActive()) return;
         synchronized (this) {
             plumbers.remove(e);
         }
         for (Interface ifp : interfaces.list()) if (ifp.ifnetFamily() == e.family) unplumb(e, ifp);
-        if (e.beginDetachForRegistry()) grace.defer(() -> e.finish(faulted));
+        if (e.beginDetachForRegistry()) grace.defer(() -> e.finish(why));
     }
 
     private synchronized PlumberEntry plumberFor(int pf, IfnetFamily family) {
@@ -108,7 +109,7 @@ public final class Protocols implements Interfaces.Observer {
         try {
             return e.plumber.plumb(ifp, e.pf);
         } catch (Throwable t) {
-            if (e.countFault("plumb", t)) unregisterPlumber(e, true);
+            if (e.countFault("plumb", t)) unregisterPlumber(e, Removal.QUARANTINE);
             return Errno.EIO;
         }
     }
@@ -214,8 +215,8 @@ public final class Protocols implements Interfaces.Observer {
         @Override public int protocolFamily() { return pf; }
         @Override public void unregister() { unregisterInput(pf); }
         boolean beginDetachForRegistry() { return beginDetach(); }
-        void finish(boolean faulted) { finishDetach(faulted); }
-        @Override public boolean removeByKernel(boolean faulted) {
+        void finish(Removal why) { finishDetach(why); }
+        @Override public boolean removeByKernel(Removal why) {
             unregisterInput(pf);
             return true;
         }
@@ -239,7 +240,7 @@ public final class Protocols implements Interfaces.Observer {
             } catch (Throwable t) {
                 e.countFault("detached", t);
             }
-            e.finish(false);
+            e.finish(Removal.REQUESTED);
         });
         return 0;
     }

@@ -10,13 +10,18 @@ import org.kextnet.kpi.Errno;
 
 /**
  * The receive buffer of a datagram socket ({@code so_rcv} with {@code sbappendaddr}): a bounded ring of
- * datagrams, each a payload-only packet with its sender's address in {@link Packet#scratch0} and port in
- * {@link Packet#scratch1}. It shares the socket's lock. Blocking takes park, so virtual threads may wait.
+ * datagrams, each a payload-only packet with its sender beside it. It shares the socket's lock. Blocking takes
+ * park, so virtual threads may wait.
  */
 public final class DatagramQueue {
+    /** A datagram taken from the queue: the caller owns {@code data}. */
+    public record Datagram(Packet data, int fromAddr, int fromPort) {}
+
     private final ReentrantLock lock;
     private final Condition readable;
     private Packet[] ring;
+    /** The sender of each datagram in {@link #ring}, at the same index: address in the high half, port in the low. */
+    private long[] senders;
     private int head, count;
     private boolean closed, eof;
 
@@ -24,6 +29,7 @@ public final class DatagramQueue {
         this.lock = lock;
         this.readable = lock.newCondition();
         this.ring = new Packet[limit];
+        this.senders = new long[limit];
     }
 
     /**
@@ -34,9 +40,9 @@ public final class DatagramQueue {
         lock.lock();
         try {
             if (closed || eof || count == ring.length) return false;
-            m.scratch0 = fromAddr;
-            m.scratch1 = fromPort;
-            ring[(head + count) % ring.length] = m;
+            int i = (head + count) % ring.length;
+            ring[i] = m;
+            senders[i] = (long) fromAddr << 32 | (fromPort & 0xffffL);
             count++;
             readable.signal();
             return true;
@@ -50,7 +56,7 @@ public final class DatagramQueue {
      * @return the datagram, or null if the time ran out or no more data will come ({@link #markEof})
      * @throws SocketError EBADF once the socket is closed
      */
-    public Packet take(long nanos) throws SocketError, InterruptedException {
+    public Datagram take(long nanos) throws SocketError, InterruptedException {
         lock.lock();
         try {
             while (count == 0) {
@@ -69,7 +75,7 @@ public final class DatagramQueue {
      * @return the datagram, or null
      * @throws SocketError EBADF once the socket is closed
      */
-    public Packet poll() throws SocketError {
+    public Datagram poll() throws SocketError {
         lock.lock();
         try {
             if (count == 0) {
@@ -108,12 +114,20 @@ public final class DatagramQueue {
         lock.lock();
         try {
             Packet[] n = new Packet[limit];
+            long[] from = new long[limit];
             int keep = Math.min(count, limit);
             for (int i = 0; i < count; i++) {
-                Packet m = ring[(head + i) % ring.length];
-                if (i < keep) n[i] = m; else m.free();
+                int at = (head + i) % ring.length;
+                Packet m = ring[at];
+                if (i < keep) {
+                    n[i] = m;
+                    from[i] = senders[at];
+                } else {
+                    m.free();
+                }
             }
             ring = n;
+            senders = from;
             head = 0;
             count = keep;
         } finally {
@@ -134,7 +148,7 @@ public final class DatagramQueue {
     public void flush() {
         lock.lock();
         try {
-            while (count > 0) removeFirst().free();
+            while (count > 0) removeFirst().data().free();
         } finally {
             lock.unlock();
         }
@@ -156,19 +170,20 @@ public final class DatagramQueue {
         lock.lock();
         try {
             closed = true;
-            while (count > 0) removeFirst().free();
+            while (count > 0) removeFirst().data().free();
             readable.signalAll();
         } finally {
             lock.unlock();
         }
     }
 
-    private Packet removeFirst() {
+    private Datagram removeFirst() {
         Packet m = ring[head];
+        long from = senders[head];
         ring[head] = null;
         head = (head + 1) % ring.length;
         count--;
-        return m;
+        return new Datagram(m, (int) (from >>> 32), (int) from & 0xffff);
     }
 
     /**

@@ -7,6 +7,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kernel.hook.Owner;
+import org.kextnet.kernel.hook.Removal;
 import org.kextnet.kpi.socketfilter.SocketFilter;
 import org.kextnet.kpi.socketfilter.SocketFilterParams;
 import org.kextnet.kpi.socketfilter.SocketFilterRef;
@@ -23,7 +24,7 @@ final class SocketFilterEntry extends KernelRegistration implements SocketFilter
     private final Set<Attachment> attachments = ConcurrentHashMap.newKeySet();
     private int count;
     private boolean unregistering;
-    private boolean faulted;
+    private Removal removal = Removal.REQUESTED;
 
     SocketFilterEntry(SocketFilters registry, Owner owner, SocketFilterParams params, SocketFilter filter) {
         super(owner, "sflt", params.name());
@@ -59,10 +60,10 @@ final class SocketFilterEntry extends KernelRegistration implements SocketFilter
         if (last) finishUnregister();
     }
 
-    @Override public void unregister() { beginUnregister(false); }
+    @Override public void unregister() { beginUnregister(Removal.REQUESTED); }
 
     @Override public void unregisterAndDetachAll() {
-        beginUnregister(false);
+        beginUnregister(Removal.REQUESTED);
         detachAll();
     }
 
@@ -70,12 +71,12 @@ final class SocketFilterEntry extends KernelRegistration implements SocketFilter
         for (Attachment a : new ArrayList<>(attachments)) a.set().detach(a);
     }
 
-    private void beginUnregister(boolean quarantine) {
+    private void beginUnregister(Removal why) {
         boolean none;
         synchronized (this) {
             if (unregistering) return;
             unregistering = true;
-            faulted = quarantine;
+            removal = why;
             none = count == 0;
         }
         if (!beginDetach()) return;
@@ -90,20 +91,20 @@ final class SocketFilterEntry extends KernelRegistration implements SocketFilter
             } catch (Throwable t) {
                 countFault("unregistered", t);
             }
-            finishDetach(faulted);
+            finishDetach(removal);
         });
     }
 
     /** A callback threw: count it; at the limit, unregister and detach from every socket. */
     void fault(String callback, Throwable t) {
         if (countFault(callback, t)) {
-            beginUnregister(true);
+            beginUnregister(Removal.QUARANTINE);
             detachAll();
         }
     }
 
-    @Override public boolean removeByKernel(boolean quarantine) {
-        beginUnregister(quarantine);
+    @Override public boolean removeByKernel(Removal why) {
+        beginUnregister(why);
         detachAll();
         return true;
     }

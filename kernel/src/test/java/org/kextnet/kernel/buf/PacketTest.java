@@ -62,7 +62,7 @@ class PacketTest {
         m.setFlags(Packet.F_BROADCAST);
         m.setCsumFlags(Packet.CSUM_IP_VALID);
         m.tags().allocate(1, 2, 4)[0] = 9;
-        m.scratch0 = 5;
+        m.timestamp = 5;
         m.free();
         Packet again = null;
         for (int i = 0; i < 4; i++) {
@@ -73,7 +73,7 @@ class PacketTest {
         assertThat(again.flags()).isZero();
         assertThat(again.csumFlags()).isZero();
         assertThat(again.hasTags()).isFalse();
-        assertThat(again.scratch0).isZero();
+        assertThat(again.timestamp).isZero();
         again.free();
     }
 

@@ -144,12 +144,13 @@ public final class UdpSocket extends KernelSocket {
     /** Datagrams waiting. */
     public int available() { return queue.size(); }
 
-    private static UdpDatagram copyOut(Packet m, ByteBuffer dst) {
-        if (m == null) return null;
+    private static UdpDatagram copyOut(DatagramQueue.Datagram d, ByteBuffer dst) {
+        if (d == null) return null;
+        Packet m = d.data();
         try {
             int payload = m.packetLength();
             int n = DatagramQueue.copyOut(m, dst);
-            return new UdpDatagram(m.scratch0, m.scratch1, n, n < payload);
+            return new UdpDatagram(d.fromAddr(), d.fromPort(), n, n < payload);
         } finally {
             m.free();
         }
