@@ -11,7 +11,6 @@ import org.kextnet.kernel.hook.Heads;
 import org.kextnet.kernel.hook.Owner;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
-import org.kextnet.kpi.control.ControlKpi;
 import org.kextnet.kpi.control.ControlParams;
 import org.kextnet.kpi.control.KernelControl;
 import org.kextnet.kpi.event.KernelEvents;
@@ -38,11 +37,8 @@ public final class ControlRegistry {
 
     Buffers buffers() { return buffers; }
 
-    /** The extension-facing KPI bound to {@code owner}. */
-    public ControlKpi kpi(Owner owner) { return new ControlKpiImpl(this, owner); }
-
     /** {@code ctl_register}. */
-    KernelControlEntry register(Owner owner, ControlParams p, KernelControl control) throws KpiException {
+    public KernelControlEntry register(Owner owner, ControlParams p, KernelControl control) throws KpiException {
         owner.checkOpen();
         if (control == null) throw new KpiException(Errno.EINVAL, "no control callbacks");
         byte[] nameBytes = p.name().getBytes(StandardCharsets.UTF_8);

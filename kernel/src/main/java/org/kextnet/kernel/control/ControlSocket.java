@@ -48,7 +48,7 @@ public final class ControlSocket implements ControlClient, ControlConnection {
     @Override public boolean isConnected() { return open; }
 
     /** {@code ctl_enqueuedata}: queues a copy of {@code len} bytes of {@code data}. */
-    int enqueue(byte[] data, int flags) {
+    public int enqueue(byte[] data, int flags) {
         int limit = control.params().recvSize();
         if (data.length > limit) return Errno.EMSGSIZE;
         lock.lock();
@@ -65,7 +65,7 @@ public final class ControlSocket implements ControlClient, ControlConnection {
     }
 
     /** Bytes the extension may still enqueue. */
-    int space() {
+    public int space() {
         lock.lock();
         try {
             return open ? control.params().recvSize() - queuedBytes : -1;

@@ -19,7 +19,7 @@ import org.kextnet.kpi.control.KernelControl;
  * unit table; callbacks run after it is released, and a unit counts as connected from the moment its
  * connect callback starts, so {@code deregister} cannot slip in between.
  */
-final class KernelControlEntry extends KernelRegistration implements ControlRef {
+public final class KernelControlEntry extends KernelRegistration implements ControlRef {
     final ControlRegistry registry;
     private final ControlParams params;
     final KernelControl control;
@@ -87,10 +87,12 @@ final class KernelControlEntry extends KernelRegistration implements ControlRef 
         }
     }
 
-    synchronized ControlSocket unit(int unit) { return units.get(unit); }
+    /** The connected unit {@code unit}, or null. */
+    public synchronized ControlSocket unit(int unit) { return units.get(unit); }
 
     /** {@code ctl_deregister}. */
-    int deregister() { return deregister(Removal.REQUESTED); }
+    /** {@code ctl_deregister}: 0, or EBUSY while clients are connected. */
+    public int deregister() { return deregister(Removal.REQUESTED); }
 
     private int deregister(Removal why) {
         synchronized (this) {

@@ -38,11 +38,9 @@ public final class Domains {
         this.socketLayer = sockets;
     }
 
-    /** The extension-facing KPI bound to {@code owner}. */
-    public DomainKpi kpi(Owner owner) { return new Kpi(owner); }
 
     /** An added protocol and its open sockets. */
-    final class Entry extends KernelRegistration implements DomainKpi.ProtocolRef, TransportProtocol {
+    public final class Entry extends KernelRegistration implements DomainKpi.ProtocolRef, TransportProtocol {
         final int domain;
         final ProtocolSwitch pr;
         private int sockets;
@@ -70,7 +68,7 @@ public final class Domains {
             if (countFault(callback, t)) remove(Removal.QUARANTINE);
         }
 
-        int remove(Removal why) {
+        public int remove(Removal why) {
             synchronized (this) {
                 if (why == Removal.REQUESTED && sockets > 0) return Errno.EBUSY;
                 if (!beginDetach()) return Errno.ENOENT;
@@ -117,7 +115,7 @@ public final class Domains {
         }
     }
 
-    Entry add(Owner owner, int domain, ProtocolSwitch pr) throws KpiException {
+    public Entry add(Owner owner, int domain, ProtocolSwitch pr) throws KpiException {
         owner.checkOpen();
         if (domain != ProtocolFamily.PF_INET) throw new KpiException(Errno.EAFNOSUPPORT, "only the inet domain takes protocols");
         int p = pr.protocol();
@@ -173,18 +171,4 @@ public final class Domains {
         return l;
     }
 
-    private final class Kpi implements DomainKpi {
-        private final Owner owner;
-
-        Kpi(Owner owner) { this.owner = owner; }
-
-        @Override public ProtocolRef addProtocol(int domain, ProtocolSwitch protocol) throws KpiException {
-            return add(owner, domain, protocol);
-        }
-
-        @Override public int removeProtocol(ProtocolRef ref) {
-            if (!(ref instanceof Entry e) || e.owner() != owner) return Errno.ENOENT;
-            return e.remove(Removal.REQUESTED);
-        }
-    }
 }

@@ -59,11 +59,11 @@ public final class ExtensionHandle implements Kpi, Owner {
         this.mbufs = new MbufKpiImpl(k.buffers(), nke);
         this.ipFilters = new IpFilterKpiImpl(this, k.ipv4(), k.contexts());
         this.interfaceFilters = new InterfaceFilterKpiImpl(this, k.interfaces());
-        this.socketFilters = k.socketFilters().kpi(this);
-        this.interfaces = k.extensionInterfaces().kpi(this);
-        this.protocols = k.protocols().kpi(this);
-        this.domains = k.domains().kpi(this);
-        this.controls = k.controls().kpi(this);
+        this.socketFilters = new SocketFilterKpiImpl(k.socketFilters(), this);
+        this.interfaces = new InterfaceKpiImpl(k.extensionInterfaces(), this);
+        this.protocols = new ProtocolKpiImpl(k.protocols(), this);
+        this.domains = new DomainKpiImpl(k.domains(), this);
+        this.controls = new ControlKpiImpl(k.controls(), this);
         this.events = new EventKpiImpl(this);
         this.callouts = new CalloutsImpl(this, k.wheel(), k.contexts());
     }

@@ -24,7 +24,6 @@ import org.kextnet.kpi.net.DemuxDescriptor;
 import org.kextnet.kpi.net.Ifnet;
 import org.kextnet.kpi.net.IfnetFamily;
 import org.kextnet.kpi.net.IfnetInit;
-import org.kextnet.kpi.net.InterfaceKpi;
 
 /**
  * Interfaces created by extensions ({@code ifnet_allocate}, {@code ifnet_attach}, {@code ifnet_detach}): the
@@ -39,8 +38,6 @@ public final class ExtensionInterfaces {
         this.interfaces = interfaces;
     }
 
-    /** The extension-facing KPI bound to {@code owner}. */
-    public InterfaceKpi kpi(ExtensionHandle owner) { return new Kpi(owner); }
 
     /** An extension's interface from allocation to its detached callback. */
     private final class Record extends KernelRegistration {
@@ -200,35 +197,30 @@ public final class ExtensionInterfaces {
         return l;
     }
 
-    private final class Kpi implements InterfaceKpi {
-        private final ExtensionHandle owner;
 
-        Kpi(ExtensionHandle owner) { this.owner = owner; }
-
-        @Override public Ifnet findByName(String name) { return interfaces.find(name); }
-
-        @Override public List<Ifnet> list() { return new ArrayList<>(interfaces.list()); }
-
-        @Override public Ifnet allocate(IfnetInit init) throws KpiException { return ExtensionInterfaces.this.allocate(owner, init); }
-
-        @Override public int attach(Ifnet ifp) {
-            Record r = own(owner, ifp);
-            if (r == null) return Errno.EINVAL;
-            synchronized (r) {
-                if (r.attached || r.detachRequested) return Errno.EINVAL; // an ifnet cannot be re-attached
-                r.attached = true;
-            }
-            try {
-                interfaces.attach(r.ifp);
-            } catch (RuntimeException e) {
-                return Errno.EEXIST;
-            }
-            return 0;
+    /** {@code ifnet_attach} of an interface {@code owner} allocated: 0, EINVAL (not its own, or attached before), EEXIST. */
+    int attach(ExtensionHandle owner, Ifnet ifp) {
+        Record r = own(owner, ifp);
+        if (r == null) return Errno.EINVAL;
+        synchronized (r) {
+            if (r.attached || r.detachRequested) return Errno.EINVAL; // an ifnet cannot be re-attached
+            r.attached = true;
         }
-
-        @Override public int detach(Ifnet ifp) {
-            Record r = own(owner, ifp);
-            return r == null ? Errno.EINVAL : r.detach(Removal.REQUESTED);
+        try {
+            interfaces.attach(r.ifp);
+        } catch (RuntimeException e) {
+            return Errno.EEXIST;
         }
+        return 0;
     }
+
+    /** {@code ifnet_detach} of an interface {@code owner} allocated. */
+    int detach(ExtensionHandle owner, Ifnet ifp) {
+        Record r = own(owner, ifp);
+        return r == null ? Errno.EINVAL : r.detach(Removal.REQUESTED);
+    }
+
+    Ifnet find(String name) { return interfaces.find(name); }
+
+    List<Ifnet> list() { return new ArrayList<>(interfaces.list()); }
 }

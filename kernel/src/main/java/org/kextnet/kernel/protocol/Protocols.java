@@ -48,12 +48,9 @@ public final class Protocols implements Interfaces.Observer {
         interfaces.observe(this);
     }
 
-    /** The extension-facing KPI bound to {@code owner}. */
-    public ProtocolKpi kpi(Owner owner) { return new ProtocolKpiImpl(this, owner); }
-
     // ---- plumbers ----
 
-    final class PlumberEntry extends KernelRegistration implements ProtocolKpi.PlumberRef {
+    public final class PlumberEntry extends KernelRegistration implements ProtocolKpi.PlumberRef {
         final int pf;
         final IfnetFamily family;
         final ProtocolPlumber plumber;
@@ -76,7 +73,7 @@ public final class Protocols implements Interfaces.Observer {
         }
     }
 
-    PlumberEntry registerPlumber(Owner owner, int pf, IfnetFamily family, ProtocolPlumber plumber) throws KpiException {
+    public PlumberEntry registerPlumber(Owner owner, int pf, IfnetFamily family, ProtocolPlumber plumber) throws KpiException {
         owner.checkOpen();
         PlumberEntry e = new PlumberEntry(owner, pf, family, plumber);
         synchronized (this) {
@@ -202,7 +199,7 @@ public final class Protocols implements Interfaces.Observer {
 
     // ---- protocol inputs ----
 
-    final class InputEntry extends KernelRegistration implements ProtocolKpi.InputRef {
+    public final class InputEntry extends KernelRegistration implements ProtocolKpi.InputRef {
         final int pf;
         final ProtocolInput input;
 
@@ -222,7 +219,7 @@ public final class Protocols implements Interfaces.Observer {
         }
     }
 
-    InputEntry registerInput(Owner owner, int pf, ProtocolInput input) throws KpiException {
+    public InputEntry registerInput(Owner owner, int pf, ProtocolInput input) throws KpiException {
         owner.checkOpen();
         InputEntry e = new InputEntry(owner, pf, input);
         if (inputs.putIfAbsent(pf, e) != null) throw new KpiException(Errno.EEXIST, "protocol " + pf + " has an input");
@@ -230,7 +227,7 @@ public final class Protocols implements Interfaces.Observer {
         return e;
     }
 
-    int unregisterInput(int pf) {
+    public int unregisterInput(int pf) {
         InputEntry e = inputs.get(pf);
         if (e == null || !e.beginDetachForRegistry()) return Errno.ENOENT;
         inputs.remove(pf, e);
@@ -250,7 +247,7 @@ public final class Protocols implements Interfaces.Observer {
      * @return 0, EINVAL (an IPv4 packet without its receiving interface, which IP input needs), ENOENT (no
      *         input for the family)
      */
-    int input(int pf, Packet m) {
+    public int input(int pf, Packet m) {
         if (pf == org.kextnet.kpi.net.ProtocolFamily.PF_INET && !(m.rcvif() instanceof Interface i && i.table() == interfaces)) {
             return Errno.EINVAL;
         }

@@ -3,17 +3,13 @@ package org.kextnet.kernel.socket;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.hook.Heads;
 import org.kextnet.kernel.hook.Owner;
 import org.kextnet.kernel.net.Contexts;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
-import org.kextnet.kpi.mbuf.Mbuf;
-import org.kextnet.kpi.socket.SockAddr;
 import org.kextnet.kpi.socket.Socket;
 import org.kextnet.kpi.socketfilter.SocketFilter;
-import org.kextnet.kpi.socketfilter.SocketFilterKpi;
 import org.kextnet.kpi.socketfilter.SocketFilterParams;
 import org.kextnet.kpi.socketfilter.SocketFilterRef;
 
@@ -37,10 +33,8 @@ public final class SocketFilters {
 
     public Heads heads() { return heads; }
 
-    /** The extension-facing KPI bound to {@code owner}. */
-    public SocketFilterKpi kpi(Owner owner) { return new Kpi(owner); }
 
-    SocketFilterEntry register(Owner owner, SocketFilterParams p, SocketFilter filter) throws KpiException {
+    public SocketFilterRef register(Owner owner, SocketFilterParams p, SocketFilter filter) throws KpiException {
         owner.checkOpen();
         int kind = p.flags() & (SocketFilterParams.FLAG_GLOBAL | SocketFilterParams.FLAG_PROG);
         if (kind == 0 || kind == (SocketFilterParams.FLAG_GLOBAL | SocketFilterParams.FLAG_PROG) || filter == null) {
@@ -104,34 +98,4 @@ public final class SocketFilters {
         return l;
     }
 
-    private final class Kpi implements SocketFilterKpi {
-        private final Owner owner;
-
-        Kpi(Owner owner) { this.owner = owner; }
-
-        @Override public SocketFilterRef register(SocketFilterParams params, SocketFilter filter) throws KpiException {
-            return SocketFilters.this.register(owner, params, filter);
-        }
-
-        @Override public int attach(Socket so, int handle) { return SocketFilters.this.attach(so, handle); }
-
-        @Override public int detach(Socket so, int handle) { return SocketFilters.this.detach(so, handle); }
-
-        @Override public int injectDataIn(Socket so, int resumeAfter, SockAddr from, Mbuf data,
-                                          Mbuf control, int flags) {
-            if (!(so instanceof FilteredSocket fs)) return Errno.EINVAL;
-            if (control != null) control.free(); // no ancillary data on these sockets yet: consumed
-            return fs.injectIn(from, (Packet) data, resumeAfter);
-        }
-
-        @Override public int injectDataOut(Socket so, int resumeAfter, SockAddr to, Mbuf data,
-                                           Mbuf control, int flags) {
-            if (control != null) control.free();
-            if (!(so instanceof FilteredSocket fs)) {
-                data.free();
-                return Errno.EINVAL;
-            }
-            return fs.injectOut(to, (Packet) data, resumeAfter);
-        }
-    }
 }

@@ -1,8 +1,11 @@
-package org.kextnet.kernel.control;
+package org.kextnet.kernel.nke;
 
 import java.nio.ByteBuffer;
 
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.control.ControlRegistry;
+import org.kextnet.kernel.control.ControlSocket;
+import org.kextnet.kernel.control.KernelControlEntry;
 import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kernel.hook.Owner;
 import org.kextnet.kernel.hook.Removal;

@@ -1,10 +1,11 @@
-package org.kextnet.kernel.protocol;
+package org.kextnet.kernel.nke;
 
 import java.util.List;
 
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.hook.Owner;
 import org.kextnet.kernel.net.Interface;
+import org.kextnet.kernel.protocol.Protocols;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.mbuf.Mbuf;
