@@ -63,7 +63,9 @@ final class ShimKernel implements AutoCloseable {
 
     /**
      * The earliest time after {@link #now} at which moving the clock runs a kernel timer, or
-     * {@link Long#MAX_VALUE} when nothing is scheduled.
+     * {@link Long#MAX_VALUE} when nothing is scheduled. (With the timer wheel: its {@code nextDeadline()} rounded
+     * up to the start of the wheel tick that expires it, since the wheel expires a timeout only once its tick has
+     * begun; a time at or before now would never move the clock.)
      */
     long nextDeadline() {
         return (Math.floorDiv(clock.nanoTime(), SLOW_TICK_NANOS) + 1) * SLOW_TICK_NANOS;
