@@ -60,7 +60,18 @@ final class PacketdrillTool {
         out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
         if (p.exitValue() == 3) require(false, out + "; then run the tests again");
         if (p.exitValue() != 0) fail("packetdrill/build.sh failed:\n" + out);
-        return new PacketdrillTool(module, source, onPath("unshare"));
+        return new PacketdrillTool(module, source, canIsolate());
+    }
+
+    /** Whether {@code unshare --net} works here (a container may refuse it even to root). */
+    private static boolean canIsolate() throws IOException, InterruptedException {
+        if (!onPath("unshare")) return false;
+        Process p = new ProcessBuilder("unshare", "--net", "--", "true").redirectErrorStream(true).start();
+        boolean done = p.waitFor(30, TimeUnit.SECONDS);
+        if (!done) p.destroyForcibly();
+        boolean ok = done && p.exitValue() == 0;
+        if (!ok) System.err.println("PacketdrillTool: unshare --net does not work here: scripts run in this machine's network namespace");
+        return ok;
     }
 
     /**
