@@ -1,0 +1,93 @@
+package org.kextnet.packetdrill;
+
+import org.kextnet.kpi.Errno;
+
+/**
+ * The Linux (x86-64) numbers packetdrill's scripts and its shim interface speak: address families, socket
+ * types, options, flags, poll and epoll bits, and error numbers. The kernel speaks xnu's numbers
+ * ({@link Errno}, {@code SocketConstants}); {@link #errno} translates.
+ */
+final class Linux {
+    private Linux() {}
+
+    static final int AF_UNSPEC = 0, AF_INET = 2, AF_INET6 = 10;
+    static final int SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_RAW = 3;
+    static final int SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000, SOCK_TYPE_MASK = 0xf;
+    static final int IPPROTO_IP = 0, IPPROTO_ICMP = 1, IPPROTO_TCP = 6, IPPROTO_UDP = 17;
+
+    static final int SOL_SOCKET = 1;
+    static final int SO_REUSEADDR = 2, SO_TYPE = 3, SO_ERROR = 4, SO_SNDBUF = 7, SO_RCVBUF = 8, SO_REUSEPORT = 15,
+            SO_RCVTIMEO = 20, SO_SNDTIMEO = 21, SO_PROTOCOL = 38, SO_DOMAIN = 39;
+
+    static final int MSG_PEEK = 0x2, MSG_TRUNC = 0x20, MSG_DONTWAIT = 0x40, MSG_WAITALL = 0x100, MSG_NOSIGNAL = 0x4000;
+
+    static final int O_NONBLOCK = 0x800;
+    static final int F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4;
+    static final int FD_CLOEXEC = 1;
+    static final long FIONREAD = 0x541b, FIONBIO = 0x5421, SIOCOUTQ = 0x5411;
+
+    static final int SHUT_RD = 0, SHUT_WR = 1, SHUT_RDWR = 2;
+
+    static final int POLLIN = 0x1, POLLPRI = 0x2, POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20,
+            POLLRDNORM = 0x40, POLLWRNORM = 0x100, POLLWRBAND = 0x200, POLLRDHUP = 0x2000;
+
+    static final int EPOLLIN = 0x1, EPOLLOUT = 0x4, EPOLLERR = 0x8, EPOLLHUP = 0x10, EPOLLRDHUP = 0x2000,
+            EPOLLONESHOT = 1 << 30, EPOLLET = 1 << 31;
+    static final int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3;
+
+    static final int EPERM = 1, ENOENT = 2, EINTR = 4, EIO = 5, ENXIO = 6, EBADF = 9, EAGAIN = 11, ENOMEM = 12,
+            EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, EINVAL = 22, EMFILE = 24, ENOTTY = 25, ENOSPC = 28,
+            EPIPE = 32, EDOM = 33, ENOSYS = 38, ENOTSOCK = 88, EDESTADDRREQ = 89, EMSGSIZE = 90, EPROTOTYPE = 91,
+            ENOPROTOOPT = 92, EPROTONOSUPPORT = 93, EOPNOTSUPP = 95, EAFNOSUPPORT = 97, EADDRINUSE = 98,
+            EADDRNOTAVAIL = 99, ENETDOWN = 100, ENETUNREACH = 101, ECONNABORTED = 103, ECONNRESET = 104,
+            ENOBUFS = 105, EISCONN = 106, ENOTCONN = 107, ETIMEDOUT = 110, ECONNREFUSED = 111, EHOSTUNREACH = 113,
+            EALREADY = 114, EINPROGRESS = 115;
+
+    /**
+     * The Linux number of a kernel (xnu) error number. {@link Errno#EJUSTRETURN} never reaches here (the socket
+     * layer turns it into success); an errno without a Linux twin becomes EIO, which no script expects.
+     */
+    static int errno(int xnu) {
+        return switch (xnu) {
+            case Errno.EPERM -> EPERM;
+            case Errno.ENOENT -> ENOENT;
+            case Errno.EINTR -> EINTR;
+            case Errno.EIO -> EIO;
+            case Errno.ENXIO -> ENXIO;
+            case Errno.EBADF -> EBADF;
+            case Errno.ENOMEM -> ENOMEM;
+            case Errno.EACCES -> EACCES;
+            case Errno.EFAULT -> EFAULT;
+            case Errno.EBUSY -> EBUSY;
+            case Errno.EEXIST -> EEXIST;
+            case Errno.ENODEV -> ENODEV;
+            case Errno.EINVAL -> EINVAL;
+            case Errno.ENOSPC -> ENOSPC;
+            case Errno.EPIPE -> EPIPE;
+            case Errno.EAGAIN -> EAGAIN;
+            case Errno.EINPROGRESS -> EINPROGRESS;
+            case Errno.EALREADY -> EALREADY;
+            case Errno.ENOTSOCK -> ENOTSOCK;
+            case Errno.EDESTADDRREQ -> EDESTADDRREQ;
+            case Errno.EMSGSIZE -> EMSGSIZE;
+            case Errno.EPROTOTYPE -> EPROTOTYPE;
+            case Errno.ENOPROTOOPT -> ENOPROTOOPT;
+            case Errno.EPROTONOSUPPORT -> EPROTONOSUPPORT;
+            case Errno.EOPNOTSUPP -> EOPNOTSUPP;
+            case Errno.EAFNOSUPPORT -> EAFNOSUPPORT;
+            case Errno.EADDRINUSE -> EADDRINUSE;
+            case Errno.EADDRNOTAVAIL -> EADDRNOTAVAIL;
+            case Errno.ENETDOWN -> ENETDOWN;
+            case Errno.ENETUNREACH -> ENETUNREACH;
+            case Errno.ECONNABORTED -> ECONNABORTED;
+            case Errno.ECONNRESET -> ECONNRESET;
+            case Errno.ENOBUFS -> ENOBUFS;
+            case Errno.EISCONN -> EISCONN;
+            case Errno.ENOTCONN -> ENOTCONN;
+            case Errno.ETIMEDOUT -> ETIMEDOUT;
+            case Errno.ECONNREFUSED -> ECONNREFUSED;
+            case Errno.EHOSTUNREACH -> EHOSTUNREACH;
+            default -> EIO;
+        };
+    }
+}
