@@ -170,7 +170,7 @@ public final class Kernel implements AutoCloseable {
         if (!(clock instanceof ManualClock m)) throw new IllegalStateException("kernel " + name + " runs on a real clock");
         long end = m.nanoTime() + nanos;
         while (true) {
-            long next = wheel.nextDeadline();
+            long next = wheel.nextExpiry(); // a tick boundary: advancing to it runs the earliest timeout
             if (next == Long.MAX_VALUE || next - end > 0) break;
             if (next - m.nanoTime() > 0) m.set(next);
             wheel.advance(m.nanoTime());

@@ -4,17 +4,18 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 
 import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.PacketContext;
 import org.kextnet.kernel.buf.Buffers;
-import org.kextnet.kernel.buf.Mbuf;
+import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.inet.Route;
 import org.kextnet.kernel.inet.udp.UdpSocket;
-import org.kextnet.kernel.net.Driver;
+import org.kextnet.kernel.net.Layers.Driver;
+import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.InterfaceAddress;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.sync.ManualClock;
+import org.kextnet.kernel.wire.Bytes;
 import org.kextnet.kernel.wire.Icmp;
 import org.kextnet.kernel.wire.Ipv4;
 
@@ -28,15 +29,13 @@ import org.kextnet.kernel.wire.Ipv4;
  * default) and a default route, so that packetdrill's remote addresses (192.0.2.1 and whatever a script
  * names) are all reached through it, as through packetdrill's TUN device.
  *
- * <p>Timers: today the kernel's timeouts (ARP, reassembly) run from {@link Kernel#tick} every
- * {@link Kernel#SLOW_TICK_MILLIS}; {@link #nextDeadline} is the next such tick and {@link #advanceTo} runs
- * every tick it passes. With the kernel's timer wheel these become the wheel's earliest deadline and its
- * {@code advance}. Not thread-safe: {@link VirtualTime} calls it with its lock held.
+ * <p>Timers: the kernel runs no timer thread on a manual clock; {@link #nextDeadline} is the time at which its timer
+ * wheel next expires a timeout, and {@link #advanceTo} moves the clock there, step by step, running each on the way
+ * ({@link Kernel#advanceTime}). Not thread-safe: {@link VirtualTime} calls it with its lock held.
  */
 final class ShimKernel implements AutoCloseable {
     /** Frames the stack may send before packetdrill reads them; more are dropped and counted. */
     static final int OUT_QUEUE_LIMIT = 4096;
-    private static final long SLOW_TICK_NANOS = Kernel.SLOW_TICK_MILLIS * 1_000_000L;
 
     /** A frame the stack sent: its bytes (from the IP header) and the virtual time it left. */
     record Frame(byte[] data, long nanos) {}
@@ -48,7 +47,7 @@ final class ShimKernel implements AutoCloseable {
     private final WireDriver driver = new WireDriver();
 
     ShimKernel(ShimConfig config) {
-        kernel = new Kernel("packetdrill", buffers, clock::nanoTime);
+        kernel = new Kernel("packetdrill", buffers, clock);
         ifp = kernel.createInterface("pd0", IfFamily.TUN, driver, 0, config.mtu());
         kernel.addAddress(ifp, new InterfaceAddress(config.localIp(), config.prefixLength()));
         kernel.routes().add(new Route(0, 0, 0, ifp, false));
@@ -63,24 +62,21 @@ final class ShimKernel implements AutoCloseable {
 
     /**
      * The earliest time after {@link #now} at which moving the clock runs a kernel timer, or
-     * {@link Long#MAX_VALUE} when nothing is scheduled. (With the timer wheel: its {@code nextDeadline()} rounded
-     * up to the start of the wheel tick that expires it, since the wheel expires a timeout only once its tick has
-     * begun; a time at or before now would never move the clock.)
+     * {@link Long#MAX_VALUE} when nothing is scheduled: the wheel's next expiry, the start of the tick that expires
+     * its earliest timeout (a time at or before now would never move the clock, so it is at least one tick on).
      */
     long nextDeadline() {
-        return (Math.floorDiv(clock.nanoTime(), SLOW_TICK_NANOS) + 1) * SLOW_TICK_NANOS;
+        long next = kernel.timers().nextExpiry();
+        if (next == Long.MAX_VALUE) return next;
+        long now = clock.nanoTime();
+        return next - now > 0 ? next : now + kernel.timers().tickNanos();
     }
 
     /** Moves the clock to {@code nanos} (not backwards) and runs every timer due on the way, in order. */
     void advanceTo(long nanos) {
         long now = clock.nanoTime();
         if (nanos <= now) return;
-        PacketContext ctx = kernel.context();
-        for (long tick = nextDeadline(); tick <= nanos; tick += SLOW_TICK_NANOS) {
-            clock.set(tick);
-            kernel.tick(ctx, tick);
-        }
-        clock.set(nanos);
+        kernel.advanceTime(nanos - now);
     }
 
     /**
@@ -89,11 +85,16 @@ final class ShimKernel implements AutoCloseable {
      */
     int inject(byte[] packet) {
         if (packet.length == 0 || packet.length > Ipv4.MAX_PACKET) return Linux.EMSGSIZE;
-        Mbuf m = buffers.alloc(packet.length);
+        Packet m = buffers.alloc(packet.length);
         if (m == null) return Linux.ENOBUFS;
         m.setLength(packet.length);
         m.copyFrom(0, packet, 0, packet.length);
-        ifp.input(kernel.context(), m);
+        PacketContext ctx = kernel.contexts().acquire();
+        try {
+            ifp.input(ctx, m);
+        } finally {
+            kernel.contexts().release(ctx);
+        }
         return 0;
     }
 
@@ -120,19 +121,23 @@ final class ShimKernel implements AutoCloseable {
      * @return 0, or a Linux errno
      */
     int sendIcmpEcho(int src, int dst, int id, byte[] message) {
-        PacketContext ctx = kernel.context();
-        Mbuf m = buffers.alloc(Ipv4.MIN_HEADER + message.length);
+        Packet m = buffers.alloc(Ipv4.MIN_HEADER + message.length);
         if (m == null) return Linux.ENOBUFS;
         m.setLength(message.length);
         m.copyFrom(0, message, 0, message.length);
         MemorySegment s = m.segment();
         int o = m.offset();
-        s.set(Mbuf.U16, o + Icmp.ID, (short) id);
-        s.set(Mbuf.U16, o + Icmp.CHECKSUM, (short) 0);
+        s.set(Bytes.U16, o + Icmp.ID, (short) id);
+        s.set(Bytes.U16, o + Icmp.CHECKSUM, (short) 0);
         Icmp.fillChecksum(s, o, message.length);
-        ctx.stats().inc(Stat.ICMP_OUT_ECHO);
-        int e = kernel.ipOutput().output(ctx, m, src, dst, Ipv4.PROTO_ICMP, Ipv4.DEFAULT_TTL, 0, false);
-        return e == 0 ? 0 : Linux.errno(e);
+        PacketContext ctx = kernel.contexts().acquire();
+        try {
+            ctx.stats().inc(Stat.ICMP_OUT_ECHO);
+            int e = kernel.ipOutput().output(ctx, m, src, dst, Ipv4.PROTO_ICMP, Ipv4.DEFAULT_TTL, 0, false);
+            return e == 0 ? 0 : Linux.errno(e);
+        } finally {
+            kernel.contexts().release(ctx);
+        }
     }
 
     /** Whether {@code address} is one of the kernel's. */
@@ -155,7 +160,7 @@ final class ShimKernel implements AutoCloseable {
         private final ArrayDeque<Frame> sent = new ArrayDeque<>();
         private long dropped;
 
-        @Override public synchronized boolean transmit(PacketContext ctx, Mbuf m) {
+        @Override public synchronized boolean transmit(PacketContext ctx, Packet m) {
             try {
                 if (sent.size() >= OUT_QUEUE_LIMIT) {
                     dropped++;

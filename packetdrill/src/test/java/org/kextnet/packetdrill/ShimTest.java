@@ -108,8 +108,17 @@ class ShimTest {
         assertThat(System.nanoTime() - realStart).as("30 s of virtual time").isLessThan(TimeUnit.SECONDS.toNanos(20));
     }
 
+    @Test void netdevReceiveGivesUpAtOnceWhenNoTimerIsPending() {
+        shim("max_wait=5");
+        assertThat(shim.netdevReceive()).isNull();
+        assertThat(nanos()).isZero();
+        assertThat(log()).contains("no kernel timer is pending").contains("returning an empty packet");
+    }
+
     @Test void netdevReceiveGivesUpAfterMaxWaitOfVirtualTimeAndSaysWhy() {
         shim("max_wait=5");
+        org.kextnet.kernel.sync.Timeout far = new org.kextnet.kernel.sync.Timeout((t, now) -> {});
+        shim.kernel.kernel().timers().scheduleAfter(far, 100_000 * MS); // a timer, but beyond max_wait
         assertThat(shim.netdevReceive()).isNull();
         assertThat(nanos()).isEqualTo(5_000 * MS);
         assertThat(log()).contains("nothing left the stack within max_wait=5 s").contains("returning an empty packet");

@@ -167,5 +167,17 @@ public final class TimerWheel {
         return min;
     }
 
+    /**
+     * The earliest clock time at which {@link #advance} runs a scheduled timeout (its deadline rounded up to the start
+     * of the tick that expires it), or {@link Long#MAX_VALUE} when none is scheduled: a driver on a manual clock moves
+     * the clock there. O(slots + timeouts).
+     */
+    public synchronized long nextExpiry() {
+        if (scheduled == 0) return Long.MAX_VALUE;
+        long min = Long.MAX_VALUE;
+        for (Timeout head : slots) for (Timeout t = head; t != null; t = t.next) min = Math.min(min, t.tick);
+        return origin + min * tickNanos;
+    }
+
     private static long ceilDiv(long a, long b) { return -Math.floorDiv(-a, b); }
 }

@@ -181,4 +181,18 @@ class TimerWheelTest {
         driver.join(10_000);
         assertThat(w.size()).isZero();
     }
+
+    @Test void nextExpiryIsTheTickBoundaryThatRunsTheEarliestTimeout() {
+        Timeout t = named("t");
+        wheel.scheduleAfter(t, 2 * MS + 1); // between ticks: expires on the third tick from the wheel's origin
+        long expiry = wheel.nextExpiry();
+        assertThat(expiry).isGreaterThanOrEqualTo(t.deadline());
+        clock.set(expiry - 1);
+        wheel.advance();
+        assertThat(fired).isEmpty();
+        clock.set(expiry);
+        wheel.advance();
+        assertThat(fired).hasSize(1);
+        assertThat(wheel.nextExpiry()).isEqualTo(Long.MAX_VALUE);
+    }
 }
