@@ -11,14 +11,24 @@ import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.sync.TimerWheel;
 import org.kextnet.kernel.wire.Arp;
 import org.kextnet.kernel.wire.Ethernet;
+import org.kextnet.kernel.wire.Ipv4;
 
 /**
  * ARP on one Ethernet interface (RFC 826): resolves IPv4 next hops to MAC addresses through the interface's
  * {@link NeighborCache}, answers requests for the interface's addresses, learns from what neighbours send and
  * announces the interface's addresses (gratuitous ARP). The kernel's IPv4 attachment owns one per Ethernet
  * interface and hands it the ARP frames its demux receives.
+ *
+ * <p>What it learns, as Linux does by default: a neighbour only from a sender on one of the interface's subnets,
+ * never at our own, a broadcast, a multicast, 0.0.0.0 or a 127/8 address; a request for one of our addresses
+ * creates the asker's entry, a reply updates only an entry that exists (an unsolicited reply creates none), and any
+ * other packet updates only an existing entry. A packet that claims one of our addresses from another link address
+ * is an address conflict (RFC 5227): counted, logged, and neither answered nor learned.
  */
 public final class ArpCache implements NeighborCache.Protocol {
+    private static final System.Logger LOG = System.getLogger("kextnet.arp");
+    /** Conflicts are logged at most this often per interface, so a flood of them cannot flood the log. */
+    private static final long CONFLICT_LOG_NANOS = 10_000_000_000L;
     public static final int MAX_HOLD = NeighborCache.MAX_HOLD;
     public static final int MAX_TRIES = NeighborCache.MAX_TRIES;
     public static final long RETRY_NANOS = NeighborCache.RETRY_NANOS;
@@ -27,12 +37,19 @@ public final class ArpCache implements NeighborCache.Protocol {
     private final Interface ifp;
     private final Contexts contexts;
     private final NeighborCache neighbors;
+    private final TimerWheel wheel;
+    private volatile long lastConflictLogged = Long.MIN_VALUE;
 
     public ArpCache(Interface ifp, TimerWheel wheel, Contexts contexts) {
         this.ifp = ifp;
         this.contexts = contexts;
-        this.neighbors = new NeighborCache(this, wheel, contexts, Stat.ARP_UNRESOLVED, Stat.ARP_QUEUE_FULL);
+        this.wheel = wheel;
+        this.neighbors = new NeighborCache(this, wheel, contexts, Stat.ARP_UNRESOLVED, Stat.ARP_QUEUE_FULL,
+                Stat.ARP_TABLE_FULL, Stat.ARP_COLLECTED);
     }
+
+    /** The neighbours learned so far, for tests and status. */
+    public int size() { return neighbors.size(); }
 
     /**
      * The MAC address of {@code ip}, or -1 when it is not known yet: then the cache takes {@code m}, holds it
@@ -61,9 +78,27 @@ public final class ArpCache implements NeighborCache.Protocol {
             m.free();
             return;
         }
+        if (spa != 0 && ifp.hasAddress(spa)) {
+            conflict(ctx, spa, sha);
+            m.free();
+            return;
+        }
         boolean forUs = ifp.hasAddress(tpa);
-        // RFC 826: update an existing entry for the sender; create one only when the packet is for us.
-        if (spa != 0) neighbors.learn(ctx, spa & 0xffffffffL, sha, forUs);
+        if (spa != 0) {
+            if (!onOurSubnets(spa)) {
+                ctx.stats().inc(Stat.ARP_BOGUS_SENDER);
+                m.free();
+                return;
+            }
+            long sender = spa & 0xffffffffL;
+            if (op == Arp.OP_REPLY) {
+                // A reply updates what exists (the entry we asked with, or one we know): never creates.
+                if (!neighbors.learn(ctx, sender, sha, false)) ctx.stats().inc(Stat.ARP_UNSOLICITED);
+            } else {
+                // RFC 826: update an existing entry for the sender; create one only when the request is for us.
+                neighbors.learn(ctx, sender, sha, forUs);
+            }
+        }
         if (op == Arp.OP_REQUEST && forUs && spa != tpa) {
             // Turn the request around in place: the reply reuses the buffer.
             Arp.write(s, off, Arp.OP_REPLY, ifp.lladdr(), tpa, sha, spa);
@@ -74,6 +109,29 @@ public final class ArpCache implements NeighborCache.Protocol {
         }
         if (!forUs && op == Arp.OP_REQUEST) ctx.stats().inc(Stat.ARP_NOT_FOR_US);
         m.free();
+    }
+
+    /**
+     * Whether {@code ip} may be a neighbour on this interface: on one of its subnets, and neither a broadcast,
+     * a multicast nor a loopback address.
+     */
+    private boolean onOurSubnets(int ip) {
+        if (Ipv4.isMulticast(ip) || ip == Ipv4.BROADCAST || (ip >>> 24) == 127 || ifp.isBroadcastFor(ip)) return false;
+        for (InterfaceAddress a : ifp.addresses()) {
+            if (a.contains(ip) && (a.prefixLength() >= 31 || a.network() != ip)) return true;
+        }
+        return false;
+    }
+
+    /** Somebody else claims one of our addresses (RFC 5227 2.4): counted, and logged now and then. */
+    private void conflict(PacketContext ctx, int ip, long mac) {
+        ctx.stats().inc(Stat.ARP_CONFLICT);
+        long now = wheel.clock().nanoTime();
+        long last = lastConflictLogged;
+        if (last != Long.MIN_VALUE && now - last < CONFLICT_LOG_NANOS) return;
+        lastConflictLogged = now;
+        LOG.log(System.Logger.Level.WARNING, ifp.name() + ": address conflict: " + Ipv4.format(ip) + " is ours, but "
+                + Ethernet.format(mac) + " claims it (RFC 5227)");
     }
 
     /** Adds a permanent entry ({@code arp -s}). */

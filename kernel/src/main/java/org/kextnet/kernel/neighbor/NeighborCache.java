@@ -17,6 +17,13 @@ import org.kextnet.kernel.sync.TimerWheel;
  * unresolved neighbour, and the timers: each entry has one {@link Timeout} on the kernel's wheel, for its next
  * solicitation while incomplete and for its expiry once reachable.
  *
+ * <p>The table is bounded as Linux's neighbour tables are ({@code gc_thresh1..3}): below {@link #GC_THRESH1}
+ * entries nothing is collected; above {@link #GC_THRESH2}, a new entry first collects those unused for
+ * {@link #STALE_NANOS}; at {@link #GC_THRESH3} it collects the least recently used that are not static, and when
+ * none can go the new neighbour is refused and counted. At most {@link #MAX_UNRESOLVED} entries wait for an answer,
+ * and at most {@link #MAX_HELD} packets wait in all. So a flood of senders keeps the table's memory and the cost of a
+ * lookup flat.
+ *
  * <p>Lookups on the packet path take no lock: the table is an immutable open-addressing snapshot, replaced on
  * insert and removal; an entry's link address and state are volatile. Everything else happens under the
  * cache's lock, and packets are sent, and solicitations made, only after it is released.
@@ -29,6 +36,12 @@ public final class NeighborCache {
     public static final long RETRY_NANOS = 1_000_000_000L;
     /** How long a learned entry stays valid (BSD's 20 minutes). */
     public static final long REACHABLE_NANOS = 20 * 60 * 1_000_000_000L;
+    /** Entries below which nothing is collected, above which unused ones are, and the most there may be. */
+    public static final int GC_THRESH1 = 128, GC_THRESH2 = 512, GC_THRESH3 = 1024;
+    /** An entry unused for this long may be collected once the table is above {@link #GC_THRESH2}. */
+    public static final long STALE_NANOS = 60 * 1_000_000_000L;
+    /** Entries waiting for an answer at once, and packets waiting for them in all. */
+    public static final int MAX_UNRESOLVED = 256, MAX_HELD = 1024;
 
     /** What the cache asks of the resolution protocol. */
     public interface Protocol {
@@ -47,6 +60,8 @@ public final class NeighborCache {
         volatile long lladdr;
         volatile State state = State.INCOMPLETE;
         volatile long expires;
+        /** When the entry last resolved a packet, or was made or confirmed: collection takes the oldest first. */
+        volatile long used;
         Packet holdHead, holdTail;
         int held;
         int tries;
@@ -63,19 +78,26 @@ public final class NeighborCache {
     private final Protocol protocol;
     private final TimerWheel wheel;
     private final Contexts contexts;
-    private final Stat unresolved, queueFull;
+    private final Stat unresolved, queueFull, tableFull, collected;
     private volatile Table table = Table.EMPTY;
+    /** Entries waiting for an answer, and the packets they hold; under the cache's lock. */
+    private int incomplete, heldTotal;
 
     /**
      * @param unresolved the counter a packet dropped for a neighbour that never answered is charged to
-     * @param queueFull  the counter a packet dropped because its neighbour's hold queue was full is charged to
+     * @param queueFull  the counter a packet dropped because the hold queues were full is charged to
+     * @param tableFull  the counter a neighbour refused for want of room is charged to
+     * @param collected  the counter of entries collected to make room
      */
-    public NeighborCache(Protocol protocol, TimerWheel wheel, Contexts contexts, Stat unresolved, Stat queueFull) {
+    public NeighborCache(Protocol protocol, TimerWheel wheel, Contexts contexts, Stat unresolved, Stat queueFull,
+                         Stat tableFull, Stat collected) {
         this.protocol = protocol;
         this.wheel = wheel;
         this.contexts = contexts;
         this.unresolved = unresolved;
         this.queueFull = queueFull;
+        this.tableFull = tableFull;
+        this.collected = collected;
     }
 
     private long now() { return wheel.clock().nanoTime(); }
@@ -88,22 +110,35 @@ public final class NeighborCache {
         Entry e = table.get(address);
         if (e != null) {
             State st = e.state;
-            if (st == State.STATIC || (st == State.REACHABLE && e.expires - now() > 0)) return e.lladdr;
+            if (st == State.STATIC) return e.lladdr;
+            long now = now();
+            if (st == State.REACHABLE && e.expires - now > 0) {
+                if (now - e.used > 1_000_000_000L) e.used = now; // a second's precision is enough for collection
+                return e.lladdr;
+            }
         }
         boolean solicit = false;
         synchronized (this) {
             e = table.get(address);
             if (e == null) {
+                if (incomplete >= MAX_UNRESOLVED || !makeRoom(ctx)) {
+                    ctx.stats().inc(incomplete >= MAX_UNRESOLVED ? queueFull : tableFull);
+                    m.free();
+                    return -1;
+                }
                 e = new Entry(address);
+                e.used = now();
                 insert(e);
+                incomplete++;
                 solicit = true;
             } else if (e.state != State.INCOMPLETE) {
                 if (e.state == State.STATIC || e.expires - now() > 0) return e.lladdr;
                 e.state = State.INCOMPLETE; // expired: resolve again, keep the entry
+                incomplete++;
                 e.tries = 0;
                 solicit = true;
             }
-            if (e.held >= MAX_HOLD) {
+            if (e.held >= MAX_HOLD || heldTotal >= MAX_HELD) {
                 ctx.stats().inc(queueFull);
                 m.free();
             } else {
@@ -111,6 +146,7 @@ public final class NeighborCache {
                 if (e.holdTail == null) e.holdHead = m; else e.holdTail.nextPkt = m;
                 e.holdTail = m;
                 e.held++;
+                heldTotal++;
             }
             if (solicit) {
                 e.tries = 1;
@@ -124,26 +160,43 @@ public final class NeighborCache {
     /** Whether there is an entry for {@code address} (of any state). */
     public boolean has(long address) { return table.get(address) != null; }
 
+    /** Whether there is an entry for {@code address} waiting for an answer. */
+    public boolean isIncomplete(long address) {
+        Entry e = table.get(address);
+        return e != null && e.state == State.INCOMPLETE;
+    }
+
+    /** How many entries there are. */
+    public int size() { return table.size(); }
+
     /**
      * The neighbour answered (or spoke): records its link address, creating the entry only if {@code create},
      * and sends what was held for it. A static entry stays as it is.
+     * @return false if the entry did not exist and could not be made (not asked to, or no room)
      */
-    public void learn(PacketContext ctx, long address, long lladdr, boolean create) {
+    public boolean learn(PacketContext ctx, long address, long lladdr, boolean create) {
         Packet held;
         synchronized (this) {
             Entry e = table.get(address);
             if (e == null) {
-                if (!create) return;
+                if (!create) return false;
+                if (!makeRoom(ctx)) {
+                    ctx.stats().inc(tableFull);
+                    return false;
+                }
                 e = new Entry(address);
                 insert(e);
             }
-            if (e.state == State.STATIC) return;
+            if (e.state == State.STATIC) return true;
+            if (e.state == State.INCOMPLETE) incomplete--;
             e.lladdr = lladdr;
             e.state = State.REACHABLE;
+            e.used = now();
             arm(e, now() + REACHABLE_NANOS);
             held = takeHeld(e);
         }
         sendHeld(ctx, held, address, lladdr);
+        return true;
     }
 
     /** Adds a permanent entry ({@code arp -s}), sending what was held for it. */
@@ -155,6 +208,7 @@ public final class NeighborCache {
                 e = new Entry(address);
                 insert(e);
             }
+            if (e.state == State.INCOMPLETE) incomplete--;
             e.lladdr = lladdr;
             e.state = State.STATIC;
             wheel.cancel(e.timer);
@@ -176,6 +230,7 @@ public final class NeighborCache {
         synchronized (this) {
             Entry e = table.get(address);
             if (e == null) return false;
+            if (e.state == State.INCOMPLETE) incomplete--;
             remove(e);
             held = takeHeld(e);
         }
@@ -210,6 +265,7 @@ public final class NeighborCache {
                 arm(e, now + RETRY_NANOS);
                 solicit = true;
             } else {
+                if (e.state == State.INCOMPLETE) incomplete--;
                 remove(e);
                 dropped = takeHeld(e);
             }
@@ -229,11 +285,41 @@ public final class NeighborCache {
         wheel.schedule(e.timer, deadline);
     }
 
-    private static Packet takeHeld(Entry e) {
+    private Packet takeHeld(Entry e) {
         Packet held = e.holdHead;
         e.holdHead = e.holdTail = null;
+        heldTotal -= e.held;
         e.held = 0;
         return held;
+    }
+
+    /**
+     * Makes room for one more entry (under the lock), as Linux's neighbour GC does: above {@link #GC_THRESH2} the
+     * entries unused for {@link #STALE_NANOS} go; at {@link #GC_THRESH3} the least recently used resolved ones go
+     * until the table is back at {@link #GC_THRESH2}. Entries waiting for an answer and static ones stay.
+     * @return whether there is room
+     */
+    private boolean makeRoom(PacketContext ctx) {
+        Table t = table;
+        if (t.size() < GC_THRESH2) return true;
+        long now = now();
+        List<Entry> all = t.entries();
+        List<Entry> gone = new ArrayList<>();
+        List<Entry> rest = new ArrayList<>();
+        for (Entry e : all) {
+            if (e.state != State.REACHABLE) continue;
+            if (now - e.used > STALE_NANOS) gone.add(e); else rest.add(e);
+        }
+        if (t.size() - gone.size() >= GC_THRESH3) {
+            rest.sort((a, b) -> Long.compare(a.used - now, b.used - now));
+            for (int i = 0; i < rest.size() && t.size() - gone.size() > GC_THRESH2; i++) gone.add(rest.get(i));
+        }
+        if (!gone.isEmpty()) {
+            for (Entry e : gone) wheel.cancel(e.timer);
+            table = t.without(gone);
+            ctx.stats().add(collected, gone.size());
+        }
+        return table.size() < GC_THRESH3;
     }
 
     private void sendHeld(PacketContext ctx, Packet held, long address, long lladdr) {
@@ -304,6 +390,16 @@ public final class NeighborCache {
             all.remove(e);
             return of(all);
         }
+
+        Table without(List<NeighborCache.Entry> gone) {
+            java.util.Set<NeighborCache.Entry> g = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            g.addAll(gone);
+            List<NeighborCache.Entry> all = entries();
+            all.removeIf(g::contains);
+            return of(all);
+        }
+
+        int size() { return ordered.length; }
 
         List<NeighborCache.Entry> entries() { return new ArrayList<>(List.of(ordered)); }
 

@@ -26,6 +26,11 @@ public enum Stat {
     ARP_NOT_FOR_US("arp", "requests for other addresses ignored"),
     ARP_QUEUE_FULL("arp", "packets dropped waiting for resolution (queue full)"),
     ARP_UNRESOLVED("arp", "packets dropped because resolution timed out"),
+    ARP_BOGUS_SENDER("arp", "packets from a sender off the interface's subnets or at a reserved address, not learned"),
+    ARP_UNSOLICITED("arp", "replies nobody asked for, not learned"),
+    ARP_CONFLICT("arp", "packets claiming one of our addresses from another link address (RFC 5227 conflicts)"),
+    ARP_TABLE_FULL("arp", "neighbours not learned or resolved: the table was full"),
+    ARP_COLLECTED("arp", "neighbour entries collected to make room"),
     // ip
     IP_TOTAL("ip", "total packets received"),
     IP_BAD_SUM("ip", "bad header checksums"),

@@ -89,12 +89,41 @@ class ArpCacheTest {
         assertThat(entryFor(PEER_IP).mac()).isEqualTo(moved);
     }
 
-    @Test void aReplyForUsIsLearned() {
+    @Test void anUnsolicitedReplyCreatesNoEntryButAnAnswerToOurRequestIsLearned() throws Exception {
         net.peer0().send(arp(REPLY, PEER_MAC, PEER_IP, OUR_MAC, OUR_IP));
 
         net.peer0().recvNothing();
-        assertThat(net.statsChanged()).containsOnly(entry(Stat.ARP_RX_REPLY, 1L));
+        assertThat(net.statsChanged()).containsOnly(entry(Stat.ARP_RX_REPLY, 1L), entry(Stat.ARP_UNSOLICITED, 1L));
+        assertThat(entryFor(PEER_IP)).isNull();
+
+        try (UdpSocket so = net.kernel.udp().open()) {
+            sendUdp(so, PEER_IP, "x"); // now we ask
+        }
+        assertRequestFor(net.peer0().recv(), PEER_IP);
+        net.peer0().send(arp(REPLY, PEER_MAC, PEER_IP, OUR_MAC, OUR_IP));
         assertThat(entryFor(PEER_IP).mac()).isEqualTo(PEER_MAC);
+        assertThat(new String(net.peer0().recv().udpPayload())).isEqualTo("x");
+    }
+
+    @Test void sendersOffOurSubnetOrAtReservedAddressesAreNotLearnedNorAnswered() {
+        int[] bogus = {Ipv4.parse("10.9.9.9"), Ipv4.parse("127.0.0.1"), Ipv4.parse("224.0.0.1"), Ipv4.parse("255.255.255.255"),
+                Ipv4.parse("10.0.0.255"), Ipv4.parse("10.0.0.0")};
+        for (int spa : bogus) net.peer0().send(arp(REQUEST, PEER_MAC, spa, 0, OUR_IP));
+
+        net.peer0().recvNothing();
+        assertThat(net.stat(Stat.ARP_BOGUS_SENDER)).isEqualTo(bogus.length);
+        assertThat(cache().entries()).isEmpty();
+    }
+
+    @Test void aPacketClaimingOurAddressIsAConflictNeitherLearnedNorAnswered() {
+        net.peer0().send(arp(REPLY, PEER_MAC, OUR_IP, OUR_MAC, OUR_IP));      // "10.0.0.1 is at PEER_MAC"
+        net.peer0().send(arp(REQUEST, PEER_MAC, OUR_IP, 0, OUR_IP));          // a gratuitous claim
+        net.peer0().send(arp(REQUEST, PEER_MAC, OUR_IP, 0, PEER_IP));         // asking with our address
+
+        net.peer0().recvNothing();
+        assertThat(net.stat(Stat.ARP_CONFLICT)).isEqualTo(3);
+        assertThat(entryFor(OUR_IP)).isNull();
+        assertThat(cache().entries()).isEmpty();
     }
 
     @Test void malformedPacketsAreDropped() {
@@ -262,5 +291,41 @@ class ArpCacheTest {
 
         net.peer0().recvNothing();
         assertThat(entryFor(PEER_IP)).isNull();
+    }
+
+    /** A flood of requests from 100,000 senders of a /16: the table stays within its bounds, as Linux's does. */
+    @Test void aFloodOfSendersKeepsTheTableBounded() {
+        net.kernel.addAddress(net.em0(), InterfaceAddress.parse("10.200.0.1/16"));
+        int us = Ipv4.parse("10.200.0.1");
+        net.peer0().drain();
+        net.markStats();
+        for (int i = 0; i < 100_000; i++) {
+            int sender = Ipv4.parse("10.200.0.0") + 2 + (i % 65_000);
+            long mac = 0x02_00_10_00_00_00L + i;
+            net.peer0().send(arp(REQUEST, mac, sender, 0, us));
+            net.peer0().drain();
+            if (i % 1000 == 999) net.tick(1, TimeUnit.SECONDS);
+            assertThat(cache().size()).isLessThanOrEqualTo(NeighborCache.GC_THRESH3);
+        }
+        assertThat(net.stat(Stat.ARP_TX_REPLY)).isEqualTo(100_000); // every asker still got its answer
+        assertThat(net.stat(Stat.ARP_COLLECTED)).isPositive();
+        assertThat(cache().size()).isBetween(NeighborCache.GC_THRESH2, NeighborCache.GC_THRESH3);
+        // The neighbour we talk to stays reachable through the flood: used entries are collected last.
+        net.assertNoBuffersHeld();
+    }
+
+    @Test void unresolvedNeighboursAndTheirPacketsAreBounded() throws Exception {
+        try (TestNet big = TestNet.builder().staticArp(false).smallBuffers(4096).build()) {
+            big.kernel.addAddress(big.em0(), InterfaceAddress.parse("10.200.0.1/16"));
+            big.peer0().drain();
+            try (UdpSocket so = big.kernel.udp().open()) {
+                for (int i = 0; i < 2 * NeighborCache.MAX_UNRESOLVED; i++) sendUdp(so, Ipv4.parse("10.200.1.0") + i, "x");
+            }
+            big.peer0().drain();
+            ArpCache arp = big.kernel.arp(big.em0());
+            long waiting = arp.entries().stream().filter(e -> e.state().equals("incomplete")).count();
+            assertThat(waiting).isEqualTo(NeighborCache.MAX_UNRESOLVED);
+            assertThat(big.stat(Stat.ARP_QUEUE_FULL)).isEqualTo(NeighborCache.MAX_UNRESOLVED);
+        }
     }
 }
