@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kpi.domain.DomainKpi;
@@ -11,13 +12,12 @@ import org.kextnet.kpi.domain.ProtocolSwitch;
 import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kpi.net.ProtocolFamily;
 import org.kextnet.kpi.socket.SocketConstants;
-import org.kextnet.testkit.EmbeddedKernel;
 import org.kextnet.testkit.Frames;
 
 /** IP input into a protocol an extension added, when that protocol fails. */
 class DomainInputTest {
     private static final int PROTO = 251;
-    private final EmbeddedKernel k = EmbeddedKernel.create();
+    private final KernelHarness k = KernelHarness.create();
     private final ExtensionHandle kpi = k.kpi("com.example.proto251");
 
     @AfterEach void tearDown() {

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.kextnet.kernel.domain.ProtocolSocketImpl;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.socket.SocketError;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kpi.Errno;
@@ -26,7 +27,6 @@ import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kpi.net.ProtocolFamily;
 import org.kextnet.kpi.socket.SockAddr;
 import org.kextnet.kpi.socket.SocketConstants;
-import org.kextnet.testkit.EmbeddedKernel;
 import org.kextnet.testkit.Frames;
 
 /**
@@ -35,12 +35,12 @@ import org.kextnet.testkit.Frames;
  */
 class DomainProtocolTest {
     private static final int PROTO = 253;
-    private EmbeddedKernel k;
+    private KernelHarness k;
     private ExtensionHandle kpi;
     private final List<String> calls = Collections.synchronizedList(new ArrayList<>());
 
     @BeforeEach void setUp() {
-        k = EmbeddedKernel.create();
+        k = KernelHarness.create();
         kpi = k.kpi("com.example.proto253");
     }
 

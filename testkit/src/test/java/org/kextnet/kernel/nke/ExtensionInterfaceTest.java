@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.event.EventSocket;
 import org.kextnet.kernel.inet.Route;
 import org.kextnet.kernel.inet.udp.UdpDatagram;
@@ -29,18 +30,17 @@ import org.kextnet.kpi.net.Ifnet;
 import org.kextnet.kpi.net.IfnetFamily;
 import org.kextnet.kpi.net.IfnetInit;
 import org.kextnet.kpi.net.ProtocolFamily;
-import org.kextnet.testkit.EmbeddedKernel;
 import org.kextnet.testkit.Frames;
 
 /** Interfaces created by extensions: a tunnel with the kernel's IPv4 plumbed on it, and one with its own framing. */
 class ExtensionInterfaceTest {
-    private EmbeddedKernel k;
+    private KernelHarness k;
     private ExtensionHandle kpi;
     private final List<byte[]> sent = Collections.synchronizedList(new ArrayList<>());
     private final List<String> calls = Collections.synchronizedList(new ArrayList<>());
 
     @BeforeEach void setUp() {
-        k = EmbeddedKernel.create();
+        k = KernelHarness.create();
         kpi = k.kpi("com.example.tunnel");
     }
 

@@ -7,13 +7,13 @@ import java.lang.management.ManagementFactory;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kpi.Position;
 import org.kextnet.kpi.ipfilter.IpFilter;
 import org.kextnet.kpi.ipfilter.IpPacketOptions;
 import org.kextnet.kpi.mbuf.Mbuf;
-import org.kextnet.testkit.EmbeddedKernel;
 import org.kextnet.testkit.Frames;
 
 /**
@@ -27,7 +27,7 @@ class ForwardingPathTest {
     @ParameterizedTest(name = "{0} filters")
     @ValueSource(ints = {0, 1, 4, 16})
     void forwardingAllocatesNothingPerPacket(int filters) throws Exception {
-        try (EmbeddedKernel k = EmbeddedKernel.builder().ethernet("wire0", "10.0.0.1/24").ethernet("wire1", "10.1.0.1/24")
+        try (KernelHarness k = KernelHarness.builder().ethernet("wire0", "10.0.0.1/24").ethernet("wire1", "10.1.0.1/24")
                 .forwarding(true).buffers(8192, 4).build()) {
             ExtensionHandle kpi = k.kpi("noop");
             for (int i = 0; i < filters; i++) {
@@ -58,7 +58,7 @@ class ForwardingPathTest {
         }
     }
 
-    private static void run(EmbeddedKernel k, MemoryWire.End in, byte[] frame, int packets) {
+    private static void run(KernelHarness k, MemoryWire.End in, byte[] frame, int packets) {
         for (int done = 0; done < packets; done += BATCH) {
             for (int i = 0; i < BATCH; i++) {
                 Packet m = k.kernel().buffers().alloc();

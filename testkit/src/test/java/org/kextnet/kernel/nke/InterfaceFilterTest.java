@@ -13,6 +13,7 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kpi.Errno;
@@ -26,17 +27,16 @@ import org.kextnet.kpi.interfacefilter.InterfaceFilterRef;
 import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kpi.net.Ifnet;
 import org.kextnet.kpi.net.ProtocolFamily;
-import org.kextnet.testkit.EmbeddedKernel;
 import org.kextnet.testkit.Frames;
 
 /** The interface filter heads: frame header apart on input, whole frame on output, selector, events, ioctl. */
 class InterfaceFilterTest {
-    private EmbeddedKernel k;
+    private KernelHarness k;
     private ExtensionHandle kpi;
     private final List<String> calls = Collections.synchronizedList(new ArrayList<>());
 
     @BeforeEach void setUp() {
-        k = EmbeddedKernel.create();
+        k = KernelHarness.create();
         kpi = k.kpi("com.example.iff");
     }
 

@@ -15,6 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.hook.FaultPolicy;
 import org.kextnet.kernel.inet.udp.UdpDatagram;
 import org.kextnet.kernel.inet.udp.UdpEchoService;
@@ -28,17 +29,16 @@ import org.kextnet.kpi.ipfilter.IpFilter;
 import org.kextnet.kpi.ipfilter.IpFilterRef;
 import org.kextnet.kpi.ipfilter.IpPacketOptions;
 import org.kextnet.kpi.mbuf.Mbuf;
-import org.kextnet.testkit.EmbeddedKernel;
 import org.kextnet.testkit.Frames;
 
 /** The IPv4 filter heads: arguments, order, verdicts, re-injection, removal, replacement, faults. */
 class IpFilterTest {
-    private EmbeddedKernel k;
+    private KernelHarness k;
     private ExtensionHandle kpi;
     private final List<String> calls = Collections.synchronizedList(new ArrayList<>());
 
     @BeforeEach void setUp() {
-        k = EmbeddedKernel.create();
+        k = KernelHarness.create();
         kpi = k.kpi("com.example.ipf");
     }
 
@@ -379,7 +379,7 @@ class IpFilterTest {
     }
 
     @Test void forwardedPacketsPassTheOutputFilters() throws Exception {
-        try (EmbeddedKernel r = EmbeddedKernel.builder().ethernet("wire0", "10.0.0.1/24").ethernet("wire1", "10.1.0.1/24")
+        try (KernelHarness r = KernelHarness.builder().ethernet("wire0", "10.0.0.1/24").ethernet("wire1", "10.1.0.1/24")
                 .forwarding(true).build()) {
             ExtensionHandle h = r.kpi("fwd");
             List<String> seen = new ArrayList<>();

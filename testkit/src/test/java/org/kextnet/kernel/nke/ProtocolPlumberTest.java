@@ -11,6 +11,7 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.net.IfFamily;
@@ -33,18 +34,17 @@ import org.kextnet.kpi.net.ProtocolFamily;
 import org.kextnet.kpi.protocol.ProtocolHandler;
 import org.kextnet.kpi.protocol.ProtocolKpi;
 import org.kextnet.kpi.protocol.ProtocolPlumber;
-import org.kextnet.testkit.EmbeddedKernel;
 import org.kextnet.testkit.Frames;
 
 /** Protocol plumbers and attachments, the kernel's own IPv4 plumbing included. */
 class ProtocolPlumberTest {
     private static final int PF_TEST = 200, ETHERTYPE_TEST = 0x88b5;
-    private EmbeddedKernel k;
+    private KernelHarness k;
     private ExtensionHandle kpi;
     private final List<String> calls = Collections.synchronizedList(new ArrayList<>());
 
     @BeforeEach void setUp() {
-        k = EmbeddedKernel.create();
+        k = KernelHarness.create();
         kpi = k.kpi("com.example.proto");
     }
 

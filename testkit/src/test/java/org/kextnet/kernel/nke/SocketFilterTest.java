@@ -13,6 +13,7 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.inet.udp.UdpDatagram;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.socket.SocketError;
@@ -30,18 +31,17 @@ import org.kextnet.kpi.socketfilter.SocketEvent;
 import org.kextnet.kpi.socketfilter.SocketFilter;
 import org.kextnet.kpi.socketfilter.SocketFilterParams;
 import org.kextnet.kpi.socketfilter.SocketFilterRef;
-import org.kextnet.testkit.EmbeddedKernel;
 import org.kextnet.testkit.Frames;
 
 /** Socket filters on UDP sockets: attachment, every callback with its arguments and order, data, injection. */
 class SocketFilterTest {
     private static final int HANDLE = 0xBABABABA;
-    private EmbeddedKernel k;
+    private KernelHarness k;
     private ExtensionHandle kpi;
     private final List<String> calls = Collections.synchronizedList(new ArrayList<>());
 
     @BeforeEach void setUp() {
-        k = EmbeddedKernel.create();
+        k = KernelHarness.create();
         kpi = k.kpi("com.example.sflt");
     }
 

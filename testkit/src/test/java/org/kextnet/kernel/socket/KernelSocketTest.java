@@ -16,6 +16,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.kextnet.kernel.domain.ProtocolSocketImpl;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.hook.FaultPolicy;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.nke.ExtensionHandle;
@@ -34,7 +35,6 @@ import org.kextnet.kpi.socketfilter.SocketEvent;
 import org.kextnet.kpi.socketfilter.SocketFilter;
 import org.kextnet.kpi.socketfilter.SocketFilterParams;
 import org.kextnet.kpi.socketfilter.SocketFilterRef;
-import org.kextnet.testkit.EmbeddedKernel;
 import org.kextnet.testkit.Frames;
 
 /**
@@ -47,12 +47,12 @@ class KernelSocketTest {
     private static final int INET = ProtocolFamily.PF_INET, UDP = SocketConstants.IPPROTO_UDP, DGRAM = SocketConstants.SOCK_DGRAM;
     private static final int RAW_PROTO = 252;
 
-    private EmbeddedKernel k;
+    private KernelHarness k;
     private ExtensionHandle kpi;
     private final List<String> calls = Collections.synchronizedList(new ArrayList<>());
 
     @BeforeEach void setUp() {
-        k = EmbeddedKernel.builder().ethernet("wire0", "10.0.0.1/24").faultPolicy(new FaultPolicy(3, false, false)).build();
+        k = KernelHarness.builder().ethernet("wire0", "10.0.0.1/24").faultPolicy(new FaultPolicy(3, false, false)).build();
         kpi = k.kpi("com.example.sockets");
     }
 
