@@ -14,9 +14,9 @@ import org.kextnet.kernel.embed.SequencedStream;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.wire.Udp;
 import org.kextnet.kpi.Position;
 import org.kextnet.kpi.ipfilter.IpFilterRef;
-import org.kextnet.testkit.Frames;
 
 /**
  * Attach, detach and replace under traffic: a sequence-numbered UDP stream runs through a kernel with real
@@ -77,7 +77,7 @@ class DetachUnderTrafficTest {
             AtomicLong delivered = new AtomicLong();
             UdpSocket so = k.kernel().udp().open();
             so.setUpcall((ctx, s, m, hl) -> {
-                sink.accept(m, hl + Frames.UDP_HEADER);
+                sink.accept(m, hl + Udp.HEADER_LEN);
                 delivered.incrementAndGet();
                 m.free();
             });
@@ -86,8 +86,7 @@ class DetachUnderTrafficTest {
             IpFilterRef ref = kpi.ipFilters().addV4("mark", Position.DEFAULT, first);
             FilterChurn replacer = FilterChurn.replacing(ref, first, SequencedStream.IP_MARK, violations);
             Thread rt = Thread.ofPlatform().name("replacer").start(replacer);
-            byte[] frame = Frames.ethernet(k.link().kernelMac(), k.link().peerMac(), Frames.ETHERTYPE_IPV4,
-                    SequencedStream.udpTemplate(k.peerIp(), k.ip()));
+            byte[] frame = SequencedStream.localFrame(k, "wire0");
             long nanos;
             int sent;
             try {

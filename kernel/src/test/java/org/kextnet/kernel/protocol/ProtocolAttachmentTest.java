@@ -16,6 +16,8 @@ import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.hook.FaultPolicy;
 import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.testing.Frame;
+import org.kextnet.kernel.testing.Pkt;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.Registration;
 import org.kextnet.kpi.event.EventFilter;
@@ -28,7 +30,6 @@ import org.kextnet.kpi.net.Ifnet;
 import org.kextnet.kpi.net.ProtocolFamily;
 import org.kextnet.kpi.protocol.ProtocolHandler;
 import org.kextnet.kpi.protocol.ProtocolKpi;
-import org.kextnet.testkit.Frames;
 
 /**
  * Protocol attachments beyond plumbing: IPv4 on a TUN link through its attachment, what an attached protocol
@@ -55,19 +56,19 @@ class ProtocolAttachmentTest {
 
     private byte[] ping(String link, int seq) {
         KernelHarness.Link l = k.link(link);
-        return Frames.ipv4(l.peerIp(), l.kernelIp(), Frames.PROTO_ICMP, Frames.icmpEcho(7, seq, new byte[8]));
+        return Pkt.echo(7, seq, new byte[8]).withSrc(l.peerIp()).withDst(l.kernelIp()).ipBytes();
     }
 
     private boolean answersPing(String link, int seq) {
         k.injectIp(link, ping(link, seq));
         k.runPending();
         byte[] reply = k.readOutboundIp(link);
-        return reply != null && Frames.ipProtocol(reply) == Frames.PROTO_ICMP;
+        return reply != null && Frame.ofIp(reply).protocol() == Pkt.ICMP;
     }
 
     private void injectToy(String text) {
         KernelHarness.Link l = k.link();
-        k.injectInbound(Frames.ethernet(l.kernelMac(), l.peerMac(), ETHERTYPE_TOY, text.getBytes(StandardCharsets.US_ASCII)));
+        k.injectInbound(Pkt.ethernet(l.kernelMac(), l.peerMac(), ETHERTYPE_TOY, text.getBytes(StandardCharsets.US_ASCII)));
         k.runPending();
     }
 
@@ -144,7 +145,7 @@ class ProtocolAttachmentTest {
                     @Override public void detached(Ifnet ifp, int pf) { calls.add("detached"); }
                 });
         KernelHarness.Link l = k.link();
-        k.injectInbound(Frames.ethernet(l.kernelMac(), l.peerMac(), ETHERTYPE_TOY, new byte[4]));
+        k.injectInbound(Pkt.ethernet(l.kernelMac(), l.peerMac(), ETHERTYPE_TOY, new byte[4]));
         Thread reader = Thread.ofPlatform().start(k::runPending);
         assertThat(inside.await(30, TimeUnit.SECONDS)).isTrue();
 
@@ -187,7 +188,7 @@ class ProtocolAttachmentTest {
 
         byte[] reply = k.readOutboundIp();
         assertThat(reply).isNotNull();
-        assertThat(Frames.ipDst(reply)).isEqualTo(k.peerIp());
+        assertThat(Frame.ofIp(reply).dst()).isEqualTo(k.peerIp());
     }
 
     @Test void protoInputRefusesWhatItCannotDeliverAndTheCallerKeepsIt() throws Exception {

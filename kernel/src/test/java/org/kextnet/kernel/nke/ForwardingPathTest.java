@@ -10,11 +10,11 @@ import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.testing.Pkt;
 import org.kextnet.kpi.Position;
 import org.kextnet.kpi.ipfilter.IpFilter;
 import org.kextnet.kpi.ipfilter.IpPacketOptions;
 import org.kextnet.kpi.mbuf.Mbuf;
-import org.kextnet.testkit.Frames;
 
 /**
  * The forwarding path on one thread (poll mode: driver to driver), with 0, 1, 4 and 16 no-op IP filters:
@@ -35,8 +35,8 @@ class ForwardingPathTest {
                     @Override public int output(Mbuf m, IpPacketOptions o) { return 0; }
                 });
             }
-            byte[] ip = Frames.udpPacket(k.link("wire0").peerIp(), k.link("wire1").peerIp(), 1, 2, new byte[18]);
-            byte[] frame = Frames.ethernet(k.link("wire0").kernelMac(), k.link("wire0").peerMac(), Frames.ETHERTYPE_IPV4, ip);
+            byte[] ip = Pkt.udp(1, 2, new byte[18]).withSrc(k.link("wire0").peerIp()).withDst(k.link("wire1").peerIp()).ipBytes();
+            byte[] frame = Pkt.ethernet(k.link("wire0").kernelMac(), k.link("wire0").peerMac(), Pkt.ETH_IPV4, ip);
             MemoryWire.End in = k.link("wire0").wire().a();
             com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
