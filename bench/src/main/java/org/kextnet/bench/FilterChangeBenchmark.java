@@ -5,16 +5,16 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.embed.FilterChurn;
+import org.kextnet.kernel.embed.KernelHarness;
+import org.kextnet.kernel.embed.MarkingFilter;
+import org.kextnet.kernel.embed.PacedSource;
+import org.kextnet.kernel.embed.SequencedStream;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.Position;
 import org.kextnet.kpi.ipfilter.IpFilterKpi;
 import org.kextnet.kpi.ipfilter.IpFilterRef;
-import org.kextnet.testkit.EmbeddedKernel;
-import org.kextnet.testkit.FilterChurn;
-import org.kextnet.testkit.MarkingFilter;
-import org.kextnet.testkit.PacedSource;
-import org.kextnet.testkit.SequencedStream;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -76,7 +76,7 @@ public class FilterChangeBenchmark {
         @Param({"1200000"})
         long offeredPps;
 
-        EmbeddedKernel k;
+        KernelHarness k;
         IpFilterKpi kpi;
         final AtomicLong violations = new AtomicLong();
         PacedSource source;
@@ -86,7 +86,7 @@ public class FilterChangeBenchmark {
         long lastForwarded, iterationStartForwarded, iterationStartNanos, iterationStartRefused, iterationStartMissed;
 
         @Setup(Level.Trial) public void setUp() {
-            k = EmbeddedKernel.builder().ethernet("wire0", "10.0.0.1/24").ethernet("wire1", "10.1.0.1/24")
+            k = KernelHarness.builder().ethernet("wire0", "10.0.0.1/24").ethernet("wire1", "10.1.0.1/24")
                     .forwarding(true).threaded(true).buffers(16384, 4).ringSize(FilterStreamCheck.RING).build();
             kpi = k.kpi("bench").ipFilters();
             byte[] frame = SequencedStream.forwardedFrame(k, "wire0", "wire1");

@@ -4,14 +4,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.kextnet.kernel.embed.FilterChurn;
+import org.kextnet.kernel.embed.KernelHarness;
+import org.kextnet.kernel.embed.MarkingFilter;
+import org.kextnet.kernel.embed.PacedSource;
+import org.kextnet.kernel.embed.SequencedStream;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kpi.Position;
 import org.kextnet.kpi.ipfilter.IpFilterRef;
-import org.kextnet.testkit.EmbeddedKernel;
-import org.kextnet.testkit.FilterChurn;
-import org.kextnet.testkit.MarkingFilter;
-import org.kextnet.testkit.PacedSource;
-import org.kextnet.testkit.SequencedStream;
 
 /**
  * Issue 4's stream goal as a runnable check: at least 10,000 replaces of an IP output filter while at least
@@ -64,7 +64,7 @@ public final class FilterStreamCheck {
 
     static boolean run(long pps, int minReplaces, long replaceRate, double seconds, double warmup, double maxSeconds) throws Exception {
         AtomicLong violations = new AtomicLong();
-        try (EmbeddedKernel k = EmbeddedKernel.builder().ethernet("wire0", "10.0.0.1/24").ethernet("wire1", "10.1.0.1/24")
+        try (KernelHarness k = KernelHarness.builder().ethernet("wire0", "10.0.0.1/24").ethernet("wire1", "10.1.0.1/24")
                 .forwarding(true).threaded(true).buffers(16384, 4).ringSize(RING).build()) {
             MarkingFilter first = new MarkingFilter(SequencedStream.IP_MARK, violations);
             IpFilterRef ref = k.kpi("stream-check").ipFilters().addV4("mark", Position.DEFAULT, first);

@@ -2,8 +2,8 @@ package org.kextnet.bench;
 
 import java.util.concurrent.TimeUnit;
 
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.net.PacketContext;
-import org.kextnet.testkit.EmbeddedKernel;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -30,11 +30,11 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"})
 public class ReadSectionBenchmark {
-    EmbeddedKernel k;
+    KernelHarness k;
     PacketContext outer, inner;
 
     @Setup(Level.Trial) public void setUp() {
-        k = EmbeddedKernel.create();
+        k = KernelHarness.create();
         outer = k.kernel().contexts().open();
         inner = k.kernel().contexts().open();
         inner.enter();

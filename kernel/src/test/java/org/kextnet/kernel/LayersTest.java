@@ -35,7 +35,8 @@ class LayersTest {
             new String[] {"control", "control", "domain"},
             new String[] {"nke", "nke"},
             new String[] {"kernel", ""},
-            new String[] {"config", "config"});
+            new String[] {"config", "config"},
+            new String[] {"embed", "embed"});
 
     private static JavaClasses classes;
 

@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.kextnet.kernel.control.ControlSocket;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.loader.server.NkeBridge;
-import org.kextnet.testkit.EmbeddedKernel;
 import org.kextnet.testkit.Frames;
 
 /**
@@ -87,7 +87,7 @@ class ClassLoaderLeakTest {
     @Test @Timeout(value = 240, unit = TimeUnit.SECONDS)
     void thousandCyclesLeaveNothingBehind() throws Exception {
         TestJars.jar(dir, "busy.jar", "t.Busy", "1", null, Map.of("t.Busy", BUSY));
-        try (EmbeddedKernel k = EmbeddedKernel.create(); KernLoader loader = joined(k)) {
+        try (KernelHarness k = KernelHarness.create(); KernLoader loader = joined(k)) {
             loader.add(TestJars.script(dir, "busy.kern_server",
                     Servers.script("busy", "busy.jar", "serve", "INIT init 0\nFREE free 0\nPORT_DEATH dead\nWIRE\n")));
             WeakReference<ClassLoader> first = null;
@@ -120,7 +120,7 @@ class ClassLoaderLeakTest {
         }
     }
 
-    private static KernLoader joined(EmbeddedKernel k) {
+    private static KernLoader joined(KernelHarness k) {
         NkeBridge bridge = new NkeBridge(k.kernel());
         return new KernLoader(LoaderOptions.defaults().withKernel(bridge, bridge));
     }
@@ -129,7 +129,7 @@ class ClassLoaderLeakTest {
      * One cycle: a message (demand load: start registers), a packet through its filter and a control round trip,
      * then unload; checks the kernel holds nothing of it; returns that load's class loader.
      */
-    private static ClassLoader cycle(KernLoader loader, EmbeddedKernel k, int i) throws Exception {
+    private static ClassLoader cycle(KernLoader loader, KernelHarness k, int i) throws Exception {
         Ports.Result r = Ports.send(loader, "busy", i, new byte[] {(byte) i});
         assertThat(r.status()).isZero();
         assertThat(r.id()).isEqualTo(i);

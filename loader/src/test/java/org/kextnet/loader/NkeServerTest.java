@@ -16,8 +16,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.kextnet.kernel.control.ControlSocket;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.loader.server.NkeBridge;
-import org.kextnet.testkit.EmbeddedKernel;
 import org.kextnet.testkit.Frames;
 
 /**
@@ -30,11 +30,11 @@ class NkeServerTest {
     static final String COUNTER = "org.kextnet.examples.ipcount.IpCounter";
 
     @TempDir Path dir;
-    EmbeddedKernel k;
+    KernelHarness k;
     KernLoader loader;
 
     @BeforeEach void start() {
-        k = EmbeddedKernel.create();
+        k = KernelHarness.create();
         NkeBridge bridge = new NkeBridge(k.kernel());
         loader = new KernLoader(LoaderOptions.defaults().withTimeouts(5_000, 1_000).withKernel(bridge, bridge));
     }

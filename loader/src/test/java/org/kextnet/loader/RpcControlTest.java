@@ -17,6 +17,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.kextnet.kernel.config.KernelCommands;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.control.ControlClient;
@@ -27,7 +28,6 @@ import org.kextnet.loader.rpc.PeerPolicy;
 import org.kextnet.loader.rpc.Rpc;
 import org.kextnet.loader.rpc.RpcServer;
 import org.kextnet.loader.server.NkeBridge;
-import org.kextnet.testkit.EmbeddedKernel;
 import org.kextnet.testkit.Frames;
 
 /**
@@ -37,13 +37,13 @@ import org.kextnet.testkit.Frames;
  */
 class RpcControlTest {
     @TempDir Path dir;
-    EmbeddedKernel k;
+    KernelHarness k;
     KernLoader loader;
     RpcServer server;
     Path sock;
 
     @BeforeEach void start() throws Exception {
-        k = EmbeddedKernel.create();
+        k = KernelHarness.create();
         NkeBridge bridge = new NkeBridge(k.kernel());
         loader = new KernLoader(LoaderOptions.defaults().withTimeouts(5_000, 1_000).withKernel(bridge, bridge));
         sock = dir.resolve("kl.sock");

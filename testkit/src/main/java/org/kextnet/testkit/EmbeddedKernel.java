@@ -1,65 +1,76 @@
 package org.kextnet.testkit;
 
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.io.IOException;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.buf.Buffers;
-import org.kextnet.kernel.buf.Packet;
-import org.kextnet.kernel.hook.FaultPolicy;
-import org.kextnet.kernel.link.memwire.MemoryWire;
-import org.kextnet.kernel.net.IfFamily;
-import org.kextnet.kernel.net.Interface;
-import org.kextnet.kernel.net.InterfaceAddress;
-import org.kextnet.kernel.net.PacketContext;
-import org.kextnet.kernel.nke.ExtensionHandle;
+import org.kextnet.kernel.embed.KernelHarness;
+import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.sync.ManualClock;
 import org.kextnet.kpi.Kpi;
+import org.kextnet.kpi.KpiException;
+import org.kextnet.kpi.control.ControlClient;
+import org.kextnet.kpi.net.Ifnet;
 
 /**
- * A whole kernel in a unit test, with no TUN and no root (the analogue of Netty's {@code EmbeddedChannel}):
- * each link is a memory wire in poll mode whose far end the test holds. Frames the test injects wait until
- * {@link #runPending()} runs them through the stack on the test's thread; frames the kernel sends wait at the
- * far end until {@link #readOutbound} takes them. Nothing happens behind the test's back on these links,
- * so a test is deterministic. (The kernel's loopback interface still has its own thread.)
+ * A whole kernel in a unit test of an extension, with no TUN and no root (the analogue of Netty's
+ * {@code EmbeddedChannel}): each link is a memory wire whose far end the test holds. Frames the test injects wait
+ * until {@link #runPending()} runs them through the stack on the test's thread; frames the kernel sends wait at
+ * the far end until {@link #readOutbound} takes them. Nothing happens behind the test's back on these links, so a
+ * test is deterministic. The extension under test gets its {@link Kpi} from {@link #kpi}, exactly as the loader
+ * would give it one; everything this class shows is a KPI type, a JDK type or one of the test kit's own.
  *
  * <pre>{@code
  * try (EmbeddedKernel k = EmbeddedKernel.create()) {          // wire0 10.0.0.1/24, peer 10.0.0.2
  *     Kpi kpi = k.kpi("com.example.test");
  *     kpi.ipFilters().addV4("drop-udp", Position.DEFAULT, new IpFilter() {
- *         public int input(Packet m, int offset, int protocol) { return protocol == 17 ? Errno.EPERM : 0; }
+ *         public int input(Mbuf m, int offset, int protocol) { return protocol == 17 ? Errno.EPERM : 0; }
  *     });
  *     k.injectIp(Frames.udpPacket(k.peerIp(), k.ip(), 1234, 7, "hi".getBytes()));
  *     k.runPending();
  *     assertThat(k.readOutboundIp()).isNull();                // the echo never happened
+ *     assertThat(k.stat(Counter.IP_FILTERED)).isEqualTo(1);
  * }
  * }</pre>
  *
- * <p>Use an embedded kernel from one test thread.
+ * <p>Packets are byte arrays from their link header ({@link #injectInbound}, {@link #readOutbound}) or from their
+ * IP header ({@link #injectIp}, {@link #readOutboundIp}); {@link Frames} builds and reads them. Addresses are IPv4
+ * addresses as ints and MAC addresses as the low 48 bits of a long.
+ *
+ * <p>Use an embedded kernel from one test thread (unless it is {@link Builder#threaded threaded}).
  */
 public final class EmbeddedKernel implements AutoCloseable {
-    /** MAC addresses: the kernel's interface n gets {@code KERNEL_MAC + n}, its peer {@code PEER_MAC + n}. */
-    public static final long KERNEL_MAC = 0x0200_0000_0100L, PEER_MAC = 0x0200_0000_0200L;
+    /** MAC addresses: the kernel's interface n (from 1) gets {@code KERNEL_MAC + n}, its peer {@code PEER_MAC + n}. */
+    public static final long KERNEL_MAC = KernelHarness.KERNEL_MAC, PEER_MAC = KernelHarness.PEER_MAC;
 
-    /** One link: the kernel's interface, its wire, and the peer's addresses at the far end. */
-    public record Link(String name, Interface ifp, MemoryWire wire, boolean ethernet, long kernelMac, long peerMac,
-                       int kernelIp, int peerIp) {}
+    /**
+     * One link: the kernel's interface and the addresses at both ends.
+     *
+     * @param ifp       the kernel's interface, as extensions see it (attach interface filters to it)
+     * @param ethernet  whether frames carry an Ethernet header (else raw IP, as TUN)
+     * @param kernelMac the interface's MAC address (0 without a link header)
+     * @param peerMac   the peer's MAC address (0 without a link header)
+     * @param kernelIp  the interface's IPv4 address
+     * @param peerIp    the peer's IPv4 address
+     */
+    public record Link(String name, Ifnet ifp, boolean ethernet, long kernelMac, long peerMac, int kernelIp, int peerIp) {}
 
-    private final Kernel kernel;
-    private final Map<String, Link> links;
-    private final List<ExtensionHandle> handles = new ArrayList<>();
-    private boolean threaded;
-    private int baselineInUse;
+    private static final Map<Counter, Stat> STATS = new EnumMap<>(Counter.class);
 
-    private final MemoryWire.End[] kernelEnds;
+    static {
+        for (Counter c : Counter.values()) STATS.put(c, Stat.valueOf(c.name()));
+    }
 
-    private EmbeddedKernel(Kernel kernel, Map<String, Link> links) {
-        this.kernel = kernel;
-        this.links = links;
-        this.kernelEnds = links.values().stream().map(l -> l.wire().a()).toArray(MemoryWire.End[]::new);
+    private final KernelHarness harness;
+    private final List<Link> links;
+
+    private EmbeddedKernel(KernelHarness harness) {
+        this.harness = harness;
+        this.links = harness.links().stream().map(l -> new Link(l.name(), l.ifp(), l.ethernet(), l.kernelMac(), l.peerMac(),
+                l.kernelIp(), l.peerIp())).toList();
     }
 
     /** A kernel with one Ethernet link {@code wire0} at 10.0.0.1/24 and the peer 10.0.0.2. */
@@ -71,86 +82,62 @@ public final class EmbeddedKernel implements AutoCloseable {
 
     /** Builds an {@link EmbeddedKernel}. */
     public static final class Builder {
-        private record Spec(String name, String address, boolean ethernet) {}
+        private final KernelHarness.Builder harness = KernelHarness.builder();
 
-        private final List<Spec> specs = new ArrayList<>();
-        private String name = "embedded";
-        private boolean forwarding;
-        private FaultPolicy policy;
-        private int smallBuffers = 4096, largeBuffers = 32;
-        private boolean threaded;
-        private int ringSize = 8192;
+        private Builder() {}
 
         /** Names the kernel (its threads carry the name). */
-        public Builder name(String n) { name = n; return this; }
+        public Builder name(String n) { harness.name(n); return this; }
 
-        /** Adds an Ethernet link; {@code address} is the kernel's, as "10.0.0.1/24". */
-        public Builder ethernet(String ifName, String address) { specs.add(new Spec(ifName, address, true)); return this; }
+        /**
+         * Adds an Ethernet link; {@code address} is the kernel's, as "10.0.0.1/24". The peer is the next address
+         * (the one before if that is the broadcast) and starts in the ARP cache.
+         */
+        public Builder ethernet(String ifName, String address) { harness.ethernet(ifName, address); return this; }
 
         /** Adds a point-to-point raw IP link (as TUN). */
-        public Builder tun(String ifName, String address) { specs.add(new Spec(ifName, address, false)); return this; }
+        public Builder tun(String ifName, String address) { harness.tun(ifName, address); return this; }
 
         /** Turns IP forwarding on. */
-        public Builder forwarding(boolean on) { forwarding = on; return this; }
+        public Builder forwarding(boolean on) { harness.forwarding(on); return this; }
 
-        /** Sets the fault policy (fault limit, fail-safe verdicts). */
-        public Builder faultPolicy(FaultPolicy p) { policy = p; return this; }
-
-        /**
-         * Gives each link a reader thread, as real drivers have, instead of poll mode: frames injected are
-         * processed at once on that thread and {@link #runPending()} has nothing to do. For concurrency tests.
-         */
-        public Builder threaded(boolean on) { threaded = on; return this; }
-
-        /**
-         * Sizes each wire's rings (both directions; 8192 by default). A paced source that drains the far end
-         * between bursts wants room for what the kernel forwards while that thread waits for a core.
-         */
-        public Builder ringSize(int frames) { ringSize = frames; return this; }
-
-        /** Sizes the buffer pools (small 2 KiB buffers, large 64 KiB ones). */
-        public Builder buffers(int small, int large) { smallBuffers = small; largeBuffers = large; return this; }
-
-        public EmbeddedKernel build() {
-            Kernel k = new Kernel(name, new Buffers(smallBuffers, largeBuffers));
-            if (policy != null) k.nke().setPolicy(policy);
-            k.setForwarding(forwarding);
-            Map<String, Link> links = new LinkedHashMap<>();
-            int n = 0;
-            for (Spec s : specs) {
-                n++;
-                MemoryWire wire = new MemoryWire(s.name, MemoryWire.Options.perfect().withPollMode(!threaded).withRingSize(ringSize));
-                long mac = s.ethernet ? KERNEL_MAC + n : 0;
-                Interface ifp = k.createInterface(s.name, s.ethernet ? IfFamily.ETHERNET : IfFamily.TUN, wire.a(), mac, 1500);
-                InterfaceAddress a = InterfaceAddress.parse(s.address);
-                k.addAddress(ifp, a);
-                int peer = a.network() + ((a.address() & ~a.mask()) == 1 ? 2 : 1);
-                long peerMac = s.ethernet ? PEER_MAC + n : 0;
-                if (s.ethernet) k.arp(ifp).addStatic(peer, peerMac);
-                ifp.up();
-                links.put(s.name, new Link(s.name, ifp, wire, s.ethernet, mac, peerMac, a.address(), peer));
-            }
-            EmbeddedKernel e = new EmbeddedKernel(k, links);
-            e.threaded = threaded;
-            e.drainAll(); // gratuitous ARP and the like from bringing the links up
-            e.baselineInUse = e.buffersInUse();
-            return e;
+        /** Sets what a fault in extension code costs ({@link FaultPolicy#DEFAULT} otherwise). */
+        public Builder faultPolicy(FaultPolicy p) {
+            harness.faultPolicy(new org.kextnet.kernel.hook.FaultPolicy(p.faultLimit(), p.ipFailPass(), p.ifaceFailPass()));
+            return this;
         }
-    }
 
-    public Kernel kernel() { return kernel; }
+        /**
+         * Gives each link a reader thread, as real drivers have: frames injected are processed at once on that
+         * thread and {@link #runPending()} has nothing to do. For concurrency tests.
+         */
+        public Builder threaded(boolean on) { harness.threaded(on); return this; }
+
+        /** Sizes the buffer pools (small 2 KiB buffers, large 64 KiB ones; 4096 and 32 by default). */
+        public Builder buffers(int small, int large) { harness.buffers(small, large); return this; }
+
+        /**
+         * Runs the kernel on a clock that moves only when the test calls {@link EmbeddedKernel#advanceTime}: no
+         * timer thread, and callouts, ARP and reassembly timeouts run on the test's thread then.
+         */
+        public Builder manualClock() { harness.clock(new ManualClock()); return this; }
+
+        public EmbeddedKernel build() { return new EmbeddedKernel(harness.build()); }
+    }
 
     /** The first link. */
-    public Link link() { return links.values().iterator().next(); }
+    public Link link() { return links.getFirst(); }
 
     public Link link(String name) {
-        Link l = links.get(name);
-        if (l == null) throw new IllegalArgumentException("no link " + name);
-        return l;
+        for (Link l : links) if (l.name().equals(name)) return l;
+        throw new IllegalArgumentException("no link " + name);
     }
 
+    /** Every link, in the order they were added. */
+    public List<Link> links() { return links; }
+
     /** The kernel's interface on the first link. */
-    public Interface ifp() { return link().ifp(); }
+    public Ifnet ifp() { return link().ifp(); }
 
     /** The kernel's address on the first link. */
     public int ip() { return link().kernelIp(); }
@@ -159,153 +146,115 @@ public final class EmbeddedKernel implements AutoCloseable {
     public int peerIp() { return link().peerIp(); }
 
     /**
-     * A KPI handle for a test extension named {@code name}; its registrations are removed when the embedded
-     * kernel closes.
+     * A KPI handle for the extension named {@code name} (give it to the extension's {@code start}); whatever it
+     * registered is removed when the embedded kernel closes.
      */
-    public ExtensionHandle kpi(String name) {
-        ExtensionHandle h = kernel.nke().open(name);
-        handles.add(h);
-        return h;
-    }
+    public Kpi kpi(String name) { return harness.kpi(name); }
 
-    /** The handle of a test extension opened with {@link #kpi}. */
-    public Kpi extension(String name) { return kernel.nke().find(name); }
+    /** The handle of an extension opened with {@link #kpi}, or null once it was closed. */
+    public Kpi extension(String name) { return harness.extension(name); }
 
     // ---- in ----
 
     /** Puts a frame on the first link towards the kernel; it is processed at the next {@link #runPending()}. */
-    public void injectInbound(byte[] frame) { injectInbound(link().name(), frame); }
+    public void injectInbound(byte[] frame) { harness.injectInbound(frame); }
 
     /** Puts a frame (from its link header) on {@code linkName} towards the kernel. */
-    public void injectInbound(String linkName, byte[] frame) {
-        Packet m = kernel.buffers().alloc(frame.length);
-        if (m == null) throw new IllegalStateException("no free buffers (leak?)");
-        m.setLength(frame.length);
-        m.copyFrom(0, frame, 0, frame.length);
-        if (!link(linkName).wire().a().inject(m)) throw new IllegalStateException("wire ring full; call runPending()");
-    }
+    public void injectInbound(String linkName, byte[] frame) { harness.injectInbound(linkName, frame); }
 
     /** Puts an IP packet on the first link from the peer (in an Ethernet frame on Ethernet links). */
-    public void injectIp(byte[] packet) { injectIp(link().name(), packet); }
+    public void injectIp(byte[] packet) { harness.injectIp(packet); }
 
-    public void injectIp(String linkName, byte[] packet) {
-        Link l = link(linkName);
-        injectInbound(linkName, l.ethernet() ? Frames.ethernet(l.kernelMac(), l.peerMac(), Frames.ETHERTYPE_IPV4, packet) : packet);
-    }
+    public void injectIp(String linkName, byte[] packet) { harness.injectIp(linkName, packet); }
 
     /**
      * Runs every frame waiting on the links through the stack, on this thread, until none is left (frames the
      * kernel sends to itself included).
      * @return how many frames were processed
      */
-    public int runPending() {
-        if (threaded) return 0;
-        // The calling thread's own context: tests may run pending frames from more than one thread.
-        PacketContext ctx = kernel.contexts().acquire();
-        try {
-            int total = 0;
-            int n;
-            do {
-                n = 0;
-                for (MemoryWire.End end : kernelEnds) n += end.poll(ctx); // an array: no iterator per call
-                total += n;
-            } while (n > 0);
-            return total;
-        } finally {
-            kernel.contexts().release(ctx);
-        }
-    }
+    public int runPending() { return harness.runPending(); }
+
+    /**
+     * Moves the clock of a kernel built with {@link Builder#manualClock()} and runs every timeout that falls due
+     * (callouts included), on this thread.
+     * @throws IllegalStateException on a kernel that runs on the system clock
+     */
+    public void advanceTime(long amount, TimeUnit unit) { harness.advanceTime(amount, unit); }
 
     // ---- out ----
 
-    /** The next frame the kernel sent on the first link, or null. */
-    public byte[] readOutbound() { return readOutbound(link().name()); }
+    /** The next frame the kernel sent on the first link (from its link header), or null. */
+    public byte[] readOutbound() { return harness.readOutbound(); }
 
-    /** The next frame the kernel sent on {@code linkName} (from its link header), or null. */
-    public byte[] readOutbound(String linkName) {
-        Packet m = link(linkName).wire().b().take();
-        if (m == null) return null;
-        try {
-            return m.toByteArray();
-        } finally {
-            m.free();
-        }
-    }
+    public byte[] readOutbound(String linkName) { return harness.readOutbound(linkName); }
 
     /** The next IPv4 packet the kernel sent on the first link (other frames are skipped), or null. */
-    public byte[] readOutboundIp() { return readOutboundIp(link().name()); }
+    public byte[] readOutboundIp() { return harness.readOutboundIp(); }
 
-    public byte[] readOutboundIp(String linkName) {
-        Link l = link(linkName);
-        byte[] f;
-        while ((f = readOutbound(linkName)) != null) {
-            if (!l.ethernet()) return f;
-            if (Frames.etherType(f) == Frames.ETHERTYPE_IPV4) return Frames.etherPayload(f);
-        }
-        return null;
-    }
+    public byte[] readOutboundIp(String linkName) { return harness.readOutboundIp(linkName); }
 
-    /** Frees every frame waiting at the far end of {@code linkName} without copying it; returns how many. */
-    public int discardOutbound(String linkName) {
-        MemoryWire.End far = link(linkName).wire().b();
-        int n = 0;
-        Packet m;
-        while ((m = far.take()) != null) {
-            m.free();
-            n++;
-        }
-        return n;
-    }
+    /** Frees every frame waiting at the far end of {@code linkName}; returns how many. */
+    public int discardOutbound(String linkName) { return harness.discardOutbound(linkName); }
 
     /** Every frame waiting at the far end of {@code linkName}, in order. */
-    public List<byte[]> drainOutbound(String linkName) {
-        List<byte[]> l = new ArrayList<>();
-        byte[] f;
-        while ((f = readOutbound(linkName)) != null) l.add(f);
-        return l;
-    }
+    public List<byte[]> drainOutbound(String linkName) { return harness.drainOutbound(linkName); }
 
     /** Frames waiting at the far end of {@code linkName}. */
-    public int outboundCount(String linkName) { return link(linkName).wire().b().queued(); }
+    public int outboundCount(String linkName) { return harness.outboundCount(linkName); }
 
-    private void drainAll() {
-        runPending();
-        for (Link l : links.values()) drainOutbound(l.name());
+    // ---- applications ----
+
+    /**
+     * A UDP socket bound to {@code port} on every address (0: unbound until its first send), as an application
+     * opens one: its calls and data go through the socket filters.
+     */
+    public TestSocket openUdp(int port) throws IOException {
+        UdpSocket so = harness.kernel().udp().open();
+        try {
+            if (port != 0) so.bind(0, port);
+        } catch (IOException e) {
+            so.close();
+            throw e;
+        }
+        return new TestSocket(so);
+    }
+
+    /** A socket of a protocol an extension added with {@code kpi.domains().addProtocol}. */
+    public TestSocket openSocket(int domain, int type, int protocol) throws IOException {
+        return new TestSocket(harness.kernel().domains().open(domain, type, protocol));
+    }
+
+    /**
+     * Connects a client to the kernel control named {@code name}, as an application's {@code connect} on a
+     * {@code PF_SYSTEM} socket does.
+     * @param unit       0 for the first free unit
+     * @param privileged whether the client has privileges (a control registered with {@code FLAG_PRIVILEGED} wants them)
+     * @throws KpiException ENOENT (no such control), EBUSY, EPERM, or the control's connect error
+     */
+    public ControlClient connectControl(String name, int unit, boolean privileged) throws KpiException {
+        return harness.kernel().controls().connect(name, unit, privileged);
     }
 
     // ---- checks ----
 
     /** A kernel counter. */
-    public long stat(Stat s) { return kernel.stats().get(s); }
+    public long stat(Counter c) { return harness.stat(STATS.get(c)); }
+
+    /** Every non-zero kernel counter, grouped by protocol as {@code netstat -s} prints them: for failure messages. */
+    public String statistics() { return harness.kernel().stats().format(false); }
 
     /** Packet buffers in use now. */
-    public int buffersInUse() { return kernel.buffers().small().inUse() + kernel.buffers().large().inUse(); }
+    public int buffersInUse() { return harness.buffersInUse(); }
 
-    /** Buffers in use beyond those in use after start: a leak check once the test drained everything. */
-    public int leakedBuffers() { return buffersInUse() - baselineInUse; }
+    /**
+     * Buffers in use beyond those in use after start: put it at the end of a test, once everything was read or
+     * discarded, to catch a packet the extension forgot to free.
+     */
+    public int leakedBuffers() { return harness.leakedBuffers(); }
 
-    /** Waits until every removal requested so far has run its final callback (one grace period and the reclaims). */
-    public void awaitDetached() {
-        try {
-            if (!kernel.grace().awaitReclaimed(10, TimeUnit.SECONDS)) throw new IllegalStateException("reclaims did not finish in 10 s");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-    }
+    /** Waits until every removal requested so far has run its final callback ({@code detached} and the like). */
+    public void awaitDetached() { harness.awaitDetached(); }
 
     /** Removes every test extension's registrations, waits for their final callbacks, and stops the kernel. */
-    @Override public void close() {
-        try {
-            for (ExtensionHandle h : handles) {
-                h.removeAll();
-                h.awaitRemoved(10, TimeUnit.SECONDS);
-                h.close();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } finally {
-            kernel.close();
-        }
-    }
+    @Override public void close() { harness.close(); }
 }

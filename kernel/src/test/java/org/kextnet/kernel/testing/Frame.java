@@ -10,6 +10,9 @@ import java.util.Arrays;
 public record Frame(byte[] bytes, boolean ethernet) {
     public Frame(byte[] bytes) { this(bytes, true); }
 
+    /** An IP packet without a link header (what a TUN link carries, what a harness's {@code readOutboundIp} returns). */
+    public static Frame ofIp(byte[] packet) { return new Frame(packet, false); }
+
     private ByteBuffer buf() { return ByteBuffer.wrap(bytes); }
     private int u8(int at) { return bytes[at] & 0xff; }
     private int u16(int at) { return buf().getShort(at) & 0xffff; }

@@ -10,8 +10,8 @@ import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.net.Interface;
 
 /**
- * The far end of one of a {@link TestNet}'s memory wires: sends frames to the stack's interface and reads
- * the frames that interface transmitted.
+ * The far end of one of a {@link TestNet}'s memory wires (a link of its harness): sends frames to the stack's
+ * interface and reads the frames that interface transmitted.
  *
  * @param mac the peer's own MAC address; {@code ip} its IPv4 address
  */
@@ -27,7 +27,7 @@ public record Peer(TestNet net, MemoryWire wire, Interface ifp, long mac, int ip
     /** Puts a frame on the wire and lets the stack process it (and anything it leads to) before returning. */
     public void send(byte[] frame) {
         assertThat(wire.a().inject(net.mbuf(frame))).as("rx ring accepted the frame").isTrue();
-        while (wire.a().poll(net.ctx) > 0) { /* until the ring is empty */ }
+        net.runPending();
     }
 
     /**
@@ -36,7 +36,7 @@ public record Peer(TestNet net, MemoryWire wire, Interface ifp, long mac, int ip
      */
     public void sendBatch(List<Pkt> packets) {
         for (Pkt p : packets) assertThat(wire.a().inject(net.mbuf(p.bytes()))).as("rx ring accepted the frame").isTrue();
-        while (wire.a().poll(net.ctx) > 0) { /* until the ring is empty */ }
+        net.runPending();
     }
 
     /** The next frame the interface transmitted, or null. */

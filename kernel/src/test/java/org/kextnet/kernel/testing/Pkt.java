@@ -210,13 +210,19 @@ public final class Pkt implements Cloneable {
         byte[] ip = ipBytes();
         byte[] frame;
         if (ethernet) {
-            frame = new byte[14 + ip.length + padding];
-            ByteBuffer.wrap(frame).putShort((short) (ethDst >>> 32)).putInt((int) ethDst)
-                    .putShort((short) (ethSrc >>> 32)).putInt((int) ethSrc).putShort((short) ethType).put(ip);
+            frame = Arrays.copyOf(ethernet(ethDst, ethSrc, ethType, ip), 14 + ip.length + padding);
         } else {
             frame = Arrays.copyOf(ip, ip.length + padding);
         }
         return truncateTo == AUTO ? frame : Arrays.copyOf(frame, truncateTo);
+    }
+
+    /** An Ethernet II frame carrying {@code payload} as it is (any EtherType). */
+    public static byte[] ethernet(long ethDst, long ethSrc, int type, byte[] payload) {
+        ByteBuffer b = ByteBuffer.allocate(14 + payload.length);
+        b.putShort((short) (ethDst >>> 32)).putInt((int) ethDst).putShort((short) (ethSrc >>> 32)).putInt((int) ethSrc)
+                .putShort((short) type).put(payload);
+        return b.array();
     }
 
     /** An Ethernet frame holding an ARP packet for IPv4 (RFC 826). */

@@ -11,12 +11,10 @@ import java.util.concurrent.TimeUnit;
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.buf.Buffers;
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.inet.udp.UdpSocket;
-import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.net.IfCounters;
-import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
-import org.kextnet.kernel.net.InterfaceAddress;
 import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.sync.ManualClock;
@@ -24,9 +22,10 @@ import org.kextnet.kernel.wire.Ipv4;
 
 /**
  * One kernel under test, with a synthetic clock (no timer thread) and small buffer pools of its own, whose
- * Ethernet interfaces {@code em0}, {@code em1}, ... are each plugged into a memory wire in poll mode. The
- * other end of each wire is a {@link Peer}: the test sends frames from it, which the stack processes on
- * the test's thread before {@code send} returns, and reads what the stack transmitted.
+ * Ethernet interfaces {@code em0}, {@code em1}, ... are each plugged into a memory wire in poll mode: a
+ * {@link KernelHarness} with the addresses the packet-level tests' {@link Pkt} assumes. The other end of each
+ * wire is a {@link Peer}: the test sends frames from it, which the stack processes on the test's thread (on
+ * {@link #ctx}) before {@code send} returns, and reads what the stack transmitted.
  *
  * <p>{@link #close} is the leak check: it closes sockets, lets every timeout expire, drains the wires, stops
  * the kernel and asserts that every buffer went back to its pool and that no input raised an exception.
@@ -40,6 +39,7 @@ public final class TestNet implements AutoCloseable {
     /** Starts a minute before the {@code long} wraps, so every deadline a test crosses also checks that the kernel
      * compares times overflow-safely ({@code a - b < 0}), as System.nanoTime requires. */
     public final ManualClock clock = new ManualClock(Long.MAX_VALUE - TimeUnit.MINUTES.toNanos(1));
+    public final KernelHarness harness;
     public final Buffers buffers;
     public final Kernel kernel;
     /** The context the test thread runs packet code with. */
@@ -70,23 +70,18 @@ public final class TestNet implements AutoCloseable {
     public static TestNet twoLinks() { return builder().links(2).forwarding(true).build(); }
 
     private TestNet(Builder b) {
-        buffers = new Buffers(b.smallBuffers, b.largeBuffers);
-        kernel = new Kernel("test", buffers, clock);
-        ctx = kernel.contexts().open(false); // the test stands in for a driver's reader; its other calls lease contexts as an application's do
-        kernel.setForwarding(b.forwarding);
+        // Rings of the memory wire's default size, as before: the harness's larger default is for paced sources.
+        KernelHarness.Builder h = KernelHarness.builder().name("test").clock(clock).buffers(b.smallBuffers, b.largeBuffers)
+                .ringSize(4096).mtu(b.mtu).forwarding(b.forwarding).staticArp(b.staticArp);
         for (int i = 0; i < b.links; i++) {
-            MemoryWire wire = new MemoryWire("wire" + i, MemoryWire.Options.perfect().withPollMode(true));
             long ourMac = i == 0 ? OUR_MAC : 0x02_00_00_00_00_01L | (long) i << 8;
-            long peerMac = ourMac + 1;
-            int net = Ipv4.parse("10." + i + ".0.0");
-            Interface ifp = kernel.createInterface("em" + i, IfFamily.ETHERNET, wire.a(), ourMac, b.mtu);
-            kernel.addAddress(ifp, new InterfaceAddress(net + 1, 24));
-            ifp.up();
-            if (b.staticArp) kernel.arp(ifp).addStatic(net + 2, peerMac);
-            Peer p = new Peer(this, wire, ifp, peerMac, net + 2);
-            p.drain(); // the gratuitous ARP from bringing the interface up
-            peers.add(p);
+            h.ethernet("em" + i, "10." + i + ".0.1/24", ourMac, ourMac + 1);
         }
+        harness = h.build(); // drains the gratuitous ARP from bringing the interfaces up
+        kernel = harness.kernel();
+        buffers = kernel.buffers();
+        ctx = kernel.contexts().open(false); // the test stands in for a driver's reader; its other calls lease contexts as an application's do
+        for (KernelHarness.Link l : harness.links()) peers.add(new Peer(this, l.wire(), l.ifp(), l.peerMac(), l.peerIp()));
         markStats();
     }
 
@@ -125,6 +120,9 @@ public final class TestNet implements AutoCloseable {
         assertThat(buffers.large().inUse()).as("large buffers in use").isZero();
     }
 
+    /** Runs what waits on the wires through the stack on the test's context, until nothing is left. */
+    public void runPending() { harness.runPending(ctx); }
+
     /** Builds a frame in a buffer of this kernel's pools, as a driver would. */
     public Packet mbuf(byte[] frame) {
         Packet m = buffers.alloc(frame.length);
@@ -143,7 +141,7 @@ public final class TestNet implements AutoCloseable {
         for (Peer p : peers) p.drain();
         List<Interface> ifs = kernel.interfaces();
         ctx.close();
-        kernel.close();
+        harness.close();
         for (Interface ifp : ifs) {
             assertThat(ifp.counters().get(IfCounters.IERRORS)).as(ifp + ": exceptions in the input path").isZero();
         }

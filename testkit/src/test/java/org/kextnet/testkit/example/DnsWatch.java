@@ -3,17 +3,10 @@ package org.kextnet.testkit.example;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-
-import org.kextnet.kpi.Errno;
-import org.kextnet.kpi.KernelExtension;
-import org.kextnet.kpi.Kpi;
-import org.kextnet.kpi.KpiException;
-import org.kextnet.kpi.Position;
-import org.kextnet.kpi.ipfilter.IpFilter;
-import org.kextnet.kpi.ipfilter.IpFilterRef;
+import org.kextnet.kpi.*;
+import org.kextnet.kpi.ipfilter.*;
 import org.kextnet.kpi.mbuf.Mbuf;
 
-/** The example extension of docs/extensions.md, kept compiling and tested here. */
 public final class DnsWatch implements KernelExtension, IpFilter {
     static final int BLOCKED = 0x0a000063;   // 10.0.0.99
     static final int DELAYED = 0x0a000064;   // 10.0.0.100

@@ -1,8 +1,12 @@
-package org.kextnet.testkit;
+package org.kextnet.kernel.embed;
 
+import java.lang.foreign.MemorySegment;
 import java.util.BitSet;
 
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.wire.Ethernet;
+import org.kextnet.kernel.wire.Ipv4;
+import org.kextnet.kernel.wire.Udp;
 import org.kextnet.kpi.mbuf.Mbuf;
 
 /**
@@ -15,25 +19,34 @@ public final class SequencedStream {
     /** Offsets in the UDP payload: the 8-byte sequence number and the mark byte. */
     public static final int SEQ = 0, MARK = 8;
     /** Where the UDP payload starts in an Ethernet frame and in an IP packet. */
-    public static final int FRAME_PAYLOAD = Frames.ETHER_HEADER + Frames.IP_HEADER + Frames.UDP_HEADER,
-            IP_PAYLOAD = Frames.IP_HEADER + Frames.UDP_HEADER;
+    public static final int FRAME_PAYLOAD = Ethernet.HEADER_LEN + Ipv4.MIN_HEADER + Udp.HEADER_LEN,
+            IP_PAYLOAD = Ipv4.MIN_HEADER + Udp.HEADER_LEN;
     /** Where the mark byte is, from the IP header (what an IP filter sees). */
     public static final int IP_MARK = IP_PAYLOAD + MARK;
 
     private SequencedStream() {}
 
-    /** An IPv4 UDP packet with a 16-byte payload and no UDP checksum (filters rewrite the payload). */
+    /**
+     * An IPv4 UDP packet from port 40000 to port 5000 with a 16-byte payload and no UDP checksum (filters
+     * rewrite the payload).
+     */
     public static byte[] udpTemplate(int src, int dst) {
-        byte[] ip = Frames.udpPacket(src, dst, 40000, 5000, new byte[16]);
-        ip[Frames.IP_HEADER + 6] = 0;
-        ip[Frames.IP_HEADER + 7] = 0;
+        byte[] ip = new byte[IP_PAYLOAD + 16];
+        MemorySegment s = MemorySegment.ofArray(ip);
+        Ipv4.write(s, 0, 0, ip.length, 0, 0, Ipv4.DEFAULT_TTL, Ipv4.PROTO_UDP, src, dst);
+        Udp.write(s, Ipv4.MIN_HEADER, 40000, 5000, Udp.HEADER_LEN + 16);
         return ip;
     }
 
-    /** The template in an Ethernet frame from the peer of {@code from} to the kernel, addressed to the peer of {@code to}. */
-    public static byte[] forwardedFrame(EmbeddedKernel k, String from, String to) {
-        EmbeddedKernel.Link in = k.link(from);
-        return Frames.ethernet(in.kernelMac(), in.peerMac(), Frames.ETHERTYPE_IPV4, udpTemplate(in.peerIp(), k.link(to).peerIp()));
+    /** The template as the peer of {@code link} sends it to the kernel's own address there. */
+    public static byte[] localFrame(KernelHarness k, String link) {
+        KernelHarness.Link l = k.link(link);
+        return k.ipFrame(link, udpTemplate(l.peerIp(), l.kernelIp()));
+    }
+
+    /** The template in a frame from the peer of {@code from} to the kernel, addressed to the peer of {@code to}. */
+    public static byte[] forwardedFrame(KernelHarness k, String from, String to) {
+        return k.ipFrame(from, udpTemplate(k.link(from).peerIp(), k.link(to).peerIp()));
     }
 
     /** Fills {@code m} with {@code frame} carrying {@code seq}; the IP header counts as checked. */

@@ -1,4 +1,4 @@
-package org.kextnet.testkit;
+package org.kextnet.kernel.embed;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;

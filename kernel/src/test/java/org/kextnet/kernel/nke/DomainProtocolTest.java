@@ -14,8 +14,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.kextnet.kernel.domain.ProtocolSocketImpl;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.socket.SocketError;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.testing.Frame;
+import org.kextnet.kernel.testing.Pkt;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.Registration;
@@ -26,8 +29,6 @@ import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kpi.net.ProtocolFamily;
 import org.kextnet.kpi.socket.SockAddr;
 import org.kextnet.kpi.socket.SocketConstants;
-import org.kextnet.testkit.EmbeddedKernel;
-import org.kextnet.testkit.Frames;
 
 /**
  * A new IP protocol from an extension (number 253, experimental, SOCK_RAW): IP delivers its packets to it after
@@ -35,12 +36,12 @@ import org.kextnet.testkit.Frames;
  */
 class DomainProtocolTest {
     private static final int PROTO = 253;
-    private EmbeddedKernel k;
+    private KernelHarness k;
     private ExtensionHandle kpi;
     private final List<String> calls = Collections.synchronizedList(new ArrayList<>());
 
     @BeforeEach void setUp() {
-        k = EmbeddedKernel.create();
+        k = KernelHarness.create();
         kpi = k.kpi("com.example.proto253");
     }
 
@@ -81,7 +82,7 @@ class DomainProtocolTest {
         @Override public int send(ProtocolSocket so, Mbuf data, SockAddr to, int flags) {
             byte[] payload = data.toByteArray();
             data.free();
-            byte[] ip = Frames.ipv4(k.ip(), to.ipv4(), PROTO, payload);
+            byte[] ip = Pkt.raw(PROTO, payload).withSrc(k.ip()).withDst(to.ipv4()).ipBytes();
             Mbuf m = kpi.mbufs().allocate(ip.length);
             m.setLength(ip.length);
             m.copyBack(0, ip, 0, ip.length);
@@ -96,7 +97,7 @@ class DomainProtocolTest {
         DomainKpi.ProtocolRef ref = kpi.domains().addProtocol(ProtocolFamily.PF_INET, pr);
         ProtocolSocketImpl so = k.kernel().domains().open(ProtocolFamily.PF_INET, SocketConstants.SOCK_RAW, PROTO);
         assertThat(ref.socketCount()).isEqualTo(1);
-        k.injectIp(Frames.ipv4(k.peerIp(), k.ip(), PROTO, "hello 253".getBytes()));
+        k.injectIp(Pkt.raw(PROTO, "hello 253".getBytes()).withSrc(k.peerIp()).withDst(k.ip()).ipBytes());
         k.runPending();
         ByteBuffer b = ByteBuffer.allocate(32);
         SockAddr from = so.receive(b, 1, TimeUnit.SECONDS);
@@ -105,7 +106,7 @@ class DomainProtocolTest {
         assertThat(k.stat(Stat.IP_NO_PROTO)).isZero();
         so.send(ByteBuffer.wrap("out".getBytes()), SockAddr.of(k.peerIp(), 0));
         byte[] ip = k.readOutboundIp();
-        assertThat(Frames.ipProtocol(ip)).isEqualTo(PROTO);
+        assertThat(Frame.ofIp(ip).protocol()).isEqualTo(PROTO);
         assertThat(new String(ip, 20, 3)).isEqualTo("out");
         // Removal is refused while a socket is open.
         assertThat(kpi.domains().removeProtocol(ref)).isEqualTo(Errno.EBUSY);
@@ -115,7 +116,7 @@ class DomainProtocolTest {
         assertThat(calls).containsExactly("attach", "input 20", "detach", "removed");
         assertThat(ref.state()).isEqualTo(Registration.State.DETACHED);
         // Unknown again: protocol unreachable.
-        k.injectIp(Frames.ipv4(k.peerIp(), k.ip(), PROTO, new byte[4]));
+        k.injectIp(Pkt.raw(PROTO, new byte[4]).withSrc(k.peerIp()).withDst(k.ip()).ipBytes());
         k.runPending();
         assertThat(k.stat(Stat.IP_NO_PROTO)).isEqualTo(1);
         assertThatThrownBy(() -> k.kernel().domains().open(ProtocolFamily.PF_INET, SocketConstants.SOCK_RAW, PROTO))

@@ -7,16 +7,16 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Test;
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.embed.FilterChurn;
+import org.kextnet.kernel.embed.KernelHarness;
+import org.kextnet.kernel.embed.MarkingFilter;
+import org.kextnet.kernel.embed.SequencedStream;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.wire.Udp;
 import org.kextnet.kpi.Position;
 import org.kextnet.kpi.ipfilter.IpFilterRef;
-import org.kextnet.testkit.EmbeddedKernel;
-import org.kextnet.testkit.FilterChurn;
-import org.kextnet.testkit.Frames;
-import org.kextnet.testkit.MarkingFilter;
-import org.kextnet.testkit.SequencedStream;
 
 /**
  * Attach, detach and replace under traffic: a sequence-numbered UDP stream runs through a kernel with real
@@ -45,7 +45,7 @@ class DetachUnderTrafficTest {
      * the ring is full, so nothing is dropped at the source or for lack of room further on. Goes on after
      * {@code count} packets until {@code enough} says so (bounded by MAX_PACKETS).
      */
-    private static long produce(EmbeddedKernel k, String link, byte[] frame, int count,
+    private static long produce(KernelHarness k, String link, byte[] frame, int count,
                                 java.util.function.LongSupplier sunk, java.util.function.BooleanSupplier enough) {
         MemoryWire.End end = k.link(link).wire().a();
         long start = System.nanoTime();
@@ -71,13 +71,13 @@ class DetachUnderTrafficTest {
     /** Replaces an IP input filter continuously while the stream is delivered to a local socket. */
     @Test void replaceInputFilterUnderStream() throws Exception {
         AtomicLong violations = new AtomicLong();
-        try (EmbeddedKernel k = EmbeddedKernel.builder().ethernet("wire0", "10.0.0.1/24").threaded(true).buffers(16384, 8).build()) {
+        try (KernelHarness k = KernelHarness.builder().ethernet("wire0", "10.0.0.1/24").threaded(true).buffers(16384, 8).build()) {
             ExtensionHandle kpi = k.kpi("stress");
             SequencedStream.Checker sink = new SequencedStream.Checker(1);
             AtomicLong delivered = new AtomicLong();
             UdpSocket so = k.kernel().udp().open();
             so.setUpcall((ctx, s, m, hl) -> {
-                sink.accept(m, hl + Frames.UDP_HEADER);
+                sink.accept(m, hl + Udp.HEADER_LEN);
                 delivered.incrementAndGet();
                 m.free();
             });
@@ -86,8 +86,7 @@ class DetachUnderTrafficTest {
             IpFilterRef ref = kpi.ipFilters().addV4("mark", Position.DEFAULT, first);
             FilterChurn replacer = FilterChurn.replacing(ref, first, SequencedStream.IP_MARK, violations);
             Thread rt = Thread.ofPlatform().name("replacer").start(replacer);
-            byte[] frame = Frames.ethernet(k.link().kernelMac(), k.link().peerMac(), Frames.ETHERTYPE_IPV4,
-                    SequencedStream.udpTemplate(k.peerIp(), k.ip()));
+            byte[] frame = SequencedStream.localFrame(k, "wire0");
             long nanos;
             int sent;
             try {
@@ -112,7 +111,7 @@ class DetachUnderTrafficTest {
     /** Removes and re-adds an IP output filter continuously while the stream is forwarded between two wires. */
     @Test void detachAndReattachOutputFilterWhileForwarding() throws Exception {
         AtomicLong violations = new AtomicLong();
-        try (EmbeddedKernel k = EmbeddedKernel.builder().ethernet("wire0", "10.0.0.1/24").ethernet("wire1", "10.1.0.1/24")
+        try (KernelHarness k = KernelHarness.builder().ethernet("wire0", "10.0.0.1/24").ethernet("wire1", "10.1.0.1/24")
                 .forwarding(true).threaded(true).buffers(16384, 8).build()) {
             ExtensionHandle kpi = k.kpi("stress");
             FilterChurn reattacher = FilterChurn.reattaching(kpi.ipFilters(), "mark", SequencedStream.IP_MARK, violations);

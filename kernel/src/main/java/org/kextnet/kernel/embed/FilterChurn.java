@@ -1,4 +1,4 @@
-package org.kextnet.testkit;
+package org.kextnet.kernel.embed;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -8,8 +8,8 @@ import java.util.concurrent.locks.LockSupport;
 
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.Position;
-import org.kextnet.kpi.ipfilter.IpFilterRef;
 import org.kextnet.kpi.ipfilter.IpFilterKpi;
+import org.kextnet.kpi.ipfilter.IpFilterRef;
 
 /**
  * Registration changes over and over on a thread of their own, for tests and benchmarks under traffic: each

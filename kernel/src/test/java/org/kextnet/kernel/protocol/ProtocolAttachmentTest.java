@@ -12,9 +12,12 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.hook.FaultPolicy;
 import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.testing.Frame;
+import org.kextnet.kernel.testing.Pkt;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.Registration;
 import org.kextnet.kpi.event.EventFilter;
@@ -27,8 +30,6 @@ import org.kextnet.kpi.net.Ifnet;
 import org.kextnet.kpi.net.ProtocolFamily;
 import org.kextnet.kpi.protocol.ProtocolHandler;
 import org.kextnet.kpi.protocol.ProtocolKpi;
-import org.kextnet.testkit.EmbeddedKernel;
-import org.kextnet.testkit.Frames;
 
 /**
  * Protocol attachments beyond plumbing: IPv4 on a TUN link through its attachment, what an attached protocol
@@ -38,12 +39,12 @@ import org.kextnet.testkit.Frames;
 class ProtocolAttachmentTest {
     private static final int PF_TOY = 201, ETHERTYPE_TOY = 0x88B6;
 
-    private EmbeddedKernel k;
+    private KernelHarness k;
     private ExtensionHandle kpi;
     private final List<String> calls = Collections.synchronizedList(new ArrayList<>());
 
     @BeforeEach void setUp() {
-        k = EmbeddedKernel.builder().ethernet("wire0", "10.0.0.1/24").tun("tun0", "10.9.0.1/24")
+        k = KernelHarness.builder().ethernet("wire0", "10.0.0.1/24").tun("tun0", "10.9.0.1/24")
                 .faultPolicy(new FaultPolicy(3, false, false)).build();
         kpi = k.kpi("com.example.toy");
     }
@@ -54,20 +55,20 @@ class ProtocolAttachmentTest {
     }
 
     private byte[] ping(String link, int seq) {
-        EmbeddedKernel.Link l = k.link(link);
-        return Frames.ipv4(l.peerIp(), l.kernelIp(), Frames.PROTO_ICMP, Frames.icmpEcho(7, seq, new byte[8]));
+        KernelHarness.Link l = k.link(link);
+        return Pkt.echo(7, seq, new byte[8]).withSrc(l.peerIp()).withDst(l.kernelIp()).ipBytes();
     }
 
     private boolean answersPing(String link, int seq) {
         k.injectIp(link, ping(link, seq));
         k.runPending();
         byte[] reply = k.readOutboundIp(link);
-        return reply != null && Frames.ipProtocol(reply) == Frames.PROTO_ICMP;
+        return reply != null && Frame.ofIp(reply).protocol() == Pkt.ICMP;
     }
 
     private void injectToy(String text) {
-        EmbeddedKernel.Link l = k.link();
-        k.injectInbound(Frames.ethernet(l.kernelMac(), l.peerMac(), ETHERTYPE_TOY, text.getBytes(StandardCharsets.US_ASCII)));
+        KernelHarness.Link l = k.link();
+        k.injectInbound(Pkt.ethernet(l.kernelMac(), l.peerMac(), ETHERTYPE_TOY, text.getBytes(StandardCharsets.US_ASCII)));
         k.runPending();
     }
 
@@ -143,8 +144,8 @@ class ProtocolAttachmentTest {
                     }
                     @Override public void detached(Ifnet ifp, int pf) { calls.add("detached"); }
                 });
-        EmbeddedKernel.Link l = k.link();
-        k.injectInbound(Frames.ethernet(l.kernelMac(), l.peerMac(), ETHERTYPE_TOY, new byte[4]));
+        KernelHarness.Link l = k.link();
+        k.injectInbound(Pkt.ethernet(l.kernelMac(), l.peerMac(), ETHERTYPE_TOY, new byte[4]));
         Thread reader = Thread.ofPlatform().start(k::runPending);
         assertThat(inside.await(30, TimeUnit.SECONDS)).isTrue();
 
@@ -187,7 +188,7 @@ class ProtocolAttachmentTest {
 
         byte[] reply = k.readOutboundIp();
         assertThat(reply).isNotNull();
-        assertThat(Frames.ipDst(reply)).isEqualTo(k.peerIp());
+        assertThat(Frame.ofIp(reply).dst()).isEqualTo(k.peerIp());
     }
 
     @Test void protoInputRefusesWhatItCannotDeliverAndTheCallerKeepsIt() throws Exception {

@@ -1,4 +1,4 @@
-package org.kextnet.testkit;
+package org.kextnet.kernel.embed;
 
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -8,7 +8,7 @@ import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 
 /**
- * A paced traffic source for a threaded {@link EmbeddedKernel}, as a NIC is: one thread puts frames on one
+ * A paced traffic source for a threaded {@link KernelHarness}, as a NIC is: one thread puts frames on one
  * link at a fixed offered rate and takes what the kernel forwards off another. Each time it runs it injects
  * the packets that came due since the start (in a burst, as a NIC's interrupt coalescing delivers them), drains
  * the egress link, and parks when it is ahead instead of spinning, so the packet threads keep their cores.
@@ -55,7 +55,7 @@ public final class PacedSource implements AutoCloseable {
      * @param tickNanos        how long the source parks when it is ahead (the timer's slack comes on top)
      * @param receiver         sees every frame from the egress link, or null
      */
-    public PacedSource(EmbeddedKernel k, String inLink, String outLink, byte[] frame, int payloadOffset,
+    public PacedSource(KernelHarness k, String inLink, String outLink, byte[] frame, int payloadOffset,
                        long packetsPerSecond, long tickNanos, Receiver receiver) {
         this.buffers = k.kernel().buffers();
         this.in = k.link(inLink).wire().a();

@@ -4,20 +4,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.testing.Pkt;
 import org.kextnet.kpi.domain.DomainKpi;
 import org.kextnet.kpi.domain.ProtocolSwitch;
 import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kpi.net.ProtocolFamily;
 import org.kextnet.kpi.socket.SocketConstants;
-import org.kextnet.testkit.EmbeddedKernel;
-import org.kextnet.testkit.Frames;
 
 /** IP input into a protocol an extension added, when that protocol fails. */
 class DomainInputTest {
     private static final int PROTO = 251;
-    private final EmbeddedKernel k = EmbeddedKernel.create();
+    private final KernelHarness k = KernelHarness.create();
     private final ExtensionHandle kpi = k.kpi("com.example.proto251");
 
     @AfterEach void tearDown() {
@@ -32,7 +32,7 @@ class DomainInputTest {
             @Override public void input(Mbuf m, int offset) { throw new IllegalStateException("bug"); }
         });
 
-        k.injectIp(Frames.ipv4(k.peerIp(), k.ip(), PROTO, new byte[8]));
+        k.injectIp(Pkt.raw(PROTO, new byte[8]).withSrc(k.peerIp()).withDst(k.ip()).ipBytes());
         k.runPending();
 
         assertThat(ref.faults()).isEqualTo(1);

@@ -12,12 +12,15 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.event.EventSocket;
 import org.kextnet.kernel.inet.Route;
 import org.kextnet.kernel.inet.udp.UdpDatagram;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.InterfaceAddress;
+import org.kextnet.kernel.testing.Frame;
+import org.kextnet.kernel.testing.Pkt;
 import org.kextnet.kernel.wire.Bytes;
 import org.kextnet.kernel.wire.Ipv4;
 import org.kextnet.kpi.Errno;
@@ -29,18 +32,16 @@ import org.kextnet.kpi.net.Ifnet;
 import org.kextnet.kpi.net.IfnetFamily;
 import org.kextnet.kpi.net.IfnetInit;
 import org.kextnet.kpi.net.ProtocolFamily;
-import org.kextnet.testkit.EmbeddedKernel;
-import org.kextnet.testkit.Frames;
 
 /** Interfaces created by extensions: a tunnel with the kernel's IPv4 plumbed on it, and one with its own framing. */
 class ExtensionInterfaceTest {
-    private EmbeddedKernel k;
+    private KernelHarness k;
     private ExtensionHandle kpi;
     private final List<byte[]> sent = Collections.synchronizedList(new ArrayList<>());
     private final List<String> calls = Collections.synchronizedList(new ArrayList<>());
 
     @BeforeEach void setUp() {
-        k = EmbeddedKernel.create();
+        k = KernelHarness.create();
         kpi = k.kpi("com.example.tunnel");
     }
 
@@ -73,11 +74,11 @@ class ExtensionInterfaceTest {
                 so.send(ByteBuffer.wrap("via tunnel".getBytes()), Ipv4.parse("10.66.0.9"), 9);
             }
             assertThat(sent).hasSize(1);
-            assertThat(Frames.ipDst(sent.get(0))).isEqualTo(Ipv4.parse("10.66.0.9"));
-            assertThat(new String(Frames.udpPayload(sent.get(0)))).isEqualTo("via tunnel");
+            assertThat(Frame.ofIp(sent.get(0)).dst()).isEqualTo(Ipv4.parse("10.66.0.9"));
+            assertThat(new String(Frame.ofIp(sent.get(0)).udpPayload())).isEqualTo("via tunnel");
             // In: the extension hands a packet to ifnet_input; it reaches a socket.
             UdpSocket so = k.kernel().udp().open().bind(0, 7000);
-            byte[] ip = Frames.udpPacket(Ipv4.parse("10.66.0.9"), Ipv4.parse("10.66.0.1"), 9, 7000, "back".getBytes());
+            byte[] ip = Pkt.udp(9, 7000, "back".getBytes()).withSrc(Ipv4.parse("10.66.0.9")).withDst(Ipv4.parse("10.66.0.1")).ipBytes();
             org.kextnet.kernel.buf.Packet m = k.kernel().buffers().alloc(ip.length);
             m.setLength(ip.length);
             m.copyFrom(0, ip, 0, ip.length);
@@ -148,10 +149,10 @@ class ExtensionInterfaceTest {
             so.send(ByteBuffer.wrap(new byte[] {1}), Ipv4.parse("10.67.0.2"), 9);
         }
         assertThat(sent).hasSize(1);
-        assertThat(Frames.u32(sent.get(0), 0)).isEqualTo(ProtocolFamily.PF_INET);
+        assertThat(ByteBuffer.wrap(sent.get(0)).getInt(0)).isEqualTo(ProtocolFamily.PF_INET);
         assertThat(sent.get(0)[4]).isEqualTo((byte) 0x45);
         UdpSocket so = k.kernel().udp().open().bind(0, 7001);
-        byte[] ip = Frames.udpPacket(Ipv4.parse("10.67.0.2"), Ipv4.parse("10.67.0.1"), 9, 7001, new byte[2]);
+        byte[] ip = Pkt.udp(9, 7001, new byte[2]).withSrc(Ipv4.parse("10.67.0.2")).withDst(Ipv4.parse("10.67.0.1")).ipBytes();
         byte[] frame = ByteBuffer.allocate(4 + ip.length).putInt(ProtocolFamily.PF_INET).put(ip).array();
         org.kextnet.kernel.buf.Packet m = k.kernel().buffers().alloc(frame.length);
         m.setLength(frame.length);

@@ -13,10 +13,14 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.inet.udp.UdpDatagram;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.socket.SocketError;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.testing.Frame;
+import org.kextnet.kernel.testing.Pkt;
+import org.kextnet.kernel.wire.Ipv4;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.Registration;
@@ -30,18 +34,16 @@ import org.kextnet.kpi.socketfilter.SocketEvent;
 import org.kextnet.kpi.socketfilter.SocketFilter;
 import org.kextnet.kpi.socketfilter.SocketFilterParams;
 import org.kextnet.kpi.socketfilter.SocketFilterRef;
-import org.kextnet.testkit.EmbeddedKernel;
-import org.kextnet.testkit.Frames;
 
 /** Socket filters on UDP sockets: attachment, every callback with its arguments and order, data, injection. */
 class SocketFilterTest {
     private static final int HANDLE = 0xBABABABA;
-    private EmbeddedKernel k;
+    private KernelHarness k;
     private ExtensionHandle kpi;
     private final List<String> calls = Collections.synchronizedList(new ArrayList<>());
 
     @BeforeEach void setUp() {
-        k = EmbeddedKernel.create();
+        k = KernelHarness.create();
         kpi = k.kpi("com.example.sflt");
     }
 
@@ -101,7 +103,7 @@ class SocketFilterTest {
         so.connect(k.peerIp(), 9);
         so.send(ByteBuffer.wrap("out".getBytes(StandardCharsets.US_ASCII)));
         so.send(ByteBuffer.wrap("to".getBytes(StandardCharsets.US_ASCII)), k.peerIp(), 10);
-        k.injectIp(Frames.udpPacket(k.peerIp(), k.ip(), 9, 5000, "in".getBytes(StandardCharsets.US_ASCII)));
+        k.injectIp(Pkt.udp(9, 5000, "in".getBytes(StandardCharsets.US_ASCII)).withSrc(k.peerIp()).withDst(k.ip()).ipBytes());
         k.runPending();
         UdpDatagram d = so.tryReceive(ByteBuffer.allocate(16));
         assertThat(d.sourcePort()).isEqualTo(9);
@@ -113,7 +115,7 @@ class SocketFilterTest {
         so.shutdown(SocketConstants.SHUT_RDWR);
         so.close();
         k.awaitDetached();
-        String peer = Frames.format(k.peerIp());
+        String peer = Ipv4.format(k.peerIp());
         assertThat(calls).containsExactly(
                 "attach 2/17",
                 "bind 0.0.0.0:5000",
@@ -212,7 +214,7 @@ class SocketFilterTest {
             }
         });
         UdpSocket so = k.kernel().udp().open().bind(0, 5000);
-        for (int i = 0; i < 5; i++) k.injectIp(Frames.udpPacket(k.peerIp(), k.ip(), 9, 5000, ("m" + i).getBytes(StandardCharsets.US_ASCII)));
+        for (int i = 0; i < 5; i++) k.injectIp(Pkt.udp(9, 5000, ("m" + i).getBytes(StandardCharsets.US_ASCII)).withSrc(k.peerIp()).withDst(k.ip()).ipBytes());
         k.runPending();
         assertThat(so.available()).isZero();
         assertThat(k.stat(Stat.UDP_FILTER_TAKEN)).isEqualTo(5);
@@ -248,8 +250,8 @@ class SocketFilterTest {
         while (!held.isEmpty()) assertThat(kpi.socketFilters().injectDataOut(so, 0, null, held.poll(), null, 0)).isZero();
         for (int i = 0; i < 3; i++) {
             byte[] ip = k.readOutboundIp();
-            assertThat(new String(Frames.udpPayload(ip), StandardCharsets.US_ASCII)).isEqualTo("s" + i);
-            assertThat(Frames.udpDstPort(ip)).isEqualTo(9);
+            assertThat(new String(Frame.ofIp(ip).udpPayload(), StandardCharsets.US_ASCII)).isEqualTo("s" + i);
+            assertThat(Frame.ofIp(ip).udpDstPort()).isEqualTo(9);
         }
         assertThat(k.readOutbound()).isNull();
         so.close();
@@ -261,7 +263,7 @@ class SocketFilterTest {
             @Override public int dataOut(SocketAttachment a, SockAddr to, Mbuf d, Mbuf c, int f) { throw new IllegalStateException("bug"); }
         });
         UdpSocket so = k.kernel().udp().open().bind(0, 5000);
-        k.injectIp(Frames.udpPacket(k.peerIp(), k.ip(), 9, 5000, new byte[3]));
+        k.injectIp(Pkt.udp(9, 5000, new byte[3]).withSrc(k.peerIp()).withDst(k.ip()).ipBytes());
         k.runPending();
         assertThat(so.available()).isZero();
         assertThat(k.stat(Stat.UDP_FILTERED)).isEqualTo(1);

@@ -16,10 +16,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.kextnet.kernel.domain.ProtocolSocketImpl;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.hook.FaultPolicy;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.testing.Pkt;
+import org.kextnet.kernel.wire.Ipv4;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.Registration;
 import org.kextnet.kpi.domain.ProtocolSocket;
@@ -34,8 +37,6 @@ import org.kextnet.kpi.socketfilter.SocketEvent;
 import org.kextnet.kpi.socketfilter.SocketFilter;
 import org.kextnet.kpi.socketfilter.SocketFilterParams;
 import org.kextnet.kpi.socketfilter.SocketFilterRef;
-import org.kextnet.testkit.EmbeddedKernel;
-import org.kextnet.testkit.Frames;
 
 /**
  * The common socket ({@link KernelSocket}): the requests every socket has, with the socket filters in front
@@ -47,12 +48,12 @@ class KernelSocketTest {
     private static final int INET = ProtocolFamily.PF_INET, UDP = SocketConstants.IPPROTO_UDP, DGRAM = SocketConstants.SOCK_DGRAM;
     private static final int RAW_PROTO = 252;
 
-    private EmbeddedKernel k;
+    private KernelHarness k;
     private ExtensionHandle kpi;
     private final List<String> calls = Collections.synchronizedList(new ArrayList<>());
 
     @BeforeEach void setUp() {
-        k = EmbeddedKernel.builder().ethernet("wire0", "10.0.0.1/24").faultPolicy(new FaultPolicy(3, false, false)).build();
+        k = KernelHarness.builder().ethernet("wire0", "10.0.0.1/24").faultPolicy(new FaultPolicy(3, false, false)).build();
         kpi = k.kpi("com.example.sockets");
     }
 
@@ -80,7 +81,7 @@ class KernelSocketTest {
     }
 
     private void fromPeer(int sport, int dport, String payload) {
-        k.injectIp(Frames.udpPacket(k.peerIp(), k.ip(), sport, dport, payload.getBytes(StandardCharsets.US_ASCII)));
+        k.injectIp(Pkt.udp(sport, dport, payload.getBytes(StandardCharsets.US_ASCII)).withSrc(k.peerIp()).withDst(k.ip()).ipBytes());
         k.runPending();
     }
 
@@ -144,7 +145,7 @@ class KernelSocketTest {
             assertThat(so.isConnected()).isFalse();
             assertErrno(Errno.ENOTCONN, so::disconnect);
         }
-        String peer = Frames.format(k.peerIp());
+        String peer = Ipv4.format(k.peerIp());
         assertThat(calls).startsWith("r:disconnected", "r:connect_out " + peer + ":54", "r:connecting", "r:connected", "r:disconnected");
     }
 
@@ -196,7 +197,7 @@ class KernelSocketTest {
             assertThat(names).containsExactly(SockAddr.of(0, 5000));
             assertThat(so.getIntOption(SocketConstants.SOL_SOCKET, SocketConstants.SO_RCVBUF)).isEqualTo(3);
         }
-        assertThat(calls).contains("r:data_in " + Frames.format(k.peerIp()) + ":6000 x");
+        assertThat(calls).contains("r:data_in " + Ipv4.format(k.peerIp()) + ":6000 x");
     }
 
     /** Swallows every received datagram; re-injects them after itself on demand. */
@@ -229,7 +230,7 @@ class KernelSocketTest {
 
             holder.release(so, 2);
 
-            assertThat(calls).containsExactly("last:data_in " + Frames.format(k.peerIp()) + ":6000 held");
+            assertThat(calls).containsExactly("last:data_in " + Ipv4.format(k.peerIp()) + ":6000 held");
             assertThat(receive(so)).isEqualTo("held");
         }
     }
@@ -359,7 +360,7 @@ class KernelSocketTest {
         so.close();
         k.awaitDetached();
 
-        String me = Frames.format(k.ip()), peer = Frames.format(k.peerIp());
+        String me = Ipv4.format(k.ip()), peer = Ipv4.format(k.peerIp());
         assertThat(proto.sent).containsExactly("null out");
         assertThat(calls).containsExactly(
                 "p:attach",

@@ -13,8 +13,11 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.testing.Frame;
+import org.kextnet.kernel.testing.Pkt;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.Position;
@@ -26,17 +29,15 @@ import org.kextnet.kpi.interfacefilter.InterfaceFilterRef;
 import org.kextnet.kpi.mbuf.Mbuf;
 import org.kextnet.kpi.net.Ifnet;
 import org.kextnet.kpi.net.ProtocolFamily;
-import org.kextnet.testkit.EmbeddedKernel;
-import org.kextnet.testkit.Frames;
 
 /** The interface filter heads: frame header apart on input, whole frame on output, selector, events, ioctl. */
 class InterfaceFilterTest {
-    private EmbeddedKernel k;
+    private KernelHarness k;
     private ExtensionHandle kpi;
     private final List<String> calls = Collections.synchronizedList(new ArrayList<>());
 
     @BeforeEach void setUp() {
-        k = EmbeddedKernel.create();
+        k = KernelHarness.create();
         kpi = k.kpi("com.example.iff");
     }
 
@@ -56,8 +57,8 @@ class InterfaceFilterTest {
             }
         });
         UdpSocket so = k.kernel().udp().open().bind(0, 5000);
-        byte[] ip = Frames.udpPacket(k.peerIp(), k.ip(), 1, 5000, new byte[4]);
-        byte[] frame = Frames.ethernet(k.link().kernelMac(), k.link().peerMac(), Frames.ETHERTYPE_IPV4, ip);
+        byte[] ip = Pkt.udp(1, 5000, new byte[4]).withSrc(k.peerIp()).withDst(k.ip()).ipBytes();
+        byte[] frame = Pkt.ethernet(k.link().kernelMac(), k.link().peerMac(), Pkt.ETH_IPV4, ip);
         k.injectInbound(frame);
         k.runPending();
         assertThat(calls).containsExactly("in:wire0:" + ProtocolFamily.PF_INET + ":14");
@@ -74,8 +75,8 @@ class InterfaceFilterTest {
         kpi.interfaceFilters().attach(k.ifp(), "inet", ProtocolFamily.PF_INET, Position.DEFAULT, new InterfaceFilter() {
             @Override public int input(Ifnet ifp, int pf, Mbuf m, int fh) { calls.add("inet:" + pf); return 0; }
         });
-        k.injectInbound(Frames.ethernet(k.link().kernelMac(), k.link().peerMac(), 0x88b5, new byte[46]));
-        k.injectIp(Frames.udpPacket(k.peerIp(), k.ip(), 1, 9, new byte[4]));
+        k.injectInbound(Pkt.ethernet(k.link().kernelMac(), k.link().peerMac(), 0x88b5, new byte[46]));
+        k.injectIp(Pkt.udp(1, 9, new byte[4]).withSrc(k.peerIp()).withDst(k.ip()).ipBytes());
         k.runPending();
         assertThat(calls).containsExactly("all:0", "all:2", "inet:2");
         assertThat(k.stat(Stat.LINK_UNKNOWN_TYPE)).isEqualTo(1);
@@ -96,7 +97,7 @@ class InterfaceFilterTest {
         assertThat(calls).containsExactly("out:2");
         byte[] sent = k.readOutbound();
         assertThat(frames.get(0)).isEqualTo(sent);
-        assertThat(Frames.etherDst(sent)).isEqualTo(k.link().peerMac());
+        assertThat(new Frame(sent).ethDst()).isEqualTo(k.link().peerMac());
     }
 
     @Test void swallowOnOutputThenOutputRawDeliversOnceInOrder() throws Exception {
@@ -116,7 +117,7 @@ class InterfaceFilterTest {
         assertThat(k.outboundCount("wire0")).isZero();
         assertThat(k.stat(Stat.LINK_FILTER_TAKEN)).isEqualTo(5);
         while (!held.isEmpty()) assertThat(k.ifp().outputRaw(ProtocolFamily.PF_INET, held.poll())).isZero();
-        for (int i = 0; i < 5; i++) assertThat(Frames.udpPayload(k.readOutboundIp())).containsExactly(i);
+        for (int i = 0; i < 5; i++) assertThat(Frame.ofIp(k.readOutboundIp()).udpPayload()).containsExactly(i);
         assertThat(k.readOutbound()).isNull();
     }
 
@@ -133,7 +134,7 @@ class InterfaceFilterTest {
             }
         });
         UdpSocket so = k.kernel().udp().open().bind(0, 5000);
-        k.injectIp(Frames.udpPacket(k.peerIp(), k.ip(), 1, 5000, new byte[4]));
+        k.injectIp(Pkt.udp(1, 5000, new byte[4]).withSrc(k.peerIp()).withDst(k.ip()).ipBytes());
         k.runPending();
         assertThat(so.available()).isZero();
         assertThat(k.ifp().input(held.poll())).isZero();
@@ -145,7 +146,7 @@ class InterfaceFilterTest {
         kpi.interfaceFilters().attach(k.ifp(), "drop", 0, Position.DEFAULT, new InterfaceFilter() {
             @Override public int input(Ifnet ifp, int pf, Mbuf m, int fh) { return Errno.EPERM; }
         });
-        k.injectIp(Frames.udpPacket(k.peerIp(), k.ip(), 1, 9, new byte[4]));
+        k.injectIp(Pkt.udp(1, 9, new byte[4]).withSrc(k.peerIp()).withDst(k.ip()).ipBytes());
         k.runPending();
         assertThat(k.stat(Stat.LINK_FILTERED)).isEqualTo(1);
         assertThat(k.stat(Stat.IP_TOTAL)).isZero();
@@ -157,7 +158,7 @@ class InterfaceFilterTest {
         InterfaceFilterRef bad = kpi.interfaceFilters().attach(k.ifp(), "bad", 0, Position.DEFAULT, new InterfaceFilter() {
             @Override public int input(Ifnet ifp, int pf, Mbuf m, int fh) { throw new NullPointerException("bug"); }
         });
-        for (int i = 0; i < limit + 2; i++) k.injectIp(Frames.udpPacket(k.peerIp(), k.ip(), 1, 9, new byte[4]));
+        for (int i = 0; i < limit + 2; i++) k.injectIp(Pkt.udp(1, 9, new byte[4]).withSrc(k.peerIp()).withDst(k.ip()).ipBytes());
         k.runPending();
         k.awaitDetached();
         assertThat(bad.state()).isEqualTo(Registration.State.FAULTED);

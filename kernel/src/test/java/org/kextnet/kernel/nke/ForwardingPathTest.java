@@ -7,14 +7,14 @@ import java.lang.management.ManagementFactory;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.testing.Pkt;
 import org.kextnet.kpi.Position;
 import org.kextnet.kpi.ipfilter.IpFilter;
 import org.kextnet.kpi.ipfilter.IpPacketOptions;
 import org.kextnet.kpi.mbuf.Mbuf;
-import org.kextnet.testkit.EmbeddedKernel;
-import org.kextnet.testkit.Frames;
 
 /**
  * The forwarding path on one thread (poll mode: driver to driver), with 0, 1, 4 and 16 no-op IP filters:
@@ -27,7 +27,7 @@ class ForwardingPathTest {
     @ParameterizedTest(name = "{0} filters")
     @ValueSource(ints = {0, 1, 4, 16})
     void forwardingAllocatesNothingPerPacket(int filters) throws Exception {
-        try (EmbeddedKernel k = EmbeddedKernel.builder().ethernet("wire0", "10.0.0.1/24").ethernet("wire1", "10.1.0.1/24")
+        try (KernelHarness k = KernelHarness.builder().ethernet("wire0", "10.0.0.1/24").ethernet("wire1", "10.1.0.1/24")
                 .forwarding(true).buffers(8192, 4).build()) {
             ExtensionHandle kpi = k.kpi("noop");
             for (int i = 0; i < filters; i++) {
@@ -35,8 +35,8 @@ class ForwardingPathTest {
                     @Override public int output(Mbuf m, IpPacketOptions o) { return 0; }
                 });
             }
-            byte[] ip = Frames.udpPacket(k.link("wire0").peerIp(), k.link("wire1").peerIp(), 1, 2, new byte[18]);
-            byte[] frame = Frames.ethernet(k.link("wire0").kernelMac(), k.link("wire0").peerMac(), Frames.ETHERTYPE_IPV4, ip);
+            byte[] ip = Pkt.udp(1, 2, new byte[18]).withSrc(k.link("wire0").peerIp()).withDst(k.link("wire1").peerIp()).ipBytes();
+            byte[] frame = Pkt.ethernet(k.link("wire0").kernelMac(), k.link("wire0").peerMac(), Pkt.ETH_IPV4, ip);
             MemoryWire.End in = k.link("wire0").wire().a();
             com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
@@ -58,7 +58,7 @@ class ForwardingPathTest {
         }
     }
 
-    private static void run(EmbeddedKernel k, MemoryWire.End in, byte[] frame, int packets) {
+    private static void run(KernelHarness k, MemoryWire.End in, byte[] frame, int packets) {
         for (int done = 0; done < packets; done += BATCH) {
             for (int i = 0; i < BATCH; i++) {
                 Packet m = k.kernel().buffers().alloc();

@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.kextnet.kernel.control.ControlSocket;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KernelExtension;
 import org.kextnet.kpi.Kpi;
@@ -25,7 +26,6 @@ import org.kextnet.kpi.interfacefilter.InterfaceFilter;
 import org.kextnet.kpi.ipfilter.IpFilter;
 import org.kextnet.kpi.ipfilter.IpFilterRef;
 import org.kextnet.kpi.net.Ifnet;
-import org.kextnet.testkit.EmbeddedKernel;
 
 /**
  * The life of an extension as the loader drives it: start registers through its handle, which records
@@ -75,7 +75,7 @@ class KernelExtensionLifecycleTest {
     }
 
     @Test void stopIsRefusedUntilEverythingIsGone() throws Exception {
-        try (EmbeddedKernel k = EmbeddedKernel.create()) {
+        try (KernelHarness k = KernelHarness.create()) {
             ExtensionHandle h = k.kpi("com.example.sample");
             Sample ext = new Sample();
             assertThat(ext.start(h)).isZero();
@@ -100,7 +100,7 @@ class KernelExtensionLifecycleTest {
     }
 
     @Test void theKernelRemovesWhatACarelessExtensionLeavesBehind() throws Exception {
-        try (EmbeddedKernel k = EmbeddedKernel.create()) {
+        try (KernelHarness k = KernelHarness.create()) {
             ExtensionHandle h = k.kpi("com.example.careless");
             KernelExtension careless = new KernelExtension() {
                 @Override public int start(Kpi kpi) {

@@ -11,12 +11,15 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.InterfaceAddress;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.testing.Frame;
+import org.kextnet.kernel.testing.Pkt;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.Position;
@@ -33,25 +36,23 @@ import org.kextnet.kpi.net.ProtocolFamily;
 import org.kextnet.kpi.protocol.ProtocolHandler;
 import org.kextnet.kpi.protocol.ProtocolKpi;
 import org.kextnet.kpi.protocol.ProtocolPlumber;
-import org.kextnet.testkit.EmbeddedKernel;
-import org.kextnet.testkit.Frames;
 
 /** Protocol plumbers and attachments, the kernel's own IPv4 plumbing included. */
 class ProtocolPlumberTest {
     private static final int PF_TEST = 200, ETHERTYPE_TEST = 0x88b5;
-    private EmbeddedKernel k;
+    private KernelHarness k;
     private ExtensionHandle kpi;
     private final List<String> calls = Collections.synchronizedList(new ArrayList<>());
 
     @BeforeEach void setUp() {
-        k = EmbeddedKernel.create();
+        k = KernelHarness.create();
         kpi = k.kpi("com.example.proto");
     }
 
     @AfterEach void tearDown() { k.close(); }
 
     private void ping() {
-        k.injectIp(Frames.ipv4(k.peerIp(), k.ip(), Frames.PROTO_ICMP, Frames.icmpEcho(1, 1, new byte[8])));
+        k.injectIp(Pkt.echo(1, 1, new byte[8]).withSrc(k.peerIp()).withDst(k.ip()).ipBytes());
         k.runPending();
     }
 
@@ -117,7 +118,7 @@ class ProtocolPlumberTest {
         assertThatThrownBy(() -> kpi.protocols().registerPlumber(PF_TEST, IfnetFamily.ETHERNET, (i, p) -> 0))
                 .matches(e -> ((KpiException) e).errno() == Errno.EEXIST);
         calls.clear();
-        k.injectInbound(Frames.ethernet(k.link().kernelMac(), k.link().peerMac(), ETHERTYPE_TEST, new byte[50]));
+        k.injectInbound(Pkt.ethernet(k.link().kernelMac(), k.link().peerMac(), ETHERTYPE_TEST, new byte[50]));
         k.runPending();
         assertThat(calls).containsExactly("input wire0 200 14 50");
         calls.clear();
@@ -125,8 +126,8 @@ class ProtocolPlumberTest {
         m.setLength(10);
         assertThat(k.ifp().output(PF_TEST, m, 42)).isZero();
         byte[] f = k.readOutbound();
-        assertThat(Frames.etherType(f)).isEqualTo(ETHERTYPE_TEST);
-        assertThat(Frames.etherDst(f)).isEqualTo(0x02_00_00_00_00_99L);
+        assertThat(new Frame(f).ethType()).isEqualTo(ETHERTYPE_TEST);
+        assertThat(new Frame(f).ethDst()).isEqualTo(0x02_00_00_00_00_99L);
         assertThat(calls).containsExactly("pre_output 42");
         calls.clear();
         // A new Ethernet interface gets plumbed too, and the protocol sees its events.
@@ -139,7 +140,7 @@ class ProtocolPlumberTest {
         k.awaitDetached();
         assertThat(calls).containsExactlyInAnyOrder("detached wire0", "detached x0");
         assertThat(kpi.registrations()).isEmpty();
-        k.injectInbound(Frames.ethernet(k.link().kernelMac(), k.link().peerMac(), ETHERTYPE_TEST, new byte[50]));
+        k.injectInbound(Pkt.ethernet(k.link().kernelMac(), k.link().peerMac(), ETHERTYPE_TEST, new byte[50]));
         k.runPending();
         assertThat(calls).hasSize(2);
         k.kernel().destroyInterface("x0");
@@ -153,8 +154,8 @@ class ProtocolPlumberTest {
         kpi.interfaceFilters().attach(k.ifp(), "sel", PF_TEST, Position.DEFAULT, new InterfaceFilter() {
             @Override public int input(Ifnet ifp, int pf, Mbuf m, int fh) { calls.add("filter " + pf); return 0; }
         });
-        k.injectInbound(Frames.ethernet(k.link().kernelMac(), k.link().peerMac(), ETHERTYPE_TEST, new byte[50]));
-        k.injectIp(Frames.udpPacket(k.peerIp(), k.ip(), 1, 9, new byte[2]));
+        k.injectInbound(Pkt.ethernet(k.link().kernelMac(), k.link().peerMac(), ETHERTYPE_TEST, new byte[50]));
+        k.injectIp(Pkt.udp(1, 9, new byte[2]).withSrc(k.peerIp()).withDst(k.ip()).ipBytes());
         k.runPending();
         assertThat(calls).containsExactly("filter 200");
         assertThat(k.stat(Stat.LINK_NO_PROTOCOL)).isEqualTo(1); // the handler's error: the kernel freed the frame
@@ -194,7 +195,7 @@ class ProtocolPlumberTest {
         n.free();
         // PF_INET's input is the kernel's IPv4.
         UdpSocket so = k.kernel().udp().open().bind(0, 5000);
-        byte[] ip = Frames.udpPacket(k.peerIp(), k.ip(), 1, 5000, new byte[3]);
+        byte[] ip = Pkt.udp(1, 5000, new byte[3]).withSrc(k.peerIp()).withDst(k.ip()).ipBytes();
         org.kextnet.kernel.buf.Packet p = k.kernel().buffers().alloc(ip.length);
         p.setLength(ip.length);
         p.copyFrom(0, ip, 0, ip.length);

@@ -15,11 +15,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.hook.FaultPolicy;
 import org.kextnet.kernel.inet.udp.UdpDatagram;
 import org.kextnet.kernel.inet.udp.UdpEchoService;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.testing.Frame;
+import org.kextnet.kernel.testing.Pkt;
+import org.kextnet.kernel.wire.Ipv4;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.Position;
@@ -28,17 +32,15 @@ import org.kextnet.kpi.ipfilter.IpFilter;
 import org.kextnet.kpi.ipfilter.IpFilterRef;
 import org.kextnet.kpi.ipfilter.IpPacketOptions;
 import org.kextnet.kpi.mbuf.Mbuf;
-import org.kextnet.testkit.EmbeddedKernel;
-import org.kextnet.testkit.Frames;
 
 /** The IPv4 filter heads: arguments, order, verdicts, re-injection, removal, replacement, faults. */
 class IpFilterTest {
-    private EmbeddedKernel k;
+    private KernelHarness k;
     private ExtensionHandle kpi;
     private final List<String> calls = Collections.synchronizedList(new ArrayList<>());
 
     @BeforeEach void setUp() {
-        k = EmbeddedKernel.create();
+        k = KernelHarness.create();
         kpi = k.kpi("com.example.ipf");
     }
 
@@ -62,7 +64,7 @@ class IpFilterTest {
     }
 
     private byte[] udpToKernel(int dport, String payload) {
-        return Frames.udpPacket(k.peerIp(), k.ip(), 40000, dport, payload.getBytes(StandardCharsets.US_ASCII));
+        return Pkt.udp(40000, dport, payload.getBytes(StandardCharsets.US_ASCII)).withSrc(k.peerIp()).withDst(k.ip()).ipBytes();
     }
 
     @Test void inputGetsOffsetOfNextHeaderAndProtocolAfterReassembly() throws Exception {
@@ -81,29 +83,17 @@ class IpFilterTest {
     @Test void inputRunsOnceForAFragmentedDatagramAfterReassembly() throws Exception {
         kpi.ipFilters().addV4("a", Position.DEFAULT, recorder("a", 0, 0));
         UdpSocket so = k.kernel().udp().open().bind(0, 5000);
-        byte[] udp = Frames.udp(k.peerIp(), k.ip(), 40000, 5000, new byte[3000]);
+        Pkt datagram = Pkt.udp(40000, 5000, new byte[3000]).withSrc(k.peerIp()).withDst(k.ip()).withId(77);
+        int udpLength = 8 + 3000;
         // Two fragments: 1480 bytes, then the rest.
-        byte[] f1 = fragment(udp, 0, 1480, true);
-        byte[] f2 = fragment(udp, 1480, udp.length - 1480, false);
+        byte[] f1 = datagram.fragment(0, 1480, true).ipBytes();
+        byte[] f2 = datagram.fragment(1480, udpLength - 1480, false).ipBytes();
         k.injectIp(f2);
         k.injectIp(f1);
         k.runPending();
         assertThat(calls).containsExactly("a:in:20:17");
         assertThat(so.available()).isEqualTo(1);
         so.close();
-    }
-
-    private byte[] fragment(byte[] udp, int off, int len, boolean more) {
-        byte[] ip = Frames.ipv4(k.peerIp(), k.ip(), Frames.PROTO_UDP, 64, 77, java.util.Arrays.copyOfRange(udp, off, off + len));
-        int frag = (more ? 0x2000 : 0) | (off >>> 3);
-        ip[6] = (byte) (frag >>> 8);
-        ip[7] = (byte) frag;
-        ip[10] = 0;
-        ip[11] = 0;
-        int sum = Frames.checksum(ip, 0, 20, 0);
-        ip[10] = (byte) (sum >>> 8);
-        ip[11] = (byte) sum;
-        return ip;
     }
 
     @Test void outputSeesLocalPacketsBeforeFragmentationWithNullOptions() throws Exception {
@@ -379,13 +369,13 @@ class IpFilterTest {
     }
 
     @Test void forwardedPacketsPassTheOutputFilters() throws Exception {
-        try (EmbeddedKernel r = EmbeddedKernel.builder().ethernet("wire0", "10.0.0.1/24").ethernet("wire1", "10.1.0.1/24")
+        try (KernelHarness r = KernelHarness.builder().ethernet("wire0", "10.0.0.1/24").ethernet("wire1", "10.1.0.1/24")
                 .forwarding(true).build()) {
             ExtensionHandle h = r.kpi("fwd");
             List<String> seen = new ArrayList<>();
             h.ipFilters().addV4("watch", Position.DEFAULT, new IpFilter() {
                 @Override public int output(Mbuf m, IpPacketOptions o) {
-                    seen.add(Frames.format(m.getInt(16)));
+                    seen.add(Ipv4.format(m.getInt(16)));
                     return 0;
                 }
                 @Override public int input(Mbuf m, int offset, int protocol) {
@@ -394,12 +384,12 @@ class IpFilterTest {
                 }
             });
             int dst = r.link("wire1").peerIp();
-            r.injectIp("wire0", Frames.udpPacket(r.link("wire0").peerIp(), dst, 1, 2, new byte[8]));
+            r.injectIp("wire0", Pkt.udp(1, 2, new byte[8]).withSrc(r.link("wire0").peerIp()).withDst(dst).ipBytes());
             r.runPending();
-            assertThat(seen).containsExactly(Frames.format(dst));
+            assertThat(seen).containsExactly(Ipv4.format(dst));
             byte[] out = r.readOutboundIp("wire1");
-            assertThat(Frames.ipTtl(out)).isEqualTo(63);
-            assertThat(Frames.ipChecksumValid(out)).isTrue();
+            assertThat(Frame.ofIp(out).ttl()).isEqualTo(63);
+            assertThat(Frame.ofIp(out).ipChecksumOk()).isTrue();
         }
     }
 
@@ -411,7 +401,7 @@ class IpFilterTest {
         }
         assertThat(calls).containsExactly("a:in:20:17", "a:out:null");
         byte[] reply = k.readOutboundIp();
-        assertThat(new String(Frames.udpPayload(reply), StandardCharsets.US_ASCII)).isEqualTo("ping");
+        assertThat(new String(Frame.ofIp(reply).udpPayload(), StandardCharsets.US_ASCII)).isEqualTo("ping");
     }
 
     @Test void replaceIsOnePublishAndTheOldFilterDetachesAfterwards() throws Exception {

@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.event.EventSocket;
 import org.kextnet.kernel.link.memwire.MemoryWire;
 import org.kextnet.kernel.net.IfFamily;
@@ -21,15 +22,14 @@ import org.kextnet.kpi.event.EventKpi;
 import org.kextnet.kpi.event.KernelEvent;
 import org.kextnet.kpi.event.KernelEvents;
 import org.kextnet.kpi.event.NetEventData;
-import org.kextnet.testkit.EmbeddedKernel;
 
 /** The kernel event bus: vendor codes, posting checks, wildcard filters, ids, kernel-posted events. */
 class EventTest {
-    private EmbeddedKernel k;
+    private KernelHarness k;
     private ExtensionHandle kpi;
 
     @BeforeEach void setUp() {
-        k = EmbeddedKernel.create();
+        k = KernelHarness.create();
         kpi = k.kpi("com.example.kev");
     }
 

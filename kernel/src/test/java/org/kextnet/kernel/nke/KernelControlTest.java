@@ -14,6 +14,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.kextnet.kernel.control.ControlSocket;
+import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.event.EventSocket;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
@@ -28,16 +29,15 @@ import org.kextnet.kpi.event.EventFilter;
 import org.kextnet.kpi.event.KernelEvent;
 import org.kextnet.kpi.event.KernelEvents;
 import org.kextnet.kpi.mbuf.Mbuf;
-import org.kextnet.testkit.EmbeddedKernel;
 
 /** Kernel control: registration, lookup, connect, send, enqueue with back-pressure, options, deregistration. */
 class KernelControlTest {
-    private EmbeddedKernel k;
+    private KernelHarness k;
     private ExtensionHandle kpi;
     private final List<String> calls = Collections.synchronizedList(new ArrayList<>());
 
     @BeforeEach void setUp() {
-        k = EmbeddedKernel.create();
+        k = KernelHarness.create();
         kpi = k.kpi("com.example.kctl");
     }
 
