@@ -31,14 +31,16 @@ public final class IcmpLayer implements TransportProtocol {
     public static final int MAX_QUOTE = 576 - Ipv4.MIN_HEADER - Icmp.HEADER_LEN;
 
     private final InetConfig config;
+    private final ProtocolSwitch protocols;
     private final IpOutput output;
     private final Buffers buffers;
     private final Clock clock;
     private final TokenBucket errorLimit;
     private final Map<Integer, IntConsumer> echoListeners = new ConcurrentHashMap<>();
 
-    public IcmpLayer(InetConfig config, IpOutput output, Buffers buffers, Clock clock) {
+    public IcmpLayer(InetConfig config, ProtocolSwitch protocols, IpOutput output, Buffers buffers, Clock clock) {
         this.config = config;
+        this.protocols = protocols;
         this.output = output;
         this.buffers = buffers;
         this.clock = clock;
@@ -78,9 +80,48 @@ public final class IcmpLayer implements TransportProtocol {
                 m.free();
                 if (l != null) l.accept(seq);
             }
-            case Icmp.UNREACH -> { st.inc(Stat.ICMP_IN_UNREACH); m.free(); }
-            case Icmp.TIME_EXCEEDED -> { st.inc(Stat.ICMP_IN_TIME_EXCEEDED); m.free(); }
+            case Icmp.UNREACH -> {
+                st.inc(Stat.ICMP_IN_UNREACH);
+                notifyTransport(ctx, m, hl, len);
+            }
+            case Icmp.TIME_EXCEEDED -> {
+                st.inc(Stat.ICMP_IN_TIME_EXCEEDED);
+                notifyTransport(ctx, m, hl, len);
+            }
+            case Icmp.PARAM_PROBLEM -> {
+                st.inc(Stat.ICMP_IN_OTHER);
+                notifyTransport(ctx, m, hl, len);
+            }
             default -> { st.inc(Stat.ICMP_IN_OTHER); m.free(); }
+        }
+    }
+
+    /**
+     * Hands an ICMP error to the transport protocol of the datagram it quotes ({@code pr_ctlinput}), when the quote
+     * holds that datagram's IP header and 8 bytes of its transport header (RFC 792), and frees the message.
+     */
+    private void notifyTransport(PacketContext ctx, Packet m, int hl, int len) {
+        try {
+            MemorySegment s = m.segment();
+            int quoted = hl + Icmp.HEADER_LEN;
+            if (len < Icmp.HEADER_LEN + Ipv4.MIN_HEADER + 8) {
+                ctx.stats().inc(Stat.ICMP_BAD_QUOTE);
+                return;
+            }
+            int q = m.offset() + quoted;
+            int qhl = Ipv4.headerLength(s, q);
+            if (Ipv4.version(s, q) != 4 || qhl < Ipv4.MIN_HEADER || len < Icmp.HEADER_LEN + qhl + 8) {
+                ctx.stats().inc(Stat.ICMP_BAD_QUOTE);
+                return;
+            }
+            TransportProtocol p = protocols.get(Ipv4.protocol(s, q));
+            if (p == null) return;
+            int icmp = m.offset() + hl;
+            int type = Icmp.type(s, icmp), code = Icmp.code(s, icmp);
+            int mtu = type == Icmp.UNREACH && code == Icmp.UNREACH_NEEDFRAG ? s.get(Bytes.U16, icmp + Icmp.NEXT_HOP_MTU) & 0xffff : 0;
+            p.error(ctx, type, code, mtu, m, quoted);
+        } finally {
+            m.free();
         }
     }
 

@@ -47,7 +47,7 @@ public final class Ipv4Layer implements Interfaces.Observer {
         this.config = new InetConfig(interfaces);
         this.filters = new IpFilters(heads);
         this.output = new IpOutput(config, filters, buffers);
-        this.icmp = new IcmpLayer(config, output, buffers, wheel.clock());
+        this.icmp = new IcmpLayer(config, protocols, output, buffers, wheel.clock());
         output.setIcmp(icmp);
         this.reassembly = new Reassembly(buffers, wheel, contexts, icmp);
         this.input = new IpInput(config, filters, protocols, output, reassembly, icmp);

@@ -262,5 +262,16 @@ public final class Layers {
          * holds the whole datagram. Takes ownership.
          */
         void input(PacketContext ctx, Packet m, int headerLength);
+
+        /**
+         * An ICMP error about a datagram this protocol sent ({@code pr_ctlinput}): {@code m} holds the ICMP
+         * message, its data from the error's own IP header; the quoted IP header starts at {@code quoted} (relative
+         * to {@code m.offset()}) and at least its header and 8 bytes of the transport header follow. Does not take
+         * ownership. By default, nothing.
+         *
+         * @param type the ICMP type (3 unreachable, 11 time exceeded, 12 parameter problem)
+         * @param mtu  the next-hop MTU of "fragmentation needed" (type 3 code 4), else 0
+         */
+        default void error(PacketContext ctx, int type, int code, int mtu, Packet m, int quoted) {}
     }
 }

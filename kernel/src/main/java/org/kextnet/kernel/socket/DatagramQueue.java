@@ -24,6 +24,8 @@ public final class DatagramQueue {
     private long[] senders;
     private int head, count;
     private boolean closed, eof;
+    /** An asynchronous error for the next read that finds the queue empty (so_error), or 0. */
+    private int error;
 
     public DatagramQueue(ReentrantLock lock, int limit) {
         this.lock = lock;
@@ -61,6 +63,7 @@ public final class DatagramQueue {
         try {
             while (count == 0) {
                 if (closed) throw new SocketError(Errno.EBADF, "socket closed");
+                takeError();
                 if (eof || nanos <= 0) return null;
                 nanos = readable.awaitNanos(nanos);
             }
@@ -80,9 +83,43 @@ public final class DatagramQueue {
         try {
             if (count == 0) {
                 if (closed) throw new SocketError(Errno.EBADF, "socket closed");
+                takeError();
                 return null;
             }
             return removeFirst();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Records an asynchronous error (an ICMP error about what the socket sent, as Linux's {@code sk_err}): the next
+     * read that finds no datagram fails with it once; a reader waiting now wakes to it.
+     */
+    public void setError(int errno) {
+        lock.lock();
+        try {
+            error = errno;
+            readable.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void takeError() throws SocketError {
+        int e = error;
+        if (e == 0) return;
+        error = 0;
+        throw new SocketError(e, "an ICMP error reported it");
+    }
+
+    /** Takes the pending asynchronous error for a send (Linux fails the next send with it too), or 0. */
+    public int takePendingError() {
+        lock.lock();
+        try {
+            int e = error;
+            error = 0;
+            return e;
         } finally {
             lock.unlock();
         }

@@ -69,6 +69,7 @@ public enum Stat {
     ICMP_IN_ECHO_REPLY("icmp", "echo replies received"),
     ICMP_IN_UNREACH("icmp", "destination unreachable received"),
     ICMP_IN_TIME_EXCEEDED("icmp", "time exceeded received"),
+    ICMP_BAD_QUOTE("icmp", "errors dropped: the quoted datagram too short to tell whose it was"),
     ICMP_IN_OTHER("icmp", "other messages received"),
     ICMP_OUT_ECHO("icmp", "echo requests sent"),
     ICMP_OUT_ECHO_REPLY("icmp", "echo replies sent"),

@@ -81,6 +81,23 @@ public final class UdpLayer implements TransportProtocol {
         so.deliver(ctx, m, hl);
     }
 
+    /** An ICMP error about a datagram we sent: the socket that sent it hears of it (see {@link UdpSocket#icmpError}). */
+    @Override public void error(PacketContext ctx, int type, int code, int mtu, Packet m, int quoted) {
+        if (type != Icmp.UNREACH) return; // time exceeded and parameter problems are soft: nobody is told
+        int errno = switch (code) {
+            case Icmp.UNREACH_PORT, Icmp.UNREACH_PROTOCOL -> Errno.ECONNREFUSED;
+            case Icmp.UNREACH_NET -> Errno.ENETUNREACH;
+            case Icmp.UNREACH_HOST -> Errno.EHOSTUNREACH;
+            default -> 0;
+        };
+        if (errno == 0) return;
+        MemorySegment s = m.segment();
+        int q = m.offset() + quoted;
+        int u = q + Ipv4.headerLength(s, q);
+        UdpSocket so = (UdpSocket) PORTS.getAcquire(ports, Udp.srcPort(s, u));
+        if (so != null) so.icmpError(Ipv4.dst(s, q), Udp.dstPort(s, u), errno);
+    }
+
     /** Opens an unbound socket; the global socket filters for UDP attach to it. */
     public UdpSocket open() {
         UdpSocket so = new UdpSocket(sockets, this);

@@ -144,6 +144,15 @@ public final class UdpSocket extends KernelSocket {
     /** Datagrams waiting. */
     public int available() { return queue.size(); }
 
+    /**
+     * An ICMP error about a datagram this socket sent from {@code srcPort} to {@code dst}:{@code dstPort}. As
+     * Linux does without IP_RECVERR, only a connected socket hears it, and only about its peer: its next receive
+     * that finds nothing fails with {@code errno}.
+     */
+    void icmpError(int dst, int dstPort, int errno) {
+        if (remotePort != 0 && remoteAddress == dst && remotePort == dstPort) queue.setError(errno);
+    }
+
     private static UdpDatagram copyOut(DatagramQueue.Datagram d, ByteBuffer dst) {
         if (d == null) return null;
         Packet m = d.data();
@@ -181,6 +190,8 @@ public final class UdpSocket extends KernelSocket {
     }
 
     private int send(ByteBuffer data, SockAddr to) throws SocketError {
+        int pending = queue.takePendingError();
+        if (pending != 0) throw new SocketError(pending, "an ICMP error reported it");
         int len = data.remaining();
         if (len > MAX_PAYLOAD) throw new SocketError(Errno.EMSGSIZE, len + " bytes");
         Packet m = udp.buffers.alloc(Ipv4.MIN_HEADER + Udp.HEADER_LEN + len);

@@ -250,4 +250,33 @@ class UdpSocketTest {
             net.assertNoBuffersHeld();
         }
     }
+
+    /** ICMP errors reach the transport that sent the datagram (pr_ctlinput): a connected socket hears its peer's. */
+    @Test void aPortUnreachableFromItsPeerFailsAConnectedSocketsNextCallWithEconnrefused() throws Exception {
+        try (UdpSocket so = udp.open(); UdpSocket other = udp.open()) {
+            so.bind(0, 4000);
+            so.connect(org.kextnet.kpi.socket.SockAddr.of(PEER_IP, 9));
+            so.send(ByteBuffer.wrap("hi".getBytes()));
+            Frame sent = net.peer0().recv();
+            other.bind(0, 4001); // not connected: hears nothing
+            other.send(ByteBuffer.wrap("ho".getBytes()), PEER_IP, 9);
+            Frame sentOther = net.peer0().recv();
+
+            net.peer0().send(Pkt.icmp(3, 3, 0, sent.ipBytes()).withSrc(PEER_IP).withDst(OUR_IP));
+            net.peer0().send(Pkt.icmp(3, 3, 0, sentOther.ipBytes()).withSrc(PEER_IP).withDst(OUR_IP));
+
+            assertThatThrownBy(() -> so.send(ByteBuffer.wrap("again".getBytes())))
+                    .isInstanceOfSatisfying(SocketError.class, e -> assertThat(e.errno()).isEqualTo(Errno.ECONNREFUSED));
+            so.send(ByteBuffer.wrap("again".getBytes())); // reported once
+            assertThat(net.peer0().recv().udpPayload()).isEqualTo("again".getBytes());
+            assertThat(other.tryReceive(ByteBuffer.allocate(10))).isNull();
+            other.send(ByteBuffer.wrap("ho".getBytes()), PEER_IP, 9);
+        }
+    }
+
+    @Test void anErrorQuotingTooLittleIsCountedAndDropped() {
+        byte[] quote = new byte[12]; // less than an IP header
+        net.peer0().send(Pkt.icmp(3, 3, 0, quote).withSrc(PEER_IP).withDst(OUR_IP));
+        assertThat(net.stat(Stat.ICMP_BAD_QUOTE)).isEqualTo(1);
+    }
 }
