@@ -133,6 +133,7 @@ public enum Stat {
     TCP_RTO("tcp", "retransmit timeouts"),
     TCP_PERSIST_TIMEOUTS("tcp", "persist timeouts"),
     TCP_RECOVERY("tcp", "fast recovery episodes"),
+    TCP_UNDO("tcp", "congestion responses undone: every retransmission was D-SACKed back (spurious)"),
     TCP_RACK_LOST("tcp", "segments marked lost by RACK"),
     TCP_TLP("tcp", "tail loss probes sent"),
     TCP_DSACK_RCVD("tcp", "D-SACK blocks received"),

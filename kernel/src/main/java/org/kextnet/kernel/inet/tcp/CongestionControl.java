@@ -50,6 +50,12 @@ public interface CongestionControl {
      */
     void onTimeout(long flightSize, long now, boolean first);
 
+    /**
+     * The last congestion event (or timeout) was spurious: every retransmission it caused came back as a
+     * D-SACK (RFC 3708). Restore the state from before it (RFC 9438 4.9; RFC 4015's response).
+     */
+    void undo(long now);
+
     /** The sender was idle longer than an RTO (RFC 5681 4.1): restart from at most {@code restartWindow}. */
     void onIdle(long restartWindow, long now);
 

@@ -20,6 +20,10 @@ final class Cubic implements CongestionControl {
     private double wMax, k, wEst, cwndEpoch;
     private long epochStart = -1;
     private boolean hadCongestion;
+    /** The state before the last reduction, for {@link #undo}. */
+    private double priorCwnd, priorWMax, priorK, priorWEst, priorCwndEpoch;
+    private long priorSsthresh = Long.MAX_VALUE, priorEpochStart = -1;
+    private boolean priorHadCongestion;
 
     @Override public String name() { return "cubic"; }
 
@@ -85,6 +89,14 @@ final class Cubic implements CongestionControl {
     }
 
     private void reduce(long flightSize) {
+        priorCwnd = cwnd;
+        priorSsthresh = ssthresh;
+        priorWMax = wMax;
+        priorK = k;
+        priorWEst = wEst;
+        priorCwndEpoch = cwndEpoch;
+        priorEpochStart = epochStart;
+        priorHadCongestion = hadCongestion;
         // Fast convergence (4.7): a W_max below the last one releases bandwidth to newer flows.
         wMax = hadCongestion && cwnd < wMax ? cwnd * (1 + BETA) / 2 : cwnd;
         hadCongestion = true;
@@ -105,6 +117,18 @@ final class Cubic implements CongestionControl {
         if (first) reduce(flightSize); // 4.8: as a congestion event, then the loss window
         epochStart = -1;
         cwnd = 1;
+    }
+
+    /** RFC 9438 4.9.2: back to the state before the spurious reduction. */
+    @Override public void undo(long now) {
+        cwnd = Math.max(cwnd, priorCwnd);
+        ssthresh = priorSsthresh;
+        wMax = priorWMax;
+        k = priorK;
+        wEst = priorWEst;
+        cwndEpoch = priorCwndEpoch;
+        epochStart = priorEpochStart;
+        hadCongestion = priorHadCongestion;
     }
 
     @Override public void onIdle(long restartWindow, long now) {

@@ -10,6 +10,7 @@ final class NewReno implements CongestionControl {
     private int smss;
     /** Bytes acknowledged in congestion avoidance since cwnd last grew (RFC 5681 3.1, byte counting). */
     private long bytesAcked;
+    private long priorCwnd, priorSsthresh = Long.MAX_VALUE;
 
     @Override public String name() { return "newreno"; }
 
@@ -38,6 +39,8 @@ final class NewReno implements CongestionControl {
     }
 
     @Override public void onCongestionEvent(long flightSize, long now) {
+        priorCwnd = cwnd;
+        priorSsthresh = ssthresh;
         ssthresh = Math.max(flightSize / 2, 2L * smss); // RFC 5681 eq. 4
         cwnd = ssthresh; // RFC 6675 5 (4.2); the pipe, not window inflation, paces recovery
         bytesAcked = 0;
@@ -48,9 +51,18 @@ final class NewReno implements CongestionControl {
     }
 
     @Override public void onTimeout(long flightSize, long now, boolean first) {
+        if (first) {
+            priorCwnd = cwnd;
+            priorSsthresh = ssthresh;
+        }
         if (first) ssthresh = Math.max(flightSize / 2, 2L * smss);
         cwnd = smss; // the loss window
         bytesAcked = 0;
+    }
+
+    @Override public void undo(long now) {
+        cwnd = Math.max(cwnd, priorCwnd);
+        ssthresh = Math.max(ssthresh, priorSsthresh);
     }
 
     @Override public void onIdle(long restartWindow, long now) {

@@ -36,8 +36,9 @@ final class Scoreboard {
     boolean deliveredAnyRetransmitted;
     /** Whether a newly delivered original transmission lay below an earlier SACK (reordering, RFC 8985 6.2 step 3). */
     boolean reorderingObserved;
-    /** The highest end of a SACKed or ACKed record (RACK.fack). */
+    /** The highest end of a SACKed or ACKed record (RACK.fack), and its value before the current ACK. */
     int fack;
+    private int fackAtAck;
 
     int count() { return count; }
     boolean isEmpty() { return count == 0; }
@@ -80,17 +81,19 @@ final class Scoreboard {
         }
     }
 
-    void resetDelivered() {
+    /** The start of one ACK's processing: forgets what the last one delivered. */
+    void beginAck() {
+        fackAtAck = fack;
         deliveredXmit = -1;
         deliveredRetransmitted = false;
         deliveredAnyRetransmitted = false;
         reorderingObserved = false;
     }
 
-    private void delivered(int k, int fackBefore) {
+    private void delivered(int k) {
         int f = flags[k];
         if ((f & EVER_RETRANS) != 0) deliveredAnyRetransmitted = true;
-        else if (Seq.lt(end[k], fackBefore)) reorderingObserved = true;
+        else if (Seq.lt(end[k], fackAtAck)) reorderingObserved = true;
         if (deliveredXmit == -1 || xmit[k] - deliveredXmit > 0 || (xmit[k] == deliveredXmit && Seq.gt(end[k], deliveredEnd))) {
             deliveredXmit = xmit[k];
             deliveredEnd = end[k];
@@ -105,12 +108,11 @@ final class Scoreboard {
      * @return whether a record carrying the FIN was acknowledged
      */
     boolean cumAck(int ack) {
-        int fackBefore = fack;
         boolean finAcked = false;
         while (count > 0) {
             int k = head;
             if (Seq.leq(end[k], ack)) {
-                if ((flags[k] & SACKED) == 0) delivered(k, fackBefore);
+                if ((flags[k] & SACKED) == 0) delivered(k);
                 if ((flags[k] & FIN) != 0) finAcked = true;
                 account(k, -1);
                 head = (head + 1) & mask;
@@ -181,13 +183,12 @@ final class Scoreboard {
             split(i, left);
             i++;
         }
-        int fackBefore = fack;
         long newly = 0;
         for (; i < count && Seq.lt(start(i), right); i++) {
             if (Seq.gt(end(i), right)) split(i, right);
             int k = (head + i) & mask;
             if ((flags[k] & SACKED) != 0) continue;
-            delivered(k, fackBefore);
+            delivered(k);
             account(k, -1);
             flags[k] = (byte) ((flags[k] | SACKED) & ~(LOST | RETRANS));
             account(k, 1);
@@ -205,6 +206,15 @@ final class Scoreboard {
         flags[k] = (byte) ((f | LOST) & ~RETRANS);
         account(k, 1);
         if (i < lostCursor) lostCursor = i;
+    }
+
+    /**
+     * Declares record i lost unless it already is (its repair may be in flight): the DupThresh and NewReno
+     * rules, which see the same hole again on every duplicate ACK. {@link #markLost} re-marks a lost
+     * retransmission, which is what RACK finds.
+     */
+    void markLostOnce(int i) {
+        if ((flags(i) & LOST) == 0) markLost(i);
     }
 
     /** Records that record i was just retransmitted at {@code now}. */

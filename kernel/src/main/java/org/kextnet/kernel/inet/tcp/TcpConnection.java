@@ -124,12 +124,17 @@ public final class TcpConnection {
     private boolean fastRecovery, rtoRecovery;
     private int recoveryPoint;
     private int dupAcks;
-    /** Segments dupACKs say have left the network, for peers without SACK (Linux's reno sacked_out), bytes. */
+    /** Bytes duplicate ACKs say have left the network, for peers without SACK (Linux's reno sacked_out). */
     private long renoSacked;
     private boolean cwndLimited;
     private boolean forceRetransmit;
     private long lastSendTime;
+    /** The last transmit stamp: stamps are strictly increasing, so RACK orders sends made within one clock tick. */
+    private long xmitClock;
     private long retransmits;
+    /** RFC 3708 D-SACK undo: retransmissions of this congestion episode not yet D-SACKed back, from undoMarker on. */
+    private boolean undoPossible;
+    private int undoRetrans, undoMarker;
 
     // ---- RACK (RFC 8985) and TLP ----
     private long rackXmit = -1, rackRtt;
@@ -146,7 +151,7 @@ public final class TcpConnection {
     /** Received data the socket filters have let in, read before the ring (data interception). */
     private final ByteRing filtered;
     private boolean intercept;
-    private boolean userRcvBuf;
+    private boolean userRcvBuf, userSndBuf;
     private boolean writeWanted;
 
     // ---- ACK state ----
@@ -193,6 +198,7 @@ public final class TcpConnection {
         this.upcall = upcall;
         int sb = options.sendBuffer > 0 ? options.sendBuffer : cfg.sendBuffer;
         this.snd = new ByteRing(Math.min(sb, cfg.sendBufferMax));
+        this.userSndBuf = options.sendBuffer > 0;
         this.userRcvBuf = options.receiveBuffer > 0;
         this.rcv = new ReceiveBuffer(userRcvBuf ? options.receiveBuffer : cfg.receiveBuffer, cfg.maxReassemblyRanges);
         this.rcv.setPullOutOfBand(!options.oobInline);
@@ -634,6 +640,7 @@ public final class TcpConnection {
         lock.lock();
         try {
             options.sendBuffer = bytes;
+            userSndBuf = true;
             snd.setLimit(Math.min(bytes, cfg.sendBufferMax));
         } finally {
             lock.unlock();
@@ -1237,9 +1244,10 @@ public final class TcpConnection {
         boolean advanced = Seq.gt(ack, sndUna);
         long newWnd = (long) wnd << sndScale;
         boolean windowUpdate = Seq.lt(sndWl1, seq) || (sndWl1 == seq && Seq.leq(sndWl2, ack));
+        // RFC 5681 2's duplicate ACK (for SACK connections RFC 6675 2's, decided below)
         boolean dup = !advanced && len == 0 && (flags & (Tcp.SYN | Tcp.FIN)) == 0 && ack == sndUna
                 && newWnd == sndWnd && sndNxt != sndUna && !probeOutstanding;
-        sb.resetDelivered();
+        sb.beginAck();
         long ackedBytes = 0;
         boolean finAcked = false;
         if (advanced) {
@@ -1259,8 +1267,6 @@ public final class TcpConnection {
             if (urgentMode && Seq.geq(sndUna, sndUp)) urgentMode = false;
             if (probeOutstanding && Seq.geq(sndUna, sndNxt)) probeOutstanding = false;
             firstUnackedTime = now;
-        } else if (dup) {
-            stack.count(Stat.TCP_RCV_DUP_ACKS);
         }
         boolean dsack = false;
         long newlySacked = 0;
@@ -1270,6 +1276,7 @@ public final class TcpConnection {
             if (Seq.lt(l0, ack) || (opts.sackBlocks > 1 && Seq.geq(l0, opts.sack[2]) && Seq.leq(r0, opts.sack[3]))) {
                 dsack = true; // RFC 2883 4: below the cumulative ACK, or inside the second block
                 stack.count(Stat.TCP_DSACK_RCVD);
+                dsackUndo(l0, r0, now);
                 if (tlpOutstanding && tlpIsRetrans && Seq.geq(r0, tlpEnd) && Seq.leq(l0, tlpEnd)) tlpDsacked = true;
                 first = 1;
             }
@@ -1279,6 +1286,10 @@ public final class TcpConnection {
                 newlySacked += sb.sack(l, r);
             }
         }
+        // RFC 6675 2: with SACK, a duplicate ACK is one that SACKs new data, even if it changes the window or
+        // moves SND.UNA; a D-SACK or a copy of an ACK is not one.
+        if (sackOk) dup = newlySacked > 0;
+        if (dup) stack.count(Stat.TCP_RCV_DUP_ACKS);
         // RTT: from the transmit time of what this ACK delivered (Karn: never from a retransmitted segment),
         // else from the echoed timestamp (RFC 7323 4.1), which a retransmission does not confuse.
         if (advanced || newlySacked > 0) {
@@ -1293,7 +1304,7 @@ public final class TcpConnection {
                 if (Seq.geq(ack, recoveryPoint)) {
                     endRecovery(now);
                 } else if (!sackOk) {
-                    sb.markLost(0); // RFC 6582 3.2 step 4: a partial ACK retransmits the next hole at once
+                    sb.markLostOnce(0); // RFC 6582 3.2 step 4: a partial ACK retransmits the next hole at once
                     renoSacked = Math.max(0, renoSacked - ackedBytes);
                     forceRetransmit = true;
                 }
@@ -1303,11 +1314,15 @@ public final class TcpConnection {
             } else {
                 cc.onAck(ackedBytes, cwndLimited, now, srtt);
             }
+            growSendBuffer();
             dupAcks = 0;
             if (!fastRecovery) renoSacked = 0;
-        } else if (dup) {
+        }
+        if (dup) {
             dupAcks++;
-            if (!sackOk && fastRecovery) renoSacked = Math.min(renoSacked + mss, Math.max(0, sb.outBytes() - mss));
+            // Without SACK each duplicate ACK says a segment left the network: it frees room in the pipe, which
+            // is RFC 3042's limited transmit before recovery and RFC 6582's window inflation during it.
+            if (!sackOk) renoSacked = Math.min(renoSacked + mss, Math.max(0, sb.outBytes() - mss));
         }
         if (tlpOutstanding && (advanced || dsack)) tlpAckCheck(ack, now);
         detectLoss(now, dup, dsack);
@@ -1399,9 +1414,9 @@ public final class TcpConnection {
             } else {
                 sb.markLostByDupThresh(cfg.dupThresh, mss);
             }
-            if (dup && dupAcks >= cfg.dupThresh && !fastRecovery && !rtoRecovery) sb.markLost(0); // RFC 6675 5 (DupAcks >= DupThresh)
+            if (dup && dupAcks >= cfg.dupThresh && !fastRecovery && !rtoRecovery) sb.markLostOnce(0); // RFC 6675 5 (DupAcks >= DupThresh)
         } else if (dup && dupAcks == cfg.dupThresh && !fastRecovery && !rtoRecovery && Seq.gt(sndUna, recoveryPoint)) {
-            sb.markLost(0); // RFC 6582 3.2 step 2: the third duplicate ACK, beyond "recover"
+            sb.markLostOnce(0); // RFC 6582 3.2 step 2: the third duplicate ACK, beyond "recover"
         }
         long newlyLost = sb.lostBytes() - lostBefore;
         if (newlyLost > 0) {
@@ -1410,8 +1425,31 @@ public final class TcpConnection {
         }
     }
 
+    /**
+     * RFC 3708 2: a D-SACK for data retransmitted in this episode means that retransmission was not needed;
+     * when all of them are reported so, the episode was spurious and congestion control takes its
+     * reduction back (RFC 9438 4.9, Linux's undo_retrans).
+     */
+    private void dsackUndo(int left, int right, long now) {
+        if (!undoPossible || Seq.lt(left, undoMarker)) return;
+        int segments = Math.max(1, (right - left + mss - 1) / Math.max(1, mss));
+        undoRetrans -= segments;
+        if (undoRetrans <= 0) {
+            undoPossible = false;
+            cc.undo(now);
+            stack.count(Stat.TCP_UNDO);
+        }
+    }
+
+    private void startUndoEpisode() {
+        undoPossible = true;
+        undoRetrans = 0;
+        undoMarker = sndUna;
+    }
+
     /** RFC 6675 5 step 4 (and RFC 6582): RecoveryPoint, ssthresh and cwnd, the first retransmission at once. */
     private void enterRecovery(long now) {
+        startUndoEpisode();
         fastRecovery = true;
         recoveryPoint = sndNxt;
         cc.onCongestionEvent(sb.outBytes(), now);
@@ -1639,7 +1677,7 @@ public final class TcpConnection {
         int seq = sndNxt;
         int flags = Tcp.ACK | (fin ? Tcp.FIN : 0) | (len > 0 && seq + len == sndBufSeq + snd.length() ? Tcp.PSH : 0);
         if (!buildAndQueue(seq, seq - sndBufSeq, len, flags, now, false)) return;
-        sb.append(seq, seq + len + (fin ? 1 : 0), now, fin);
+        sb.append(seq, seq + len + (fin ? 1 : 0), xmitStamp(now), fin);
         if (sb.count() == 1) firstUnackedTime = now;
         sndNxt = seq + len + (fin ? 1 : 0);
         if (fin) {
@@ -1665,8 +1703,9 @@ public final class TcpConnection {
         boolean fin = (sb.flags(i) & Scoreboard.FIN) != 0;
         int flags = Tcp.ACK | (fin ? Tcp.FIN : 0);
         if (!buildAndQueue(seq, seq - sndBufSeq, len, flags, now, false)) return false;
-        sb.markRetransmitted(i, now);
+        sb.markRetransmitted(i, xmitStamp(now));
         retransmits++;
+        if (undoPossible) undoRetrans++;
         stack.count(Stat.TCP_SND_REXMIT);
         stack.add(Stat.TCP_SND_REXMIT_BYTES, len);
         lastSendTime = now;
@@ -1812,6 +1851,22 @@ public final class TcpConnection {
         return gain >= 2L * advMss || (gain >= cap / 2 && gain > 0);
     }
 
+    /**
+     * Send-buffer auto-tuning (Linux's tcp_sndbuf_expand): unless the user set SO_SNDBUF, the buffer holds
+     * twice the congestion window, so that the window, not the buffer, limits what is in flight.
+     */
+    private void growSendBuffer() {
+        if (userSndBuf) return;
+        long want = Math.min(cfg.sendBufferMax, 2 * cc.cwnd());
+        if (want > snd.limit()) {
+            snd.setLimit((int) want);
+            if (writeWanted) {
+                writeWanted = false;
+                post(TcpUpcall.WRITABLE);
+            }
+        }
+    }
+
     /** Receive-buffer auto-tuning: a reader that drained over half the buffer in one RTT gets it doubled. */
     private void autotune(long now) {
         if (userRcvBuf) return;
@@ -1826,6 +1881,12 @@ public final class TcpConnection {
         }
         autotuneCopied = 0;
         autotuneTime = now;
+    }
+
+    /** A transmit stamp: the clock, or one nanosecond after the last stamp if the clock has not moved past it. */
+    private long xmitStamp(long now) {
+        xmitClock = Math.max(now, xmitClock + 1);
+        return xmitClock;
     }
 
     private int tsNow(long now) { return (int) (now / 1_000_000L) + tsOffset; }
@@ -2018,6 +2079,7 @@ public final class TcpConnection {
             return;
         }
         // RFC 5681 eq. 4 on the first timeout of an episode; ssthresh is held for later ones.
+        if (!rtoRecovery) startUndoEpisode();
         cc.onTimeout(sb.outBytes(), now, !rtoRecovery);
         backoff++;
         sb.markAllLost();
@@ -2056,7 +2118,7 @@ public final class TcpConnection {
                 armRtx(RTX_RTO, now + currentRto());
                 return;
             }
-            sb.markRetransmitted(last, now);
+            sb.markRetransmitted(last, xmitStamp(now));
             retransmits++;
             stack.count(Stat.TCP_SND_REXMIT);
             tlpIsRetrans = true;
@@ -2099,7 +2161,7 @@ public final class TcpConnection {
         } else if (unsent > 0) {
             int seq = sndNxt;
             if (buildAndQueue(seq, seq - sndBufSeq, 1, Tcp.ACK, now, false)) {
-                sb.append(seq, seq + 1, now, false);
+                sb.append(seq, seq + 1, xmitStamp(now), false);
                 sndNxt = seq + 1;
                 probeOutstanding = true;
                 stack.count(Stat.TCP_SND_PROBES);
