@@ -40,6 +40,13 @@ final class Scoreboard {
     int fack;
     private int fackAtAck;
 
+    /** Starts the record at the first sequence number after the SYN. */
+    void init(int seq) {
+        clear();
+        fack = seq;
+        fackAtAck = seq;
+    }
+
     int count() { return count; }
     boolean isEmpty() { return count == 0; }
     long outBytes() { return outBytes; }
@@ -309,6 +316,18 @@ final class Scoreboard {
             else timeout = Math.max(timeout, remaining);
         }
         return timeout;
+    }
+
+    /** The records as text, for tests and debugging: start+length and flags. */
+    @Override public String toString() {
+        StringBuilder b = new StringBuilder("pipe " + pipe() + " out " + outBytes + " sacked " + sackedBytes + " lost " + lostBytes
+                + " retrans " + retransBytes + ":");
+        for (int i = 0; i < count; i++) {
+            int f = flags(i);
+            b.append(' ').append(Integer.toUnsignedString(start(i))).append('+').append(length(i))
+                    .append((f & SACKED) != 0 ? "S" : "").append((f & LOST) != 0 ? "L" : "").append((f & RETRANS) != 0 ? "R" : "");
+        }
+        return b.toString();
     }
 
     /** Drops every record (the connection closed). */

@@ -949,6 +949,7 @@ public final class TcpConnection {
         backoff = 0;
         synRetries = 0;
         recoveryPoint = iss;
+        sb.init(sndUna);
         lastSendTime = now;
         autotuneTime = now;
         filtered.setLimit(rcv.capacity());
@@ -1039,7 +1040,7 @@ public final class TcpConnection {
             sndWl1 = seq;
             sndWl2 = ack;
             if (!synRetransmitted) rttSample(now - synSentTime, now);
-            else if (tsOk && opts.tsEcr != 0) rttSample((long) (tsNow(now) - opts.tsEcr) * 1_000_000L, now);
+            else if (tsOk && opts.tsEcr != 0) tsRttSample(now);
             stopRtx();
             established(now);
             if (state == TcpState.CLOSED) return;
@@ -1143,7 +1144,7 @@ public final class TcpConnection {
                 sndWl1 = seq;
                 sndWl2 = ack;
                 if (!synRetransmitted && rtxDeadline != NONE) rttSample(now - synSentTime, now);
-                else if (tsOk && opts.tsEcr != 0) rttSample((long) (tsNow(now) - opts.tsEcr) * 1_000_000L, now);
+                else if (tsOk && opts.tsEcr != 0) tsRttSample(now);
                 stopRtx();
                 established(now);
                 if (state == TcpState.CLOSED) return;
@@ -1294,7 +1295,7 @@ public final class TcpConnection {
         // else from the echoed timestamp (RFC 7323 4.1), which a retransmission does not confuse.
         if (advanced || newlySacked > 0) {
             if (sb.deliveredXmit >= 0 && !sb.deliveredAnyRetransmitted) rttSample(now - sb.deliveredXmit, now);
-            else if (advanced && tsOk && opts.tsEcr != 0) rttSample((long) (tsNow(now) - opts.tsEcr) * 1_000_000L, now);
+            else if (advanced && tsOk && opts.tsEcr != 0) tsRttSample(now);
             rackUpdate(now);
         }
         if (sb.reorderingObserved) rackReordering = true;
@@ -1897,9 +1898,21 @@ public final class TcpConnection {
     // RTT and timers
     // =====================================================================================================
 
-    /** RFC 6298 2.2-2.3 with clock granularity G = one timer tick; a valid sample ends the backoff (Karn). */
+    /**
+     * An RTT sample from the echoed timestamp (RFC 7323 4.1): valid for a retransmitted segment too, but of
+     * millisecond granularity, so it feeds SRTT and not the minimum RTT that RACK trusts.
+     */
+    private void tsRttSample(long now) {
+        long r = (long) (tsNow(now) - opts.tsEcr) * 1_000_000L;
+        if (r >= 0) rtt(r, now, false);
+    }
+
     private void rttSample(long r, long now) {
-        if (r < 0) return;
+        if (r >= 0) rtt(r, now, true);
+    }
+
+    /** RFC 6298 2.2-2.3 with clock granularity G = one timer tick; a valid sample ends the backoff (Karn). */
+    private void rtt(long r, long now, boolean precise) {
         if (!haveRtt) {
             srtt = r;
             rttvar = r / 2;
@@ -1911,7 +1924,7 @@ public final class TcpConnection {
         long g = stack.wheel().tickNanos();
         rto = Math.min(cfg.maxRto, Math.max(cfg.minRto, srtt + Math.max(g, 4 * rttvar)));
         backoff = 0;
-        if (minRtt == NONE || r < minRtt || now - minRttTime > 10 * SECOND) {
+        if (precise && (minRtt == NONE || r < minRtt || now - minRttTime > 10 * SECOND)) {
             minRtt = r;
             minRttTime = now;
         }
@@ -2464,6 +2477,7 @@ public final class TcpConnection {
     int irsForTests() { return irs; }
     int tsOffsetForTests() { return tsOffset; }
     CongestionControl ccForTests() { return cc; }
+    String scoreboardForTests() { return sb.toString(); }
     long rtoForTests() { return currentRto(); }
     int backoffForTests() { return backoff; }
 }

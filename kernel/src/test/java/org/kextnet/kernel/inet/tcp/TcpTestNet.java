@@ -101,8 +101,12 @@ final class TcpTestNet implements AutoCloseable {
         long count(Stat s) { return stats.get(s); }
 
         @Override public int output(Mbuf m, long srcHigh, long srcLow, long dstHigh, long dstLow) {
-            Seg seg = Seg.decode(name, now(), m);
+            Seg seg = tracing || dropIf != null ? Seg.decode(name, now(), m) : null;
             if (tracing) trace.add(seg);
+            if (dstLow != TcpEndpoint.v4(peer.ip)) { // no such host: lost (a spoofed SYN's SYN-ACK)
+                m.free();
+                return 0;
+            }
             if (dropIf != null && dropIf.test(seg)) {
                 m.free();
                 return 0;
@@ -225,6 +229,12 @@ final class TcpTestNet implements AutoCloseable {
             clock.set(now + tick - Math.floorMod(now - SECOND, tick));
         }
         return true;
+    }
+
+    /** Delivers a crafted segment from {@code srcIp} (any address) straight into {@code to}'s stack. */
+    void injectInto(Host to, int srcIp, Seg.Builder seg) {
+        Mbuf m = seg.build(buffers, srcIp, to.ip);
+        to.stack.input(m, 0, TcpEndpoint.v4(srcIp), 0, TcpEndpoint.v4(to.ip));
     }
 
     /** Sends a crafted segment from the raw host B to A. */
