@@ -1640,13 +1640,12 @@ public final class TcpConnection {
                 break;
             }
             long wndRoom = sndWnd - (sndNxt - sndUna);
-            int len = (int) Math.min(Math.min(unsent, maxPayload()), Math.max(0, wndRoom));
+            int max = maxPayload();
+            int len = (int) Math.min(Math.min(unsent, max), Math.max(0, wndRoom));
             boolean fin = finToSend && len == unsent;
-            if (len < unsent || len == 0) {
-                if (!fin && !sendPartial(len, unsent)) {
-                    if (wndRoom < unsent && sb.isEmpty() && rtxDeadline == NONE) armPersist(now);
-                    break;
-                }
+            if (len < max && !fin && !sendPartial(len, unsent)) {
+                if (wndRoom < unsent && sb.isEmpty() && rtxDeadline == NONE) armPersist(now);
+                break;
             }
             if (len == 0 && !fin) break;
             sendNew(len, fin, now);

@@ -70,6 +70,12 @@ final class RawPeer {
     /** Segments A sent since the last call; B's expectations follow them. */
     List<Seg> received() { return receivedWithin(0); }
 
+    /** Runs until A sends something (at most {@code limit}), then returns what it sent. */
+    List<Seg> next(long limit) {
+        net.runUntil(() -> !net.b.received.isEmpty(), limit);
+        return received();
+    }
+
     /** Segments A sent within {@code time} from now (a delayed ACK takes 40 ms). */
     List<Seg> receivedWithin(long time) {
         net.runFor(time);
