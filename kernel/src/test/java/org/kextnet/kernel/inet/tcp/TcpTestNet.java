@@ -366,7 +366,7 @@ final class TcpTestNet implements AutoCloseable {
     }
 
     /** Records what a connection or listener reports, and accepts connections at once when asked to. */
-    static final class Events implements TcpUpcall, TcpListenUpcall {
+    static class Events implements TcpUpcall, TcpListenUpcall {
         final List<String> log = new ArrayList<>();
         final List<TcpConnection> accepted = new ArrayList<>();
         boolean autoAccept = true;
