@@ -42,6 +42,8 @@ public final class Tcp {
     public static final int LEN_MSS = 4, LEN_WSCALE = 3, LEN_SACK_PERMITTED = 2, LEN_TIMESTAMP = 10;
     /** RFC 7323 2.3: a shift count above 14 is used as 14. */
     public static final int MAX_WSCALE = 14;
+    /** NOP, NOP, kind 8, length 10: the first word of the usual timestamp option. */
+    private static final int TS_PREFIX = OPT_NOP << 24 | OPT_NOP << 16 | OPT_TIMESTAMP << 8 | LEN_TIMESTAMP;
     /** Up to 4 SACK blocks fit in 40 bytes of options (3 beside a timestamp). */
     public static final int MAX_SACK_BLOCKS = 4;
 
@@ -170,6 +172,13 @@ public final class Tcp {
         public boolean parse(MemorySegment s, long o) {
             clear();
             int end = headerLength(s, o);
+            if (end == MIN_HEADER + 12 && s.get(U32, o + OPTIONS) == TS_PREFIX) {
+                // RFC 7323 appendix A: the layout nearly every segment of a timestamp connection has
+                hasTimestamps = true;
+                tsVal = s.get(U32, o + OPTIONS + 4);
+                tsEcr = s.get(U32, o + OPTIONS + 8);
+                return true;
+            }
             int i = OPTIONS;
             while (i < end) {
                 int kind = s.get(ValueLayout.JAVA_BYTE, o + i) & 0xff;

@@ -12,21 +12,19 @@ import java.lang.foreign.ValueLayout;
  *
  * <p>Owned by its {@link TcpConnection} and used only under its lock. The ring is a heap array: it never
  * leaves the connection, the garbage collector frees it with the connection, and copies between it and
- * off-heap packet buffers cost what off-heap copies cost. It is allocated on first write (a half-open
- * connection holds none) and grows only when the limit is raised or an extension re-injects more than
- * fits; it never shrinks.
+ * off-heap packet buffers cost what off-heap copies cost; copies to and from a user's array are plain
+ * array copies. It is allocated on first write (a half-open connection holds none) and grows only when the
+ * limit is raised or an extension re-injects more than fits; it never shrinks.
  */
 final class ByteRing {
     private static final byte[] NONE = new byte[0];
-    private static final MemorySegment EMPTY = MemorySegment.ofArray(NONE);
 
     private byte[] ring = NONE;
-    private MemorySegment seg = EMPTY;
     /** Ring index of the first byte. */
     private int head;
     /** Bytes held. */
     private int length;
-    /** The size the user asked for (SO_SNDBUF): {@link #space()} is measured against it. */
+    /** The size the user asked for: {@link #space()} is measured against it. */
     private int limit;
 
     ByteRing(int limit) { this.limit = limit; }
@@ -38,26 +36,26 @@ final class ByteRing {
 
     void setLimit(int limit) { this.limit = limit; }
 
-    /** Copies up to {@link #space()} bytes from {@code src}; returns how many. */
-    int write(MemorySegment src, long off, int len) {
+    /** Copies up to {@link #space()} bytes from {@code src} (an array or a segment, see {@link Copy}); returns how many. */
+    int write(Object src, long off, int len) {
         int n = Math.min(len, space());
         if (n > 0) append(src, off, n);
         return n;
     }
 
     /** Copies all {@code len} bytes, growing the ring past the limit if needed (data an extension re-injects). */
-    void writeAll(MemorySegment src, long off, int len) {
+    void writeAll(Object src, long off, int len) {
         if (len > 0) append(src, off, len);
     }
 
-    private void append(MemorySegment src, long off, int n) {
+    private void append(Object src, long off, int n) {
         ensureCapacity(length + n);
         int cap = ring.length;
         int tail = head + length;
         if (tail >= cap) tail -= cap;
         int first = Math.min(n, cap - tail);
-        MemorySegment.copy(src, off, seg, tail, first);
-        if (first < n) MemorySegment.copy(src, off + first, seg, 0, n - first);
+        Copy.in(src, off, ring, tail, first);
+        if (first < n) Copy.in(src, off + first, ring, 0, n - first);
         length += n;
     }
 
@@ -65,29 +63,27 @@ final class ByteRing {
         if (need <= ring.length) return;
         int cap = Math.max(Math.max(limit, need), Math.min(2 * ring.length, Integer.MAX_VALUE - 8));
         byte[] r = new byte[cap];
-        MemorySegment s = MemorySegment.ofArray(r);
-        copyOut(0, s, 0, length);
+        copyOut(0, r, 0, length);
         ring = r;
-        seg = s;
         head = 0;
     }
 
-    /** Copies {@code len} bytes starting {@code at} bytes after the first into {@code dst}. */
-    void copyOut(int at, MemorySegment dst, long dstOff, int len) {
+    /** Copies {@code len} bytes starting {@code at} bytes after the first into {@code dst} (an array or a segment). */
+    void copyOut(int at, Object dst, long dstOff, int len) {
         if (at < 0 || len < 0 || at + len > length) throw new IndexOutOfBoundsException(at + "+" + len + " of " + length);
         int cap = ring.length;
         int from = head + at;
         if (from >= cap) from -= cap;
         int first = Math.min(len, cap - from);
-        MemorySegment.copy(seg, from, dst, dstOff, first);
-        if (first < len) MemorySegment.copy(seg, 0, dst, dstOff + first, len - first);
+        Copy.out(ring, from, dst, dstOff, first);
+        if (first < len) Copy.out(ring, 0, dst, dstOff + first, len - first);
     }
 
     /** The byte {@code at} bytes after the first (tests, probes). */
     byte byteAt(int at) {
         int i = head + at;
         if (i >= ring.length) i -= ring.length;
-        return seg.get(ValueLayout.JAVA_BYTE, i);
+        return ring[i];
     }
 
     /** Drops the first {@code n} bytes (acknowledged). */
@@ -102,7 +98,25 @@ final class ByteRing {
     /** Drops everything and lets the ring go (the connection closed, or a flush). */
     void release() {
         ring = NONE;
-        seg = EMPTY;
         head = length = 0;
+    }
+
+    /**
+     * Copies between a ring's array and the other side of a transfer: a {@code byte[]} (a user's heap buffer:
+     * a plain array copy) or a {@link MemorySegment} (a packet buffer or a direct buffer), without wrapping
+     * the array in a segment, so that nothing is allocated per call.
+     */
+    static final class Copy {
+        private Copy() {}
+
+        static void in(Object src, long off, byte[] ring, int at, int n) {
+            if (src instanceof byte[] a) System.arraycopy(a, (int) off, ring, at, n);
+            else MemorySegment.copy((MemorySegment) src, ValueLayout.JAVA_BYTE, off, ring, at, n);
+        }
+
+        static void out(byte[] ring, int at, Object dst, long off, int n) {
+            if (dst instanceof byte[] a) System.arraycopy(ring, at, a, (int) off, n);
+            else MemorySegment.copy(ring, at, (MemorySegment) dst, ValueLayout.JAVA_BYTE, off, n);
+        }
     }
 }

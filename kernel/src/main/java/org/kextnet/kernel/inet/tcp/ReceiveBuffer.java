@@ -1,7 +1,6 @@
 package org.kextnet.kernel.inet.tcp;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 import org.kextnet.kernel.wire.Tcp;
 
@@ -27,9 +26,6 @@ final class ReceiveBuffer {
     private static final int RECENT = Tcp.MAX_SACK_BLOCKS;
 
     private byte[] ring = NONE;
-    private static final MemorySegment EMPTY = MemorySegment.ofArray(NONE);
-
-    private MemorySegment seg = EMPTY;
     private int capacity;
     private int head;
     private int readSeq;
@@ -87,7 +83,7 @@ final class ReceiveBuffer {
      * @return how far {@link #end()} moved, or -1 if the segment would need more out-of-order ranges than kept
      *         (nothing is written then)
      */
-    int place(int seq, MemorySegment src, long off, int len) {
+    int place(int seq, Object src, long off, int len) {
         lastWasDuplicate = false;
         if (len <= 0) return 0;
         int e = seq + len;
@@ -102,8 +98,8 @@ final class ReceiveBuffer {
         int at = head + (seq - readSeq);
         if (at >= cap) at -= cap;
         int first = Math.min(len, cap - at);
-        MemorySegment.copy(src, off, seg, at, first);
-        if (first < len) MemorySegment.copy(src, off + first, seg, 0, len - first);
+        ByteRing.Copy.in(src, off, ring, at, first);
+        if (first < len) ByteRing.Copy.in(src, off + first, ring, 0, len - first);
         if (seq == oldEnd) {
             contiguous += len;
             absorbRanges();
@@ -206,10 +202,11 @@ final class ReceiveBuffer {
     }
 
     /**
-     * Copies up to {@code len} in-order bytes to {@code dst} and consumes them. Stops before the urgent mark
+     * Copies up to {@code len} in-order bytes to {@code dst} (a {@code byte[]} or a {@link MemorySegment}) and
+     * consumes them. Stops before the urgent mark
      * (BSD's rule, so the reader can ask whether it is at the mark) and skips an urgent byte taken out of band.
      */
-    int read(MemorySegment dst, long off, int len) {
+    int read(Object dst, long off, int len) {
         int done = 0;
         while (len > 0 && contiguous > 0) {
             int n = Math.min(len, contiguous);
@@ -237,11 +234,11 @@ final class ReceiveBuffer {
         return done;
     }
 
-    private void copyOut(MemorySegment dst, long off, int n) {
+    private void copyOut(Object dst, long off, int n) {
         int cap = ring.length;
         int first = Math.min(n, cap - head);
-        MemorySegment.copy(seg, head, dst, off, first);
-        if (first < n) MemorySegment.copy(seg, 0, dst, off + first, n - first);
+        ByteRing.Copy.out(ring, head, dst, off, first);
+        if (first < n) ByteRing.Copy.out(ring, 0, dst, off + first, n - first);
     }
 
     private void consume(int n) {
@@ -287,7 +284,7 @@ final class ReceiveBuffer {
         if (markValid && pullOutOfBand && !oobPulled && Seq.in(markSeq, readSeq, end())) {
             int i = head + (markSeq - readSeq);
             if (i >= ring.length) i -= ring.length;
-            oobByte = seg.get(ValueLayout.JAVA_BYTE, i) & 0xff;
+            oobByte = ring[i] & 0xff;
             oobPulled = true;
         }
     }
@@ -320,22 +317,19 @@ final class ReceiveBuffer {
 
     private void resize(int cap) {
         byte[] r = new byte[cap];
-        MemorySegment s = MemorySegment.ofArray(r);
         int old = ring.length;
         if (old > 0) {
             int first = old - head;
-            MemorySegment.copy(seg, head, s, 0, first);
-            MemorySegment.copy(seg, 0, s, first, head);
+            System.arraycopy(ring, head, r, 0, first);
+            System.arraycopy(ring, 0, r, first, head);
         }
         ring = r;
-        seg = s;
         head = 0;
     }
 
     /** Lets the ring go (the connection closed). */
     void release() {
         ring = NONE;
-        seg = EMPTY;
         contiguous = 0;
         ranges = 0;
         recentCount = 0;

@@ -71,6 +71,8 @@ public final class TcpConnection {
     boolean inTable, bound;
     /** Its key in the stack's table. */
     TcpStack.Key key;
+    /** An ISN this connection's must exceed (it reuses a TIME-WAIT 4-tuple), or 0. */
+    int isnFloor;
     private boolean checksumOffload;
 
     private volatile TcpState state = TcpState.CLOSED;
@@ -273,6 +275,7 @@ public final class TcpConnection {
             long now = stack.now();
             checksumOffload = stack.network().checksumOffload(remoteHigh, remoteLow);
             iss = stack.isn(this);
+            if (isnFloor != 0 && Seq.lt(iss, isnFloor)) iss = isnFloor;
             tsOffset = stack.tsOffset(this);
             setupMss(0);
             chooseReceiveScale();
@@ -312,7 +315,8 @@ public final class TcpConnection {
         lock.lock();
         try {
             checkWritable();
-            n = snd.write(MemorySegment.ofBuffer(src), 0, src.remaining());
+            n = src.hasArray() ? snd.write(src.array(), src.arrayOffset() + src.position(), src.remaining())
+                    : snd.write(MemorySegment.ofBuffer(src), 0, src.remaining());
             src.position(src.position() + n);
             if (src.hasRemaining()) writeWanted = true;
             if (urgent && n > 0) {
@@ -378,14 +382,16 @@ public final class TcpConnection {
         int n = 0;
         lock.lock();
         try {
-            MemorySegment d = MemorySegment.ofBuffer(dst);
+            // a heap buffer is copied into as an array: nothing is allocated per call
+            Object d = dst.hasArray() ? dst.array() : MemorySegment.ofBuffer(dst);
+            long base = dst.hasArray() ? dst.arrayOffset() + dst.position() : 0;
             int want = dst.remaining();
             if (filtered.length() > 0) {
                 n = Math.min(want, filtered.length());
-                filtered.copyOut(0, d, 0, n);
+                filtered.copyOut(0, d, base, n);
                 filtered.consume(n);
             }
-            if (!intercept && n < want) n += rcv.read(d, n, want - n);
+            if (!intercept && n < want) n += rcv.read(d, base + n, want - n);
             dst.position(dst.position() + n);
             if (n > 0) {
                 autotuneCopied += n;
@@ -717,9 +723,8 @@ public final class TcpConnection {
                 int n = rcv.readable();
                 if (n > 0) {
                     byte[] tmp = new byte[n];
-                    MemorySegment t = MemorySegment.ofArray(tmp);
-                    rcv.read(t, 0, n);
-                    filtered.writeAll(t, 0, n);
+                    rcv.read(tmp, 0, n);
+                    filtered.writeAll(tmp, 0, n);
                 }
             }
             intercept = on;
@@ -1522,6 +1527,7 @@ public final class TcpConnection {
             payload += d;
             len -= d;
         }
+        edge = Seq.min(edge, rcv.rightEdge()); // never past the ring, whatever was promised
         if (Seq.gt(seq + len, edge)) { // trim what lies beyond the window
             int cut = seq + len - edge;
             len -= cut;
@@ -1821,7 +1827,9 @@ public final class TcpConnection {
     /**
      * The window to put in a segment (RFC 9293 3.8.6.2.2, RFC 7323 2.3): free space, not moving the right edge
      * by less than min(half the buffer, an MSS) (receiver SWS avoidance), never moving it left, rounded up to
-     * the scale unit (the ring has a unit of slack for that).
+     * the scale unit (the ring has a unit of slack for that) but never past the ring's end: keeping an old
+     * promise by rounding up again and again would creep past it while a slow reader holds the space (then
+     * the field is rounded down: a retraction smaller than one unit, which RFC 7323 2.4 expects).
      */
     private int advertiseWindow() {
         int cap = rcv.capacity() - scaleSlack();
@@ -1837,6 +1845,8 @@ public final class TcpConnection {
         long wnd = Integer.toUnsignedLong(edge - rcvNxt);
         long field = (wnd + (1L << rcvScale) - 1) >>> rcvScale;
         if (field > 0xffff) field = 0xffff;
+        long room = Math.max(0, rcv.rightEdge() - rcvNxt); // the ring's physical end
+        if (field << rcvScale > room) field = room >>> rcvScale;
         int adv = rcvNxt + (int) (field << rcvScale);
         if (Seq.gt(adv, rcvAdv)) rcvAdv = adv;
         return (int) field;

@@ -5,6 +5,7 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.random.RandomGenerator;
 
@@ -47,8 +48,12 @@ public final class TcpStack implements AutoCloseable {
     /** The connection the last segment went to: a bulk flow finds its connection without hashing. */
     private volatile TcpConnection lastHit;
     private final AtomicReferenceArray<TcpListener[]> listeners = new AtomicReferenceArray<>(65536);
-    /** Explicit binds per local port (bind, listen), for EADDRINUSE. Guarded by {@link #portLock}. */
-    private final int[] portRefs = new int[65536];
+    /**
+     * Explicit binds per local port (bind, listen), for EADDRINUSE. Taking a port (check, then count) holds
+     * {@link #portLock}; letting one go only decrements, without it, so that a connection's lock is never held
+     * while waiting for it. Lock order: a connection's lock, then portLock, never the reverse.
+     */
+    private final AtomicIntegerArray portRefs = new AtomicIntegerArray(65536);
     private final Object portLock = new Object();
     private int ephemeralCounter;
 
@@ -116,7 +121,7 @@ public final class TcpStack implements AutoCloseable {
             TcpListener[] now = old == null ? new TcpListener[1] : java.util.Arrays.copyOf(old, old.length + 1);
             now[now.length - 1] = l;
             listeners.set(port, now);
-            portRefs[port]++;
+            portRefs.incrementAndGet(port);
             return l;
         }
     }
@@ -128,7 +133,7 @@ public final class TcpStack implements AutoCloseable {
             List<TcpListener> rest = new ArrayList<>(List.of(old));
             if (!rest.remove(l)) return;
             listeners.set(l.localPort, rest.isEmpty() ? null : rest.toArray(new TcpListener[0]));
-            portRefs[l.localPort]--;
+            portRefs.decrementAndGet(l.localPort);
         }
     }
 
@@ -154,7 +159,7 @@ public final class TcpStack implements AutoCloseable {
         int range = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
         for (int i = 0; i < range; i++) {
             int p = EPHEMERAL_LOW + Math.floorMod(ephemeralCounter++, range);
-            if (portRefs[p] == 0 && listeners.get(p) == null) return p;
+            if (portRefs.get(p) == 0 && listeners.get(p) == null) return p;
         }
         throw new TcpException(Errno.EADDRINUSE, "no free port");
     }
@@ -170,9 +175,9 @@ public final class TcpStack implements AutoCloseable {
                 TcpListener[] ls = listeners.get(port);
                 boolean listened = false;
                 if (ls != null) for (TcpListener l : ls) listened |= overlaps(l.localHigh, l.localLow, local.high(), local.low());
-                if (listened || portRefs[port] > 0) throw new TcpException(Errno.EADDRINUSE, "port " + port + " is in use");
+                if (listened || portRefs.get(port) > 0) throw new TcpException(Errno.EADDRINUSE, "port " + port + " is in use");
             }
-            portRefs[port]++;
+            portRefs.incrementAndGet(port);
             c.bound = true;
             c.localHigh = local.high();
             c.localLow = local.low();
@@ -194,42 +199,55 @@ public final class TcpStack implements AutoCloseable {
             lh = src[0];
             ll = src[1];
         }
-        synchronized (portLock) {
-            int port = c.localPort;
-            if (port == 0) {
-                int range = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
-                int offset = (int) (portHash.hash(lh, ll, rHigh, rLow, rPort) & 0x7fffffff);
-                for (int i = 0; i < range && port == 0; i++) {
-                    int p = EPHEMERAL_LOW + Math.floorMod(offset + ephemeralCounter + i, range);
-                    if (portRefs[p] == 0 && listeners.get(p) == null && !connections.containsKey(new Key().set(lh, ll, p, rHigh, rLow, rPort))) {
-                        port = p;
-                        ephemeralCounter += i + 1;
+        for (int attempt = 0; ; attempt++) {
+            TcpConnection old;
+            synchronized (portLock) {
+                int port = c.localPort;
+                if (port == 0) {
+                    int range = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
+                    int offset = (int) (portHash.hash(lh, ll, rHigh, rLow, rPort) & 0x7fffffff);
+                    for (int i = 0; i < range && port == 0; i++) {
+                        int p = EPHEMERAL_LOW + Math.floorMod(offset + ephemeralCounter + i, range);
+                        if (portRefs.get(p) == 0 && listeners.get(p) == null && !connections.containsKey(new Key().set(lh, ll, p, rHigh, rLow, rPort))) {
+                            port = p;
+                            ephemeralCounter += i + 1;
+                        }
                     }
+                    if (port == 0) throw new TcpException(Errno.EADDRNOTAVAIL, "no free port towards " + TcpEndpoint.formatAddress(rHigh, rLow));
                 }
-                if (port == 0) throw new TcpException(Errno.EADDRNOTAVAIL, "no free port towards " + TcpEndpoint.formatAddress(rHigh, rLow));
+                Key k = new Key().set(lh, ll, port, rHigh, rLow, rPort);
+                old = connections.get(k);
+                if (old == null) {
+                    c.localHigh = lh;
+                    c.localLow = ll;
+                    c.localPort = port;
+                    c.remoteHigh = rHigh;
+                    c.remoteLow = rLow;
+                    c.remotePort = rPort;
+                    c.key = k;
+                    if (connections.putIfAbsent(k, c) == null) {
+                        c.inTable = true;
+                        return;
+                    }
+                    old = connections.get(k); // a connection for the tuple appeared meanwhile
+                    if (old == null) continue;
+                }
             }
-            Key k = new Key().set(lh, ll, port, rHigh, rLow, rPort);
-            TcpConnection old = connections.get(k);
-            if (old != null) {
-                if (!reuseTimeWait(old)) throw new TcpException(Errno.EADDRINUSE, "the connection exists");
-            }
-            c.localHigh = lh;
-            c.localLow = ll;
-            c.localPort = port;
-            c.remoteHigh = rHigh;
-            c.remoteLow = rLow;
-            c.remotePort = rPort;
-            c.key = k;
-            if (connections.putIfAbsent(k, c) != null) throw new TcpException(Errno.EADDRINUSE, "the connection exists");
-            c.inTable = true;
+            // The 4-tuple is taken: only by a TIME-WAIT connection may it be reused (its end goes first),
+            // and that connection's lock is taken without portLock held.
+            if (attempt > 0 || !reuseTimeWait(old, c)) throw new TcpException(Errno.EADDRINUSE, "the connection exists");
         }
     }
 
-    /** An active open onto a 4-tuple in TIME-WAIT: allowed (the old one goes) if its ISN can be made larger. */
-    private boolean reuseTimeWait(TcpConnection old) {
+    /**
+     * An active open onto a 4-tuple in TIME-WAIT: the old incarnation goes, and the new one's ISN starts
+     * beyond every sequence number the old one used (as Linux's tcp_tw_reuse does).
+     */
+    private boolean reuseTimeWait(TcpConnection old, TcpConnection c) {
         old.lock.lock();
         try {
             if (old.state() != TcpState.TIME_WAIT) return false;
+            c.isnFloor = old.isnFloor();
             old.killTimeWait();
         } finally {
             old.lock.unlock();
@@ -245,9 +263,7 @@ public final class TcpStack implements AutoCloseable {
         }
         if (lastHit == c) lastHit = null;
         if (c.bound) {
-            synchronized (portLock) {
-                portRefs[c.localPort]--;
-            }
+            portRefs.decrementAndGet(c.localPort);
             c.bound = false;
         }
     }

@@ -4,7 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.kextnet.kernel.inet.tcp.TcpTestNet.MS;
 import static org.kextnet.kernel.inet.tcp.TcpTestNet.SECOND;
 
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.util.SplittableRandom;
 import java.util.stream.Stream;
+
+import org.junit.jupiter.params.provider.ValueSource;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -74,6 +79,53 @@ class BulkTransferTest {
                     net.b.count(Stat.TCP_DSACK_SENT), net.a.count(Stat.TCP_TLP), net.a.count(Stat.TCP_RTO), net.a.count(Stat.TCP_RECOVERY));
             net.close();
             assertThat(net.buffersInUse()).isZero();
+        }
+    }
+
+    /**
+     * A reader that reads odd amounts at odd times keeps the window partly closed, with window scaling on:
+     * the advertised edge must never creep past the receive buffer (it once did, by up to one scale unit per
+     * ACK, and new data overwrote unread data).
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {1, 3})
+    void aSlowReaderOfOddAmountsGetsEveryByte(long seed) throws Exception {
+        try (TcpTestNet net = new TcpTestNet(new TcpConfig(), new TcpConfig(), seed)) {
+            net.tracing = false;
+            double loss = seed == 1 ? 0 : 0.01;
+            net.a.out = Impairment.delay(MS).withLoss(loss);
+            net.b.out = Impairment.delay(MS).withLoss(loss);
+            TcpTestNet.Events le = new TcpTestNet.Events();
+            net.b.stack.listen(net.b.at(80), 4, new TcpSocketOptions(), le);
+            TcpConnection c = net.a.stack.open(new TcpTestNet.Events());
+            c.connect(net.b.at(80));
+            net.runUntil(() -> !le.accepted.isEmpty() && c.state() == TcpState.ESTABLISHED, SECOND);
+            TcpConnection s = le.accepted.get(0);
+            MessageDigest sent = MessageDigest.getInstance("SHA-256"), got = MessageDigest.getInstance("SHA-256");
+            SplittableRandom data = new SplittableRandom(seed), pace = new SplittableRandom(seed * 7);
+            byte[] chunk = new byte[100_000];
+            ByteBuffer pending = ByteBuffer.allocate(0), in = ByteBuffer.allocate(65536);
+            long total = 8_000_000, written = 0, read = 0;
+            while (read < total) {
+                if (!pending.hasRemaining() && written < total) {
+                    data.nextBytes(chunk);
+                    sent.update(chunk);
+                    written += chunk.length;
+                    pending = ByteBuffer.wrap(chunk);
+                }
+                if (pending.hasRemaining()) c.write(pending);
+                net.runFor(pace.nextInt(1, 20) * MS);
+                in.clear();
+                in.limit(pace.nextInt(1, 65536));
+                int n = s.read(in);
+                if (n > 0) {
+                    got.update(in.array(), 0, n);
+                    read += n;
+                }
+                if (net.now() > 3600 * SECOND) throw new AssertionError("stuck after " + read + " bytes");
+            }
+            assertThat(got.digest()).isEqualTo(sent.digest());
+            assertThat(s.info().receiveWindow()).isLessThanOrEqualTo(s.receiveBuffer() + 127);
         }
     }
 }
