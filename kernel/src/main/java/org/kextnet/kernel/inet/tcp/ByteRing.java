@@ -79,13 +79,6 @@ final class ByteRing {
         if (first < len) Copy.out(ring, 0, dst, dstOff + first, len - first);
     }
 
-    /** The byte {@code at} bytes after the first (tests, probes). */
-    byte byteAt(int at) {
-        int i = head + at;
-        if (i >= ring.length) i -= ring.length;
-        return ring[i];
-    }
-
     /** Drops the first {@code n} bytes (acknowledged). */
     void consume(int n) {
         if (n < 0 || n > length) throw new IllegalArgumentException("consume " + n + " of " + length);

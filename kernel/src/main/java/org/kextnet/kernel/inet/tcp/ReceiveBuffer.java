@@ -74,8 +74,6 @@ final class ReceiveBuffer {
     /** Whether out-of-order data is held. */
     boolean hasHoles() { return ranges > 0; }
     int rangeCount() { return ranges; }
-    int rangeStart(int i) { return rStart[i]; }
-    int rangeEnd(int i) { return rEnd[i]; }
 
     /**
      * Writes {@code len} bytes with sequence number {@code seq}, already trimmed by the caller to

@@ -1381,7 +1381,7 @@ public final class TcpConnection {
         if (sb.deliveredRetransmitted) {
             // the ACK may be for the original transmission: ignore it if it came back faster than any path can
             if (minRtt != NONE && rtt < minRtt) return;
-            if (tsOk && opts.tsEcr != 0 && Seq.lt(opts.tsEcr, tsValueAt(sb.deliveredXmit))) return;
+            if (tsOk && opts.tsEcr != 0 && Seq.lt(opts.tsEcr, tsNow(sb.deliveredXmit))) return;
         }
         rackRtt = rtt;
         if (rackXmit < 0 || sb.deliveredXmit - rackXmit > 0 || (sb.deliveredXmit == rackXmit && Seq.gt(sb.deliveredEnd, rackEnd))) {
@@ -1901,7 +1901,6 @@ public final class TcpConnection {
 
     private int tsNow(long now) { return (int) (now / 1_000_000L) + tsOffset; }
 
-    private int tsValueAt(long t) { return tsNow(t); }
 
     // =====================================================================================================
     // RTT and timers
@@ -2447,9 +2446,6 @@ public final class TcpConnection {
 
     // ---- for the stack ----
 
-    /** Whether the connection is half-open for a listener (counts against its SYN queue). */
-    boolean isEmbryonic() { return embryonic; }
-
     /** Aborts without a word to the peer (the stack closes). */
     void kill() {
         lock.lock();
@@ -2478,15 +2474,7 @@ public final class TcpConnection {
         drain();
     }
 
-    int sendNextForTests() { return sndNxt; }
-    int sendUnackedForTests() { return sndUna; }
-    int receiveNextForTests() { return rcvNxt; }
-    long sendWindowForTests() { return sndWnd; }
-    int issForTests() { return iss; }
-    int irsForTests() { return irs; }
-    int tsOffsetForTests() { return tsOffset; }
-    CongestionControl ccForTests() { return cc; }
-    String scoreboardForTests() { return sb.toString(); }
+    /** The current RTO with its backoff (tests). */
     long rtoForTests() { return currentRto(); }
     int backoffForTests() { return backoff; }
 }

@@ -44,12 +44,10 @@ public interface TcpUpcall {
      * and may re-inject it later with {@link TcpConnection#appendReceived} (order is the callee's to keep:
      * once it holds data it holds what follows too). Any other errno: the data is dropped and freed.
      *
-     * @param flags {@link #DATA_URGENT} when the data is the out-of-band byte
+     * @param flags 0: the urgent byte taken out of band is not passed here but read with
+     *              {@link TcpConnection#readOutOfBand} (xnu's {@code sock_data_filt_flag_oob} has no caller yet)
      */
     default int dataIn(TcpConnection c, Mbuf data, int flags) { return 0; }
-
-    /** {@link #dataIn} flag: the out-of-band urgent byte. */
-    int DATA_URGENT = 1;
 
     /** The names of the bits set in {@code events}, for logs and tests. */
     static String describe(int events) {
