@@ -113,10 +113,7 @@ public final class TcpConnection {
     private int pathMtu;
 
     // ---- RTT (RFC 6298) ----
-    private long srtt, rttvar, rto;
-    private boolean haveRtt;
-    private int backoff;
-    private long minRtt = NONE, minRttTime;
+    private final RttEstimator rtt;
     /** RTT seen by the receiver through timestamps, for auto-tuning. */
     private long rcvRtt;
 
@@ -205,7 +202,7 @@ public final class TcpConnection {
         this.rcv = new ReceiveBuffer(userRcvBuf ? options.receiveBuffer : cfg.receiveBuffer, cfg.maxReassemblyRanges);
         this.rcv.setPullOutOfBand(!options.oobInline);
         this.filtered = new ByteRing(rcv.capacity());
-        this.rto = cfg.initialRto;
+        this.rtt = new RttEstimator(cfg, stack.wheel().tickNanos());
         this.rtxTimer = new Timeout((t, now) -> timer(t));
         this.dackTimer = new Timeout((t, now) -> timer(t));
         this.idleTimer = new Timeout((t, now) -> timer(t));
@@ -760,7 +757,7 @@ public final class TcpConnection {
         try {
             return new TcpInfo(state, localPort == 0 ? null : new TcpEndpoint(localHigh, localLow, localPort),
                     remotePort == 0 ? null : new TcpEndpoint(remoteHigh, remoteLow, remotePort), snd.length(),
-                    filtered.length() + rcv.readable(), srtt, rttvar, currentRto(), backoff,
+                    filtered.length() + rcv.readable(), rtt.srtt(), rtt.rttvar(), currentRto(), rtt.backoff(),
                     cc != null ? cc.cwnd() : 0, cc != null ? cc.ssthresh() : Long.MAX_VALUE, sndWnd,
                     state.isSynchronized() ? Integer.toUnsignedLong(rcvAdv - rcvNxt) : 0, mss, sb.pipe(),
                     retransmits, bytesSent, bytesReceived, congestionControl(), sackOk, tsOk, sndScale, rcvScale,
@@ -950,8 +947,8 @@ public final class TcpConnection {
         cc = CongestionControl.create(options.congestionControl != null ? options.congestionControl : cfg.congestionControl);
         // RFC 6928 / 5681 initial window, and RFC 6298 5.7: a lost SYN leaves the RTO at 3 s until data is timed.
         cc.init((long) Math.max(1, cfg.initialWindow) * mss, mss, now);
-        if (synRetransmitted && !haveRtt) rto = Math.max(rto, cfg.rtoAfterSynLoss);
-        backoff = 0;
+        if (synRetransmitted) rtt.afterSynLoss();
+        rtt.resetBackoff();
         synRetries = 0;
         recoveryPoint = iss;
         sb.init(sndUna);
@@ -1316,9 +1313,9 @@ public final class TcpConnection {
                 }
             } else if (rtoRecovery) {
                 if (Seq.geq(ack, recoveryPoint)) endRecovery(now);
-                cc.onAck(ackedBytes, true, now, srtt);
+                cc.onAck(ackedBytes, true, now, rtt.srtt());
             } else {
-                cc.onAck(ackedBytes, cwndLimited, now, srtt);
+                cc.onAck(ackedBytes, cwndLimited, now, rtt.srtt());
             }
             growSendBuffer();
             dupAcks = 0;
@@ -1377,13 +1374,13 @@ public final class TcpConnection {
     /** RFC 8985 6.2 steps 2-3: RACK's most recently delivered segment and RTT. */
     private void rackUpdate(long now) {
         if (sb.deliveredXmit < 0) return;
-        long rtt = now - sb.deliveredXmit;
+        long sampled = now - sb.deliveredXmit;
         if (sb.deliveredRetransmitted) {
             // the ACK may be for the original transmission: ignore it if it came back faster than any path can
-            if (minRtt != NONE && rtt < minRtt) return;
+            if (rtt.minRtt() != RttEstimator.NONE && sampled < rtt.minRtt()) return;
             if (tsOk && opts.tsEcr != 0 && Seq.lt(opts.tsEcr, tsNow(sb.deliveredXmit))) return;
         }
-        rackRtt = rtt;
+        rackRtt = sampled;
         if (rackXmit < 0 || sb.deliveredXmit - rackXmit > 0 || (sb.deliveredXmit == rackXmit && Seq.gt(sb.deliveredEnd, rackEnd))) {
             rackXmit = sb.deliveredXmit;
             rackEnd = sb.deliveredEnd;
@@ -1403,8 +1400,8 @@ public final class TcpConnection {
             if (fastRecovery || rtoRecovery) return 0;
             if (sb.sackedBytes() >= (long) cfg.dupThresh * mss) return 0;
         }
-        long mr = minRtt == NONE ? 0 : minRtt;
-        return Math.min(rackReoWndMult * mr / 4, srtt);
+        long mr = rtt.minRtt() == RttEstimator.NONE ? 0 : rtt.minRtt();
+        return Math.min(rackReoWndMult * mr / 4, rtt.srtt());
     }
 
     /** Marks segments lost (RACK, or DupThresh; NewReno's third dupACK) and enters recovery when one is. */
@@ -1880,8 +1877,8 @@ public final class TcpConnection {
     /** Receive-buffer auto-tuning: a reader that drained over half the buffer in one RTT gets it doubled. */
     private void autotune(long now) {
         if (userRcvBuf) return;
-        long rtt = rcvRtt > 0 ? rcvRtt : srtt;
-        if (rtt <= 0 || now - autotuneTime < rtt) return;
+        long period = rcvRtt > 0 ? rcvRtt : rtt.srtt();
+        if (period <= 0 || now - autotuneTime < period) return;
         int cap = rcv.capacity() - scaleSlack();
         if (autotuneCopied > cap / 2 && cap < cfg.receiveBufferMax && (65535L << rcvScale) > cap) {
             int n = (int) Math.min(Math.min((long) cap * 2, cfg.receiveBufferMax), 65535L << rcvScale);
@@ -1911,37 +1908,14 @@ public final class TcpConnection {
      * millisecond granularity, so it feeds SRTT and not the minimum RTT that RACK trusts.
      */
     private void tsRttSample(long now) {
-        long r = (long) (tsNow(now) - opts.tsEcr) * 1_000_000L;
-        if (r >= 0) rtt(r, now, false);
+        rtt.sample((long) (tsNow(now) - opts.tsEcr) * 1_000_000L, now, false);
     }
 
     private void rttSample(long r, long now) {
-        if (r >= 0) rtt(r, now, true);
+        rtt.sample(r, now, true);
     }
 
-    /** RFC 6298 2.2-2.3 with clock granularity G = one timer tick; a valid sample ends the backoff (Karn). */
-    private void rtt(long r, long now, boolean precise) {
-        if (!haveRtt) {
-            srtt = r;
-            rttvar = r / 2;
-            haveRtt = true;
-        } else {
-            rttvar = (3 * rttvar + Math.abs(srtt - r)) / 4;
-            srtt = (7 * srtt + r) / 8;
-        }
-        long g = stack.wheel().tickNanos();
-        rto = Math.min(cfg.maxRto, Math.max(cfg.minRto, srtt + Math.max(g, 4 * rttvar)));
-        backoff = 0;
-        if (precise && (minRtt == NONE || r < minRtt || now - minRttTime > 10 * SECOND)) {
-            minRtt = r;
-            minRttTime = now;
-        }
-    }
-
-    private long currentRto() {
-        long r = rto << Math.min(backoff, 16);
-        return r < 0 || r > cfg.maxRto ? cfg.maxRto : r;
-    }
+    private long currentRto() { return rtt.rto(); }
 
     private void armRtx(int kind, long deadline) {
         rtxKind = kind;
@@ -1998,18 +1972,18 @@ public final class TcpConnection {
 
     /** RFC 8985 7.2: a probe may be scheduled when SACK is on, no recovery or probe is under way. */
     private boolean tlpAllowed() {
-        return cfg.tailLossProbe && sackOk && !fastRecovery && !rtoRecovery && !tlpOutstanding && haveRtt && !sb.isEmpty();
+        return cfg.tailLossProbe && sackOk && !fastRecovery && !rtoRecovery && !tlpOutstanding && rtt.measured() && !sb.isEmpty();
     }
 
     /** RFC 8985 7.2 TLP_calc_PTO. */
     private long pto() {
-        long p = 2 * srtt;
+        long p = 2 * rtt.srtt();
         if (sb.count() == 1) p += cfg.maxAckDelay;
         return Math.max(p, stack.wheel().tickNanos() * 2);
     }
 
     private void armPersist(long now) {
-        long base = Math.max(rto, PERSIST_MIN) << Math.min(persistBackoff, 16);
+        long base = Math.max(rtt.baseRto(), PERSIST_MIN) << Math.min(persistBackoff, 16);
         armRtx(RTX_PERSIST, now + Math.min(Math.max(base, PERSIST_MIN), PERSIST_MAX));
     }
 
@@ -2084,7 +2058,7 @@ public final class TcpConnection {
                 enterClosed(passive ? 0 : softError != 0 ? softError : Errno.ETIMEDOUT);
                 return;
             }
-            backoff++;
+            rtt.backOff();
             stack.count(Stat.TCP_RTO);
             sendSyn(now, true);
             armRtx(RTX_RTO, now + currentRto());
@@ -2093,7 +2067,7 @@ public final class TcpConnection {
         if (sb.isEmpty() || state == TcpState.TIME_WAIT || state == TcpState.CLOSED) return;
         stack.count(Stat.TCP_RTO);
         long userTimeout = options.userTimeout;
-        if (backoff >= cfg.maxRetransmits || (userTimeout > 0 && now - firstUnackedTime >= userTimeout)) {
+        if (rtt.backoff() >= cfg.maxRetransmits || (userTimeout > 0 && now - firstUnackedTime >= userTimeout)) {
             stack.count(Stat.TCP_TIMEOUT_DROPS);
             sendReset(now);
             enterClosed(softError != 0 ? softError : Errno.ETIMEDOUT);
@@ -2102,7 +2076,7 @@ public final class TcpConnection {
         // RFC 5681 eq. 4 on the first timeout of an episode; ssthresh is held for later ones.
         if (!rtoRecovery) startUndoEpisode();
         cc.onTimeout(sb.outBytes(), now, !rtoRecovery);
-        backoff++;
+        rtt.backOff();
         sb.markAllLost();
         fastRecovery = false;
         rtoRecovery = true;
@@ -2476,5 +2450,5 @@ public final class TcpConnection {
 
     /** The current RTO with its backoff (tests). */
     long rtoForTests() { return currentRto(); }
-    int backoffForTests() { return backoff; }
+    int backoffForTests() { return rtt.backoff(); }
 }
