@@ -145,25 +145,29 @@ class TcpTimersTest {
         assertThat(data(b.received())).hasSize(3).allMatch(s -> s.len() == 10);
     }
 
-    @Test void readingAFullBufferSendsAWindowUpdate() throws Exception {
+    /** A connected to the raw peer with an 8 KiB receive buffer (so no window scaling), no timestamps. */
+    private RawPeer smallReceiver() throws Exception {
         net = TcpTestNet.withRawPeer(new TcpConfig());
         RawPeer b = new RawPeer(net);
         TcpSocketOptions o = new TcpSocketOptions();
         o.receiveBuffer = 8192;
-        b.c = null;
-        // A with an 8 KiB buffer (and therefore no window scaling)
-        TcpConnection c = net.a.stack.open(b.events, o);
-        c.connect(net.b.at(80));
+        b.c = net.a.stack.open(b.events, o);
+        b.c.connect(net.b.at(80));
         Seg syn = RawPeer.only(net.takeReceivedAfter());
         assertThat(syn.wscale()).isZero();
         assertThat(syn.window()).isEqualTo(8192);
-        b.c = c;
         b.aPort = syn.srcPort();
         b.rcv = syn.seq() + 1;
         b.snd = RawPeer.B_ISS;
         net.inject(Seg.of(Tcp.SYN | Tcp.ACK).ports(80, b.aPort).seq(b.snd).ack(b.rcv).mss(1460));
         b.snd++;
         b.received();
+        return b;
+    }
+
+    @Test void readingAFullBufferSendsAWindowUpdate() throws Exception {
+        RawPeer b = smallReceiver();
+        TcpConnection c = b.c;
         for (int i = 0; i < 5; i++) b.send(new byte[i < 4 ? 1448 : 8192 - 4 * 1448]);
         List<Seg> acks = b.receivedWithin(100 * MS);
         assertThat(acks.getLast().window()).as("the buffer is full").isZero();
@@ -175,20 +179,8 @@ class TcpTimersTest {
     }
 
     @Test void theReceiverOpensTheWindowOnlyInUsefulSteps() throws Exception {
-        net = TcpTestNet.withRawPeer(new TcpConfig());
-        RawPeer b = new RawPeer(net);
-        TcpSocketOptions o = new TcpSocketOptions();
-        o.receiveBuffer = 8192;
-        TcpConnection c = net.a.stack.open(b.events, o);
-        c.connect(net.b.at(80));
-        Seg syn = RawPeer.only(net.takeReceivedAfter());
-        b.c = c;
-        b.aPort = syn.srcPort();
-        b.rcv = syn.seq() + 1;
-        b.snd = RawPeer.B_ISS;
-        net.inject(Seg.of(Tcp.SYN | Tcp.ACK).ports(80, b.aPort).seq(b.snd).ack(b.rcv).mss(1460));
-        b.snd++;
-        b.received();
+        RawPeer b = smallReceiver();
+        TcpConnection c = b.c;
         b.send(new byte[8192]);
         assertThat(b.receivedWithin(100 * MS).getLast().window()).isZero();
         c.read(ByteBuffer.allocate(100)); // 100 bytes free: too little to offer (receiver SWS avoidance)
