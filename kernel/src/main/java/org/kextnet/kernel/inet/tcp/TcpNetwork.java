@@ -27,7 +27,9 @@ public interface TcpNetwork {
     /**
      * Sends one segment. {@code segment}'s data is the TCP header and payload, with its checksum filled
      * unless {@link #checksumOffload} said otherwise; there is headroom in front for the network and link
-     * headers. Always takes ownership of {@code segment}.
+     * headers. IPv4 sends it with DF set: TCP does path MTU discovery (RFC 1191) and never wants it fragmented;
+     * a segment larger than the next hop's MTU is refused with EMSGSIZE or answered by ICMP fragmentation-needed.
+     * Always takes ownership of {@code segment}.
      *
      * @return 0, or an errno: ENOBUFS, EHOSTUNREACH, ENETUNREACH, EMSGSIZE (TCP treats them all as a lost segment)
      */
