@@ -59,13 +59,19 @@ public final class Contexts {
         PacketContext c = new PacketContext(this, stats.newCells(), grace, GracePeriod.stripeFor(Thread.currentThread()),
                 new BufferCache(buffers.small()), false);
         c.holds = 1;
-        if (bind && current.get() == null) current.set(c);
+        if (bind && current.get() == null) {
+            current.set(c);
+            stats.bind(c.stats());
+        }
         return c;
     }
 
     void close(PacketContext c) {
         if (c.leased) throw new IllegalStateException("a leased context is released, not closed");
-        if (current.get() == c) current.remove();
+        if (current.get() == c) {
+            current.remove();
+            stats.unbind();
+        }
         c.closeCache();
         stats.retire(c.stats());
     }
@@ -89,6 +95,7 @@ public final class Contexts {
         if (c == null) c = new PacketContext(this, stats.newCells(), grace, GracePeriod.stripeFor(Thread.currentThread()), null, true);
         c.holds = 1;
         current.set(c);
+        stats.bind(c.stats());
         return c;
     }
 
@@ -97,6 +104,7 @@ public final class Contexts {
         if (--c.holds > 0 || !c.leased) return;
         if (c.inSection()) throw new IllegalStateException("context released inside a read-side section");
         current.set(null); // not remove(): the thread's next acquire then finds its map entry and allocates nothing
+        stats.unbind();
         synchronized (pool) {
             if (pooled < POOL_LIMIT) {
                 pool[pooled++] = c;

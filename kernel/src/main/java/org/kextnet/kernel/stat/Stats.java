@@ -36,8 +36,33 @@ public final class Stats {
     /** How many threads' cells a read sums now. */
     public int liveCells() { return cells.size(); }
 
+    /** The cells of the thread's packet context while it holds one ({@link #bind}), else null. */
+    private final ThreadLocal<StatCells> bound = new ThreadLocal<>();
+
+    /**
+     * Makes {@code c} the calling thread's cells until {@link #unbind}: code that counts without a packet context in
+     * hand ({@link #add}, TCP's engine) then counts into them without a lock. The packet contexts bind their cells
+     * while a thread holds them.
+     */
+    public void bind(StatCells c) { bound.set(c); }
+
+    /** Ends {@link #bind}; the thread's entry stays (empty), so binding again allocates nothing. */
+    public void unbind() { bound.set(null); }
+
     /** Counts one event from any thread; for cold paths (drops, control traffic). */
-    public synchronized void count(Stat s) { shared.add(s, 1); }
+    public void count(Stat s) { add(s, 1); }
+
+    /** Adds to a counter from any thread: into the cells it holds if any, else into the shared cells under the lock. */
+    public void add(Stat s, long n) {
+        StatCells c = bound.get();
+        if (c != null) {
+            c.add(s, n);
+            return;
+        }
+        synchronized (this) {
+            shared.add(s, n);
+        }
+    }
 
     public synchronized long get(Stat s) {
         long n = shared.get(s);
