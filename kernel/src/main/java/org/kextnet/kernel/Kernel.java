@@ -15,6 +15,8 @@ import org.kextnet.kernel.inet.IpOutput;
 import org.kextnet.kernel.inet.Ipv4Layer;
 import org.kextnet.kernel.inet.Pinger;
 import org.kextnet.kernel.inet.RouteTable;
+import org.kextnet.kernel.inet.tcp.TcpConfig;
+import org.kextnet.kernel.inet.tcp.TcpLayer;
 import org.kextnet.kernel.inet.udp.UdpLayer;
 import org.kextnet.kernel.link.LinkLayers;
 import org.kextnet.kernel.link.loopback.LoopbackDriver;
@@ -70,6 +72,7 @@ public final class Kernel implements AutoCloseable {
     private final Ipv4Layer ipv4;
     private final SocketFilters socketFilters;
     private final UdpLayer udp;
+    private final TcpLayer tcp;
     private final ControlRegistry controls;
     private final Domains domains;
     private final ExtensionInterfaces extensionInterfaces;
@@ -110,6 +113,8 @@ public final class Kernel implements AutoCloseable {
         this.socketFilters = new SocketFilters(contexts, heads);
         this.udp = new UdpLayer(ipv4, socketFilters, buffers);
         ipv4.protocols().register(Ipv4.PROTO_UDP, udp);
+        this.tcp = new TcpLayer(ipv4, socketFilters, buffers, wheel, contexts, new TcpConfig());
+        ipv4.protocols().register(Ipv4.PROTO_TCP, tcp);
         this.controls = new ControlRegistry(events, heads, buffers);
         this.domains = new Domains(ipv4.protocols(), socketFilters);
         this.extensionInterfaces = new ExtensionInterfaces(interfaces);
@@ -200,6 +205,7 @@ public final class Kernel implements AutoCloseable {
     public IpOutput ipOutput() { return ipv4.output(); }
     public IcmpLayer icmp() { return ipv4.icmp(); }
     public UdpLayer udp() { return udp; }
+    public TcpLayer tcp() { return tcp; }
     public Interface loopback() { return loopback; }
     /** The socket filters registered for the kernel's sockets. */
     public SocketFilters socketFilters() { return socketFilters; }
@@ -294,6 +300,7 @@ public final class Kernel implements AutoCloseable {
             }
         }
         interfaces.close();
+        tcp.stack().close();
         grace.close(); // after the readers stopped: pending detached callbacks run now
     }
 }

@@ -267,8 +267,18 @@ public abstract class KernelSocket implements FilteredSocket, AutoCloseable {
         filters.notify(SocketEvent.CLOSING, 0);
         if (isConnected()) protoDisconnect();
         protoClose();
-        filters.close();
+        if (!protoOutlivesClose()) filters.close();
     }
+
+    /**
+     * Whether the protocol keeps the socket after {@code close} (a TCP connection sending what is left, then
+     * disconnecting): its filters stay attached and hear the rest ({@code disconnected}) until the protocol lets go
+     * and calls {@link #releaseFilters} (xnu's {@code sofree}). Default: no.
+     */
+    protected boolean protoOutlivesClose() { return false; }
+
+    /** Detaches every filter once the protocol has let go of a closed socket ({@link #protoOutlivesClose}). */
+    protected final void releaseFilters() { filters.close(); }
 
     // ---- data ----
 

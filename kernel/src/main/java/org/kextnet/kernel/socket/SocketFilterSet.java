@@ -8,6 +8,7 @@ import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.socket.SockAddr;
 import org.kextnet.kpi.socket.SockOpt;
 import org.kextnet.kpi.socketfilter.SocketFilter;
+import org.kextnet.kpi.socketfilter.SocketFilterParams;
 
 /**
  * The filters attached to one socket, in attachment order, and the code that calls them
@@ -184,6 +185,36 @@ public final class SocketFilterSet {
     public int getSockName(SockAddr sa) { return run("getsockname", (f, a) -> f.getSockName(a, sa)); }
     public int getPeerName(SockAddr sa) { return run("getpeername", (f, a) -> f.getPeerName(a, sa)); }
     public int ioctl(long request, Object arg) { return run("ioctl", (f, a) -> f.ioctl(a, request, arg)); }
+
+    /**
+     * {@code sf_accept} (filters registered with {@code SFLT_EXTENDED} only) on a socket just accepted ({@code so} is that socket; these are its filters): a filter that
+     * returns EJUSTRETURN is detached from it and the others go on; any other error refuses the connection.
+     * @return 0 to hand the socket to the caller, or the errno that refused it
+     */
+    public int accept(org.kextnet.kpi.socket.Socket so, SockAddr local, SockAddr remote) {
+        Attachment[] c = chain;
+        if (c.length == 0) return 0;
+        PacketContext ctx = registry.contexts().acquire();
+        ctx.enter();
+        try {
+            for (Attachment a : c) {
+                if ((a.entry.params().flags() & SocketFilterParams.FLAG_EXTENDED) == 0) continue; // sf_accept is extended
+                int r;
+                try {
+                    r = a.entry.filter.accept(a, so, local.copy(), remote.copy());
+                } catch (Throwable t) {
+                    a.entry.fault("accept", t);
+                    r = Errno.EIO;
+                }
+                if (r == Errno.EJUSTRETURN) detach(a);
+                else if (r != 0) return r;
+            }
+            return 0;
+        } finally {
+            ctx.exit();
+            registry.contexts().release(ctx);
+        }
+    }
 
     int option(SockOpt opt) {
         return run(opt.direction() == SockOpt.SET ? "setoption" : "getoption",

@@ -214,6 +214,9 @@ public final class TcpConnection {
 
     public TcpState state() { return state; }
 
+    /** The upcall the connection reports to. */
+    TcpUpcall upcall() { return upcall; }
+
     /** Replaces the upcall (the socket layer installs its own on an accepted connection). */
     public void setUpcall(TcpUpcall u) { this.upcall = u; }
 
