@@ -127,7 +127,8 @@ final class KernelGroup {
      * Waits until {@code ready} holds, for up to {@code timeoutNanos} of the group's time, running the pending frames
      * before each look. On the system clock it parks between looks (timer threads keep running). On a manual clock
      * nothing else moves: when no frame is left it moves the clock to the next timeout, and when none falls within
-     * the time left it lets the whole timeout pass and looks a last time.
+     * the time left it waits for the final callbacks already requested (they run after a grace period, on the
+     * kernel's reclaim thread), looks again, and then lets the whole timeout pass and looks a last time.
      * @return whether {@code ready} held
      */
     boolean await(BooleanSupplier ready, long timeoutNanos) {
@@ -145,6 +146,11 @@ final class KernelGroup {
             synchronized (this) {
                 long next = nextExpiry();
                 if (next == Long.MAX_VALUE || next - deadline > 0) {
+                    // Final callbacks (detach and the like) run on each kernel's reclaim thread after a grace period:
+                    // let them run before deciding that nothing more will happen.
+                    for (KernelHarness k : kernels) k.awaitDetached();
+                    runPending();
+                    if (ready.getAsBoolean()) return true;
                     if (deadline - clock.nanoTime() > 0) advanceTo(deadline);
                     return ready.getAsBoolean();
                 }

@@ -134,6 +134,7 @@ class TcpLogTest {
             assertThat(r).containsEntry("state", "disconnected").containsEntry("stopped", T0.plusMillis(10).toString());
             assertThat(s.state()).isEqualTo("TIME-WAIT");
             k.advanceTime(2, TimeUnit.MINUTES);                             // 2 MSL: the socket is released, the filter detached
+            k.awaitDetached();                                              // (detach runs after a grace period)
             assertThat(fields(ask(c, "list").getFirst())).containsEntry("state", "closed").containsEntry("stopped", T0.plusMillis(10).toString());
             assertThat(ask(c, "stats").getFirst()).startsWith("records=1 live=0 finished=1 ");
         }
