@@ -59,7 +59,8 @@ final class LoaderDemo {
         return exampleScript("tcplog", "tcplog.jar", "tcplog.kern_server");
     }
 
-    private static Path exampleScript(String module, String jar, String script) {
+    /** An example's script (and its jar beside it) in the distribution or the build output, or null. */
+    static Path exampleScript(String module, String jar, String script) {
         List<Path> candidates = new ArrayList<>();
         try {
             Path here = Path.of(LoaderDemo.class.getProtectionDomain().getCodeSource().getLocation().toURI());
