@@ -48,6 +48,7 @@ abstract class SampleDaemon extends InJvmDaemon {
     }
 
     @AfterEach void closePeer() {
+        admin.closeServices();
         peer.close();
     }
 
