@@ -45,7 +45,7 @@ class TunnelSampleTest extends SampleDaemon {
             // This side, as an operator does it through kern_loader's socket.
             Run add = run("kl_util", "-a", script.toString());
             assertThat(add.code()).as(add.err()).isZero();
-            assertThat(add.out()).contains("tunnel: started, registrations {ipfilter=1, kctl=1}");
+            assertThat(add.out()).contains("tunnel: started, registrations {ipfilter=1, kctl=1, plumber=1}");
             assertThat(run("ctl", "send", "tunnel", "create", "ktun0", "local", KERNEL_IP, "remote", PEER_IP).out())
                     .isEqualTo("ktun0 local 10.99.0.1:5555 remote 10.99.0.2:5555 mtu 1472\n");
             assertThat(run("admin", "ifconfig", "ktun0", "inet", "10.9.0.1/30").code()).isZero();
@@ -61,7 +61,7 @@ class TunnelSampleTest extends SampleDaemon {
             assertThat(run("ctl", "send", "tunnel", "list").out()).isEqualTo("ktun0 local 10.99.0.1:5555 remote 10.99.0.2:5555 mtu 1472:"
                     + " out 4 packets 336 bytes, in 4 packets 336 bytes, dropped 0, loops 0\n");
             assertThat(run("admin", "netstat", "-i").out()).contains("ktun0");
-            assertThat(run("kl_util", "-k").out()).contains("Loaded      tunnel (0.1.0-SNAPSHOT) <> {ifnet=1,ipfilter=1,kctl=1} 0");
+            assertThat(run("kl_util", "-k").out()).contains("Loaded      tunnel (0.1.0-SNAPSHOT) <> {ifnet=1,ipfilter=1,kctl=1,plumber=1,proto=1} 0");
 
             WeakReference<ClassLoader> here = classLoaderOf("tunnel");
             Run unload = run("kl_util", "-u", "tunnel");

@@ -3,7 +3,9 @@ package org.kextnet.examples.tunnel;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -19,21 +21,28 @@ import org.kextnet.kpi.control.ControlRef;
 import org.kextnet.kpi.control.KernelControl;
 import org.kextnet.kpi.ipfilter.IpFilter;
 import org.kextnet.kpi.mbuf.Mbuf;
+import org.kextnet.kpi.net.DemuxDescriptor;
+import org.kextnet.kpi.net.FrameInfo;
 import org.kextnet.kpi.net.Ifnet;
 import org.kextnet.kpi.net.IfnetAddress;
 import org.kextnet.kpi.net.IfnetFamily;
 import org.kextnet.kpi.net.IfnetInit;
+import org.kextnet.kpi.net.ProtocolFamily;
+import org.kextnet.kpi.protocol.ProtocolHandler;
+import org.kextnet.kpi.protocol.ProtocolPlumber;
 import org.kextnet.kpi.server.KernServ;
 import org.kextnet.kpi.server.PortMessage;
 
 /**
- * IPv4 in UDP tunnels: each one an interface {@code ktunN} made with the interface KPI ({@code ifnet_allocate},
- * {@code ifnet_attach}) of the TUN family, on which the kernel plumbs its IPv4 as on any TUN interface, so that an
- * operator gives it an address and routes ({@code ifconfig ktun0 inet 10.9.0.1/30}). Packets routed into it leave
- * inside UDP to the other end; an IP filter takes the UDP datagrams that come back from it and hands their inner
- * packets to the interface, as a driver hands it what it receives. The format is Linux's foo-over-UDP for IPv4
- * ({@code ip fou add port N ipproto 4} with an {@code ipip} device using {@code encap fou}): the UDP payload is the
- * inner packet.
+ * IPv4 in UDP tunnels: each one an interface {@code ktunN} of the GIF family (xnu's family for IP tunnels) made with
+ * the interface KPI ({@code ifnet_allocate}, {@code ifnet_attach}). The kernel has no IPv4 plumber for that family, so
+ * the sample registers one ({@code proto_register_plumber}): it attaches PF_INET to each ktun interface with a
+ * protocol handler that gives what the interface receives to the kernel's IPv4 ({@code proto_input}) and has nothing
+ * to prepare on output, a tunnel having no link addresses. An operator then gives the interface an address and
+ * routes as any other ({@code ifconfig ktun0 inet 10.9.0.1/30}). Packets routed into it leave inside UDP to the other
+ * end; an IP filter takes the UDP datagrams that come back from it and hands their inner packets to the interface, as
+ * a driver hands it what it receives. The format is Linux's foo-over-UDP for IPv4 ({@code ip fou add port N ipproto
+ * 4} with an {@code ipip} device using {@code encap fou}): the UDP payload is the inner packet.
  *
  * <p>Kernel control {@value #NAME} (privileged):
  * <pre>
@@ -42,13 +51,15 @@ import org.kextnet.kpi.server.PortMessage;
  * list
  * </pre>
  */
-public final class Tunnel implements KernelExtension, IpFilter, KernelControl {
+public final class Tunnel implements KernelExtension, IpFilter, KernelControl, ProtocolPlumber, ProtocolHandler {
     /** The control's, the filter's and the advertised port's name. */
     public static final String NAME = "tunnel";
     /** The UDP port when none is given (there is no standard one for IPv4 in UDP; fou takes what it is told). */
     public static final int DEFAULT_PORT = 5555;
 
     private final Map<String, TunnelInterface> tunnels = new ConcurrentHashMap<>();
+    /** The interfaces this extension made, from allocation on: the plumber plumbs these, no other GIF interface. */
+    private final Set<Ifnet> ours = ConcurrentHashMap.newKeySet();
     /** What the filter looks at: the tunnels, replaced as a whole when one is created or destroyed. */
     private volatile TunnelInterface[] table = new TunnelInterface[0];
     private volatile Kpi kpi;
@@ -60,6 +71,7 @@ public final class Tunnel implements KernelExtension, IpFilter, KernelControl {
         tag = kpi.mbufs().tagIdFind("org.kextnet.examples.tunnel");
         try {
             kpi.ipFilters().addV4(NAME, Position.DEFAULT, this);
+            kpi.protocols().registerPlumber(ProtocolFamily.PF_INET, IfnetFamily.GIF, this);
             control = kpi.controls().register(ControlParams.named(NAME).withFlags(ControlParams.FLAG_PRIVILEGED), this);
             return 0;
         } catch (KpiException e) {
@@ -68,8 +80,8 @@ public final class Tunnel implements KernelExtension, IpFilter, KernelControl {
         }
     }
 
-    // stop(Kpi) is the default: kpi.removeAll() detaches every ktun interface (the kernel unplumbs IPv4 from it and
-    // drops its routes), removes the filter and the control, and answers EBUSY until all of it is gone.
+    // stop(Kpi) is the default: kpi.removeAll() detaches every ktun interface (IPv4 is unplumbed from it and its
+    // routes go), removes the plumber, the filter and the control, and answers EBUSY until all of it is gone.
 
     Kpi kpi() { return kpi; }
 
@@ -85,6 +97,27 @@ public final class Tunnel implements KernelExtension, IpFilter, KernelControl {
         }
         return 0;
     }
+
+    // ---- IPv4 on the ktun interfaces: the plumber and the protocol handler ----
+
+    /** Attaches PF_INET to a ktun interface when it attaches: IPv4 packets (version 4) are the handler's. */
+    @Override public int plumb(Ifnet ifp, int protocolFamily) {
+        if (!ours.contains(ifp)) return Errno.EOPNOTSUPP; // another extension's GIF interface: not ours to plumb
+        try {
+            kpi.protocols().attachProtocol(ifp, protocolFamily, List.of(DemuxDescriptor.ipVersion(4)), this);
+            return 0;
+        } catch (KpiException e) {
+            return e.errno();
+        }
+    }
+
+    /** A packet the interface received (the filter handed it over): to the kernel's IPv4, as {@code proto_input}. */
+    @Override public int input(Ifnet ifp, int protocolFamily, Mbuf m, int frameHeader) {
+        return kpi.protocols().protoInput(ProtocolFamily.PF_INET, m); // 0: IPv4 took it; an errno: the kernel frees it
+    }
+
+    /** Nothing to prepare: a tunnel has no link addresses, and the interface's output adds the outer headers. */
+    @Override public int preOutput(Ifnet ifp, int protocolFamily, Mbuf m, FrameInfo frame) { return 0; }
 
     // ---- the kernel control ----
 
@@ -158,9 +191,10 @@ public final class Tunnel implements KernelExtension, IpFilter, KernelControl {
                     throw new KpiException(Errno.EEXIST, o.name + " has the same ends and port");
                 }
             }
-            Ifnet ifp = kpi.interfaces().allocate(IfnetInit.builder("ktun", unit, IfnetFamily.TUN, t::output).mtu(mtu)
-                    .type(Ifnet.IFT_OTHER).uniqueId("tunnel:" + t.name).build());
-            int r = kpi.interfaces().attach(ifp);
+            Ifnet ifp = kpi.interfaces().allocate(IfnetInit.builder("ktun", unit, IfnetFamily.GIF, t::output).mtu(mtu)
+                    .type(Ifnet.IFT_OTHER).uniqueId("tunnel:" + t.name).detached(ours::remove).build());
+            ours.add(ifp);
+            int r = kpi.interfaces().attach(ifp); // plumbs IPv4 on it, through this extension's plumber
             if (r != 0) {
                 kpi.interfaces().detach(ifp);
                 throw new KpiException(r, "cannot attach " + t.name);

@@ -9,7 +9,7 @@ import org.kextnet.kpi.net.Ifnet;
 
 /**
  * One tunnel: the interface {@code ktunN} and its two ends. What the kernel routes into the interface reaches
- * {@link #output} as a bare IPv4 packet (the interface is of the TUN family: no link header), which goes out again
+ * {@link #output} as a bare IPv4 packet (the interface has no link header), which goes out again
  * inside IPv4 and UDP from {@code local:port} to {@code remote:remotePort}, as Linux's foo-over-UDP carries IPv4
  * ({@code ip fou add port N ipproto 4}): the UDP payload is the inner packet, nothing else.
  */

@@ -177,6 +177,9 @@ class TunnelTest {
 
     @Test void destroyingATunnelTakesItsInterfaceAndRoutesAway() throws Exception {
         assertThat(a.command("ifconfig ktun0")).contains("10.9.0.1");
+        assertThat(a.extension(Tunnel.NAME).registrations()).extracting(r -> r.kind() + " " + r.name())
+                .as("IPv4 on ktun0 is the sample's own plumbing: a plumber for GIF interfaces and the attachment it made")
+                .containsExactlyInAnyOrder("plumber inet/gif", "proto ktun0:inet", "ifnet ktun0", "ipfilter tunnel", "kctl tunnel");
         assertThat(ask(ca, "destroy ktun0")).isEqualTo("destroyed ktun0");
         a.awaitDetached();
         assertThat(a.extension(Tunnel.NAME).interfaces().findByName("ktun0")).isNull();
