@@ -33,7 +33,7 @@ import org.kextnet.kpi.server.PortMessage;
  * interfaces it is attached to, and a swallow mode that takes every frame, holds it and re-injects it from a
  * callout, in the order the frames came, to show how a filter keeps frames and gives them back.
  *
- * <p>Everything goes through the kernel control {@value #NAME} (one command per message, one reply each):
+ * <p>Everything goes through the kernel control {@value #NAME} (privileged; one command per message, one reply each):
  * <pre>
  * attach IFACE          log the frames in and out on IFACE
  * detach IFACE          stop (held frames are re-injected first)
@@ -75,7 +75,7 @@ public final class EnetLog implements KernelExtension, KernelControl {
         this.kpi = kpi;
         tag = kpi.mbufs().tagIdFind("org.kextnet.examples.enetlog");
         try {
-            control = kpi.controls().register(ControlParams.named(NAME).withSizes(0, 64 * 1024), this);
+            control = kpi.controls().register(ControlParams.named(NAME).withFlags(ControlParams.FLAG_PRIVILEGED).withSizes(0, 64 * 1024), this);
         } catch (KpiException e) {
             return e.errno();
         }

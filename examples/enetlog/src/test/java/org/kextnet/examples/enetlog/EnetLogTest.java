@@ -1,6 +1,7 @@
 package org.kextnet.examples.enetlog;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.kextnet.kpi.Errno;
+import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.control.ControlClient;
 import org.kextnet.kpi.socket.SockAddr;
 import org.kextnet.testkit.Datagram;
@@ -36,7 +38,7 @@ class EnetLogTest {
         k = EmbeddedKernel.builder().ethernet("wire0", "10.0.0.1/24").manualClock().build();
         ext = new EnetLog();
         assertThat(ext.start(k.kpi(EnetLog.NAME))).isZero();
-        ctl = k.connectControl(EnetLog.NAME, 0, false);
+        ctl = k.connectControl(EnetLog.NAME, 0, true);
     }
 
     @AfterEach void stop() {
@@ -102,7 +104,7 @@ class EnetLogTest {
 
     @Test void aWatcherReceivesEachNewLineAsAMessage() throws Exception {
         ask(ctl, "attach wire0");
-        try (ControlClient watcher = k.connectControl(EnetLog.NAME, 0, false)) {
+        try (ControlClient watcher = k.connectControl(EnetLog.NAME, 0, true)) {
             assertThat(ask(watcher, "watch")).isEqualTo("watching");
             ping(1);
             ping(2);
@@ -196,6 +198,8 @@ class EnetLogTest {
         assertThat(ask(ctl, "swallow wire0 0")).isEqualTo("error: EINVAL: '0' is not a number from 1 to 10000");
         assertThat(ask(ctl, "show x")).isEqualTo("error: EINVAL: 'x' is not a number from 1 to 256");
         assertThat(ask(ctl, "stats")).startsWith("wire0 log in 0 out 0 ");
+        assertThatThrownBy(() -> k.connectControl(EnetLog.NAME, 0, false)).as("what passes on a link is for privileged clients")
+                .isInstanceOfSatisfying(KpiException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EPERM));
     }
 
     @Test void stopWaitsForClientsThenLeavesNothing() throws Exception {

@@ -29,7 +29,7 @@ import org.kextnet.kpi.server.PortMessage;
  * judged by one set, the old or the new, never by part of each. A set with a mistake is refused whole, and the
  * old one stays. If the filter faults the kernel drops the packet (its fault policy fails closed by default).
  *
- * <p>Commands (one message each; the first line is the command, the rest its rule text):
+ * <p>Commands, for privileged clients (one message each; the first line is the command, the rest its rule text):
  * <pre>
  * show            the set with each rule's packet and byte counters
  * load\nRULES     replaces the whole set
@@ -53,7 +53,7 @@ public final class Firewall implements KernelExtension, IpFilter, KernelControl 
         this.kpi = kpi;
         try {
             kpi.ipFilters().addV4(NAME, Position.DEFAULT, this);
-            control = kpi.controls().register(ControlParams.named(NAME).withSizes(MAX_TEXT, MAX_TEXT), this);
+            control = kpi.controls().register(ControlParams.named(NAME).withFlags(ControlParams.FLAG_PRIVILEGED).withSizes(MAX_TEXT, MAX_TEXT), this);
             return 0;
         } catch (KpiException e) {
             kpi.removeAll();

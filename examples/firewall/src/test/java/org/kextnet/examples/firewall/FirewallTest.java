@@ -14,6 +14,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.kextnet.kpi.Errno;
+import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.control.ControlClient;
 import org.kextnet.kpi.socket.SockAddr;
 import org.kextnet.kpi.socket.SocketConstants;
@@ -37,7 +38,7 @@ class FirewallTest {
         k = EmbeddedKernel.builder().ethernet("wire0", "10.0.0.1/24").ethernet("wire1", "10.1.0.1/24").forwarding(true).build();
         fw = new Firewall();
         assertThat(fw.start(k.kpi(Firewall.NAME))).isZero();
-        ctl = k.connectControl(Firewall.NAME, 0, false);
+        ctl = k.connectControl(Firewall.NAME, 0, true);
     }
 
     @AfterEach void stop() {
@@ -157,6 +158,8 @@ class FirewallTest {
         assertThat(ask("check\nallow in all\n")).isEqualTo("ok: 1 rule, default allow");
         assertThat(ask("show")).startsWith("# rule set 1: 1 rule;");
         assertThat(ask("reload")).isEqualTo("error: EINVAL: unknown command 'reload' (show, load, check, flush, zero)");
+        assertThatThrownBy(() -> k.connectControl(Firewall.NAME, 0, false)).as("the rules are for privileged clients")
+                .isInstanceOfSatisfying(KpiException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EPERM));
     }
 
     @Test void showReadsBackAsTheSameSetAndFlushAndZeroDoWhatTheySay() throws Exception {
