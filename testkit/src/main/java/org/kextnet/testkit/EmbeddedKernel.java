@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
+import org.kextnet.kernel.config.KernelCommands;
 import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.net.InterfaceAddress;
@@ -90,11 +91,13 @@ public final class EmbeddedKernel implements AutoCloseable {
     private final boolean threaded;
     /** The peers this kernel made, by link name. */
     private final Map<String, EmbeddedKernel> peers = new LinkedHashMap<>();
+    private final KernelCommands commands;
 
     private EmbeddedKernel(KernelHarness harness, KernelGroup group, boolean threaded) {
         this.harness = harness;
         this.group = group;
         this.threaded = threaded;
+        this.commands = new KernelCommands(harness.kernel());
         this.links = harness.links().stream().map(l -> new Link(l.name(), l.ifp(), l.ethernet(), l.kernelMac(), l.peerMac(),
                 l.kernelIp(), l.peerIp())).toList();
     }
@@ -192,6 +195,17 @@ public final class EmbeddedKernel implements AutoCloseable {
 
     /** The handle of an extension opened with {@link #kpi}, or null once it was closed. */
     public Kpi extension(String name) { return harness.extension(name); }
+
+    /**
+     * Runs one admin command line in the kernel, as an operator does with {@code kextnet admin} or a configuration
+     * file (docs/configuration.md): {@code ifconfig}, {@code route}, {@code arp}, {@code sysctl}, {@code service},
+     * {@code netstat}. For what an operator sets up around an extension, such as an address and a route on the
+     * interface it created: {@code k.command("ifconfig ktun0 inet 10.9.0.1/30")}.
+     *
+     * @return the command's output (empty for commands that only change state)
+     * @throws IllegalArgumentException naming the problem; the kernel is unchanged
+     */
+    public String command(String line) { return commands.execute(line); }
 
     // ---- in ----
 
@@ -387,8 +401,11 @@ public final class EmbeddedKernel implements AutoCloseable {
     public void awaitDetached() { harness.awaitDetached(); }
 
     /**
-     * Removes every test extension's registrations, waits for their final callbacks, and stops the kernel (and its
-     * peers, or the kernel whose peer this is). Idempotent.
+     * Removes every test extension's registrations, waits for their final callbacks, stops the services the commands
+     * started, and stops the kernel (and its peers, or the kernel whose peer this is). Idempotent.
      */
-    @Override public void close() { group.close(); }
+    @Override public void close() {
+        commands.closeServices();
+        group.close();
+    }
 }
