@@ -68,6 +68,7 @@ public final class MemoryWire {
         @Override public boolean transmit(PacketContext ctx, Packet m) {
             if (lostOnTheWire(ctx, m)) return true; // sent, then lost
             m.nextPkt = null;
+            m.clearHostState(); // the other end gets the bytes, not this host's tags and flags
             if (peer.rx.offer(TxClaim.ofThisThread(), m)) return true;
             m.free();
             return false;
@@ -78,6 +79,7 @@ public final class MemoryWire {
         @Override public boolean transmitClaimed(PacketContext ctx, TxClaim claim, Packet m) {
             if (lostOnTheWire(ctx, m)) return true;
             m.nextPkt = null;
+            m.clearHostState();
             peer.rx.put(claim, m);
             return true;
         }
