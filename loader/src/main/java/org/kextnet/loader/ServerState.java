@@ -1,8 +1,14 @@
 package org.kextnet.loader;
 
+import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.Set;
+
 /**
- * A server record's state ({@code server_state_t}), with the word kl_util prints. Allocating, Loading and
- * Unloading are transient: a request that meets one waits until it ends.
+ * A server record's state ({@code server_state_t}), with the word kl_util prints, and the loader's state machine:
+ * {@link #successors} is the one table of the transitions a record may make. Allocating, Loading and Unloading
+ * are transient: a request that meets one waits until it ends.
  */
 public enum ServerState {
     ZOMBIE("Zombie"),
@@ -20,6 +26,27 @@ public enum ServerState {
     /** Deleted while DETACH: no longer managed, its code stays loaded and its ports keep serving. */
     DETACHED("Detached");
 
+    private static final Map<ServerState, Set<ServerState>> SUCCESSORS = new EnumMap<>(ServerState.class);
+
+    static {
+        for (ServerState s : values()) {
+            SUCCESSORS.put(s, switch (s) {
+                case ALLOCATING -> EnumSet.of(ALLOCATED,     // the jar read and linked, the ports advertised
+                                              DEALLOCATED);  // allocation failed, or the server was deleted meanwhile
+                case ALLOCATED -> EnumSet.of(LOADING,        // a load, asked for or on demand
+                                             DEALLOCATED);   // deleted
+                case LOADING -> EnumSet.of(LOADED,           // the load sequence ran
+                                           FAULTED);         // it failed: everything it made is taken down
+                case LOADED -> EnumSet.of(UNLOADING,         // an unload (also the first half of a delete)
+                                          DETACHED);         // a DETACH server deleted
+                case UNLOADING -> EnumSet.of(ALLOCATED,      // a clean unload: the ports are held again
+                                             FAULTED);       // a forced one
+                case FAULTED -> EnumSet.of(DEALLOCATED);     // deleted (adding the script again replaces the record)
+                case ZOMBIE, DEALLOCATED, DETACHED -> EnumSet.noneOf(ServerState.class); // final
+            });
+        }
+    }
+
     private final String word;
 
     ServerState(String word) {
@@ -30,6 +57,12 @@ public enum ServerState {
     public String word() { return word; }
 
     public boolean transient_() { return this == ALLOCATING || this == LOADING || this == UNLOADING; }
+
+    /** The states a record in this state may move to (unmodifiable). */
+    public Set<ServerState> successors() { return java.util.Collections.unmodifiableSet(SUCCESSORS.get(this)); }
+
+    /** Whether a record in this state may move to {@code next}. */
+    public boolean canBecome(ServerState next) { return SUCCESSORS.get(this).contains(next); }
 
     /** The state for a word (as kl_util prints it), or null. */
     public static ServerState ofWord(String w) {
