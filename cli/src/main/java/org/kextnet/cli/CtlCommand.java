@@ -15,6 +15,7 @@ import org.kextnet.kpi.KpiException;
 import org.kextnet.loader.LoaderError;
 import org.kextnet.loader.LoaderException;
 import org.kextnet.loader.rpc.KernLoaderClient;
+import org.kextnet.loader.rpc.Request;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -101,9 +102,9 @@ public final class CtlCommand {
 
         @Override public Integer call() {
             return withClient(spec, parent.socket, "list", (c, out) -> {
-                List<KernLoaderClient.ControlInfo> all = c.controls();
+                List<Request.ControlInfo> all = c.controls();
                 out.printf("%4s %4s %5s %7s %-16s %s%n", "Id", "Unit", "Flags", "Clients", "Owner", "Name");
-                for (KernLoaderClient.ControlInfo i : all)
+                for (Request.ControlInfo i : all)
                     out.printf("%4d %4d 0x%03x %7d %-16s %s%n", i.id(), i.unit(), i.flags(), i.clients(), i.owner(), i.name());
                 return 0;
             });

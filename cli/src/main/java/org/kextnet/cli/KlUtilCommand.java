@@ -52,8 +52,7 @@ public final class KlUtilCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         try {
             char c = op.load ? 'l' : op.unload ? 'u' : op.add ? 'a' : op.delete ? 'd' : op.abort ? 'A' : op.restart ? 'r' : op.kextstat ? 'k' : 's';
-            return new KlUtil(spec.commandLine().getOut(), spec.commandLine().getErr())
-                    .run(new KlUtil.Request(c, names, listen, LoaderSocket.orDefault(socket)));
+            return new KlUtil(spec.commandLine().getOut(), spec.commandLine().getErr()).run(c, names, listen, LoaderSocket.orDefault(socket));
         } finally {
             // KEXTNET_TIMING=1: the command's own work, for scripts/bench-kern_loader.sh.
             if (System.getenv("KEXTNET_TIMING") != null) System.err.println("kl_util: work " + (System.nanoTime() - t0) / 1000 + " us");

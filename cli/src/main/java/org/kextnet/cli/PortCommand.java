@@ -11,6 +11,7 @@ import java.util.concurrent.Callable;
 import org.kextnet.loader.LoaderError;
 import org.kextnet.loader.LoaderException;
 import org.kextnet.loader.rpc.KernLoaderClient;
+import org.kextnet.loader.rpc.Request;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -48,7 +49,7 @@ public final class PortCommand {
             Path sock = LoaderSocket.orDefault(parent.socket);
             try (KernLoaderClient c = KernLoaderClient.connect(sock)) {
                 long t0 = System.nanoTime();
-                KernLoaderClient.Reply r = c.send(c.lookup(port), id, body);
+                Request.Reply r = c.send(c.lookup(port), id, body);
                 long micros = (System.nanoTime() - t0) / 1000;
                 out.printf("reply from %s: id %d, code %d, %d bytes, %d us%n", port, r.id(), r.code(), r.data().length, micros);
                 out.println(hex ? HexFormat.of().formatHex(r.data()) : new String(r.data(), StandardCharsets.UTF_8));
