@@ -23,6 +23,7 @@ import org.kextnet.loader.LoaderOptions;
 import org.kextnet.loader.rpc.AdminCommands;
 import org.kextnet.loader.rpc.KernelControls;
 import org.kextnet.loader.rpc.PeerPolicy;
+import org.kextnet.loader.rpc.RpcLimits;
 import org.kextnet.loader.rpc.RpcServer;
 import org.kextnet.loader.server.NkeBridge;
 
@@ -69,6 +70,22 @@ public final class KernLoaderCommand implements Callable<Integer> {
     @Option(names = "--log-file", paramLabel = "FILE", description = "Detached: the daemon's log (default: beside the socket).")
     Path logFile;
 
+    @Option(names = "--max-connections", paramLabel = "N", defaultValue = "128",
+            description = "RPC connections served at once; beyond it the one silent longest makes room (default: ${DEFAULT-VALUE}).")
+    int maxConnections;
+
+    @Option(names = "--max-listeners", paramLabel = "N", defaultValue = "16",
+            description = "Connections following the log (kl_util -L) at once (default: ${DEFAULT-VALUE}).")
+    int maxListeners;
+
+    @Option(names = "--frame-timeout", paramLabel = "SECONDS", defaultValue = "5",
+            description = "Longest a client may take over its greeting, a frame, or reading an answer (default: ${DEFAULT-VALUE}).")
+    double frameTimeout;
+
+    @Option(names = "--idle-timeout", paramLabel = "SECONDS", defaultValue = "300",
+            description = "An RPC connection with nothing outstanding is closed after this long silent; log listeners excepted (default: ${DEFAULT-VALUE}).")
+    double idleTimeout;
+
     @Parameters(paramLabel = "SCRIPT", description = "Server scripts to allocate before the configuration file's.")
     List<Path> scripts = new ArrayList<>();
 
@@ -86,6 +103,8 @@ public final class KernLoaderCommand implements Callable<Integer> {
         cmd.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Kextnet.class.getName(), "kern_loader", "-d",
                 "--socket", sock.toString(), "--socket-mode", socketMode, "--pid-file", pidFile.toAbsolutePath().toString()));
+        cmd.addAll(List.of("--max-connections", Integer.toString(maxConnections), "--max-listeners", Integer.toString(maxListeners),
+                "--frame-timeout", Double.toString(frameTimeout), "--idle-timeout", Double.toString(idleTimeout)));
         if (verbose) cmd.add("-v");
         if (conf != null) cmd.addAll(List.of("-c", conf.toAbsolutePath().toString()));
         if (group != null) cmd.addAll(List.of("--group", group));
@@ -139,7 +158,10 @@ public final class KernLoaderCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         RpcServer server;
         try {
-            server = new RpcServer(loader, AdminCommands.of(commands), KernelControls.of(kernel), new PeerPolicy(group), sock, socketMode, stop::countDown);
+            RpcLimits limits = new RpcLimits(maxConnections, maxListeners, Math.round(frameTimeout * 1000), Math.round(idleTimeout * 1000),
+                    RpcLimits.defaults().connectionBudget());
+            server = new RpcServer(loader, AdminCommands.of(commands), KernelControls.of(kernel), new PeerPolicy(group), sock, socketMode,
+                    limits, stop::countDown);
         } catch (IOException e) {
             System.err.println("kern_loader: cannot serve " + sock + ": " + e);
             loader.close();

@@ -36,7 +36,9 @@ public enum LoaderError {
     /** The daemon is shutting down. */
     SHUTTING_DOWN(125, "kern_loader is shutting down"),
     /** A loader-internal failure (a bug): the message has the exception. */
-    INTERNAL(127, "internal error");
+    INTERNAL(127, "internal error"),
+    /** RPC: the daemon is at a limit (connections, log listeners); the message says which. */
+    RPC_BUSY(128, "kern_loader is busy");
 
     private final int code;
     private final String text;

@@ -3,115 +3,342 @@ package org.kextnet.loader.rpc;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.util.concurrent.TimeUnit;
 
-import jdk.net.ExtendedSocketOptions;
 import jdk.net.UnixDomainPrincipal;
 
 import org.kextnet.loader.LoaderError;
 import org.kextnet.loader.LoaderException;
 
 /**
- * One client of the RPC port: the greeting, then frames in, each decoded into a {@link Request} and handed to the
- * client's {@link Session}, and frames out, written whole so frames from different threads never interleave.
+ * One client of the RPC port, served by one virtual thread: the greeting, then frames, each decoded into a
+ * {@link Request} and handed to the client's {@link Session}; what goes back leaves through an {@link Outbox}.
+ *
+ * <p>What a client can make the daemon hold is bounded (docs/rpc.md, "Limits"): a frame is refused as soon as its
+ * length says it is longer than its operation allows ({@link Op#maxFrame}); the bytes of a frame are held only as they
+ * arrive ({@link FrameReader}); the next frame is not read while the requests in the daemon use up the connection's
+ * budget ({@link RpcLimits#connectionBudget}, {@link RpcLimits#MAX_OUTSTANDING}). Time is bounded too: the server's
+ * watchdog calls {@link #check}, which closes a connection whose greeting, frame or write has taken longer than
+ * {@link RpcLimits#frameTimeoutMillis}, or that has been idle for {@link RpcLimits#idleTimeoutMillis} (status listeners
+ * excepted).
  */
-final class Connection {
+final class Connection implements Session.Out, Outbox.Owner {
+    /** The connection whose thread this is (its reader, or one of its requests'): its writes drain inline. */
+    private static final ThreadLocal<Connection> OWN = new ThreadLocal<>();
+
+    /** What the reader is doing, for the watchdog. */
+    private enum Phase { GREETING, IDLE, FRAME, WAITING }
+
     private final RpcServer server;
     private final SocketChannel socket;
-    private final FrameChannel ch;
+    private final RpcLimits limits;
+    private final FrameReader in;
+    private final Outbox out;
     private Session session;
     private volatile int version;
+    private volatile Phase phase = Phase.GREETING;
+    private volatile long phaseSince = System.nanoTime();
+    private volatile long lastActivity = phaseSince;
+    /** When the write now blocked began, or 0. */
+    private volatile long writingSince;
+    private volatile boolean listener;
+    /** Requests read so far. */
+    private volatile long requests;
     private volatile boolean closed;
+    /** Why the connection was closed from outside (deadline, eviction, shutdown), or null. */
+    private volatile RpcServer.Closed abortCause;
+    private final Object budget = new Object();
+    private int outstanding;
+    private long held;
 
-    Connection(RpcServer server, SocketChannel ch) {
+    /** The peer's credentials (SO_PEERCRED), read when the connection was accepted; null where the system has none. */
+    private final UnixDomainPrincipal peer;
+
+    Connection(RpcServer server, SocketChannel ch, UnixDomainPrincipal peer) {
         this.server = server;
         this.socket = ch;
-        this.ch = new FrameChannel(ch);
+        this.peer = peer;
+        this.limits = server.limits();
+        this.in = new FrameReader(ch, this::activity);
+        this.out = new Outbox(ch, this);
     }
 
     void start() {
-        Thread.ofPlatform().name("kern_loader-conn").daemon().start(this::run);
+        Thread.ofVirtual().name("kern_loader-conn").start(this::run);
     }
 
     private void run() {
+        OWN.set(this);
+        RpcServer.Closed cause = RpcServer.Closed.CLIENT;
         try {
-            if (!greet()) return;
-            while (!closed) {
-                ByteBuffer f;
-                try {
-                    f = ch.readFrame();
-                } catch (RpcFormatException e) {
-                    send(Response.errorFrame(0, 0, e)); // framing lost: answer, then close
-                    return;
-                }
-                if (f == null) return;
-                handle(f);
+            if (greet()) {
+                while (!closed && (cause = next()) == null) { }
             }
         } catch (IOException e) {
-            // client went away
+            cause = RpcServer.Closed.CLIENT; // the client went away, or a deadline closed the socket
         } catch (RuntimeException e) {
             server.loader().log().log(3, "rpc connection: " + e);
         } finally {
-            close();
+            out.flush(); // an error frame or a refused greeting goes out before the connection closes
+            close(cause == null ? RpcServer.Closed.CLIENT : cause);
         }
     }
 
+    // ---- reading ----
+
+    private void activity() {
+        long now = System.nanoTime();
+        lastActivity = now;
+        if (phase == Phase.IDLE) enter(Phase.FRAME, now);
+    }
+
+    private void enter(Phase p, long now) {
+        phaseSince = now;
+        phase = p;
+    }
+
     private boolean greet() throws IOException {
-        ByteBuffer h = ch.readExactly(8);
+        if (!in.fill(8)) return false;
+        ByteBuffer h = in.take(8);
         if (h.getInt() != Rpc.MAGIC) return false;
         int clientVersion = h.getShort() & 0xffff;
-        UnixDomainPrincipal peer = socket.getOption(ExtendedSocketOptions.SO_PEERCRED);
         boolean privileged = server.policy().privileged(peer);
         int version = Math.min(clientVersion, Rpc.VERSION);
         boolean refused = version < Rpc.MIN_VERSION;
         this.version = version;
-        if (!refused) session = new Session(server, this::send, privileged, peer == null ? "unknown peer" : "user " + peer.user().getName());
+        if (!refused) session = new Session(server, this, privileged, peer == null ? "unknown peer" : "user " + peer.user().getName());
         RpcWriter w = new RpcWriter();
         w.i32(Rpc.MAGIC).u16(refused ? Rpc.VERSION : version).u16((privileged ? Rpc.HELLO_PRIVILEGED : 0) | (refused ? Rpc.HELLO_VERSION_REFUSED : 0))
                 .i64(refused ? 0 : session.replyPort().id()).str(peer == null ? "?" : peer.user().getName());
-        send(w.raw());
+        out.send(w.raw());
         return !refused;
     }
 
-    private void handle(ByteBuffer f) {
-        int code = f.get(f.position()) & 0xff;
-        int tag = f.remaining() >= 5 ? f.getInt(f.position() + 1) : 0;
-        Op op = Op.of(code);
-        if (op != null && op.since() > version) { // as a server of the agreed version would answer
-            send(Response.errorFrame(code, tag, LoaderError.RPC_UNKNOWN_OP.code(), "unknown operation 0x" + Integer.toHexString(code)
-                    + " (" + op.word() + " needs protocol " + op.since() + "; this connection agreed on " + version + ")"));
-            return;
+    /**
+     * Reads and hands on the next frame.
+     * @return null to go on, or why the connection ends
+     */
+    private RpcServer.Closed next() throws IOException {
+        enter(Phase.IDLE, System.nanoTime());
+        if (!in.fill(4)) return RpcServer.Closed.CLIENT; // a clean end between frames
+        int len = in.peekInt(0);
+        if (len < 5 || len > Rpc.MAX_FRAME) {
+            out.send(Response.errorFrame(0, 0, LoaderError.RPC_MALFORMED.code(), "frame length " + len + " outside 5.." + Rpc.MAX_FRAME));
+            return RpcServer.Closed.MALFORMED; // framing is lost
         }
+        in.fill(5);
+        int code = in.peekByte(4);
+        Op op = Op.of(code);
+        if (op != null && len > op.maxFrame()) {
+            out.send(Response.errorFrame(code, 0, LoaderError.RPC_MALFORMED.code(),
+                    "frame length " + len + " exceeds " + op.maxFrame() + ", the most for " + op.word()));
+            return RpcServer.Closed.MALFORMED; // refused before any of it is held; the rest is not worth reading
+        }
+        if (op == null || op.since() > version) {
+            in.fill(9);
+            int tag = in.peekInt(5);
+            in.skip(4 + len); // streamed through the small buffer: an unknown body is never held
+            out.send(Response.errorFrame(code, tag, LoaderError.RPC_UNKNOWN_OP.code(), op == null
+                    ? "unknown operation 0x" + Integer.toHexString(code) + " (this kern_loader speaks protocol " + Rpc.VERSION + ")"
+                    : "unknown operation 0x" + Integer.toHexString(code) + " (" + op.word() + " needs protocol " + op.since()
+                      + "; this connection agreed on " + version + ")"));
+            return null;
+        }
+        enter(Phase.WAITING, System.nanoTime()); // no deadline while the daemon, not the client, is the one behind
+        if (!admit(len)) return RpcServer.Closed.CLIENT;
+        enter(Phase.FRAME, System.nanoTime());
+        in.fill(4 + len);
+        in.take(4);
+        ByteBuffer f = in.take(len);
+        int tag = f.getInt(f.position() + 1);
         Request.Call call;
         try {
             call = Request.decode(f);
         } catch (LoaderException e) {
-            send(Response.errorFrame(code, tag, e));
+            release(len);
+            out.send(Response.errorFrame(code, tag, e));
+            return null;
+        } finally {
+            in.shrink();
+        }
+        requests++; // only this thread writes it
+        int cost = len + allocationOf(call.request());
+        if (cost > len && !grow(cost - len)) return RpcServer.Closed.CLIENT;
+        session.handle(call.tag(), call.request(), () -> release(cost));
+        return null;
+    }
+
+    /** What the daemon allocates for a request beyond its frame, at the client's word: a control's receive buffer. */
+    private static int allocationOf(Request<?> q) {
+        if (q instanceof Request.CtlRecv r) return Math.min(r.max(), Rpc.MAX_CTL_ALLOC);
+        if (q instanceof Request.CtlGetopt g) return Math.min(Math.max(g.size(), 0), Rpc.MAX_CTL_ALLOC);
+        return 0;
+    }
+
+    // ---- the budget of requests in the daemon ----
+
+    /** Waits until a request of {@code bytes} fits the budget (one is always admitted); false if the connection closed. */
+    private boolean admit(int bytes) {
+        synchronized (budget) {
+            while (!closed && outstanding > 0 && (outstanding >= RpcLimits.MAX_OUTSTANDING || held + bytes > limits.connectionBudget())) {
+                if (!await()) return false;
+            }
+            if (closed) return false;
+            outstanding++;
+            held += bytes;
+            return true;
+        }
+    }
+
+    /** The request just admitted needs {@code bytes} more (allocated for it); waits while others hold them. */
+    private boolean grow(int bytes) {
+        synchronized (budget) {
+            while (!closed && outstanding > 1 && held + bytes > limits.connectionBudget()) {
+                if (!await()) return false;
+            }
+            held += bytes;
+            return !closed;
+        }
+    }
+
+    private boolean await() {
+        try {
+            budget.wait();
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private void release(int bytes) {
+        synchronized (budget) {
+            outstanding--;
+            held -= bytes;
+            budget.notifyAll();
+        }
+    }
+
+    private int outstanding() {
+        synchronized (budget) {
+            return outstanding;
+        }
+    }
+
+    // ---- Session.Out: what goes back ----
+
+    @Override public void send(ByteBuffer frame) { out.send(frame); }
+
+    @Override public void event(ByteBuffer frame) { out.event(frame); }
+
+    @Override public void start(String name, Runnable task) {
+        Thread.ofVirtual().name(name).start(() -> {
+            OWN.set(this);
+            task.run();
+        });
+    }
+
+    @Override public boolean listening(boolean on) {
+        if (on == listener) return true;
+        if (on && !server.addListener()) return false;
+        if (!on) server.removeListener();
+        listener = on;
+        return true;
+    }
+
+    // ---- Outbox.Owner ----
+
+    @Override public boolean isOwnThread() { return OWN.get() == this; }
+
+    @Override public void writing(boolean started) {
+        long now = System.nanoTime();
+        if (!started) lastActivity = now;
+        writingSince = started ? now : 0;
+    }
+
+    @Override public void failed(RpcServer.Closed cause) { abort(cause); }
+
+    // ---- deadlines and closing ----
+
+    /** The peer's user, as connections are counted per user at the limit (null if unknown). */
+    Object peerUser() { return peer == null ? null : peer.user(); }
+
+    /** When the connection last received bytes or finished writing a frame. */
+    long lastActivity() { return lastActivity; }
+
+    /**
+     * Which connections make room first at the connection limit (lowest first; within a rank, the one silent longest):
+     * 0 greeted and silent without ever having made a request; 1 stalled inside a frame; 2 idle after requests;
+     * 3 waiting for the daemon's answers; 4 not yet greeted (a client that has just connected, most likely to speak
+     * next). Listeners never make room.
+     */
+    int evictionRank() {
+        return switch (phase) {
+            case IDLE -> writingSince != 0 || outstanding() > 0 ? 3 : requests == 0 ? 0 : 2;
+            case FRAME -> 1;
+            case WAITING -> 3;
+            case GREETING -> 4;
+        };
+    }
+
+    boolean listener() { return listener; }
+
+    /** The watchdog's look at this connection: closes it if its client is past a deadline. */
+    void check(long now) {
+        if (closed) return;
+        long frame = TimeUnit.MILLISECONDS.toNanos(limits.frameTimeoutMillis());
+        long w = writingSince;
+        if (w != 0 && now - w > frame) {
+            abort(RpcServer.Closed.WRITE_TIMEOUT);
             return;
         }
-        session.handle(call.tag(), call.request());
-    }
-
-    /** Writes a frame whole; a client that cannot take it is closed. */
-    private void send(ByteBuffer frame) {
-        if (closed) return;
-        try {
-            ch.write(frame);
-        } catch (IOException e) {
-            close();
+        switch (phase) {
+            case GREETING -> { if (now - phaseSince > frame) abort(RpcServer.Closed.GREETING_TIMEOUT); }
+            case FRAME -> { if (now - phaseSince > frame) abort(RpcServer.Closed.FRAME_TIMEOUT); }
+            case IDLE -> {
+                if (!listener && w == 0 && now - lastActivity > TimeUnit.MILLISECONDS.toNanos(limits.idleTimeoutMillis()) && outstanding() == 0)
+                    abort(RpcServer.Closed.IDLE);
+            }
+            case WAITING -> { }
         }
     }
 
-    void close() {
+    /**
+     * Closes the connection from another thread (watchdog, eviction, shutdown) without waiting: the socket closes, which
+     * wakes the reader, and the reader's thread takes the rest down.
+     */
+    void abort(RpcServer.Closed cause) {
+        if (closed || abortCause != null) return;
+        abortCause = cause;
+        out.close();
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+        synchronized (budget) {
+            budget.notifyAll();
+        }
+    }
+
+    /** Takes the connection down: its session ends (controls closed, reply port dead, PORT_DEATH), the server forgets it. */
+    private void close(RpcServer.Closed cause) {
         synchronized (this) {
             if (closed) return;
             closed = true;
         }
+        out.close();
         try {
-            ch.close();
+            socket.close();
         } catch (IOException ignored) {
             // closing anyway
         }
+        synchronized (budget) {
+            budget.notifyAll();
+        }
+        if (listener) server.removeListener();
         if (session != null) session.close();
-        server.closed(this);
+        RpcServer.Closed why = abortCause;
+        server.closed(this, why != null ? why : cause);
     }
 }

@@ -7,7 +7,7 @@ package org.kextnet.loader.rpc;
  * <pre>
  * greeting, client:  "KLDR" u16 version u16 0
  * greeting, server:  "KLDR" u16 version u16 flags u64 replyPort str user
- * frame:             u32 length (of what follows, 5..MAX_FRAME) u8 op u32 tag body
+ * frame:             u32 length (of what follows, 5..Op.maxFrame) u8 op u32 tag body
  * response:          op | 0x80, the request's tag, body = u16 status, then str message (status != 0)
  *                    or the operation's result (status 0)
  * </pre>
@@ -25,14 +25,26 @@ public final class Rpc {
     public static final int MIN_VERSION = 1;
     public static final int MAX_FRAME = 16 << 20;
     public static final int MAX_STRING = 65535;
+    /** The largest {@code str} field: its length and {@link #MAX_STRING} bytes. */
+    static final int MAX_STR_FIELD = 2 + MAX_STRING;
 
-    /** Greeting flags from the server. */
-    public static final int HELLO_PRIVILEGED = 1, HELLO_VERSION_REFUSED = 2;
+    /**
+     * Greeting flags from the server. BUSY: the daemon is at its connection limit; a response frame with op 0x80, tag 0,
+     * status 128 and the reason follows, then the daemon closes the connection (VERSION_REFUSED is set with it, so
+     * that a client older than BUSY gives up too).
+     */
+    public static final int HELLO_PRIVILEGED = 1, HELLO_VERSION_REFUSED = 2, HELLO_BUSY = 4;
 
     /** Most control connections one RPC client may hold. */
     public static final int MAX_CONTROLS = 64;
-    /** Largest CTL_RECV and CTL_GETOPT buffer, and longest CTL_RECV wait. */
+    /** Largest CTL_RECV and CTL_GETOPT buffer a request may ask for, and longest CTL_RECV wait. */
     public static final int MAX_CTL_BUFFER = 1 << 20, MAX_CTL_WAIT_MILLIS = 600_000;
+    /** Most the daemon allocates for one CTL_RECV or CTL_GETOPT, whatever was asked: a longer message is truncated. */
+    public static final int MAX_CTL_ALLOC = 256 * 1024;
+    /** Largest message body of SEND and CTL_SEND. */
+    public static final int MAX_MESSAGE = 256 * 1024;
+    /** Largest option value of CTL_SETOPT. */
+    public static final int MAX_OPTION = 64 * 1024;
 
     /** A response's op is the request's op with this bit set. */
     public static final int RESPONSE = 0x80;

@@ -32,9 +32,19 @@ import org.kextnet.loader.port.ReplyPort;
  * sockets are).
  */
 final class Session {
-    /** Where the session's frames go: the client's connection. Never blocks on the client and never throws. */
+    /** The client's connection, as the session sees it. Nothing here blocks on the client or throws. */
     interface Out {
+        /** A response: written in order, on the connection's own threads inline. */
         void send(ByteBuffer frame);
+
+        /** An event: queued, bounded; a client that does not read them is closed. */
+        void event(ByteBuffer frame);
+
+        /** Runs {@code task} on a new virtual thread of the connection (a request that may wait). */
+        void start(String name, Runnable task);
+
+        /** Subscribes the connection to the log, or leaves; false if the daemon already has its most listeners. */
+        boolean listening(boolean on);
     }
 
     private final RpcServer server;
@@ -56,36 +66,49 @@ final class Session {
         this.out = out;
         this.privileged = privileged;
         this.who = who;
-        this.replyPort = loader.names().newReplyPort((id, data) -> out.send(new Event.PortMessage(replyPort().id(), id, data).frame()));
+        this.replyPort = loader.names().newReplyPort((id, data) -> out.event(new Event.PortMessage(replyPort().id(), id, data).frame()));
     }
 
     ReplyPort replyPort() { return replyPort; }
 
-    /** Handles one request from the client, in the order received. */
-    void handle(int tag, Request<?> q) {
+    /**
+     * Handles one request from the client, in the order received.
+     * @param done run once the request is answered (it frees the request's share of the connection's budget)
+     */
+    void handle(int tag, Request<?> q, Runnable done) {
         boolean mutating = q.op().privileged() || q instanceof Request.Admin a && server.admin().isMutating(a.line());
         if (mutating && !privileged) {
             loader.log().log(4, q.op().word() + " refused: " + who + " is not privileged");
             out.send(Response.errorFrame(q.op().code(), tag, LoaderError.NO_PERMISSION.code(), q.op().word() + ": permission denied for " + who));
+            done.run();
             return;
         }
         switch (q) {
-            case Request.Send s -> send(tag, s);
+            case Request.Send s -> send(tag, s, done);
             // May wait for a load, an unload or a control's data: on their own threads, the client's other requests go on.
-            case Request.Add a -> async(tag, q);
-            case Request.Delete d -> async(tag, q);
-            case Request.Load l -> async(tag, q);
-            case Request.Unload u -> async(tag, q);
-            case Request.Abort a -> async(tag, q);
-            case Request.Admin a -> async(tag, q);
-            case Request.CtlConnect c -> async(tag, q);
-            case Request.CtlRecv r -> async(tag, q);
-            default -> answer(tag, q);
+            case Request.Add a -> async(tag, q, done);
+            case Request.Delete d -> async(tag, q, done);
+            case Request.Load l -> async(tag, q, done);
+            case Request.Unload u -> async(tag, q, done);
+            case Request.Abort a -> async(tag, q, done);
+            case Request.Admin a -> async(tag, q, done);
+            case Request.CtlConnect c -> async(tag, q, done);
+            case Request.CtlRecv r -> async(tag, q, done);
+            default -> {
+                answer(tag, q);
+                done.run();
+            }
         }
     }
 
-    private void async(int tag, Request<?> q) {
-        Thread.ofVirtual().name("kern_loader-" + q.op().word().replace(' ', '-')).start(() -> answer(tag, q));
+    private void async(int tag, Request<?> q, Runnable done) {
+        out.start("kern_loader-" + q.op().word().replace(' ', '-'), () -> {
+            try {
+                answer(tag, q);
+            } finally {
+                done.run();
+            }
+        });
     }
 
     /** Runs {@code q} and sends its response; an abort without restart then makes the daemon exit. */
@@ -150,28 +173,37 @@ final class Session {
         }
     }
 
-    private void send(int tag, Request.Send s) {
+    /** A message to a port; with a reply wanted, the answer is the server's reply, from whichever thread makes it. */
+    private void send(int tag, Request.Send s, Runnable done) {
         Port p = loader.names().port(s.port());
         if (p == null) {
             out.send(Response.<Request.Reply>error(LoaderError.UNKNOWN_PORT.code(), "no port 0x" + Long.toHexString(s.port())).frame(s, tag));
+            done.run();
             return;
         }
         if (s.wantsReply()) {
-            p.send(new Message(p.name(), s.id(), s.data(), replyPort.id(), (status, code, id, data, detail) ->
-                    out.send((status == 0 ? Response.ok(new Request.Reply(code, id, data)) : Response.<Request.Reply>error(status, detail)).frame(s, tag))));
+            p.send(new Message(p.name(), s.id(), s.data(), replyPort.id(), (status, code, id, data, detail) -> {
+                out.send((status == 0 ? Response.ok(new Request.Reply(code, id, data)) : Response.<Request.Reply>error(status, detail)).frame(s, tag));
+                done.run();
+            }));
         } else {
-            p.send(new Message(p.name(), s.id(), s.data(), 0, null));
-            out.send(Response.ok(new Request.Reply(0, 0, new byte[0])).frame(s, tag));
+            LoaderException refused = p.send(new Message(p.name(), s.id(), s.data(), 0, null));
+            out.send((refused == null ? Response.ok(new Request.Reply(0, 0, new byte[0])) : Response.<Request.Reply>error(refused)).frame(s, tag));
+            done.run();
         }
     }
 
-    private synchronized void log(boolean on) {
+    /** Subscribes to the log or leaves it; 128 if the daemon has its most listeners. */
+    private synchronized void log(boolean on) throws LoaderException {
         if (on && logListener == null && !closed) {
-            logListener = line -> out.send(new Event.Log(line.level(), line.millis(), line.text()).frame());
+            if (!out.listening(true))
+                throw new LoaderException(LoaderError.RPC_BUSY, "log: kern_loader has its most listeners (" + server.limits().maxListeners() + ")");
+            logListener = line -> out.event(new Event.Log(line.level(), line.millis(), line.text()).frame());
             loader.log().addListener(logListener);
         } else if (!on && logListener != null) {
             loader.log().removeListener(logListener);
             logListener = null;
+            out.listening(false);
         }
     }
 
@@ -223,7 +255,7 @@ final class Session {
     private Request.Received ctlRecv(Request.CtlRecv r) throws LoaderException {
         ControlClient so = ctl(r.handle());
         if (so == null) return new Request.Received(Errno.EBADF, -1, new byte[0]);
-        ByteBuffer b = ByteBuffer.allocate(r.max());
+        ByteBuffer b = ByteBuffer.allocate(Math.min(r.max(), Rpc.MAX_CTL_ALLOC));
         try {
             int n = so.receive(b, r.timeoutMillis(), TimeUnit.MILLISECONDS);
             return new Request.Received(0, n, Arrays.copyOf(b.array(), b.position()));
@@ -235,7 +267,7 @@ final class Session {
     private Request.OptionValue ctlGetopt(Request.CtlGetopt c) {
         ControlClient so = ctl(c.handle());
         if (so == null) return new Request.OptionValue(Errno.EBADF, 0, new byte[0]);
-        byte[] buf = c.size() < 0 ? null : new byte[c.size()];
+        byte[] buf = c.size() < 0 ? null : new byte[Math.min(c.size(), Rpc.MAX_CTL_ALLOC)];
         int n = so.getOption(c.option(), buf);
         if (n < 0) return new Request.OptionValue(-n, 0, new byte[0]);
         return new Request.OptionValue(0, n, buf == null ? new byte[0] : Arrays.copyOf(buf, Math.min(n, buf.length)));
