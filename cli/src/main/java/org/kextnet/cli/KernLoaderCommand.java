@@ -41,7 +41,7 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "kern_loader", mixinStandardHelpOptions = true,
         description = {"The kernel server loader daemon (docs/kern_loader.md).",
-                "Exit status: 0, or 1 if it could not start (socket, kernel configuration)."})
+                "Exit status: 0, 1 if it could not start (socket, kernel configuration), or 70 after a fatal error (docs/reliability.md)."})
 public final class KernLoaderCommand implements Callable<Integer> {
     @Option(names = "-d", description = "Stay in the foreground (do not detach), logging to the terminal.")
     boolean foreground;
@@ -139,6 +139,15 @@ public final class KernLoaderCommand implements Callable<Integer> {
 
     private int runForeground(Path sock) throws Exception {
         PrintStream out = System.out;
+        // No half-dead daemon: an error that escapes any thread ends the process, non-zero, for a supervisor to restart it.
+        FatalErrors fatal = FatalErrors.install(() -> {
+            try {
+                Files.deleteIfExists(sock);
+                Files.deleteIfExists(pidFile);
+            } catch (IOException ignored) {
+                // best effort
+            }
+        });
         Kernel kernel = new Kernel("kextnet");
         KernelCommands commands = new KernelCommands(kernel);
         if (kernelConfig != null) {
@@ -170,6 +179,7 @@ public final class KernLoaderCommand implements Callable<Integer> {
             return 1;
         }
         Runnable shutdown = () -> {
+            fatal.stopping();
             loader.log().log(5, "shutting down: unloading every server");
             try {
                 // Clients first: their kernel-control connections close, so extensions can stop without being forced.
