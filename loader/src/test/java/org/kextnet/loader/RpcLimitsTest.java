@@ -155,7 +155,7 @@ class RpcLimitsTest {
             try (KernLoaderClient c = KernLoaderClient.connect(socket)) { // the 4th: the oldest silent one goes
                 c.ping();
                 awaitClosedByDaemon(oldest);
-                assertThat(server.count(RpcServer.Closed.EVICTED)).isEqualTo(1);
+                await("counted", () -> server.count(RpcServer.Closed.EVICTED) == 1);
                 assertThat(a.isOpen()).isTrue();
             }
             try (KernLoaderClient l2 = KernLoaderClient.connect(socket)) {

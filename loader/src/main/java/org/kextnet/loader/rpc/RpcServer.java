@@ -8,8 +8,11 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
@@ -40,6 +43,9 @@ import org.kextnet.loader.LoaderError;
  * error frame.
  */
 public final class RpcServer implements AutoCloseable {
+    /** The longest socket path, in bytes (sun_path without its terminating NUL). */
+    static final int MAX_PATH = 107;
+
     /** Why a connection ended, as the server counts it. */
     public enum Closed {
         /** The client closed it, or its socket failed. */
@@ -77,6 +83,8 @@ public final class RpcServer implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong accepted = new java.util.concurrent.atomic.AtomicLong(),
             refused = new java.util.concurrent.atomic.AtomicLong();
     private final Runnable onAbort;
+    /** The bound socket file's identity (device and inode), so that close removes that file and no other. */
+    private Object socketKey;
     private volatile boolean closed;
 
     /** A server without kernel controls (see the full constructor). */
@@ -91,7 +99,8 @@ public final class RpcServer implements AutoCloseable {
     }
 
     /**
-     * Binds {@code path} with file mode {@code mode} (e.g. "rw-------") and starts accepting.
+     * Binds {@code path} with file mode {@code mode} (e.g. "rw-------") and starts accepting. A stale socket at
+     * {@code path} (no one answers) is replaced; a live one, or a file that is not a socket, fails with an IOException.
      * @param controls the kernel controls clients may connect to (protocol version 2)
      * @param limits   what clients may hold (connections, time, memory)
      * @param onAbort  run after an {@code abort} without restart has been answered (the daemon exits)
@@ -107,6 +116,7 @@ public final class RpcServer implements AutoCloseable {
         this.onAbort = onAbort;
         Path dir = this.path.getParent();
         Files.createDirectories(dir);
+        reclaim(this.path);
         Path tmpDir = Files.createTempDirectory(dir, ".kern_loader-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Path tmp = tmpDir.resolve("s");
         ServerSocketChannel s = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
@@ -115,6 +125,7 @@ public final class RpcServer implements AutoCloseable {
             Set<PosixFilePermission> perms = PosixFilePermissions.fromString(mode);
             Files.setPosixFilePermissions(tmp, perms);
             Files.move(tmp, this.path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            this.socketKey = Files.readAttributes(this.path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
         } catch (IOException | RuntimeException e) {
             s.close();
             Files.deleteIfExists(tmp);
@@ -128,6 +139,30 @@ public final class RpcServer implements AutoCloseable {
     }
 
     public Path path() { return path; }
+
+    /**
+     * Makes {@code path} free to bind: a socket that no one answers on any more (its daemon died) is removed; a path that
+     * is not a socket, or one a server answers on, is left alone and the start fails.
+     */
+    private static void reclaim(Path path) throws IOException {
+        // Bound under a short private name and renamed, a longer path would be a socket no client can connect to.
+        int len = path.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (len > MAX_PATH) throw new IOException(path + ": " + len + " bytes, longer than a Unix socket address may be (" + MAX_PATH + ")");
+        BasicFileAttributes a;
+        try {
+            a = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return;
+        }
+        if (!a.isOther()) throw new IOException(path + " exists and is not a socket");
+        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            probe.connect(UnixDomainSocketAddress.of(path));
+        } catch (IOException refused) {
+            Files.deleteIfExists(path); // stale: bound once, no one listening
+            return;
+        }
+        throw new IOException(path + " is in use: a server answers on it");
+    }
 
     private void acceptLoop() {
         while (!closed) {
@@ -309,6 +344,12 @@ public final class RpcServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        Files.deleteIfExists(path);
+        // Only the socket this server bound: never one that replaced it.
+        try {
+            if (Objects.equals(Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey(), socketKey))
+                Files.deleteIfExists(path);
+        } catch (NoSuchFileException gone) {
+            // removed already
+        }
     }
 }
