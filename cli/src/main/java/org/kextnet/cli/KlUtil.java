@@ -5,7 +5,6 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
 
 import org.kextnet.loader.LoaderError;
@@ -152,12 +151,20 @@ final class KlUtil {
             perform(c, q);
             if (q.mutating() && !q.exits()) c.ping(); // every status string has arrived
             out.flush();
-            if (q.listen()) new CountDownLatch(1).await(); // until interrupted
-        } catch (IOException e) {
-            if (!q.exits()) {
-                err.println("kl_util: lost kern_loader: " + e.getMessage());
+            if (q.listen()) {
+                // Until interrupted, or until the daemon goes away: then say so, naming it, and why if it said.
+                IOException why = c.ended().get();
+                out.flush();
+                err.println("kl_util: " + why.getMessage());
                 status = 1;
             }
+        } catch (IOException e) {
+            if (!q.exits()) {
+                err.println("kl_util: " + e.getMessage());
+                status = 1;
+            }
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException(e); // ended() never completes exceptionally
         } catch (LoaderException e) {
             report(e);
         } catch (InterruptedException e) {
@@ -178,7 +185,7 @@ final class KlUtil {
         try (c) {
             perform(c, q);
         } catch (IOException e) {
-            err.println("kl_util: lost kern_loader: " + e.getMessage());
+            err.println("kl_util: " + e.getMessage());
             status = 1;
         }
         out.flush();

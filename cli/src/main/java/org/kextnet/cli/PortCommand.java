@@ -32,7 +32,7 @@ public final class PortCommand {
     @Command(name = "send", mixinStandardHelpOptions = true,
             description = {"Send a message to an advertised port and print the server's reply (the body as text, or hex with --hex).",
                     "The first message to a server that is not loaded loads it.",
-                    "Exit status: 0, the server's non-zero return code (capped at 255), a kern_loader code (101-127), or 1."})
+                    "Exit status: 0, the server's non-zero return code (capped at 255), a kern_loader code (101-129), or 1."})
     static final class Send implements Callable<Integer> {
         @Spec CommandSpec spec;
         @picocli.CommandLine.ParentCommand PortCommand parent;

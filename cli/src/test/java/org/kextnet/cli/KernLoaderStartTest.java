@@ -5,18 +5,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.kextnet.cli.FreshJvm.Run;
 
 /**
  * One daemon per socket (issue 13, item 4): the commands as a person runs them, each in its own JVM. A second start
@@ -27,29 +24,12 @@ class KernLoaderStartTest {
     @TempDir Path dir;
     final List<Long> daemons = new ArrayList<>();
 
-    record Run(int code, String out, String err) {}
-
-    /** {@code kextnet ARGS} in a fresh JVM on this class path. */
     Run kextnet(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), Kextnet.class.getName()));
-        cmd.addAll(List.of(args));
-        Path out = Files.createTempFile(dir, "out", ".txt"), err = Files.createTempFile(dir, "err", ".txt");
-        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("kextnet " + String.join(" ", args) + " did not end");
-        }
-        return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+        return FreshJvm.kextnet(dir, args);
     }
 
-    /** Starts a detached daemon on {@code sock}; returns its pid. */
     long start(Path sock) throws Exception {
-        Run r = kextnet("kern_loader", "--socket", sock.toString());
-        assertThat(r.code()).as(r.err()).isZero();
-        Matcher m = Pattern.compile("kern_loader: running, pid (\\d+), socket ").matcher(r.out());
-        assertThat(m.find()).as(r.out()).isTrue();
-        long pid = Long.parseLong(m.group(1));
+        long pid = FreshJvm.startDaemon(dir, sock);
         daemons.add(pid);
         return pid;
     }
@@ -60,9 +40,7 @@ class KernLoaderStartTest {
     }
 
     static void stop(long pid, boolean kill) throws Exception {
-        ProcessHandle h = ProcessHandle.of(pid).orElseThrow();
-        if (kill) h.destroyForcibly(); else h.destroy();
-        assertThat(h.onExit().get(60, TimeUnit.SECONDS).isAlive()).isFalse();
+        FreshJvm.stop(pid, kill);
     }
 
     @AfterEach void stopAll() {

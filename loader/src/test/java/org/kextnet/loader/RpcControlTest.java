@@ -82,7 +82,7 @@ class RpcControlTest {
         k.injectIp(Frames.ipv4(k.peerIp(), k.ip(), Frames.PROTO_ICMP, Frames.icmpEcho(1, 1, new byte[8])));
         k.runPending();
         try (KernLoaderClient c = KernLoaderClient.connect(sock)) {
-            assertThat(c.version()).isEqualTo(2);
+            assertThat(c.version()).isEqualTo(Rpc.VERSION);
             assertThat(c.controls()).extracting(Request.ControlInfo::name, Request.ControlInfo::owner, Request.ControlInfo::clients)
                     .containsExactly(org.assertj.core.groups.Tuple.tuple("ipcount", "ipcount", 0));
             try (KernLoaderClient.RemoteControl ctl = c.connectControl("ipcount", 0)) {

@@ -110,6 +110,7 @@ final class Connection implements Session.Out, Outbox.Owner {
         RpcWriter w = new RpcWriter();
         w.i32(Rpc.MAGIC).u16(refused ? Rpc.VERSION : version).u16((privileged ? Rpc.HELLO_PRIVILEGED : 0) | (refused ? Rpc.HELLO_VERSION_REFUSED : 0))
                 .i64(refused ? 0 : session.replyPort().id()).str(peer == null ? "?" : peer.user().getName());
+        if ((refused ? Rpc.VERSION : version) >= 3) w.i32((int) ProcessHandle.current().pid()); // names the daemon to the client
         out.send(w.raw());
         return !refused;
     }
@@ -227,7 +228,33 @@ final class Connection implements Session.Out, Outbox.Owner {
 
     // ---- Session.Out: what goes back ----
 
-    @Override public void send(ByteBuffer frame) { out.send(frame); }
+    @Override public int version() { return version; }
+
+    /**
+     * A response: to a version-3 client, a body longer than {@link Rpc#PART_SIZE} goes in PART frames and a last frame
+     * with the response's op; to an older one, a response longer than a frame may be is replaced by an error.
+     */
+    @Override public void send(ByteBuffer frame) {
+        int body = frame.remaining() - 9;
+        if (body <= Rpc.PART_SIZE) {
+            out.send(frame);
+            return;
+        }
+        int p = frame.position();
+        int op = frame.get(p + 4) & 0xff, tag = frame.getInt(p + 5);
+        if (version < 3) {
+            if (frame.remaining() - 4 <= Rpc.MAX_FRAME) out.send(frame);
+            else out.send(Response.errorFrame(op & ~Rpc.RESPONSE, tag, LoaderError.INTERNAL.code(), "the answer, " + body
+                    + " bytes, is longer than protocol " + version + " can carry; a client of protocol 3 gets it whole"));
+            return;
+        }
+        int at = p + 9, end = p + frame.remaining();
+        while (end - at > Rpc.PART_SIZE) {
+            out.send(new RpcWriter(Rpc.PART, tag).raw(frame, at, Rpc.PART_SIZE).frame());
+            at += Rpc.PART_SIZE;
+        }
+        out.send(new RpcWriter(op, tag).raw(frame, at, end - at).frame());
+    }
 
     @Override public void event(ByteBuffer frame) { out.event(frame); }
 
@@ -304,12 +331,45 @@ final class Connection implements Session.Out, Outbox.Owner {
     }
 
     /**
-     * Closes the connection from another thread (watchdog, eviction, shutdown) without waiting: the socket closes, which
-     * wakes the reader, and the reader's thread takes the rest down.
+     * Closes the connection from another thread (watchdog, eviction, shutdown) without waiting: a version-3 client that
+     * still reads is told why (a CLOSING event, given at most a second to leave), then the socket closes, which wakes the
+     * reader, and the reader's thread takes the rest down.
      */
     void abort(RpcServer.Closed cause) {
-        if (closed || abortCause != null) return;
-        abortCause = cause;
+        synchronized (this) {
+            if (closed || abortCause != null) return;
+            abortCause = cause;
+        }
+        Event.Closing closing = version >= 3 ? closing(cause) : null;
+        if (closing == null) {
+            shut();
+            return;
+        }
+        out.event(closing.frame());
+        Thread.ofVirtual().name("kern_loader-closing").start(() -> {
+            out.flush(1_000);
+            shut();
+        });
+    }
+
+    /** What a version-3 client is told before the daemon closes it, or null where it would not read it. */
+    private Event.Closing closing(RpcServer.Closed cause) {
+        return switch (cause) {
+            case SHUTDOWN -> new Event.Closing(LoaderError.SHUTTING_DOWN.code(), "shutting down");
+            case EVICTED -> new Event.Closing(LoaderError.RPC_BUSY.code(), "closed to make room for a new connection (it serves at most "
+                    + limits.maxConnections() + ")");
+            case IDLE -> new Event.Closing(LoaderError.RPC_TIMEOUT.code(), "closed after " + duration(limits.idleTimeoutMillis()) + " idle");
+            case FRAME_TIMEOUT -> new Event.Closing(LoaderError.RPC_TIMEOUT.code(), "closed: a frame not finished within "
+                    + duration(limits.frameTimeoutMillis()));
+            default -> null; // a client that does not read, or is not greeted, or went away
+        };
+    }
+
+    private static String duration(long millis) {
+        return millis % 1000 == 0 ? millis / 1000 + " s" : millis + " ms";
+    }
+
+    private void shut() {
         out.close();
         try {
             socket.close();

@@ -20,6 +20,11 @@ public sealed interface Event {
         @Override public ByteBuffer frame() { return new RpcWriter(Rpc.EVENT_PORT_MSG, 0).i64(replyPort).i32(id).bytes(data).frame(); }
     }
 
+    /** Version 3: the daemon is about to close the connection: {@code code} 125 (it is shutting down), 128 (to make room) or 129 (a time-out). */
+    record Closing(int code, String reason) implements Event {
+        @Override public ByteBuffer frame() { return new RpcWriter(Rpc.EVENT_CLOSING, 0).u16(code).str(reason).frame(); }
+    }
+
     /**
      * Decodes an event's body (after op and tag).
      * @return null for an op that is not an event this version knows
@@ -29,6 +34,7 @@ public sealed interface Event {
         return switch (op) {
             case Rpc.EVENT_LOG -> new Log(r.u8(), r.i64(), r.str());
             case Rpc.EVENT_PORT_MSG -> new PortMessage(r.i64(), r.i32(), r.bytes());
+            case Rpc.EVENT_CLOSING -> new Closing(r.u16(), r.str());
             default -> null;
         };
     }

@@ -11,7 +11,12 @@ import org.kextnet.loader.LoaderException;
  * The greeting, the client's side (docs/rpc.md, "Greeting"): what the daemon answered. Shared by
  * {@link KernLoaderClient} and {@link KernLoaderQuery}.
  */
-record Hello(int version, boolean privileged, long replyPort, String user) {
+record Hello(int version, boolean privileged, long replyPort, String user, long pid, String where) {
+    /** The daemon, as messages name it: "kern_loader (pid 1234, /run/kextnet/kern_loader.sock)". */
+    String daemon() {
+        return "kern_loader (" + (pid > 0 ? "pid " + pid + ", " : "") + where + ")";
+    }
+
     /**
      * Sends the client's greeting announcing {@code clientVersion} and reads the daemon's.
      * @param where the socket, for the message when the peer is not kern_loader
@@ -39,6 +44,7 @@ record Hello(int version, boolean privileged, long replyPort, String user) {
         long rp = ch.readExactly(8).getLong();
         byte[] user = new byte[ch.readExactly(2).getShort() & 0xffff];
         ch.readExactly(user.length).get(user);
+        long pid = version >= 3 ? ch.readExactly(4).getInt() & 0xffffffffL : 0;
         if ((flags & Rpc.HELLO_BUSY) != 0) { // the daemon's reason follows, as an error frame
             ByteBuffer f = ch.readFrame();
             if (f == null) throw new LoaderException(LoaderError.RPC_BUSY, "kern_loader at " + where + " is busy");
@@ -49,6 +55,6 @@ record Hello(int version, boolean privileged, long replyPort, String user) {
         }
         if ((flags & Rpc.HELLO_VERSION_REFUSED) != 0)
             throw new LoaderException(LoaderError.RPC_VERSION, "kern_loader speaks protocol " + version + ", not " + clientVersion);
-        return new Hello(version, (flags & Rpc.HELLO_PRIVILEGED) != 0, rp, new String(user, StandardCharsets.UTF_8));
+        return new Hello(version, (flags & Rpc.HELLO_PRIVILEGED) != 0, rp, new String(user, StandardCharsets.UTF_8), pid, String.valueOf(where));
     }
 }

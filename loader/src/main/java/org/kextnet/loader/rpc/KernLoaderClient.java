@@ -32,11 +32,12 @@ import org.kextnet.loader.ServerInfo;
  */
 public final class KernLoaderClient implements RpcClient {
     private final FrameChannel ch;
+    private final Hello hello;
     private final int version;
-    private final boolean privileged;
-    private final long replyPort;
-    private final String user;
     private final Map<Integer, Pending<?>> pending = new ConcurrentHashMap<>();
+    /** Completes, with why, when the connection ends. */
+    private final CompletableFuture<IOException> ended = new CompletableFuture<>();
+    private volatile boolean closing;
     private final AtomicInteger nextTag = new AtomicInteger(1);
     private volatile Consumer<LogHub.Line> logListener = l -> {};
     private volatile PortListener portListener = (p, id, d) -> {};
@@ -51,21 +52,19 @@ public final class KernLoaderClient implements RpcClient {
 
     /** A request sent and its response to come, decoded on the reader thread. */
     private record Pending<R>(Request<R> request, CompletableFuture<Response<R>> future) {
-        void complete(ByteBuffer body) {
+        void complete(ByteBuffer body, int version) {
             try {
-                future.complete(Response.decode(request, body));
+                future.complete(Response.decode(request, body, version));
             } catch (RpcFormatException e) {
                 future.completeExceptionally(new IOException("bad response to " + request.op().word() + " from kern_loader: " + e.getMessage()));
             }
         }
     }
 
-    private KernLoaderClient(FrameChannel ch, int version, boolean privileged, long replyPort, String user) {
+    private KernLoaderClient(FrameChannel ch, Hello hello) {
         this.ch = ch;
-        this.version = version;
-        this.privileged = privileged;
-        this.replyPort = replyPort;
-        this.user = user;
+        this.hello = hello;
+        this.version = hello.version();
         Thread.ofPlatform().name("kern_loader-client").daemon().start(this::readLoop);
     }
 
@@ -80,8 +79,7 @@ public final class KernLoaderClient implements RpcClient {
         try {
             sc.connect(UnixDomainSocketAddress.of(socket));
             FrameChannel ch = new FrameChannel(sc);
-            Hello h = Hello.exchange(ch, clientVersion, socket);
-            return new KernLoaderClient(ch, h.version(), h.privileged(), h.replyPort(), h.user());
+            return new KernLoaderClient(ch, Hello.exchange(ch, clientVersion, socket));
         } catch (IOException | LoaderException | RuntimeException e) {
             sc.close();
             throw e;
@@ -91,43 +89,70 @@ public final class KernLoaderClient implements RpcClient {
     /** The protocol version agreed with the daemon. */
     public int version() { return version; }
     /** Whether the daemon considers this client privileged (its peer credentials). */
-    public boolean privileged() { return privileged; }
+    public boolean privileged() { return hello.privileged(); }
     /** This client's reply port id. */
-    public long replyPort() { return replyPort; }
+    public long replyPort() { return hello.replyPort(); }
     /** The user name the daemon saw. */
-    public String user() { return user; }
+    public String user() { return hello.user(); }
+    /** The daemon's pid (protocol 3; 0 from an older daemon). */
+    public long pid() { return hello.pid(); }
+    /** The daemon as messages name it: "kern_loader (pid 1234, /run/kextnet/kern_loader.sock)". */
+    public String daemon() { return hello.daemon(); }
+
+    /**
+     * Completes when the connection ends, with why: the daemon's own reason if it gave one (it is shutting down, the
+     * connection was idle...), else that it was lost without notice (the daemon killed, or gone). Never completes
+     * exceptionally.
+     */
+    public CompletableFuture<IOException> ended() { return ended; }
+
+    /** Why the connection ended, or null while it is open (and after this client's own {@link #close}). */
+    public IOException lost() {
+        IOException f = failure;
+        return closing ? null : f;
+    }
 
     public void timeoutMillis(long t) { this.timeoutMillis = t; }
     public void onLog(Consumer<LogHub.Line> l) { this.logListener = l; }
     public void onPortMessage(PortListener l) { this.portListener = l; }
 
     private void readLoop() {
+        Parts parts = new Parts();
+        Event.Closing said = null;
         try {
             while (true) {
                 ByteBuffer f = ch.readFrame();
                 if (f == null) break;
                 int op = f.get() & 0xff;
                 int tag = f.getInt();
-                if (tag == 0 && op >= Rpc.EVENT_LOG) {
+                if (op == Rpc.PART) {
+                    parts.add(tag, f);
+                } else if (tag == 0 && op >= Rpc.EVENT_LOG) {
                     switch (Event.decode(op, f)) {
                         case Event.Log l -> logListener.accept(new LogHub.Line(l.millis(), l.level(), l.text()));
                         case Event.PortMessage m -> portListener.message(m.replyPort(), m.id(), m.data());
+                        case Event.Closing c -> said = c;
                         case null -> { } // an event a newer daemon sends
                     }
                 } else {
+                    ByteBuffer body = parts.complete(tag, f);
                     Pending<?> p = pending.remove(tag);
-                    if (p != null) p.complete(f);
+                    if (p != null) p.complete(body, version);
                 }
             }
-            failure = new IOException("kern_loader closed the connection");
+            failure = said != null ? new IOException(daemon() + ": " + said.reason())
+                    : new IOException("lost " + daemon() + ": the connection ended without notice");
         } catch (IOException e) {
-            failure = e;
+            failure = closing ? new IOException("closed") : said != null ? new IOException(daemon() + ": " + said.reason())
+                    : new IOException("lost " + daemon() + ": " + e.getMessage(), e);
         } catch (RpcFormatException e) {
-            failure = new IOException("bad frame from kern_loader: " + e.getMessage());
+            failure = new IOException("bad frame from " + daemon() + ": " + e.getMessage());
         } finally {
             IOException f = failure != null ? failure : new IOException("closed");
+            failure = f;
             for (Pending<?> p : pending.values()) p.future().completeExceptionally(f);
             pending.clear();
+            ended.complete(f);
         }
     }
 
@@ -331,6 +356,7 @@ public final class KernLoaderClient implements RpcClient {
 
     /** Closes the connection; the (daemon) reader thread ends on its own, pending requests fail. */
     @Override public void close() throws IOException {
+        closing = true;
         ch.close();
     }
 }

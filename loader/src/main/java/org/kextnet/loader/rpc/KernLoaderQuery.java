@@ -41,16 +41,35 @@ public final class KernLoaderQuery implements RpcClient {
     /** The protocol version agreed with the daemon. */
     public int version() { return hello.version(); }
 
-    /** Sends the request and reads frames until its response; events and anything else are skipped. */
+    /** Sends the request and reads frames until its response (parts put together); events and anything else are skipped. */
     @Override public <R> R call(Request<R> request) throws IOException, LoaderException {
+        try {
+            return exchange(request);
+        } catch (IOException e) {
+            String m = e.getMessage();
+            throw m != null && m.contains(hello.daemon()) ? e : new IOException("lost " + hello.daemon() + ": " + m, e);
+        }
+    }
+
+    private <R> R exchange(Request<R> request) throws IOException, LoaderException {
         int t = ++tag;
         int op = request.op().code() | Rpc.RESPONSE;
         ch.write(request.frame(t));
+        Parts parts = null;
+        String said = null;
         while (true) {
             ByteBuffer f = ch.readFrame();
-            if (f == null) throw new IOException("kern_loader closed the connection");
+            if (f == null) throw new IOException(said != null ? hello.daemon() + ": " + said : "lost " + hello.daemon() + ": the connection ended without notice");
             int rop = f.get() & 0xff;
-            if (f.getInt() == t && rop == op) return Response.decode(request, f).get();
+            int rtag = f.getInt();
+            if (rop == Rpc.PART && rtag == t) {
+                if (parts == null) parts = new Parts();
+                parts.add(t, f);
+            } else if (rop == Rpc.EVENT_CLOSING && rtag == 0) {
+                if (Event.decode(rop, f) instanceof Event.Closing c) said = c.reason();
+            } else if (rtag == t && rop == op) {
+                return Response.decode(request, parts == null ? f : parts.complete(t, f), hello.version()).get();
+            }
         }
     }
 

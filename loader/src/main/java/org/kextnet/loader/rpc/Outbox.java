@@ -106,9 +106,17 @@ final class Outbox {
      * so that a last frame, an error before the connection closes, is not dropped.
      */
     synchronized void flush() {
+        flush(Long.MAX_VALUE);
+    }
+
+    /** As {@link #flush()}, for at most {@code millis}. */
+    synchronized void flush(long millis) {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(Math.min(millis, 1L << 40));
         while (draining && !closed) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) return;
             try {
-                wait();
+                java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(this, left);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;

@@ -204,12 +204,12 @@ public sealed interface Request<R> {
         @Override public Reply readResult(RpcReader r) throws RpcFormatException { return new Reply(r.i32(), r.i32(), r.bytes()); }
     }
 
-    /** A kernel admin command line; the result is its output. */
+    /** A kernel admin command line; the result is its output, of any length from protocol 3 ({@link RpcWriter#text}). */
     record Admin(String line) implements Request<String> {
         @Override public Op op() { return Op.ADMIN; }
         @Override public void writeBody(RpcWriter w) { w.str(line); }
-        @Override public void writeResult(RpcWriter w, String output) { w.str(output); }
-        @Override public String readResult(RpcReader r) throws RpcFormatException { return r.str(); }
+        @Override public void writeResult(RpcWriter w, String output) { w.text(output); }
+        @Override public String readResult(RpcReader r) throws RpcFormatException { return r.text(); }
     }
 
     /** A registered kernel control, as CTL_LIST lists it. */

@@ -34,9 +34,14 @@ public record Response<R>(int status, R result, String message) {
         return result;
     }
 
-    /** The frame answering {@code request}, sent with {@code tag}. */
+    /** The frame answering {@code request}, sent with {@code tag}, for a connection of the current protocol version. */
     public ByteBuffer frame(Request<R> request, int tag) {
-        RpcWriter w = new RpcWriter(request.op().code() | Rpc.RESPONSE, tag).u16(status);
+        return frame(request, tag, Rpc.VERSION);
+    }
+
+    /** The frame answering {@code request}, sent with {@code tag}, laid out for protocol {@code version}. */
+    public ByteBuffer frame(Request<R> request, int tag, int version) {
+        RpcWriter w = new RpcWriter(request.op().code() | Rpc.RESPONSE, tag).version(version).u16(status);
         if (status != 0) w.str(message);
         else request.writeResult(w, result);
         return w.frame();
@@ -52,11 +57,11 @@ public record Response<R>(int status, R result, String message) {
     }
 
     /**
-     * Decodes the body of the response to {@code request} (after op and tag).
+     * Decodes the body of the response to {@code request} (after op and tag), laid out for protocol {@code version}.
      * @throws RpcFormatException if it does not decode
      */
-    public static <R> Response<R> decode(Request<R> request, ByteBuffer body) throws RpcFormatException {
-        RpcReader r = new RpcReader(body);
+    public static <R> Response<R> decode(Request<R> request, ByteBuffer body, int version) throws RpcFormatException {
+        RpcReader r = new RpcReader(body).version(version);
         int status = r.u16();
         if (status != 0) return error(status, r.str());
         return ok(request.readResult(r));

@@ -6,7 +6,7 @@ package org.kextnet.loader.rpc;
  *
  * <pre>
  * greeting, client:  "KLDR" u16 version u16 0
- * greeting, server:  "KLDR" u16 version u16 flags u64 replyPort str user
+ * greeting, server:  "KLDR" u16 version u16 flags u64 replyPort str user [u32 pid, from version 3]
  * frame:             u32 length (of what follows, 5..Op.maxFrame) u8 op u32 tag body
  * response:          op | 0x80, the request's tag, body = u16 status, then str message (status != 0)
  *                    or the operation's result (status 0)
@@ -19,9 +19,10 @@ public final class Rpc {
     public static final int MAGIC = 0x4B4C4452; // "KLDR"
     /**
      * The protocol version this code speaks (and the highest it accepts). 2 added the kernel-control
-     * operations ({@link Op#CTL_LIST} .. {@link Op#CTL_CLOSE}).
+     * operations ({@link Op#CTL_LIST} .. {@link Op#CTL_CLOSE}); 3 the daemon's pid in its greeting, the CLOSING event,
+     * responses in parts ({@link #PART}) and ADMIN output of any length.
      */
-    public static final int VERSION = 2;
+    public static final int VERSION = 3;
     public static final int MIN_VERSION = 1;
     public static final int MAX_FRAME = 16 << 20;
     public static final int MAX_STRING = 65535;
@@ -48,8 +49,20 @@ public final class Rpc {
 
     /** A response's op is the request's op with this bit set. */
     public static final int RESPONSE = 0x80;
-    /** Events (tag 0): a log line; an unsolicited message to the client's reply port. */
-    public static final int EVENT_LOG = 0xF0, EVENT_PORT_MSG = 0xF1;
+    /**
+     * Events (tag 0): a log line; an unsolicited message to the client's reply port; (version 3) the daemon is about to
+     * close the connection, and why.
+     */
+    public static final int EVENT_LOG = 0xF0, EVENT_PORT_MSG = 0xF1, EVENT_CLOSING = 0xF2;
+    /**
+     * Version 3: a part of a response too long for one frame, with the request's tag; the response frame that ends it
+     * carries the rest, and its body is the parts' bytes followed by its own.
+     */
+    public static final int PART = 0xF3;
+    /** The longest body the daemon puts in one frame of a response to a version-3 client; the rest goes in parts. */
+    public static final int PART_SIZE = 1 << 20;
+    /** The longest response a Java client puts together from parts. */
+    public static final int MAX_RESPONSE = 256 << 20;
 
     /** SEND flag: the sender wants the server's reply. */
     public static final int SEND_WANTS_REPLY = 1;

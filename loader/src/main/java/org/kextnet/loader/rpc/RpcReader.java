@@ -16,6 +16,8 @@ public final class RpcReader {
     private final byte[] a;
     private int p;
     private final int end;
+    /** The protocol version of the connection the frame came on (what {@link #text} reads depends on it). */
+    private int version = Rpc.VERSION;
 
     /** Reads the bytes from {@code b}'s position to its limit; {@code b}'s own position does not move. */
     public RpcReader(ByteBuffer b) {
@@ -97,6 +99,23 @@ public final class RpcReader {
         } catch (CharacterCodingException e) {
             throw new RpcFormatException("string is not UTF-8");
         }
+    }
+
+    /** For a connection that agreed on {@code v}. */
+    public RpcReader version(int v) {
+        version = v;
+        return this;
+    }
+
+    /** Text as {@link RpcWriter#text} writes it for this reader's version. */
+    public String text() throws RpcFormatException {
+        if (version < 3) return str();
+        int n = i32();
+        if (n < 0) throw new RpcFormatException("negative length");
+        need(n);
+        int s = p;
+        p += n;
+        return utf8(s, n);
     }
 
     public byte[] bytes() throws RpcFormatException {

@@ -239,7 +239,7 @@ public final class RpcServer implements AutoCloseable {
         refused.incrementAndGet();
         String why = "kern_loader serves its most connections (" + limits.maxConnections() + ") and all of them listen; try again later";
         RpcWriter hello = new RpcWriter();
-        hello.i32(Rpc.MAGIC).u16(Rpc.VERSION).u16(Rpc.HELLO_BUSY | Rpc.HELLO_VERSION_REFUSED).i64(0).str("");
+        hello.i32(Rpc.MAGIC).u16(Rpc.VERSION).u16(Rpc.HELLO_BUSY | Rpc.HELLO_VERSION_REFUSED).i64(0).str("").i32((int) ProcessHandle.current().pid());
         ByteBuffer error = Response.errorFrame(0, 0, LoaderError.RPC_BUSY.code(), why);
         ByteBuffer all = ByteBuffer.allocate(hello.raw().remaining() + error.remaining()).put(hello.raw()).put(error).flip();
         try (ch) {

@@ -45,6 +45,9 @@ final class Session {
 
         /** Subscribes the connection to the log, or leaves; false if the daemon already has its most listeners. */
         boolean listening(boolean on);
+
+        /** The protocol version the connection agreed on: how responses are laid out. */
+        int version();
     }
 
     private final RpcServer server;
@@ -121,7 +124,7 @@ final class Session {
         } catch (RuntimeException e) {
             r = Response.error(LoaderError.INTERNAL.code(), e.toString());
         }
-        out.send(r.frame(q, tag));
+        out.send(r.frame(q, tag, out.version()));
         if (q instanceof Request.Abort a && !a.restart() && r.isOk()) server.aborted();
     }
 
@@ -177,18 +180,20 @@ final class Session {
     private void send(int tag, Request.Send s, Runnable done) {
         Port p = loader.names().port(s.port());
         if (p == null) {
-            out.send(Response.<Request.Reply>error(LoaderError.UNKNOWN_PORT.code(), "no port 0x" + Long.toHexString(s.port())).frame(s, tag));
+            out.send(Response.<Request.Reply>error(LoaderError.UNKNOWN_PORT.code(), "no port 0x" + Long.toHexString(s.port())).frame(s, tag, out.version()));
             done.run();
             return;
         }
         if (s.wantsReply()) {
             p.send(new Message(p.name(), s.id(), s.data(), replyPort.id(), (status, code, id, data, detail) -> {
-                out.send((status == 0 ? Response.ok(new Request.Reply(code, id, data)) : Response.<Request.Reply>error(status, detail)).frame(s, tag));
+                out.send((status == 0 ? Response.ok(new Request.Reply(code, id, data)) : Response.<Request.Reply>error(status, detail))
+                        .frame(s, tag, out.version()));
                 done.run();
             }));
         } else {
             LoaderException refused = p.send(new Message(p.name(), s.id(), s.data(), 0, null));
-            out.send((refused == null ? Response.ok(new Request.Reply(0, 0, new byte[0])) : Response.<Request.Reply>error(refused)).frame(s, tag));
+            out.send((refused == null ? Response.ok(new Request.Reply(0, 0, new byte[0])) : Response.<Request.Reply>error(refused))
+                    .frame(s, tag, out.version()));
             done.run();
         }
     }
