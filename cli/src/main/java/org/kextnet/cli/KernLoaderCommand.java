@@ -60,10 +60,11 @@ public final class KernLoaderCommand implements Callable<Integer> {
     @Option(names = "--socket", paramLabel = "PATH", description = "RPC socket (default: $KEXTNET_SOCKET, /run/kextnet/kern_loader.sock for root).")
     Path socket;
 
-    @Option(names = "--socket-mode", paramLabel = "MODE", defaultValue = "rw-------", description = "The socket's permissions (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--socket-mode", paramLabel = "MODE", description = "The socket's permissions (default: rw-------, or rw-rw---- with --group).")
     String socketMode;
 
-    @Option(names = "--group", paramLabel = "GROUP", description = "A group whose members (as primary group) are privileged besides root.")
+    @Option(names = "--group", paramLabel = "GROUP",
+            description = "An admin group: the socket is owned by it (mode 0660 unless --socket-mode) and its members, primary or supplementary, are privileged besides root.")
     String group;
 
     @Option(names = "--kernel-config", paramLabel = "FILE", description = "Kernel configuration applied at start (docs/configuration.md).")
@@ -98,13 +99,24 @@ public final class KernLoaderCommand implements Callable<Integer> {
         Path sock = LoaderSocket.orDefault(socket).toAbsolutePath();
         if (pidFile == null) pidFile = DaemonFiles.pidFileFor(sock);
         if (logFile == null) logFile = DaemonFiles.logFileFor(sock);
+        if (socketMode == null) socketMode = group != null ? "rw-rw----" : "rw-------";
         try {
             // A start that cannot succeed fails here, in the foreground, with its reason on stderr.
             if (conf != null) ConfFile.read(conf);
+            if (group != null) policy();
             return foreground ? runForeground(sock) : detach(sock);
         } catch (DaemonFiles.StartFailure | ScriptException e) {
             System.err.println("kern_loader: " + e.getMessage());
             return 1;
+        }
+    }
+
+    /** The peer policy of {@code --group}; a group that does not exist fails the start. */
+    private PeerPolicy policy() throws DaemonFiles.StartFailure {
+        try {
+            return new PeerPolicy(group);
+        } catch (IOException e) {
+            throw new DaemonFiles.StartFailure("--group " + group + ": no such group (" + e + ")");
         }
     }
 
@@ -206,7 +218,7 @@ public final class KernLoaderCommand implements Callable<Integer> {
         try {
             RpcLimits limits = new RpcLimits(maxConnections, maxListeners, Math.round(frameTimeout * 1000), Math.round(idleTimeout * 1000),
                     RpcLimits.defaults().connectionBudget());
-            server = new RpcServer(loader, AdminCommands.of(commands), KernelControls.of(kernel), new PeerPolicy(group), sock, socketMode,
+            server = new RpcServer(loader, AdminCommands.of(commands), KernelControls.of(kernel), policy(), sock, socketMode,
                     limits, stop::countDown);
             files.writePid();
         } catch (IOException | RuntimeException e) {

@@ -97,6 +97,19 @@ class KernLoaderStartTest {
         stop(reclaimed, false);
     }
 
+    @Test void groupMakesTheSocketGroupOwnedWithMode0660() throws Exception {
+        Path sock = dir.resolve("g.sock");
+        long pid = FreshJvm.startDaemon(dir, sock, "--group", "adm");
+        daemons.add(pid);
+        java.nio.file.attribute.PosixFileAttributes a = Files.readAttributes(sock, java.nio.file.attribute.PosixFileAttributes.class);
+        assertThat(a.group().getName()).isEqualTo("adm");
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(a.permissions())).isEqualTo("rw-rw----");
+        stop(pid, false);
+        Run unknown = kextnet("kern_loader", "--socket", sock.toString(), "--group", "no-such-group-ldr");
+        assertThat(unknown.code()).isEqualTo(1);
+        assertThat(unknown.err()).startsWith("kern_loader: --group no-such-group-ldr: no such group");
+    }
+
     @Test void aStartThatCannotSucceedExitsNonZeroWithTheReasonOnStderr() throws Exception {
         Path missing = dir.resolve("missing.conf");
         for (String mode : List.of("-d", "--pid-file=" + dir.resolve("x.pid"))) { // foreground, and detached

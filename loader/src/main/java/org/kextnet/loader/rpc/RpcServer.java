@@ -13,6 +13,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
@@ -99,7 +100,8 @@ public final class RpcServer implements AutoCloseable {
     }
 
     /**
-     * Binds {@code path} with file mode {@code mode} (e.g. "rw-------") and starts accepting. A stale socket at
+     * Binds {@code path} with file mode {@code mode} (e.g. "rw-------"), owned by the policy's group if it has one, and
+     * starts accepting. A stale socket at
      * {@code path} (no one answers) is replaced; a live one, or a file that is not a socket, fails with an IOException.
      * @param controls the kernel controls clients may connect to (protocol version 2)
      * @param limits   what clients may hold (connections, time, memory)
@@ -124,6 +126,8 @@ public final class RpcServer implements AutoCloseable {
             s.bind(UnixDomainSocketAddress.of(tmp), 512);
             Set<PosixFilePermission> perms = PosixFilePermissions.fromString(mode);
             Files.setPosixFilePermissions(tmp, perms);
+            // The admin group's members reach the socket through its group (and are privileged by the policy).
+            if (policy.group() != null) Files.getFileAttributeView(tmp, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setGroup(policy.group());
             Files.move(tmp, this.path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             this.socketKey = Files.readAttributes(this.path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
         } catch (IOException | RuntimeException e) {
