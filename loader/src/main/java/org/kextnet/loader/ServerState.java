@@ -1,8 +1,5 @@
 package org.kextnet.loader;
 
-import java.util.EnumMap;
-import java.util.EnumSet;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -26,24 +23,28 @@ public enum ServerState {
     /** Deleted while DETACH: no longer managed, its code stays loaded and its ports keep serving. */
     DETACHED("Detached");
 
-    private static final Map<ServerState, Set<ServerState>> SUCCESSORS = new EnumMap<>(ServerState.class);
+    /**
+     * The table, by ordinal. An array rather than an EnumMap of EnumSets: kl_util -s reads states in a fresh JVM, and an
+     * EnumSet's first use there reaches {@code values()} by reflection, which costs milliseconds under {@code -Xint}.
+     */
+    private static final ServerState[][] SUCCESSORS = new ServerState[values().length][];
 
     static {
         for (ServerState s : values()) {
-            SUCCESSORS.put(s, switch (s) {
-                case ALLOCATING -> EnumSet.of(ALLOCATED,     // the jar read and linked, the ports advertised
-                                              DEALLOCATED);  // allocation failed, or the server was deleted meanwhile
-                case ALLOCATED -> EnumSet.of(LOADING,        // a load, asked for or on demand
-                                             DEALLOCATED);   // deleted
-                case LOADING -> EnumSet.of(LOADED,           // the load sequence ran
-                                           FAULTED);         // it failed: everything it made is taken down
-                case LOADED -> EnumSet.of(UNLOADING,         // an unload (also the first half of a delete)
-                                          DETACHED);         // a DETACH server deleted
-                case UNLOADING -> EnumSet.of(ALLOCATED,      // a clean unload: the ports are held again
-                                             FAULTED);       // a forced one
-                case FAULTED -> EnumSet.of(DEALLOCATED);     // deleted (adding the script again replaces the record)
-                case ZOMBIE, DEALLOCATED, DETACHED -> EnumSet.noneOf(ServerState.class); // final
-            });
+            SUCCESSORS[s.ordinal()] = switch (s) {
+                case ALLOCATING -> new ServerState[] {ALLOCATED,     // the jar read and linked, the ports advertised
+                                                      DEALLOCATED};  // allocation failed, or the server was deleted meanwhile
+                case ALLOCATED -> new ServerState[] {LOADING,        // a load, asked for or on demand
+                                                     DEALLOCATED};   // deleted
+                case LOADING -> new ServerState[] {LOADED,           // the load sequence ran
+                                                   FAULTED};         // it failed: everything it made is taken down
+                case LOADED -> new ServerState[] {UNLOADING,         // an unload (also the first half of a delete)
+                                                  DETACHED};         // a DETACH server deleted
+                case UNLOADING -> new ServerState[] {ALLOCATED,      // a clean unload: the ports are held again
+                                                     FAULTED};       // a forced one
+                case FAULTED -> new ServerState[] {DEALLOCATED};     // deleted (adding the script again replaces the record)
+                case ZOMBIE, DEALLOCATED, DETACHED -> new ServerState[0]; // final
+            };
         }
     }
 
@@ -59,10 +60,13 @@ public enum ServerState {
     public boolean transient_() { return this == ALLOCATING || this == LOADING || this == UNLOADING; }
 
     /** The states a record in this state may move to (unmodifiable). */
-    public Set<ServerState> successors() { return java.util.Collections.unmodifiableSet(SUCCESSORS.get(this)); }
+    public Set<ServerState> successors() { return Set.of(SUCCESSORS[ordinal()]); }
 
     /** Whether a record in this state may move to {@code next}. */
-    public boolean canBecome(ServerState next) { return SUCCESSORS.get(this).contains(next); }
+    public boolean canBecome(ServerState next) {
+        for (ServerState s : SUCCESSORS[ordinal()]) if (s == next) return true;
+        return false;
+    }
 
     /** The state for a word (as kl_util prints it), or null. */
     public static ServerState ofWord(String w) {
