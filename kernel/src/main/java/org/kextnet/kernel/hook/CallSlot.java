@@ -10,27 +10,29 @@ import org.kextnet.kernel.sync.ThreadAbandoned;
 
 /**
  * What one thread is calling in extensions now: the kernel's side of "every call into an extension is timed".
- * Every packet context has one ({@code net.PacketContext}); a head brackets each call into an extension with
- * {@link #enter} and {@link #exit} (or {@link #threw}), which cost a few plain stores and one read of the
- * {@link Watchdog}'s coarse clock: no system call, no allocation, no atomic operation on the common path.
+ * Every packet context has one ({@code net.PacketContext}). A head that calls a chain of filters for a packet
+ * brackets the chain with {@link #walkIn} and {@link #walkOut} and each call with {@link #call} and
+ * {@link #returned} (or {@link #threw}); a single call elsewhere uses {@link #enter} and {@link #exit}. Per call
+ * that costs a plain store, a counter increment and one read of the {@link Watchdog}'s coarse clock: no system
+ * call, no allocation, no atomic operation on the common path.
  *
- * <p>The call in progress is published as a state word: {@link #IDLE}, or the call's id (a per-slot serial
- * number). The watchdog reads it at every tick; when the same call has been running past its head's hard
- * limit, the watchdog swaps it for {@link #ABANDONED} with one CAS. The thread, when the call returns, finds out
- * whether that happened without an atomic operation in the common case: a call that returns within the tick
- * it started in cannot have been abandoned (the hard limit spans hundreds of ticks), so it clears the state with
- * a plain store; a call that took longer claims the state back with a CAS, and if the watchdog won, the thread
- * unwinds with {@link ThreadAbandoned} and touches nothing its replacement now owns. (The one interleaving this
- * does not cover is a thread preempted between reading the clock and that store for longer than the hard
- * limit; the packet context's section handshake still keeps such a thread off the grace periods and its
- * queue.)
+ * <p>The walk in progress is published as a state word: {@link #IDLE}, or the walk's id (a per-slot serial
+ * number), and the registration being called. The watchdog reads them at every tick; when the same walk has been
+ * in the same registration past its head's hard limit, the watchdog swaps the id for {@link #ABANDONED} with one
+ * CAS. The thread finds out whether that happened without an atomic operation in the common case: a call that
+ * returns within the tick its walk started in (or its last slow call ended in) cannot have been abandoned (the
+ * hard limit spans hundreds of ticks); a call that took longer claims a fresh id with a CAS, and if the watchdog
+ * won, the thread unwinds with {@link ThreadAbandoned} before it calls anything else and touches nothing its
+ * replacement now owns. (The one interleaving this does not cover is a thread preempted for longer than the hard
+ * limit between reading the clock and the store that ends its walk; the packet context's section handshake still
+ * keeps such a thread off the grace periods and its queue.)
  *
- * <p>Calls nest (a filter that injects a packet runs the chain again on its own thread): the outer frames are
- * saved and restored, and the watchdog watches both the innermost call and the outermost one.
+ * <p>Walks nest (a filter that injects a packet runs the chain again on its own thread): the outer frame is saved
+ * and restored, and the watchdog watches both the innermost walk and the outermost one.
  *
- * <p>Each call is counted against its registration in this slot's row ({@link KernelRegistration#calls()}):
- * plain increments by the owning thread. Its time is measured on one call in about {@value #SAMPLE_MEAN} of a
- * packet head and on every call of the others, with {@link System#nanoTime()}.
+ * <p>Each call is counted against its registration in this slot's counts ({@link KernelRegistration#counters()}):
+ * a plain increment by the owning thread, at the registration's place in an array the slot holds. Its time is measured with {@link System#nanoTime()} on about one walk in
+ * {@value #SAMPLE_MEAN} of a packet head (and scaled), and on every call of the other heads.
  */
 public final class CallSlot {
     /** Outcomes of a call, counted per registration: a callback without a verdict, and a packet's fate. */
@@ -38,8 +40,10 @@ public final class CallSlot {
     static final int NANOS = 5, ROW = 8;
     /** The state of a slot with no call in progress, and of one the watchdog gave up on. */
     public static final long IDLE = 0, ABANDONED = -1;
-    /** Mean distance between timed calls on a packet head (an odd spread, so no chain length aliases with it). */
+    /** Mean distance between timed walks on a packet head, in walks (spread at random, so nothing aliases with it). */
     public static final int SAMPLE_MEAN = 64;
+    /** What {@link #walkIn} returns for a timed walk: it never equals the clock, so every call takes the slow path. */
+    private static final long TIMED = Long.MIN_VALUE;
 
     /** What owns a slot, and hears when the watchdog abandons it (a packet context). */
     public interface Holder {
@@ -63,10 +67,12 @@ public final class CallSlot {
     /** Thrown by {@link #enter} for a registration whose extension is stuck; one shared instance. */
     public static final Refused REFUSED = new Refused();
 
-    private static final VarHandle STATE, CALLEE, SAVED, THREAD;
+    private static final VarHandle STATE, CALLEE, SAVED, THREAD, COUNTS;
+    private static final VarHandle CELL = MethodHandles.arrayElementVarHandle(long[].class);
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
+            COUNTS = l.findVarHandle(CallSlot.class, "counts", long[].class);
             STATE = l.findVarHandle(CallSlot.class, "state", long.class);
             CALLEE = l.findVarHandle(CallSlot.class, "callee", KernelRegistration.class);
             SAVED = l.findVarHandle(CallSlot.class, "saved", int.class);
@@ -82,26 +88,36 @@ public final class CallSlot {
     /** The owning thread's counters. */
     private final StatCells stats;
 
-    // The call in progress (the innermost). Written by the owning thread; state and callee read by the watchdog.
+    /**
+     * This thread's counts of calls into every registration, {@link #ROW} cells from each registration's
+     * {@link KernelRegistration#cell}: plain increments by the owning thread, which grows the array by copying it;
+     * read opaquely by the watchdog, which sums every slot's ({@link Watchdog#count}).
+     */
+    private long[] counts = new long[0];
+
+    // The walk in progress (the innermost). Written by the owning thread; state and callee read by the watchdog.
     private long state;
     private KernelRegistration callee;
-    /** The watchdog's coarse time when the innermost call started. */
+    /** The watchdog's coarse time when the walk started, or its last slow call ended. */
     private long since;
     private long serial;
-    // Outer frames of nested calls, saved[0] the outermost.
+    // Outer frames of nested walks, saved[0] the outermost.
     private int saved;
     private long[] savedIds = new long[4], savedSinces = new long[4];
     private KernelRegistration[] savedCallees = new KernelRegistration[4];
-    // Timing: a countdown to the next timed call of a packet head, and the call being timed.
+    private boolean[] savedTimed = new boolean[4];
+    // Timing: a countdown to the next timed walk of a packet head, and where the timed walk's last call ended.
     private int countdown = 1;
     private int random;
-    private boolean timing;
-    private long timingStart, timingWeight;
+    private long timingStamp;
+    private long timingWeight;
+    /** Whether the single call in progress ({@link #enter}) is timed. */
+    private boolean timed;
     private Thread thread;
     /** The registration whose call the watchdog gave up on (for the message the thread unwinds with). */
     volatile KernelRegistration blamed;
 
-    // The watchdog's own records (its thread only): the innermost and the outermost call it saw, and for how
+    // The watchdog's own records (its thread only): the innermost and the outermost walk it saw, and for how
     // long of the kernel's time it has seen each.
     long seenId, seenAge, seenRootId, seenRootAge;
 
@@ -131,120 +147,171 @@ public final class CallSlot {
     /** Whether the watchdog abandoned this slot's thread. */
     public boolean isAbandoned() { return (long) STATE.getOpaque(this) == ABANDONED; }
 
+    // ---- a chain of calls (a packet head's filters) ----
+
     /**
-     * A call into {@code r} starts. Pair it with {@link #exit} when the callback returns, or {@link #threw} when it
-     * throws (the two close the frame this opens).
-     * @throws Refused if {@code r}'s extension is stuck (no frame is opened)
-     * @throws ThreadAbandoned if the watchdog abandoned this thread (no frame is opened)
+     * A walk over a chain of calls starts (call it before the first). Pair it with {@link #walkOut} on every way
+     * out but {@link ThreadAbandoned}.
+     * @param packetPath whether the calls are a packet head's, whose time is measured on a sample of the walks
+     * @return the walk's token, to pass to {@link #returned}, {@link #threw} and {@link #walkOut}, which return
+     *         the next one
+     * @throws ThreadAbandoned if the watchdog abandoned this thread
      */
-    public void enter(KernelRegistration r) {
+    public long walkIn(boolean packetPath) {
         long s = (long) STATE.getOpaque(this);
-        if (s == ABANDONED) throw watchdog.abandoned(this, r);
-        if (r.silenced) throw REFUSED;
         long id = ++serial;
+        long t = watchdog.coarse();
         if (s != IDLE) {
-            enterNested(r, s, id);
-            return;
+            if (s == ABANDONED) throw watchdog.abandoned(this, null);
+            push(s);
+            since = t;
+            if (!STATE.compareAndSet(this, s, id)) throw watchdog.abandoned(this, null); // the watchdog took the outer walk
+            return t; // a nested walk is not timed: the outer one is, or is not
         }
-        since = watchdog.now;
-        CALLEE.setOpaque(this, r);
-        STATE.setRelease(this, id); // no CAS: the watchdog only ever swaps a call's id, never IDLE
-        if (--countdown <= 0 || !r.head.packetPath()) startTiming(r);
+        since = t;
+        STATE.setRelease(this, id); // no CAS: the watchdog only ever swaps a walk's id, never IDLE
+        if (!packetPath || --countdown <= 0) return startTiming(packetPath);
+        return t;
     }
 
-    /** A call inside a call: the outer frame is saved, and the state moves on with a CAS (the watchdog may own it). */
-    private void enterNested(KernelRegistration r, long outer, long id) {
-        push(outer);
-        since = watchdog.now;
+    /**
+     * A call into {@code r} starts now: the watchdog sees it as the walk's callee.
+     * @throws Refused if {@code r}'s extension is stuck: nothing is called, the caller treats it as a fault
+     */
+    public void call(KernelRegistration r) {
+        if (r.silenced) throw REFUSED;
         CALLEE.setOpaque(this, r);
-        if (!STATE.compareAndSet(this, outer, id)) {
-            pop();
-            throw watchdog.abandoned(this, r);
-        }
     }
 
-    /** The call opened last returned with no packet verdict. */
-    public void exit() { exit(OTHER); }
-
-    /** The call opened last returned {@code errno} as a packet's verdict: 0 passed, EJUSTRETURN swallowed, else dropped. */
-    public void exitVerdict(int errno) {
-        exit(errno == 0 ? PASSED : errno == JUSTRETURN ? SWALLOWED : DROPPED);
+    /**
+     * The call into {@code r} returned {@code errno} as a packet's verdict: 0 passed, EJUSTRETURN swallowed, else
+     * dropped. Counted against {@code r}.
+     * @return the walk's next token
+     * @throws ThreadAbandoned if the watchdog gave up on the call meanwhile: unwind, touching nothing shared
+     */
+    public long returned(KernelRegistration r, int errno, long token) {
+        int outcome = errno == 0 ? PASSED : errno == JUSTRETURN ? SWALLOWED : DROPPED;
+        count(r, outcome);
+        return watchdog.coarse() == token ? token : slowReturn(r, token);
     }
 
     private static final int JUSTRETURN = org.kextnet.kpi.Errno.EJUSTRETURN;
 
-    /**
-     * The call opened last returned; {@code outcome} is one of {@link #OTHER}, {@link #PASSED},
-     * {@link #SWALLOWED}, {@link #DROPPED}.
-     * @throws ThreadAbandoned if the watchdog gave up on the call meanwhile: unwind, touching nothing shared
-     */
-    public void exit(int outcome) {
-        KernelRegistration r = callee;
-        if (saved == 0 && watchdog.now == since) {
-            // Returned within the tick it started in: the watchdog cannot have abandoned it.
-            CALLEE.setOpaque(this, null);
-            STATE.setOpaque(this, IDLE);
-            r.count(id, outcome);
-            if (timing) endTiming(r);
-            return;
-        }
-        slowExit(r, outcome);
+    /** The call into {@code r} returned with no packet verdict; as {@link #returned(KernelRegistration, int, long)}. */
+    public long returned(KernelRegistration r, long token) {
+        count(r, OTHER);
+        return watchdog.coarse() == token ? token : slowReturn(r, token);
     }
 
     /**
-     * The callback of the call opened last threw {@code t} (or {@link #enter} refused it): closes the frame if one
-     * was opened. The caller then counts the fault ({@link KernelRegistration#countFault}), which ignores
-     * {@link #REFUSED}.
+     * The call of the walk threw {@code t}, or {@link #call} refused it: counts a throw (the caller then counts the
+     * fault with {@link KernelRegistration#countFault}, which ignores {@link #REFUSED}).
+     * @return the walk's next token
+     * @throws ThreadAbandoned rethrown as it is, or if the watchdog gave up on the call meanwhile
+     */
+    public long threw(Throwable t, long token) {
+        if (t instanceof ThreadAbandoned a) throw a;
+        if (t == REFUSED) return token;
+        KernelRegistration r = callee;
+        count(r, THREW);
+        return slowReturn(r, token);
+    }
+
+    /**
+     * A call returned in a later tick than its walk's last (or the walk is timed): claims a fresh id for the walk
+     * with a CAS, so that the watchdog can no longer abandon what already returned, counts a call over its
+     * budget, and times the call in a timed walk.
+     */
+    private long slowReturn(KernelRegistration r, long token) {
+        long s = (long) STATE.getOpaque(this);
+        if (s == ABANDONED || !STATE.compareAndSet(this, s, ++serial)) throw watchdog.abandoned(this, r);
+        long now = watchdog.coarse();
+        long took = now - since;
+        since = now;
+        if (took > watchdog.limits().soft(r.head) && !r.owner().isKernel()) {
+            stats.inc(Stat.NKE_OVER_BUDGET);
+            r.overBudget(took, watchdog);
+        }
+        if (token != TIMED) return now;
+        long stamp = System.nanoTime();
+        add(r.cell + NANOS, (stamp - timingStamp) * timingWeight);
+        timingStamp = stamp;
+        return TIMED;
+    }
+
+    /**
+     * The walk ends.
+     * @throws ThreadAbandoned if the watchdog gave up on it meanwhile
+     */
+    public void walkOut(long token) {
+        CALLEE.setOpaque(this, null);
+        if (saved == 0 && watchdog.coarse() == token) {
+            STATE.setOpaque(this, IDLE);
+            return;
+        }
+        slowOut();
+    }
+
+    private void slowOut() {
+        long s = (long) STATE.getOpaque(this);
+        int n = saved;
+        long outer = n > 0 ? savedIds[n - 1] : IDLE;
+        if (s == ABANDONED || !STATE.compareAndSet(this, s, outer)) throw watchdog.abandoned(this, null);
+        if (n > 0) pop();
+    }
+
+    // ---- a single call ----
+
+    /**
+     * A single call into {@code r} starts (a walk of one call). Pair it with {@link #exit} when the callback
+     * returns, or {@link #threw} when it throws.
+     * @throws Refused if {@code r}'s extension is stuck (nothing is opened)
+     * @throws ThreadAbandoned if the watchdog abandoned this thread (nothing is opened)
+     */
+    public void enter(KernelRegistration r) {
+        if (r.silenced) throw REFUSED;
+        timed = walkIn(r.head.packetPath()) == TIMED;
+        CALLEE.setOpaque(this, r);
+    }
+
+    /** The single call opened last returned with no packet verdict. */
+    public void exit() { exit(OTHER); }
+
+    /** The single call opened last returned {@code errno} as a packet's verdict (see {@link #returned}). */
+    public void exitVerdict(int errno) {
+        exit(errno == 0 ? PASSED : errno == JUSTRETURN ? SWALLOWED : DROPPED);
+    }
+
+    /**
+     * The single call opened last returned; {@code outcome} is {@link #OTHER} or a verdict.
+     * @throws ThreadAbandoned if the watchdog gave up on the call meanwhile
+     */
+    public void exit(int outcome) {
+        KernelRegistration r = callee;
+        count(r, outcome);
+        long token = timed ? TIMED : since;
+        timed = false;
+        if (watchdog.coarse() != token) slowReturn(r, token);
+        walkOut(since);
+    }
+
+    /**
+     * The single call opened last threw {@code t}, or {@link #enter} refused it: closes it (the caller then counts
+     * the fault).
      * @throws ThreadAbandoned rethrown as it is, or if the watchdog gave up on the call meanwhile
      */
     public void threw(Throwable t) {
         if (t instanceof ThreadAbandoned a) throw a;
         if (t == REFUSED) return;
-        slowExit(callee, THREW);
+        long token = timed ? TIMED : since;
+        timed = false;
+        threw(t, token);
+        walkOut(since);
     }
 
-    private void slowExit(KernelRegistration r, int outcome) {
-        long s = (long) STATE.getOpaque(this);
-        long started = since;
-        int n = saved;
-        long outer = n > 0 ? savedIds[n - 1] : IDLE;
-        if (n == 0) CALLEE.setOpaque(this, null); // the watchdog reads the state first, then the callee
-        if (s == ABANDONED || !STATE.compareAndSet(this, s, outer)) throw watchdog.abandoned(this, r);
-        if (n > 0) pop();
-        r.count(id, outcome);
-        if (timing && n == 0) endTiming(r);
-        long took = watchdog.now - started;
-        if (took > watchdog.limits().soft(r.head) && !r.owner().isKernel()) {
-            stats.inc(Stat.NKE_OVER_BUDGET);
-            r.overBudget(took, watchdog);
-        }
-    }
-
-    private void push(long s) {
-        int n = saved;
-        if (n == savedIds.length) {
-            savedIds = Arrays.copyOf(savedIds, 2 * n);
-            savedSinces = Arrays.copyOf(savedSinces, 2 * n);
-            savedCallees = Arrays.copyOf(savedCallees, 2 * n);
-        }
-        savedIds[n] = s;
-        savedSinces[n] = since;
-        savedCallees[n] = callee;
-        SAVED.setOpaque(this, n + 1);
-    }
-
-    /** Restores the outer frame saved last (its since and callee; the caller restores its state). */
-    private void pop() {
-        int n = saved - 1;
-        since = savedSinces[n];
-        CALLEE.setOpaque(this, savedCallees[n]);
-        savedCallees[n] = null;
-        SAVED.setOpaque(this, n);
-    }
-
-    private void startTiming(KernelRegistration r) {
-        if (r.head.packetPath()) {
-            int x = random; // xorshift: the gap to the next timed call, uniform in 1 .. 2 * SAMPLE_MEAN - 1
+    private long startTiming(boolean packetPath) {
+        if (packetPath) {
+            int x = random; // xorshift: the gap to the next timed walk, uniform in 1 .. 2 * SAMPLE_MEAN - 1
             x ^= x << 13;
             x ^= x >>> 17;
             x ^= x << 5;
@@ -254,14 +321,68 @@ public final class CallSlot {
         } else {
             timingWeight = 1;
         }
-        timing = true;
-        timingStart = System.nanoTime();
+        timingStamp = System.nanoTime();
+        return TIMED;
     }
 
-    private void endTiming(KernelRegistration r) {
-        timing = false;
-        r.addNanos(id, (System.nanoTime() - timingStart) * timingWeight);
+    private void push(long s) {
+        int n = saved;
+        if (n == savedIds.length) {
+            savedIds = Arrays.copyOf(savedIds, 2 * n);
+            savedSinces = Arrays.copyOf(savedSinces, 2 * n);
+            savedCallees = Arrays.copyOf(savedCallees, 2 * n);
+            savedTimed = Arrays.copyOf(savedTimed, 2 * n);
+        }
+        savedIds[n] = s;
+        savedSinces[n] = since;
+        savedCallees[n] = callee;
+        savedTimed[n] = timed;
+        SAVED.setOpaque(this, n + 1);
     }
+
+    /** Restores the outer frame saved last (its since and callee; the caller restores its state). */
+    private void pop() {
+        int n = saved - 1;
+        since = savedSinces[n];
+        timed = savedTimed[n];
+        CALLEE.setOpaque(this, savedCallees[n]);
+        savedCallees[n] = null;
+        SAVED.setOpaque(this, n);
+    }
+
+    // ---- counts ----
+
+    private void count(KernelRegistration r, int outcome) {
+        long[] c = counts;
+        int k = r.cell + outcome;
+        if (k < c.length) {
+            c[k]++;
+        } else {
+            add(k, 1);
+        }
+    }
+
+    private void add(int k, long n) {
+        long[] c = counts;
+        if (k >= c.length) {
+            try {
+                c = Arrays.copyOf(c, Math.max(k + ROW, 2 * c.length) / ROW * ROW);
+            } catch (OutOfMemoryError e) {
+                return; // a count lost rather than a packet thread failed
+            }
+            COUNTS.setRelease(this, c);
+        }
+        c[k] += n;
+    }
+
+    /** Cell {@code k} of this slot's counts, for a reader on another thread. */
+    long countOpaque(int k) {
+        long[] c = (long[]) COUNTS.getAcquire(this);
+        return k < c.length ? (long) CELL.getOpaque(c, k) : 0;
+    }
+
+    /** Every cell of this slot's counts (a retiring slot's, folded by the watchdog). */
+    long[] countsAcquire() { return (long[]) COUNTS.getAcquire(this); }
 
     // ---- for the watchdog ----
 

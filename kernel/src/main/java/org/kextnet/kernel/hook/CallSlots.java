@@ -11,4 +11,7 @@ public interface CallSlots {
 
     /** Ends an {@link #acquireSlot}. */
     void releaseSlot(CallSlot slot);
+
+    /** The watchdog over the slots (it also keeps the registrations' counters). */
+    Watchdog watchdog();
 }

@@ -2,7 +2,6 @@ package org.kextnet.kernel.hook;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntSupplier;
@@ -16,12 +15,19 @@ import org.kextnet.kpi.Registration;
  *
  * <p>Calls into its callbacks go through a {@link CallSlot} (the calling thread's): heads on the packet path
  * bracket them with {@link CallSlot#enter}/{@link CallSlot#exit} themselves, other places use {@link #call} and
- * {@link #run}, and final callbacks {@link #finish}. The per-call counts live in one row per slot, so that each
- * thread counts with plain stores; a read ({@link #counters()}) sums the rows.
+ * {@link #run}, and final callbacks {@link #finish}. The per-call counts live in every slot's counts at this
+ * registration's {@link #cell}, so that each thread counts with a plain increment; a read ({@link #counters()})
+ * sums the slots.
  */
 public abstract class KernelRegistration implements Registration {
-    private static final VarHandle CELL = MethodHandles.arrayElementVarHandle(long[].class);
-    private static final long[][] NO_ROWS = new long[0][];
+    private static final VarHandle SILENCED;
+    static {
+        try {
+            SILENCED = MethodHandles.lookup().findVarHandle(KernelRegistration.class, "silenced", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final Owner owner;
     final Head head;
@@ -35,10 +41,18 @@ public abstract class KernelRegistration implements Registration {
     /** When the owner last logged calls over budget (the watchdog's clock), to log at most once a second. */
     long lastReported = Long.MIN_VALUE;
     private volatile State state = State.ACTIVE;
-    /** Counts per call slot: {@link CallSlot#ROW} cells each, indexed by the outcome. Grown under this object's lock. */
-    private volatile long[][] rows = NO_ROWS;
-    /** Set when the extension is stuck: every call into it is refused from then on, final callbacks included. */
-    volatile boolean silenced;
+    /** The first of this registration's {@link CallSlot#ROW} cells in every slot's counts. */
+    final int cell;
+    /** What its cells held when it got them (another registration's, before). */
+    private final long[] baseline = new long[CallSlot.ROW];
+    private final Watchdog watchdog;
+    /** Its counts when it ended, after which its cells serve another registration. */
+    private volatile Counters last;
+    /**
+     * Set when the extension is stuck: every call into it is refused from then on, final callbacks included.
+     * Read plainly on the packet path; the watchdog also takes a stuck extension's filters out of their chains.
+     */
+    boolean silenced;
     private volatile boolean finalRunning;
     private final AtomicBoolean finished = new AtomicBoolean();
 
@@ -47,6 +61,8 @@ public abstract class KernelRegistration implements Registration {
         this.head = head;
         this.kind = kind;
         this.name = name;
+        this.watchdog = owner.slots().watchdog();
+        this.cell = watchdog.newCounter(baseline);
     }
 
     public Owner owner() { return owner; }
@@ -60,7 +76,7 @@ public abstract class KernelRegistration implements Registration {
     public boolean isActive() { return state == State.ACTIVE; }
 
     /** Whether its extension is stuck: the kernel calls none of its callbacks any more. */
-    public boolean isSilenced() { return silenced; }
+    public boolean isSilenced() { return (boolean) SILENCED.getVolatile(this); }
 
     /**
      * The extension's object whose methods the kernel calls (the filter, the control), if there is one: a fault's
@@ -87,7 +103,9 @@ public abstract class KernelRegistration implements Registration {
     /** The final state, after the last callback ran: the owner forgets the registration. Runs once. */
     protected final void finishDetach(Removal why) {
         if (!finished.compareAndSet(false, true)) return;
-        state = silenced ? State.FAULTED : why.endState();
+        last = counters();
+        watchdog.freeCounter(cell);
+        state = isSilenced() ? State.FAULTED : why.endState();
         owner.forget(this);
     }
 
@@ -97,7 +115,7 @@ public abstract class KernelRegistration implements Registration {
      * called; if the watchdog gives up on it while it runs, the watchdog ends the registration instead.
      */
     protected final void finish(Removal why, String name, Runnable callback) {
-        if (callback != null && !silenced) {
+        if (callback != null && !isSilenced()) {
             finalRunning = true;
             try {
                 run(name, callback);
@@ -117,7 +135,7 @@ public abstract class KernelRegistration implements Registration {
      * From now on every call into this registration is refused ({@link CallSlot#REFUSED}), final callbacks
      * included: its extension is stuck ({@link Owner#silence}).
      */
-    public final void silence() { silenced = true; }
+    public final void silence() { SILENCED.setVolatile(this, true); }
 
     // ---- calls from the control path ----
 
@@ -196,46 +214,6 @@ public abstract class KernelRegistration implements Registration {
 
     // ---- counters ----
 
-    final void count(int slot, int outcome) {
-        long[][] rs = rows;
-        long[] row;
-        if (slot < rs.length && (row = rs[slot]) != null) {
-            CELL.setOpaque(row, outcome, (long) CELL.getOpaque(row, outcome) + 1);
-        } else {
-            add(slot, outcome, 1);
-        }
-    }
-
-    final void addNanos(int slot, long nanos) {
-        long[][] rs = rows;
-        long[] row;
-        if (slot < rs.length && (row = rs[slot]) != null) {
-            CELL.setOpaque(row, CallSlot.NANOS, (long) CELL.getOpaque(row, CallSlot.NANOS) + nanos);
-        } else {
-            add(slot, CallSlot.NANOS, nanos);
-        }
-    }
-
-    /** The first count of a slot: makes its row (a reader of the old array of rows misses nothing). */
-    private void add(int slot, int cell, long n) {
-        long[] row;
-        synchronized (this) {
-            long[][] rs = rows;
-            if (slot >= rs.length) rs = Arrays.copyOf(rs, Math.max(slot + 1, 2 * rs.length));
-            row = rs[slot];
-            if (row == null) {
-                try {
-                    row = new long[CallSlot.ROW];
-                } catch (OutOfMemoryError e) {
-                    return; // a count lost rather than a packet thread failed
-                }
-                rs[slot] = row;
-            }
-            rows = rs;
-        }
-        CELL.setOpaque(row, cell, (long) CELL.getOpaque(row, cell) + n);
-    }
-
     /**
      * A call took {@code nanos}, over its soft budget: counted here, and queued for the watchdog, which logs it
      * on its own thread (the packet thread allocates nothing).
@@ -252,13 +230,11 @@ public abstract class KernelRegistration implements Registration {
     /** The longest call over budget since the last call of this method. */
     final long takeLongestOver() { return longestOver.getAndSet(0); }
 
-    private long sum(int cell) {
-        long n = 0;
-        for (long[] row : rows) if (row != null) n += (long) CELL.getOpaque(row, cell);
-        return n;
-    }
+    private long sum(int k) { return watchdog.count(cell + k) - baseline[k]; }
 
     @Override public Counters counters() {
+        Counters c = last;
+        if (c != null) return c;
         long passed = sum(CallSlot.PASSED), swallowed = sum(CallSlot.SWALLOWED), dropped = sum(CallSlot.DROPPED);
         long calls = sum(CallSlot.OTHER) + passed + swallowed + dropped + sum(CallSlot.THREW);
         return new Counters(calls, passed, swallowed, dropped, faults.get(), overBudget.get(), sum(CallSlot.NANOS));

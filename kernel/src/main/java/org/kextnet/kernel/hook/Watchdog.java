@@ -47,12 +47,31 @@ public final class Watchdog implements AutoCloseable {
     private final Clock clock;
     private final KernelThreads threads;
     private final KernelThreads.Worker worker;
-    /** The kernel's clock at the last tick: what calls are stamped with. */
+    /**
+     * The kernel's clock at the last tick: what calls are stamped with. Written with a volatile store, read
+     * opaquely on the packet path ({@link #coarse}): a read that orders nothing, so the compiler may keep the
+     * loads around it where they are; the CAS a slow call makes gives the ordering the protocol needs.
+     */
     volatile long now;
+    private static final java.lang.invoke.VarHandle NOW;
+    static {
+        try {
+            NOW = java.lang.invoke.MethodHandles.lookup().findVarHandle(Watchdog.class, "now", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** {@link #now}, read opaquely. */
+    long coarse() { return (long) NOW.getOpaque(this); }
     private volatile CallLimits limits = CallLimits.DEFAULT;
     private volatile CallSlot[] slots = new CallSlot[0];
     /** Slot ids in use, and those of abandoned slots, which are never given out again. */
     private final BitSet ids = new BitSet();
+    /** Counter places ({@link KernelRegistration#cell} / ROW) in use. */
+    private final BitSet counters = new BitSet();
+    /** The counts of slots that retired, by cell. */
+    private long[] retiredCounts = new long[0];
     private final AtomicLong abandoned = new AtomicLong();
     /** Registrations with calls over budget to report, queued by packet threads without allocating. */
     private final AtomicReferenceArray<KernelRegistration> reports = new AtomicReferenceArray<>(64);
@@ -116,6 +135,32 @@ public final class Watchdog implements AutoCloseable {
         System.arraycopy(a, i + 1, n, i, a.length - i - 1);
         slots = n;
         if (!s.isAbandoned()) ids.clear(s.id);
+        long[] c = s.countsAcquire();
+        if (c.length > retiredCounts.length) retiredCounts = Arrays.copyOf(retiredCounts, c.length);
+        for (int k = 0; k < c.length; k++) retiredCounts[k] += c[k];
+    }
+
+    /**
+     * A place for a new registration's counts: the index of its first cell. The place may have served a
+     * registration before; {@code baseline} gets what its cells hold now, which the new one's counts start from.
+     */
+    synchronized int newCounter(long[] baseline) {
+        int cell = counters.nextClearBit(0) * CallSlot.ROW;
+        counters.set(cell / CallSlot.ROW);
+        for (int k = 0; k < baseline.length; k++) baseline[k] = sum(cell + k);
+        return cell;
+    }
+
+    /** A registration ended and keeps its counts itself: its place may be given out again. */
+    synchronized void freeCounter(int cell) { counters.clear(cell / CallSlot.ROW); }
+
+    /** Cell {@code k} summed over every slot, retired ones included. */
+    synchronized long count(int k) { return sum(k); }
+
+    private long sum(int k) {
+        long n = k < retiredCounts.length ? retiredCounts[k] : 0;
+        for (CallSlot s : slots) n += s.countOpaque(k);
+        return n;
     }
 
     /** How many slots are watched. */

@@ -49,7 +49,7 @@ public final class Contexts implements CallSlots {
 
     public Stats stats() { return stats; }
     /** The watchdog over every context's calls into extensions. */
-    public Watchdog watchdog() { return watchdog; }
+    @Override public Watchdog watchdog() { return watchdog; }
     public GracePeriod grace() { return grace; }
     public Buffers buffers() { return buffers; }
 

@@ -111,6 +111,7 @@ public final class InterfaceFilters {
         ctx.enter();
         try {
             CallSlot s = ctx.calls;
+            long t = s.walkIn(true);
             FilterEntry<InterfaceFilter>[] a = chain.snapshot().with(direction);
             for (FilterEntry<InterfaceFilter> fe : a) {
                 Entry e = (Entry) fe;
@@ -118,16 +119,23 @@ public final class InterfaceFilters {
                 int gen = m.generation();
                 int r;
                 try {
-                    s.enter(e);
+                    s.call(e);
                     r = in ? e.filter.input(ifp, protocol, m, frameHeader) : e.filter.output(ifp, protocol, m);
-                    s.exitVerdict(r);
-                } catch (Throwable t) {
-                    s.threw(t);
-                    if (faulted(ctx, e, in ? "input" : "output", t, m, gen)) return false;
+                    t = s.returned(e, r, t);
+                } catch (Throwable x) {
+                    t = s.threw(x, t);
+                    if (faulted(ctx, e, in ? "input" : "output", x, m, gen)) {
+                        s.walkOut(t);
+                        return false;
+                    }
                     continue;
                 }
-                if (r != 0) return stopped(ctx, r, m, gen);
+                if (r != 0) {
+                    s.walkOut(t);
+                    return stopped(ctx, r, m, gen);
+                }
             }
+            s.walkOut(t);
             return true;
         } finally {
             ctx.exit();

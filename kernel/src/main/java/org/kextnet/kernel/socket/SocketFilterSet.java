@@ -197,23 +197,28 @@ public final class SocketFilterSet {
         ctx.enter();
         try {
             CallSlot s = ctx.calls;
+            long t = s.walkIn(true);
             Attachment[] c = chain;
             for (int i = start(c, resumeAfter); i < c.length; i++) {
                 Attachment a = c[i];
                 int gen = data.generation();
                 int r;
                 try {
-                    s.enter(a.entry);
+                    s.call(a.entry);
                     r = in ? a.entry.filter.dataIn(a, addr, data, control, flags)
                            : a.entry.filter.dataOut(a, addr, data, control, flags);
-                    s.exitVerdict(r);
-                } catch (Throwable t) {
-                    s.threw(t);
-                    a.entry.fault(in ? "data_in" : "data_out", t);
+                    t = s.returned(a.entry, r, t);
+                } catch (Throwable x) {
+                    t = s.threw(x, t);
+                    a.entry.fault(in ? "data_in" : "data_out", x);
                     r = Errno.EIO;
                 }
-                if (r != 0) return stopped(r, data, control, gen);
+                if (r != 0) {
+                    s.walkOut(t);
+                    return stopped(r, data, control, gen);
+                }
             }
+            s.walkOut(t);
             return 0;
         } finally {
             ctx.exit();
