@@ -140,17 +140,27 @@ public final class KernelThreads {
         exit(System.err, t, e);
     }
 
-    /** The default rule: a line on stderr naming the error and the thread, then the JVM halts with status 70. */
+    /**
+     * The default rule: a line on stderr naming the error and the thread, then the JVM halts with status 70. The
+     * line is printed piece by piece (no string concatenation to link or allocate for) after a reserve is let go,
+     * and the halt comes whatever the printing did, so that an exhausted heap cannot leave the process running.
+     */
     private static void exit(PrintStream err, Thread t, Throwable e) {
         reserve = null;
         try {
-            err.println("kextnet: fatal: " + e + " in kernel thread " + t.getName() + "; exiting with status "
-                    + FATAL_STATUS + " so that a supervisor can restart the process");
+            err.print("kextnet: fatal: ");
+            err.print(e);
+            err.print(" in kernel thread ");
+            err.print(t.getName());
+            err.print("; exiting with status ");
+            err.print(FATAL_STATUS);
+            err.println(" so that a supervisor can restart the process");
             if (!(e instanceof VirtualMachineError)) e.printStackTrace(err);
             err.flush();
         } catch (Throwable ignored) {
             // the exit matters more than the message
+        } finally {
+            Runtime.getRuntime().halt(FATAL_STATUS);
         }
-        Runtime.getRuntime().halt(FATAL_STATUS);
     }
 }
