@@ -10,6 +10,7 @@ import java.util.concurrent.locks.LockSupport;
 import org.kextnet.kernel.stat.StatCells;
 import org.kextnet.kernel.sync.Clock;
 import org.kextnet.kernel.sync.KernelThreads;
+import org.kextnet.kernel.sync.ManualClock;
 import org.kextnet.kernel.sync.ThreadAbandoned;
 
 /**
@@ -35,9 +36,10 @@ import org.kextnet.kernel.sync.ThreadAbandoned;
  * the extension's code until that code returns, if ever. The watchdog only makes sure the kernel no longer waits
  * for it.
  *
- * <p>The age of a call is what the watchdog saw of it on the kernel's clock, tick by tick; a tick that came much
- * later than asked (the watchdog itself was held up: a pause of the whole JVM, a starved CPU) counts for at most
- * {@link #MAX_STEP_NANOS}, so a pause that stopped every thread does not make their calls look stuck.
+ * <p>The age of a call is what the watchdog saw of it on the kernel's clock, tick by tick; on a real clock a tick that
+ * came much later than asked (the watchdog itself was held up: a pause of the whole JVM, a starved CPU) counts for at
+ * most {@link #MAX_STEP_NANOS}, so a pause that stopped every thread does not make their calls look stuck. On a
+ * {@link ManualClock} every step the owner makes counts.
  */
 public final class Watchdog implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("kextnet.nke");
@@ -45,6 +47,7 @@ public final class Watchdog implements AutoCloseable {
     static final long MAX_STEP_NANOS = 100_000_000L;
 
     private final Clock clock;
+    private final boolean manual;
     private final KernelThreads threads;
     private final KernelThreads.Worker worker;
     /**
@@ -81,6 +84,7 @@ public final class Watchdog implements AutoCloseable {
 
     public Watchdog(Clock clock, KernelThreads threads) {
         this.clock = clock;
+        this.manual = clock instanceof ManualClock;
         this.threads = threads;
         this.now = clock.nanoTime();
         this.worker = threads.worker("kextnet-" + threads.kernelName() + "-watchdog", this::run);
@@ -173,7 +177,9 @@ public final class Watchdog implements AutoCloseable {
             LockSupport.parkNanos(this, tick);
             long real = System.nanoTime(), k = clock.nanoTime();
             long step = Math.max(0, k - lastKernel);
-            if (real - lastReal > Math.max(8 * tick, MAX_STEP_NANOS)) step = Math.min(step, MAX_STEP_NANOS);
+            // A late tick on a real clock: the whole JVM may have stood still (a pause), the calls too. A manual
+            // clock moves only when its owner says, and all of that is the kernel's time.
+            if (!manual && real - lastReal > Math.max(8 * tick, MAX_STEP_NANOS)) step = Math.min(step, MAX_STEP_NANOS);
             lastReal = real;
             lastKernel = k;
             now = k;

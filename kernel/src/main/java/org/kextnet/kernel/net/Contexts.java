@@ -78,11 +78,11 @@ public final class Contexts implements CallSlots {
         if (c.leased) throw new IllegalStateException("a leased context is released, not closed");
         if (current.get() == c) current.remove();
         c.closeCache();
-        if (c.isAbandoned()) return; // the watchdog retired it already
-        retire(c);
+        retire(c); // unless the watchdog did, when it abandoned the context
     }
 
     private void retire(PacketContext c) {
+        if (!c.retireOnce()) return;
         watchdog.retire(c.calls);
         stats.retire(c.stats());
     }

@@ -53,8 +53,10 @@ public final class PacketContext implements CallSlot.Holder {
     private int token;
     /** Who holds the outermost section: FREE, HELD by this thread, or TAKEN by the watchdog. */
     private int section;
-    /** Set when the watchdog gave up on this context's thread. */
+    /** Set when the watchdog gave up on this context's thread (its slot's state says so first). */
     private volatile boolean abandoned;
+    /** Whether the context retired (its counts folded in): once, by its thread's close or by the watchdog. */
+    private final java.util.concurrent.atomic.AtomicBoolean retired = new java.util.concurrent.atomic.AtomicBoolean();
     /** What this thread is calling in extensions; the watchdog looks at it every tick. */
     public final CallSlot calls;
     /** Nested {@link Contexts#acquire} calls holding this context on its current thread. */
@@ -162,7 +164,7 @@ public final class PacketContext implements CallSlot.Holder {
      */
     @Override public void enter() {
         if (depth++ == 0) {
-            if (abandoned) {
+            if (isAbandoned()) {
                 depth--;
                 throw calls.abandonedError();
             }
@@ -185,8 +187,14 @@ public final class PacketContext implements CallSlot.Holder {
         }
     }
 
-    /** Whether the watchdog gave up on this context's thread. */
-    public boolean isAbandoned() { return abandoned; }
+    /**
+     * Whether the watchdog gave up on this context's thread: true from the moment it claimed the call, which the
+     * thread may find out (and unwind) before the watchdog has finished with the context.
+     */
+    public boolean isAbandoned() { return abandoned || calls.isAbandoned(); }
+
+    /** Claims the context's retirement; true for the one caller that does it. */
+    boolean retireOnce() { return retired.compareAndSet(false, true); }
 
     /**
      * The watchdog gave up on the call in progress (on its own thread): the section the stuck thread holds is

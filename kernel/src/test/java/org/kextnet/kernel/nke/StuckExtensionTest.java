@@ -221,7 +221,7 @@ class StuckExtensionTest {
         Registration reg = h.ipFilters().addV4("slow", Position.DEFAULT, new IpFilter() {
             @Override public int input(Mbuf m, int offset, int protocol) {
                 try {
-                    Thread.sleep(20);
+                    Thread.sleep(150); // far over the budget: the watchdog ticks many times meanwhile, even on a busy machine
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
@@ -237,7 +237,7 @@ class StuckExtensionTest {
         // Logged by the watchdog, at most once a second per registration: the first report within a tick or two.
         await(() -> log.all().contains("over its 2.0 ms budget"), "the report of the calls over budget");
         assertThat(log.all()).contains("WARNING ipfilter slow (extension com.example.slow): a call took", "over budget so far)");
-        assertThat(log.lines).hasSize(1);
+        assertThat(log.lines).allMatch(l -> l.startsWith("WARNING ipfilter slow")).hasSizeLessThanOrEqualTo(3);
         assertThat(h.health()).isEqualTo(ExtensionHandle.Health.OK);
         h.removeAll();
         assertThat(h.awaitRemoved(10, TimeUnit.SECONDS)).isTrue();
@@ -361,6 +361,38 @@ class StuckExtensionTest {
         assertThat(caller.health()).isEqualTo(ExtensionHandle.Health.OK);
         assertThat(callee.stuckIn()).contains("iff ioctl-sleeper");
         assertThat(c).isNotNull();
+    }
+
+    @Test void anOuterCallThatLoopsOnFreshInnerCallsIsBlamedItself() throws Exception {
+        threaded("loop");
+        ExtensionHandle looper = k.kpi("com.example.looper");
+        ExtensionHandle quick = k.kpi("com.example.quick");
+        AtomicInteger ioctls = new AtomicInteger();
+        quick.interfaceFilters().attach(k.ifp(), "quick", 0, Position.DEFAULT, new InterfaceFilter() {
+            @Override public int ioctl(Ifnet ifp, int protocol, long command, Object argument) {
+                ioctls.incrementAndGet();
+                return 0;
+            }
+        });
+        boolean[] loop = {true};
+        Object lock = new Object();
+        cleanups.add(() -> {
+            synchronized (lock) {
+                loop[0] = false;
+            }
+        });
+        looper.callouts().schedule(() -> {
+            while (true) {
+                synchronized (lock) {
+                    if (!loop[0]) return;
+                }
+                k.ifp().ioctl(0, 0x1234, null); // each a fresh, quick call into the other extension
+            }
+        }, 1, TimeUnit.MILLISECONDS);
+        await(looper::isStuck, "the looping callout to be abandoned");
+        assertThat(looper.stuckIn()).contains("callout");
+        assertThat(quick.health()).as("its quick calls are not what is stuck").isEqualTo(ExtensionHandle.Health.OK);
+        assertThat(ioctls.get()).isPositive();
     }
 
     @Test void onAManualClockTheHardLimitIsTheKernelsTime() throws Exception {
