@@ -21,10 +21,15 @@ public final class CallLimits {
             .with(Head.KERNEL_CONTROL, 100_000_000L, 10_000_000_000L);
 
     private final long[] soft, hard;
+    /** The smallest soft budget, kept: the watchdog reads it at every tick, which must allocate nothing. */
+    private final long minSoft;
 
     private CallLimits(long[] soft, long[] hard) {
         this.soft = soft;
         this.hard = hard;
+        long min = Long.MAX_VALUE;
+        for (long s : soft) min = Math.min(min, s);
+        this.minSoft = soft.length == 0 ? MIN_SOFT_NANOS : min;
     }
 
     /** The soft budget of a call into a {@code head}, in nanoseconds. */
@@ -34,7 +39,7 @@ public final class CallLimits {
     public long hard(Head head) { return hard[head.ordinal()]; }
 
     /** The smallest soft budget of any head. */
-    public long minSoft() { return Arrays.stream(soft).min().orElse(MIN_SOFT_NANOS); }
+    public long minSoft() { return minSoft; }
 
     /**
      * These limits with {@code head}'s changed.
