@@ -132,7 +132,7 @@ public final class CallSlot {
     /** Its owner (a packet context). */
     public Holder holder() { return holder; }
 
-    /** The number of this slot's row in every registration's counters. */
+    /** The slot's number (watchdog bookkeeping; an abandoned slot's is never reused). */
     public int id() { return id; }
 
     /** Binds the slot to the thread that uses it now (a leased context moves between threads), or null. */
@@ -406,9 +406,6 @@ public final class CallSlot {
 
     /** Swaps call {@code id} for {@link #ABANDONED}; false if the thread moved on. */
     boolean abandon(long id) { return STATE.compareAndSet(this, id, ABANDONED); }
-
-    /** Abandons the slot whatever its state (its context retires while stuck). */
-    void abandonNow() { STATE.setVolatile(this, ABANDONED); }
 
     @Override public String toString() { return "call slot " + id; }
 }
