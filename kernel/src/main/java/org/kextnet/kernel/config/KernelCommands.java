@@ -7,6 +7,8 @@ import java.util.List;
 import java.util.Map;
 
 import org.kextnet.kernel.Kernel;
+import org.kextnet.kernel.hook.CallLimits;
+import org.kextnet.kernel.hook.Head;
 import org.kextnet.kernel.inet.Route;
 import org.kextnet.kernel.inet.udp.UdpEchoService;
 import org.kextnet.kernel.inet.udp.UdpSocket;
@@ -229,15 +231,39 @@ public final class KernelCommands {
     // ---- sysctl ----
 
     private String sysctl(String[] w) {
-        if (w.length != 2) throw new IllegalArgumentException("usage: sysctl net.inet.ip.forwarding[=0|1]");
+        if (w.length != 2) throw new IllegalArgumentException("usage: sysctl NAME[=VALUE] (net.inet.ip.forwarding, kern.nke.HEAD.soft_ms, kern.nke.HEAD.hard_ms)");
         String[] kv = w[1].split("=", 2);
-        if (!kv[0].equals("net.inet.ip.forwarding")) throw new IllegalArgumentException("unknown sysctl '" + kv[0] + "' (known: net.inet.ip.forwarding)");
+        if (kv[0].startsWith("kern.nke.")) return callLimit(kv);
+        if (!kv[0].equals("net.inet.ip.forwarding")) {
+            throw new IllegalArgumentException("unknown sysctl '" + kv[0] + "' (known: net.inet.ip.forwarding, kern.nke.HEAD.soft_ms, kern.nke.HEAD.hard_ms)");
+        }
         if (kv.length == 1) return kv[0] + ": " + (kernel.forwarding() ? 1 : 0) + "\n";
         switch (kv[1]) {
             case "0", "off" -> kernel.setForwarding(false);
             case "1", "on" -> kernel.setForwarding(true);
             default -> throw new IllegalArgumentException("net.inet.ip.forwarding takes 0 or 1, not '" + kv[1] + "'");
         }
+        return "";
+    }
+
+    /**
+     * {@code kern.nke.HEAD.soft_ms} and {@code kern.nke.HEAD.hard_ms}: how long a call into an extension through
+     * HEAD (ipfilter, iff, sflt, proto, protosw, ifnet, kctl, callout, kev) may take before it is counted and logged
+     * (soft) or abandoned and the extension quarantined (hard). A value the limits refuse leaves them unchanged.
+     */
+    private String callLimit(String[] kv) {
+        String[] p = kv[0].split("\\.");
+        Head head = p.length == 4 ? Head.byKey(p[2]) : null;
+        if (head == null || !(p[3].equals("soft_ms") || p[3].equals("hard_ms"))) {
+            throw new IllegalArgumentException("unknown sysctl '" + kv[0] + "' (kern.nke.HEAD.soft_ms or kern.nke.HEAD.hard_ms; HEAD: "
+                    + java.util.Arrays.stream(Head.values()).map(Head::key).collect(java.util.stream.Collectors.joining(", ")) + ")");
+        }
+        boolean soft = p[3].equals("soft_ms");
+        CallLimits l = kernel.callLimits();
+        if (kv.length == 1) return kv[0] + ": " + (soft ? l.soft(head) : l.hard(head)) / 1_000_000 + "\n";
+        long ms = parseInt(kv[1], kv[0]);
+        long nanos = ms * 1_000_000;
+        kernel.setCallLimits(soft ? l.with(head, nanos, l.hard(head)) : l.with(head, l.soft(head), nanos));
         return "";
     }
 

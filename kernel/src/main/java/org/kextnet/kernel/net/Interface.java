@@ -517,7 +517,7 @@ public final class Interface implements Ifnet {
             filters.event(ctx, event);
             ctx.enter();
             try {
-                for (ProtocolAttachment pa : protocols.all()) pa.event(event);
+                for (ProtocolAttachment pa : protocols.all()) pa.event(ctx, event);
                 if (driver instanceof DriverHooks hooks) hooks.event(this, event);
             } finally {
                 ctx.exit();

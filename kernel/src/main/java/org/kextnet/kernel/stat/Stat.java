@@ -156,7 +156,10 @@ public enum Stat {
     // extensions
     NKE_FAULTS("nke", "exceptions thrown by extension callbacks (contained)"),
     NKE_FAULT_DROPS("nke", "packets dropped because a filter threw"),
-    NKE_QUARANTINED("nke", "registrations removed after repeated faults");
+    NKE_QUARANTINED("nke", "registrations removed after repeated faults"),
+    NKE_OVER_BUDGET("nke", "calls into extensions that took longer than their soft budget"),
+    NKE_STUCK("nke", "calls into extensions abandoned past their hard limit (the extension quarantined)"),
+    NKE_REFUSED("nke", "calls refused to an extension that is stuck");
 
     private final String protocol;
     private final String description;

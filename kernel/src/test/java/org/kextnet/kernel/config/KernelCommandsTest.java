@@ -7,6 +7,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.kextnet.kernel.hook.Head;
 import org.kextnet.kernel.net.IfFlags;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.stat.Stat;
@@ -27,7 +28,8 @@ class KernelCommandsTest {
 
     /** Everything a command can change, as the show commands print it. */
     private String state() {
-        return run("ifconfig") + run("route show") + run("arp -a") + run("sysctl net.inet.ip.forwarding") + run("netstat -a");
+        return run("ifconfig") + run("route show") + run("arp -a") + run("sysctl net.inet.ip.forwarding") + run("netstat -a")
+                + run("sysctl kern.nke.ipfilter.soft_ms") + run("sysctl kern.nke.ipfilter.hard_ms");
     }
 
     @Test void createsAndConfiguresAMemoryWirePair() {
@@ -65,6 +67,19 @@ class KernelCommandsTest {
         assertThat(run("route show")).doesNotContain("default");
         assertThat(run("arp -a")).doesNotContain("10.0.0.9");
         assertThat(net.kernel.forwarding()).isFalse();
+    }
+
+    @Test void sysctlSetsTheCallBudgetsOfEachKindOfHead() {
+        assertThat(run("sysctl kern.nke.ipfilter.soft_ms")).isEqualTo("kern.nke.ipfilter.soft_ms: 10\n");
+        assertThat(run("sysctl kern.nke.kctl.hard_ms")).isEqualTo("kern.nke.kctl.hard_ms: 10000\n");
+        run("sysctl kern.nke.ipfilter.hard_ms=500");
+        run("sysctl kern.nke.callout.soft_ms=2");
+        assertThat(net.kernel.callLimits().hard(Head.IP_FILTER)).isEqualTo(500_000_000L);
+        assertThat(net.kernel.callLimits().soft(Head.CALLOUT)).isEqualTo(2_000_000L);
+        assertThat(net.kernel.callLimits().hard(Head.INTERFACE_FILTER)).as("the other heads unchanged").isEqualTo(1_000_000_000L);
+        assertThat(net.kernel.watchdog().tickNanos()).as("the watchdog ticks at a quarter of the smallest soft budget").isEqualTo(500_000L);
+        assertThat(KernelCommands.isMutating("sysctl kern.nke.ipfilter.hard_ms")).isFalse();
+        assertThat(KernelCommands.isMutating("sysctl kern.nke.ipfilter.hard_ms=500")).isTrue();
     }
 
     @Test void servicesAndNetstat() {
@@ -144,6 +159,10 @@ class KernelCommandsTest {
             sysctl                                            | usage: sysctl
             sysctl net.inet.ip.forwarding=2                   | takes 0 or 1
             sysctl kern.maxfiles=1                            | unknown sysctl 'kern.maxfiles'
+            sysctl kern.nke.ipfilter.hard_ms=15               | under twice the soft budget
+            sysctl kern.nke.ipfilter.soft_ms=0                | under 1 ms
+            sysctl kern.nke.nosuch.hard_ms=900                | unknown sysctl 'kern.nke.nosuch.hard_ms'
+            sysctl kern.nke.ipfilter.hard_ms=x                | bad kern.nke.ipfilter.hard_ms 'x'
             service tcp-echo                                  | usage: service udp-echo
             service udp-echo abc                              | bad port 'abc'
             service udp-echo 70000                            | EINVAL
