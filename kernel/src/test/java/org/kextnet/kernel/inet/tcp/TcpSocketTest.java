@@ -16,8 +16,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.link.memwire.MemoryWire;
-import org.kextnet.kernel.net.IfFamily;
-import org.kextnet.kernel.net.InterfaceAddress;
 import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kernel.socket.Readiness;
 import org.kextnet.kernel.socket.SocketError;
@@ -42,30 +40,12 @@ class TcpSocketTest {
     private static final int A = Ipv4.parse("10.7.0.1"), B = Ipv4.parse("10.7.0.2");
     private static final long WAIT = 30;
 
-    private final Kernel a = new Kernel("tcp-a"), b = new Kernel("tcp-b");
-    private final List<AutoCloseable> open = new ArrayList<>();
+    private final KernelPair pair = new KernelPair("tcp", 7, MemoryWire.Options.perfect());
+    private final Kernel a = pair.a, b = pair.b;
 
-    TcpSocketTest() {
-        MemoryWire wire = new MemoryWire("w");
-        var ia = a.createInterface("em0", IfFamily.ETHERNET, wire.a(), 0x02_00_00_00_07_01L, 1500);
-        var ib = b.createInterface("em0", IfFamily.ETHERNET, wire.b(), 0x02_00_00_00_07_02L, 1500);
-        a.addAddress(ia, InterfaceAddress.parse("10.7.0.1/24"));
-        b.addAddress(ib, InterfaceAddress.parse("10.7.0.2/24"));
-        ia.up();
-        ib.up();
-    }
+    @AfterEach void close() throws Exception { pair.close(); }
 
-    @AfterEach void close() throws Exception {
-        Collections.reverse(open);
-        for (AutoCloseable c : open) c.close();
-        a.close();
-        b.close();
-    }
-
-    private <T extends AutoCloseable> T keep(T c) {
-        open.add(c);
-        return c;
-    }
+    private <T extends AutoCloseable> T keep(T c) { return pair.keep(c); }
 
     private TcpSocket listen(Kernel k, int port) throws SocketError {
         TcpSocket s = keep(k.tcp().open()).bind(0, port);
