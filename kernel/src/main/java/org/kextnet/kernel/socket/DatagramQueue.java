@@ -104,6 +104,34 @@ public final class DatagramQueue {
     }
 
     /**
+     * {@link #poll()} without allocating: the datagram's payload is returned (the caller owns it), and its sender's
+     * address, port and flags go to {@code from[0..2]}.
+     * @return the payload, or null if none waits
+     * @throws SocketError EBADF once the socket is closed
+     */
+    public Packet poll(int[] from) throws SocketError {
+        lock.lock();
+        try {
+            if (count == 0) {
+                if (closed) throw new SocketError(Errno.EBADF, "socket closed");
+                takeError();
+                return null;
+            }
+            Packet m = ring[head];
+            long f = senders[head];
+            ring[head] = null;
+            head = (head + 1) % ring.length;
+            count--;
+            from[0] = (int) (f >>> 32);
+            from[1] = (int) f & 0xffff;
+            from[2] = (int) (f >>> 16) & 0xffff;
+            return m;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * Records an asynchronous error (an ICMP error about what the socket sent, as Linux's {@code sk_err}): the next
      * read that finds no datagram fails with it once; a reader waiting now wakes to it.
      */
@@ -226,8 +254,8 @@ public final class DatagramQueue {
     }
 
     private Datagram removeFirst() {
-        Packet m = ring[head];
         long from = senders[head];
+        Packet m = ring[head];
         ring[head] = null;
         head = (head + 1) % ring.length;
         count--;

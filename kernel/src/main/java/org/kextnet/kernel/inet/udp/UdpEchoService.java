@@ -2,6 +2,7 @@ package org.kextnet.kernel.inet.udp;
 
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.PacketContext;
+import org.kextnet.kernel.net.Scratch;
 import org.kextnet.kernel.socket.DatagramQueue;
 import org.kextnet.kernel.socket.SocketError;
 import org.kextnet.kernel.stat.Stat;
@@ -39,32 +40,31 @@ public final class UdpEchoService implements AutoCloseable {
         return new UdpEchoService(so);
     }
 
+    /** Each thread's sender of the datagram it echoes (address, port, flags), so that echoing allocates nothing. */
+    private static final Scratch<int[]> FROM = Scratch.of(() -> new int[3]);
+
     /** Echoes every datagram waiting. */
     private static void drain(PacketContext ctx, UdpSocket so) {
+        int[] from = ctx.scratch(FROM);
         while (true) {
-            DatagramQueue.Datagram d;
+            Packet m;
             try {
-                d = so.receivePacket();
+                m = so.receivePacket(from);
             } catch (SocketError e) {
                 return; // closed, or an ICMP error about an echo we sent (nobody to tell): nothing to answer
             }
-            if (d == null) return;
-            reflect(ctx, so, d);
+            if (m == null) return;
+            int port = from[1];
+            if ((from[2] & (DatagramQueue.MSG_BCAST | DatagramQueue.MSG_MCAST)) != 0
+                    || isServicePort(port) || port == so.localPort()) {
+                ctx.stats().inc(Stat.UDP_ECHO_REFUSED);
+                m.free();
+                continue;
+            }
+            m.setFlags(0);
+            m.setCsumFlags(0);
+            so.send(ctx, m, from[0], port); // an error (no route, no buffer) is counted where it happened
         }
-    }
-
-    private static void reflect(PacketContext ctx, UdpSocket so, DatagramQueue.Datagram d) {
-        Packet m = d.data();
-        int port = d.fromPort();
-        if ((d.flags() & (DatagramQueue.MSG_BCAST | DatagramQueue.MSG_MCAST)) != 0
-                || isServicePort(port) || port == so.localPort()) {
-            ctx.stats().inc(Stat.UDP_ECHO_REFUSED);
-            m.free();
-            return;
-        }
-        m.setFlags(0);
-        m.setCsumFlags(0);
-        so.send(ctx, m, d.fromAddr(), port); // an error (no route, no buffer) is counted where it happened
     }
 
     /** Port 0 and the answering small services (echo, discard, daytime, chargen, time). */

@@ -180,13 +180,14 @@ public final class UdpSocket extends KernelSocket {
     }
 
     /**
-     * Takes the next datagram as a packet buffer ({@code sock_receivembuf}) if one waits, else returns null at once.
-     * The caller owns {@link DatagramQueue.Datagram#data()}: the payload only, with the headers it came with still
-     * in front of its offset as headroom, so that it can be sent back without a copy.
+     * Takes the next datagram as a packet buffer ({@code sock_receivembuf}) if one waits, else returns null at once;
+     * allocates nothing. The caller owns the packet: the payload only, with the headers it came with still in front
+     * of its offset as headroom, so that it can be sent back without a copy. The sender's address and port and the
+     * receive flags ({@link DatagramQueue#MSG_BCAST}, {@link DatagramQueue#MSG_MCAST}) go to {@code from[0..2]}.
      * @throws SocketError EBADF if the socket is closed, or a pending ICMP error
      */
-    public DatagramQueue.Datagram receivePacket() throws SocketError {
-        return queue.poll();
+    public Packet receivePacket(int[] from) throws SocketError {
+        return queue.poll(from);
     }
 
     /** Datagrams waiting. */
