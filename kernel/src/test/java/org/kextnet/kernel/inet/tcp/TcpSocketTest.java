@@ -91,7 +91,32 @@ class TcpSocketTest {
         TcpSocket client = keep(a.tcp().open());
         client.connect(B, 7001);
         TcpSocket accepted = keep(server.accept(WAIT, TimeUnit.SECONDS));
-        byte[] data = new byte[8 << 20];
+        sendAndCheck(client, accepted, 8 << 20);
+    }
+
+    /**
+     * With a socket filter attached, data goes through {@code data_out} in pieces that each probe the send buffer;
+     * a blocking write that finds it full must be woken when it drains (found against Linux: the writer waited for
+     * its timeout instead).
+     */
+    @Test void aFilteredBlockingWriteIsWokenWhenTheSendBufferDrains() throws Exception {
+        ExtensionHandle ext = a.nke().open("tcp-pass");
+        ext.socketFilters().register(new SocketFilterParams(0x54435034, SocketFilterParams.FLAG_GLOBAL, "tcp-pass",
+                ProtocolFamily.PF_INET, SocketConstants.SOCK_STREAM, SocketConstants.IPPROTO_TCP), new SocketFilter() {
+            @Override public int dataOut(SocketAttachment at, SockAddr to, Mbuf data, Mbuf control, int flags) { return 0; }
+        });
+        TcpSocket server = listen(b, 7006);
+        TcpSocket client = keep(a.tcp().open());
+        client.connect(B, 7006);
+        client.setTimeout(WAIT, TimeUnit.SECONDS); // without the wake-up the write returns short after this
+        TcpSocket accepted = keep(server.accept(WAIT, TimeUnit.SECONDS));
+        sendAndCheck(client, accepted, 8 << 20);
+        ext.removeAll();
+    }
+
+    /** Writes {@code size} random bytes from {@code client} and closes; checks {@code accepted} reads them all. */
+    private static void sendAndCheck(TcpSocket client, TcpSocket accepted, int size) throws Exception {
+        byte[] data = new byte[size];
         new Random(7).nextBytes(data);
         CompletableFuture<Void> sender = CompletableFuture.runAsync(() -> {
             try {
@@ -188,6 +213,9 @@ class TcpSocketTest {
         assertThat(accepted.read(ByteBuffer.allocate(4), WAIT, TimeUnit.SECONDS)).isEqualTo(-1);
         accepted.close();
         server.close();
+        // b's end leaves LAST-ACK (and tells "disconnected") when a's ACK of its FIN comes: wait for it first.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
+        while (!b.tcp().connections().isEmpty() && System.nanoTime() < deadline) Thread.sleep(10);
         ext.removeAll();
         assertThat(ext.awaitRemoved(WAIT, TimeUnit.SECONDS)).isTrue();
 
