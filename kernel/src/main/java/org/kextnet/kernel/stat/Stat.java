@@ -84,7 +84,7 @@ public enum Stat {
     UDP_NO_PORT_BCAST("udp", "broadcast/multicast datagrams dropped due to no socket"),
     UDP_FULL_SOCKET("udp", "dropped due to full socket buffers"),
     UDP_DELIVERED("udp", "delivered"),
-    UDP_ECHO_REFUSED("udp", "echo requests refused because they came from a service port (a loop)"),
+    UDP_ECHO_REFUSED("udp", "echo requests refused: to a broadcast or multicast address, or from a service port (a loop)"),
     UDP_OUT("udp", "datagrams output"),
     UDP_OUT_NO_BUFFERS("udp", "output datagrams dropped for lack of buffers"),
     UDP_FILTERED("udp", "datagrams dropped by a socket filter"),
