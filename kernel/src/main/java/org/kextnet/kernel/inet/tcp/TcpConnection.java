@@ -1740,8 +1740,7 @@ public final class TcpConnection {
         int optLen;
         int blocks = 0;
         if (syn) {
-            optLen = 4 + (synWscale() ? 4 : 0)
-                    + (synSack() ? 4 : 0) + (synTs() ? 12 : 0);
+            optLen = Tcp.synOptionsLength(synWscale(), synSack(), synTs());
         } else {
             optLen = tsOk ? 12 : 0;
             if (sackOk && (flags & Tcp.RST) == 0 && (dsackPending || rcv.hasHoles())) {
@@ -1776,10 +1775,8 @@ public final class TcpConnection {
         Tcp.write(s, o, localPort, remotePort, seq, ackNum, hl, flags, window, urp);
         long p = o + Tcp.MIN_HEADER;
         if (syn) {
-            p += Tcp.writeMss(s, p, advMss);
-            if (synWscale()) p += Tcp.writeWindowScale(s, p, rcvScale);
-            if (synSack()) p += Tcp.writeSackPermitted(s, p);
-            if (synTs()) p += Tcp.writeTimestamps(s, p, tsNow(now), state == TcpState.SYN_SENT && !tsOk ? 0 : tsRecent);
+            p += Tcp.writeSynOptions(s, p, advMss, synWscale() ? rcvScale : -1, synSack(), synTs(), tsNow(now),
+                    state == TcpState.SYN_SENT && !tsOk ? 0 : tsRecent);
         } else {
             if (tsOk) p += Tcp.writeTimestamps(s, p, tsNow(now), tsRecent);
             if (blocks > 0) {

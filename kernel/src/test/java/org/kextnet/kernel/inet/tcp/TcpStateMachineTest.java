@@ -68,6 +68,8 @@ class TcpStateMachineTest {
             assertThat(syn.sackPermitted()).isTrue();
             assertThat(syn.ts()).isTrue();
             assertThat(syn.tsEcr()).isZero();
+            assertThat(syn.headerLength()).as("every option in 20 bytes").isEqualTo(Tcp.MIN_HEADER + 20);
+            assertThat(synAck.headerLength()).isEqualTo(Tcp.MIN_HEADER + 20);
             assertThat(synAck.has(Tcp.SYN | Tcp.ACK)).isTrue();
             assertThat(synAck.ack()).isEqualTo(syn.seq() + 1);
             assertThat(synAck.tsEcr()).isEqualTo(syn.tsVal());
