@@ -100,7 +100,9 @@ public final class TcpStack implements AutoCloseable {
 
     /**
      * Listens on {@code local} (the wildcard address for all of this host's; port 0 for an ephemeral one).
-     * @param template the options connections made for it start with (copied)
+     * @param template the options connections made for it start with: kept, not copied, and copied into each
+     *                 connection as it is made, so that an option set on the listening socket later applies to the
+     *                 connections made after (as in BSD and Linux)
      * @throws TcpException EADDRINUSE, EADDRNOTAVAIL
      */
     public TcpListener listen(TcpEndpoint local, int backlog, TcpSocketOptions template, TcpListenUpcall upcall)
@@ -117,7 +119,7 @@ public final class TcpStack implements AutoCloseable {
                     }
                 }
             }
-            TcpListener l = new TcpListener(this, local.high(), local.low(), port, backlog, template.copy(), upcall);
+            TcpListener l = new TcpListener(this, local.high(), local.low(), port, backlog, template, upcall);
             TcpListener[] now = old == null ? new TcpListener[1] : java.util.Arrays.copyOf(old, old.length + 1);
             now[now.length - 1] = l;
             listeners.set(port, now);
