@@ -539,9 +539,10 @@ public final class TcpConnection {
     }
 
     private void discardReceived() {
+        boolean any = rcv.readable() > 0 || filtered.length() > 0;
         rcv.discard();
         filtered.consume(filtered.length());
-        if (state.isSynchronized() && windowUpdateWorthSending()) {
+        if (any && state.isSynchronized() && windowUpdateWorthSending()) { // nothing discarded: no news for the peer
             ackNow = true;
             output(stack.now());
         }

@@ -303,6 +303,31 @@ class TcpStateMachineTest {
             assertThat(p.serverEvents.log).last().asString().contains("released");
         }
 
+        @Test void shuttingDownReadingTellsThePeerOnlyWhenItDiscardedSomething() throws Exception {
+            net = new TcpTestNet();
+            Pair p = new Pair(net);
+            net.runFor(100 * MS);
+            int before = net.sentBy("B").size(); // the SYN-ACK offered 64 KiB of a larger buffer
+            p.server.shutdownInput();
+            net.runFor(100 * MS);
+            assertThat(net.sentBy("B")).as("nothing discarded: no window update").hasSize(before);
+
+            TcpConnection client = net.a.stack.open(new Events());
+            client.connect(net.b.at(80));
+            net.runUntil(() -> p.serverEvents.accepted.size() == 2, SECOND);
+            TcpConnection server = p.serverEvents.accepted.get(1);
+            client.write(ByteBuffer.wrap(new byte[10_000]));
+            net.runFor(100 * MS); // received, acknowledged, not read
+            int acked = net.sentBy("B").size();
+            server.shutdownInput(); // 10 000 bytes discarded: the window opens by as much
+            net.runFor(0);
+            List<Seg> update = net.sentBy("B").subList(acked, net.sentBy("B").size());
+            assertThat(update).hasSize(1);
+            assertThat(update.get(0).isPureAck()).isTrue();
+            assertThat(update.get(0).dstPort()).isEqualTo(client.local().port());
+            assertThat(server.read(ByteBuffer.allocate(10))).isEqualTo(-1);
+        }
+
         @Test void halfCloseFromTheServerWhileTheClientStillSends() throws Exception {
             net = new TcpTestNet();
             Pair p = new Pair(net);
