@@ -126,6 +126,13 @@ public final class TcpConnection {
     /** Bytes duplicate ACKs say have left the network, for peers without SACK (Linux's reno sacked_out). */
     private long renoSacked;
     private boolean cwndLimited;
+    /**
+     * The pipe was at least half of cwnd when the data before this sequence number had been sent: an ACK of any of
+     * it acknowledges a flight that validated the window (RFC 7661 4.3: pipeACK at least cwnd/2), which may then
+     * grow, even if the application had nothing more to send at the time. Valid once {@link #cwndFilled}.
+     */
+    private int cwndFullEnd;
+    private boolean cwndFilled;
     private boolean forceRetransmit;
     private long lastSendTime;
     /** The last transmit stamp: stamps are strictly increasing, so RACK orders sends made within one clock tick. */
@@ -1249,6 +1256,7 @@ public final class TcpConnection {
             return false;
         }
         boolean advanced = Seq.gt(ack, sndUna);
+        boolean fullFlightAcked = cwndFilled && Seq.lt(sndUna, cwndFullEnd);
         long newWnd = (long) wnd << sndScale;
         boolean windowUpdate = Seq.lt(sndWl1, seq) || (sndWl1 == seq && Seq.leq(sndWl2, ack));
         // RFC 5681 2's duplicate ACK (for SACK connections RFC 6675 2's, decided below)
@@ -1319,7 +1327,7 @@ public final class TcpConnection {
                 if (Seq.geq(ack, recoveryPoint)) endRecovery(now);
                 cc.onAck(ackedBytes, true, now, rtt.srtt());
             } else {
-                cc.onAck(ackedBytes, cwndLimited, now, rtt.srtt());
+                cc.onAck(ackedBytes, cwndLimited || fullFlightAcked, now, rtt.srtt());
             }
             growSendBuffer();
             dupAcks = 0;
@@ -1657,6 +1665,10 @@ public final class TcpConnection {
             if (len == 0 && !fin) break;
             sendNew(len, fin, now);
             sentAny = true;
+        }
+        if (2 * (sb.pipe() - Math.min(renoSacked, sb.pipe())) >= cc.cwnd()) { // what went out so far validates cwnd
+            cwndFullEnd = sndNxt;
+            cwndFilled = true;
         }
         if (!sentAny && (ackNow || dsackPending)) sendAck(now);
         else if (!sentAny && rcvUnackedBytes > 0 && !dackArmed) armDelayedAck(now);
