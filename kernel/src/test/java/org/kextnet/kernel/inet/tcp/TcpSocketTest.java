@@ -224,7 +224,11 @@ class TcpSocketTest {
         assertThat(readFully(client, 5)).isEqualTo("pong!".getBytes());
         client.close();
         assertThat(accepted.read(ByteBuffer.allocate(4), WAIT, TimeUnit.SECONDS)).isEqualTo(-1);
+        TcpConnection last = accepted.connection();
         accepted.close();
+        // LAST-ACK until the client's ACK of our FIN arrives: only then is the socket disconnected
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
+        while (last.state() != TcpState.CLOSED && System.nanoTime() < deadline) Thread.sleep(1);
         server.close();
         ext.removeAll();
         assertThat(ext.awaitRemoved(WAIT, TimeUnit.SECONDS)).isTrue();
