@@ -664,8 +664,9 @@ public final class TcpConnection {
     public int sendBuffer() { return snd.limit(); }
 
     /**
-     * SO_RCVBUF, in bytes: turns auto-tuning off. Before the handshake it also sets the window scale; after
-     * it the buffer only grows (a window once offered is not taken back, RFC 9293 3.8.6.2.2).
+     * SO_RCVBUF, in bytes: turns auto-tuning off. Before the handshake it sets the buffer, smaller than the
+     * default too, and the window scale; after it the buffer only grows (a window once offered is not taken
+     * back, RFC 9293 3.8.6.2.2).
      */
     public void setReceiveBuffer(int bytes) {
         if (bytes <= 0) throw new IllegalArgumentException("receive buffer " + bytes);
@@ -673,7 +674,8 @@ public final class TcpConnection {
         try {
             options.receiveBuffer = bytes;
             userRcvBuf = true;
-            rcv.grow(bytes + scaleSlack());
+            // no window offered yet (no SYN sent): the buffer may shrink too
+            if (state != TcpState.CLOSED || !rcv.setCapacityIfUnused(bytes + scaleSlack())) rcv.grow(bytes + scaleSlack());
             filtered.setLimit(bytes);
         } finally {
             lock.unlock();
@@ -814,7 +816,9 @@ public final class TcpConnection {
     /** RFC 7323 2.3: the shift our window needs to reach the largest receive buffer. */
     private void chooseReceiveScale() {
         rcvScale = receiveScale(cfg, options);
-        rcv.grow(Math.max(rcv.capacity(), receiveBufferBase(cfg, options) + scaleSlack()));
+        int want = receiveBufferBase(cfg, options) + scaleSlack();
+        // SO_RCVBUF below the default, set before the handshake: nothing was received, the buffer may shrink
+        if (!userRcvBuf || !rcv.setCapacityIfUnused(want)) rcv.grow(Math.max(rcv.capacity(), want));
     }
 
     /** The window scale a connection with these options announces (a SYN cookie's SYN-ACK computes it too). */

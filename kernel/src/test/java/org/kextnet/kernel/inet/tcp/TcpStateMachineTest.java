@@ -108,6 +108,19 @@ class TcpStateMachineTest {
             assertThat(net.sentBy("A").get(1).window()).isEqualTo(65535); // unscaled, capped
         }
 
+        @Test void aReceiveBufferSetBeforeConnectingIsTheWindowOfferedEvenBelowTheDefault() throws Exception {
+            net = new TcpTestNet();
+            net.b.stack.listen(net.b.at(80), 16, new TcpSocketOptions(), new Events());
+            TcpConnection client = net.a.stack.open(new Events());
+            client.setReceiveBuffer(20_000);
+            assertThat(client.receiveBuffer()).isEqualTo(20_000);
+            client.connect(net.b.at(80));
+            net.runUntil(() -> client.state() == TcpState.ESTABLISHED, SECOND);
+            assertThat(client.receiveBuffer()).isEqualTo(20_000);
+            assertThat(net.sentBy("A").get(0).wscale()).isZero(); // 20 000 bytes need no scaling
+            assertThat(net.sentBy("A").get(1).window()).isEqualTo(20_000);
+        }
+
         @Test void theMssFollowsTheRouteMtuAndThePeersOption() throws Exception {
             net = new TcpTestNet();
             net.a.mtu = 9000;
