@@ -127,11 +127,13 @@ public final class TcpConnection {
     private long renoSacked;
     private boolean cwndLimited;
     /**
-     * The pipe was at least half of cwnd when the data before this sequence number had been sent: an ACK of any of
-     * it acknowledges a flight that validated the window (RFC 7661 4.3: pipeACK at least cwnd/2), which may then
-     * grow, even if the application had nothing more to send at the time. Valid once {@link #cwndFilled}.
+     * The pipe was at least half of cwnd ({@link #cwndFlight} bytes) when the data before this sequence number
+     * had been sent: the ACKs of that data may grow cwnd for as long as the flight is still at least half of it
+     * (RFC 7661 4.3: pipeACK at least cwnd/2 validates cwnd), even if the application had nothing more to send.
+     * Valid once {@link #cwndFilled}.
      */
     private int cwndFullEnd;
+    private long cwndFlight;
     private boolean cwndFilled;
     private boolean forceRetransmit;
     private long lastSendTime;
@@ -1260,7 +1262,7 @@ public final class TcpConnection {
             return false;
         }
         boolean advanced = Seq.gt(ack, sndUna);
-        boolean fullFlightAcked = cwndFilled && Seq.lt(sndUna, cwndFullEnd);
+        boolean fullFlightAcked = cwndFilled && Seq.lt(sndUna, cwndFullEnd) && 2 * cwndFlight >= cc.cwnd();
         long newWnd = (long) wnd << sndScale;
         boolean windowUpdate = Seq.lt(sndWl1, seq) || (sndWl1 == seq && Seq.leq(sndWl2, ack));
         // RFC 5681 2's duplicate ACK (for SACK connections RFC 6675 2's, decided below)
@@ -1670,7 +1672,10 @@ public final class TcpConnection {
             sendNew(len, fin, now);
             sentAny = true;
         }
-        if (2 * (sb.pipe() - Math.min(renoSacked, sb.pipe())) >= cc.cwnd()) { // what went out so far validates cwnd
+        long flight = sb.pipe() - Math.min(renoSacked, sb.pipe());
+        if (2 * flight >= cc.cwnd()) { // what went out so far validates cwnd
+            boolean sameFlight = cwndFilled && Seq.lt(sndUna, cwndFullEnd); // its ACKs shrink the pipe, not the flight
+            cwndFlight = sameFlight ? Math.max(cwndFlight, flight) : flight;
             cwndFullEnd = sndNxt;
             cwndFilled = true;
         }
