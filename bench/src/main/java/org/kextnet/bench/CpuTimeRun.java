@@ -12,7 +12,7 @@ import java.util.function.IntSupplier;
  * JMH, which stays the reference (and the only allocation figure); a second opinion reported beside it.
  *
  * <pre>java -XX:MaxInlineLevel=30 -XX:CompileCommand=quiet -XX:CompileCommand=inline,org.kextnet.kernel.inet.IpFilters::walk* \
- *      -cp bench/target/benchmarks.jar org.kextnet.bench.CpuTimeRun [rounds] [millis per round] [layers|filters]</pre>
+ *      -cp bench/target/benchmarks.jar org.kextnet.bench.CpuTimeRun [rounds] [millis per round] [layers|filters|firewall]</pre>
  * (the flags as in the launcher and the JMH forks; see {@link InMemoryForwardingBenchmark}).
  */
 public final class CpuTimeRun {
@@ -37,6 +37,38 @@ public final class CpuTimeRun {
 
         if (args.length > 2 && args[2].equals("layers")) layers(b, rounds, millis);
         if (args.length > 2 && args[2].equals("filters")) filters(b, rounds, millis);
+        if (args.length > 2 && args[2].equals("firewall")) firewall(rounds, millis);
+    }
+
+    /**
+     * Forwarding without the firewall sample and with it holding 0, 10 and 1,000 rules ({@link FirewallBenchmark}),
+     * each in a kernel of its own, one round of each in turn: a slow spell of the machine falls on all four alike.
+     */
+    private static void firewall(int rounds, long millis) {
+        String[] sets = {"none", "0", "10", "1000"};
+        FirewallBenchmark b = new FirewallBenchmark();
+        FirewallBenchmark.Path[] paths = new FirewallBenchmark.Path[sets.length];
+        double[][] ns = new double[sets.length][rounds];
+        try {
+            for (int i = 0; i < sets.length; i++) {
+                paths[i] = new FirewallBenchmark.Path();
+                paths[i].rules = sets[i];
+                paths[i].setUp();
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        for (int r = -rounds; r < rounds; r++) {
+            for (int i = 0; i < sets.length; i++) {
+                FirewallBenchmark.Path p = paths[i];
+                double v = round(() -> b.forward(p), millis);
+                if (r >= 0) ns[i][r] = v; // the first rounds warm up
+            }
+        }
+        for (int i = 0; i < sets.length; i++) {
+            report("rules=" + sets[i], ns[i]);
+            paths[i].check();
+        }
     }
 
     /** Forwarding with 0, 1, 4 and 16 no-op IP output filters (issue 4), each in a kernel of its own. */
@@ -89,18 +121,24 @@ public final class CpuTimeRun {
     private static double[] run(IntSupplier batch, int rounds, long millis) {
         double[] perPacket = new double[rounds];
         for (int r = -rounds; r < rounds; r++) {
-            long packets = 0, sink = 0;
-            long wallEnd = System.nanoTime() + millis * 1_000_000;
-            long cpu0 = THREADS.getCurrentThreadCpuTime();
-            while (System.nanoTime() - wallEnd < 0) {
-                for (int i = 0; i < 100; i++) sink += batch.getAsInt();
-                packets += 100L * InMemoryForwardingBenchmark.BATCH;
-            }
-            long cpu = THREADS.getCurrentThreadCpuTime() - cpu0;
-            if (sink == 42) System.out.print(""); // keep the results alive
-            if (r >= 0) perPacket[r] = (double) cpu / packets;
+            double ns = round(batch, millis);
+            if (r >= 0) perPacket[r] = ns;
         }
         return perPacket;
+    }
+
+    /** CPU nanoseconds per packet of batches run for {@code millis} of wall time. */
+    private static double round(IntSupplier batch, long millis) {
+        long packets = 0, sink = 0;
+        long wallEnd = System.nanoTime() + millis * 1_000_000;
+        long cpu0 = THREADS.getCurrentThreadCpuTime();
+        while (System.nanoTime() - wallEnd < 0) {
+            for (int i = 0; i < 100; i++) sink += batch.getAsInt();
+            packets += 100L * InMemoryForwardingBenchmark.BATCH;
+        }
+        long cpu = THREADS.getCurrentThreadCpuTime() - cpu0;
+        if (sink == 42) System.out.print(""); // keep the results alive
+        return (double) cpu / packets;
     }
 
     private static void report(String name, double[] ns) {

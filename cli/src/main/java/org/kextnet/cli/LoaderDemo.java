@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.config.KernelCommands;
 import org.kextnet.kernel.inet.Pinger;
+import org.kextnet.kernel.inet.tcp.TcpSocket;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.loader.LoaderOptions;
 import org.kextnet.loader.rpc.KernelControls;
@@ -26,6 +27,7 @@ import org.kextnet.loader.ServerState;
 import org.kextnet.loader.StatusFormat;
 import org.kextnet.loader.rpc.AdminCommands;
 import org.kextnet.loader.rpc.KernLoaderClient;
+import org.kextnet.loader.rpc.Request;
 import org.kextnet.loader.rpc.PeerPolicy;
 import org.kextnet.loader.rpc.RpcServer;
 
@@ -34,7 +36,7 @@ import org.kextnet.loader.rpc.RpcServer;
  * the example echo server, driven over its socket exactly as kl_util and {@code kextnet port send} drive it:
  * status, a demand load on the first message, an unload, and the status again; then the example NKE (the IP
  * filter counter): added with START, traffic counted by its filter and read over its kernel control, its
- * registrations in {@code kl_util -k}, an unload, and the registrations gone.
+ * registrations in {@code kl_util -k}, an unload, and the registrations gone; then tcplog on a TCP exchange.
  */
 final class LoaderDemo {
     private final PrintStream out;
@@ -53,7 +55,13 @@ final class LoaderDemo {
         return exampleScript("ipfilter-counter", "ipfilter-counter.jar", "ipcount.kern_server");
     }
 
-    private static Path exampleScript(String module, String jar, String script) {
+    /** tcplog's script (examples/tcplog), found as {@link #echoScript} is. */
+    static Path tcplogScript() {
+        return exampleScript("tcplog", "tcplog.jar", "tcplog.kern_server");
+    }
+
+    /** An example's script (and its jar beside it) in the distribution or the build output, or null. */
+    static Path exampleScript(String module, String jar, String script) {
         List<Path> candidates = new ArrayList<>();
         try {
             Path here = Path.of(LoaderDemo.class.getProtectionDomain().getCodeSource().getLocation().toURI());
@@ -105,7 +113,7 @@ final class LoaderDemo {
                     out.println("$ kextnet port send echo hello kern_loader      (the first message loads the server)");
                     byte[] msg = "hello kern_loader".getBytes(StandardCharsets.UTF_8);
                     long t0 = System.nanoTime();
-                    KernLoaderClient.Reply r = c.send(c.lookup("echo"), 1, msg);
+                    Request.Reply r = c.send(c.lookup("echo"), 1, msg);
                     long cold = System.nanoTime() - t0;
                     out.printf("reply from echo: id %d, code %d, %d bytes, %.1f ms including the demand load%n", r.id(), r.code(), r.data().length, cold / 1e6);
                     out.println(new String(r.data(), StandardCharsets.UTF_8));
@@ -131,6 +139,7 @@ final class LoaderDemo {
                     ok &= c.lookup("echo") != 0; // advertised again: the next message loads it again
 
                     ok &= nke(c, loader, peer, nke);
+                    ok &= tcplog(c, kernel, peer, tcplogScript());
                 }
             }
         } finally {
@@ -192,5 +201,84 @@ final class LoaderDemo {
         out.println("$ kextnet admin nke | grep -c ipcount");
         out.println(nke.lines().filter(l -> l.contains("ipcount")).count());
         return ok;
+    }
+
+    /**
+     * tcplog on a TCP exchange: added with START (its global socket filter attaches to the kernel's new TCP sockets),
+     * the peer asks the kernel's port 80 and reads the answer, {@code kextnet tcplog} shows the listener and the
+     * connection with their bytes, and an unload removes the filter and the control.
+     */
+    private boolean tcplog(KernLoaderClient c, Kernel kernel, Kernel peer, Path script) throws Exception {
+        out.println();
+        if (script == null) {
+            out.println("kern_loader: tcplog is not built (examples/tcplog): FAILED");
+            return false;
+        }
+        out.println("$ kl_util -a " + script + "      (a global socket filter on TCP, after Apple's tcplognke)");
+        c.add(script);
+        c.ping();
+        boolean ok = c.info("tcplog").state() == ServerState.LOADED;
+        byte[] request = "GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+        byte[] answer = "HTTP/1.0 200 OK\r\n\r\nhello from kextnet\n".getBytes(StandardCharsets.US_ASCII);
+        int target = org.kextnet.kernel.wire.Ipv4.parse("10.99.0.1");
+        byte[] got;
+        try (TcpSocket server = kernel.tcp().open().bind(0, 80)) {
+            server.listen(4);
+            server.setTimeout(5, TimeUnit.SECONDS);
+            try (TcpSocket client = peer.tcp().open()) {
+                client.setTimeout(5, TimeUnit.SECONDS);
+                client.connect(target, 80);
+                try (TcpSocket conn = server.accept(5, TimeUnit.SECONDS)) {
+                    if (conn == null) throw new IllegalStateException("no connection accepted");
+                    client.write(ByteBuffer.wrap(request));
+                    client.shutdown(org.kextnet.kpi.socket.SocketConstants.SHUT_WR);
+                    readToEnd(conn); // the request, up to the peer's FIN
+                    conn.write(ByteBuffer.wrap(answer));
+                }
+                got = readToEnd(client);
+            }
+        }
+        out.println("peer -> 10.99.0.1:80 over TCP: a " + request.length + "-byte request, a " + got.length + "-byte answer");
+        ok &= java.util.Arrays.equals(got, answer);
+        out.println("$ kextnet tcplog      (its kernel control, through kern_loader)");
+        List<String> lines;
+        try (KernLoaderClient.RemoteControl ctl = c.connectControl(TcplogCommand.CONTROL, 0)) {
+            // The connection's end reaches the filter on the kernel's threads: wait (bounded) for both records to close.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            do {
+                lines = TcplogCommand.ask(ctl, "list");
+                if (lines.stream().filter(l -> l.contains(" state=closed ")).count() == 2) break;
+                Thread.sleep(10);
+            } while (System.nanoTime() < deadline);
+        }
+        List<String> records = lines.subList(0, lines.size() - 1);
+        out.print(TcplogCommand.table(records, java.time.ZoneId.systemDefault()));
+        ok &= records.size() == 2
+                && records.get(0).contains(" kind=listen state=closed local=0.0.0.0:80 ")
+                && records.get(1).contains(" kind=in state=closed local=10.99.0.1:80 remote=10.99.0.2:")
+                && records.get(1).contains(" bytes_in=" + request.length + " ")
+                && records.get(1).contains(" bytes_out=" + answer.length + " ");
+        out.println("$ kl_util -k");
+        out.print(StatusFormat.kextstat(c.list()));
+        ok &= c.info("tcplog").registrations().equals(java.util.Map.of("sflt", 1, "kctl", 1));
+        out.println("$ kl_util -u tcplog");
+        c.unload("tcplog");
+        c.ping();
+        ok &= c.info("tcplog").state() == ServerState.ALLOCATED && c.info("tcplog").registrations().isEmpty() && c.controls().isEmpty();
+        out.println("tcplog: unloaded, " + c.info("tcplog").registrations().size() + " registrations left");
+        return ok;
+    }
+
+    /** Reads until the peer's FIN (each read waits up to the socket's timeout). */
+    private static byte[] readToEnd(TcpSocket so) throws Exception {
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+        ByteBuffer b = ByteBuffer.allocate(4096);
+        while (true) {
+            b.clear();
+            int n = so.read(b);
+            if (n < 0) return all.toByteArray();
+            if (n == 0) throw new IllegalStateException("no data within the socket's timeout");
+            all.write(b.array(), 0, n);
+        }
     }
 }

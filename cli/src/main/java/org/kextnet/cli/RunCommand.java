@@ -36,7 +36,8 @@ import picocli.CommandLine.Option;
                 "Without --config: the embedded default (no set-up, no root): kextnet and a peer kernel on a memory wire,",
                 "with ping, UDP echo, fragmentation and port-unreachable traffic between them, then netstat;",
                 "then kern_loader on that kernel with the example echo server: kl_util status, a demand load, an unload;",
-                "and the example NKE (an IP filter counter): loaded with START, traffic counted, kl_util -k, unloaded."})
+                "and the example NKE (an IP filter counter): loaded with START, traffic counted, kl_util -k, unloaded;",
+                "and tcplog (a socket filter on TCP): loaded, a TCP exchange with the peer recorded and shown, unloaded."})
 public final class RunCommand implements Callable<Integer> {
     /** The embedded default's kernel configuration (same syntax as a --config file). */
     static final List<String> EMBEDDED_KERNEL = List.of(

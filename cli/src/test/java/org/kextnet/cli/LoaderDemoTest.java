@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The main job's kern_loader part: status, a demand load on the first message, an unload, the status again; then
- * the example NKE loaded with START, its traffic count, its registrations in kl_util -k, and their removal.
+ * the example NKE loaded with START, its traffic count, its registrations in kl_util -k, and their removal; then
+ * tcplog on a TCP exchange between the peer and the kernel, its records shown as {@code kextnet tcplog} shows them.
  */
 class LoaderDemoTest {
     @Test void runShowsStatusDemandLoadUnloadAndStatus() {
@@ -42,6 +43,15 @@ class LoaderDemoTest {
                 "$ kl_util -u ipcount", "ipcount: unloaded",
                 "$ kl_util -k", "Allocated   ipcount (0.1.0-SNAPSHOT) <> {} 0",
                 "$ kextnet admin nke | grep -c ipcount", "0",
+                // tcplog on a TCP exchange: its global socket filter records the kernel's listener and connection
+                "$ kl_util -a ", "tcplog.kern_server", "tcplog: started, registrations ", "tcplog: loaded",
+                "peer -> 10.99.0.1:80 over TCP: a 18-byte request, a 38-byte answer",
+                "$ kextnet tcplog", "  Id Kind   State         Local                 Remote                 Bytes in",
+                "   1 listen closed ", "   2 in     closed ",
+                "$ kl_util -k", "Loaded      tcplog (0.1.0-SNAPSHOT) <> {",
+                "$ kl_util -u tcplog", "tcplog: unloaded", "tcplog: unloaded, 0 registrations left",
                 "kern_loader: demo OK", "kextnet: embedded run OK");
+        assertThat(demo).containsPattern("\n   1 listen closed +0\\.0\\.0\\.0:80 +- +0 +0 +0 +0 - +-\n")
+                .containsPattern("\n   2 in     closed +10\\.99\\.0\\.1:80 +10\\.99\\.0\\.2:\\d+ +18 +\\d+ +38 +1 \\d\\d:\\d\\d:\\d\\d\\.\\d{3} +\\d+ ms\n");
     }
 }

@@ -24,7 +24,10 @@ class ModuleRulesTest {
 
     @Test void everyModuleIsOnTheClassPath() {
         for (String c : new String[] {"org.kextnet.kpi.Kpi", "org.kextnet.kernel.Kernel", "org.kextnet.loader.KernLoader",
-                "org.kextnet.testkit.EmbeddedKernel", "org.kextnet.examples.ipcount.IpCounter", "org.kextnet.examples.echo.EchoServer"}) {
+                "org.kextnet.testkit.EmbeddedKernel", "org.kextnet.examples.ipcount.IpCounter", "org.kextnet.examples.echo.EchoServer",
+                "org.kextnet.examples.tcplog.TcpLog", "org.kextnet.examples.netem.Netem",
+                "org.kextnet.examples.enetlog.EnetLog", "org.kextnet.examples.firewall.Firewall",
+                "org.kextnet.examples.capture.Capture", "org.kextnet.examples.tunnel.Tunnel"}) {
             assertThat(classes.contain(c)).as(c).isTrue();
         }
     }

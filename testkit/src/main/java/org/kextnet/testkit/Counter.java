@@ -49,6 +49,24 @@ public enum Counter {
     UDP_FULL_SOCKET,
     /** UDP datagrams sent. */
     UDP_OUT,
+    /** TCP connections established (including accepted ones). */
+    TCP_CONNECTS,
+    /** TCP connections accepted. */
+    TCP_ACCEPTS,
+    /** TCP connections closed. */
+    TCP_CLOSED,
+    /** TCP segments received in sequence. */
+    TCP_RCV_DATA,
+    /** TCP segments received out of order (held for reassembly). */
+    TCP_RCV_OOO,
+    /** TCP segments received that were wholly duplicates. */
+    TCP_RCV_DUP,
+    /** TCP data segments retransmitted. */
+    TCP_SND_REXMIT,
+    /** TCP retransmission timeouts. */
+    TCP_RTO,
+    /** SYNs refused by a socket filter's {@code connect_in}. */
+    TCP_LISTEN_REFUSED,
     /** Packets dropped for lack of packet buffers. */
     NO_BUFFERS
 }

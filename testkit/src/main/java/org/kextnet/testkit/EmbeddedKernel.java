@@ -2,14 +2,19 @@ package org.kextnet.testkit;
 
 import java.io.IOException;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
+import org.kextnet.kernel.config.KernelCommands;
 import org.kextnet.kernel.embed.KernelHarness;
 import org.kextnet.kernel.inet.udp.UdpSocket;
+import org.kextnet.kernel.net.InterfaceAddress;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.sync.ManualClock;
+import org.kextnet.kernel.wire.Ipv4;
 import org.kextnet.kpi.Kpi;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.control.ControlClient;
@@ -40,6 +45,21 @@ import org.kextnet.kpi.net.Ifnet;
  * IP header ({@link #injectIp}, {@link #readOutboundIp}); {@link Frames} builds and reads them. Addresses are IPv4
  * addresses as ints and MAC addresses as the low 48 bits of a long.
  *
+ * <p>TCP: {@link #peer()} puts a second embedded kernel at the far end of a link, so that a test has a TCP peer;
+ * {@link #listenTcp}, {@link #connectTcp} and {@link #openTcp} give {@link TcpTestSocket}s whose waits run the
+ * frames between the two kernels (and, on a manual clock, move time) on the test's thread:
+ *
+ * <pre>{@code
+ * try (EmbeddedKernel k = EmbeddedKernel.create(); EmbeddedKernel peer = k.peer()) {
+ *     new TcpLog().start(k.kpi("tcplog"));                  // a socket filter on k's TCP sockets
+ *     TcpTestSocket server = k.listenTcp(80);
+ *     TcpTestSocket client = peer.connectTcp(k.ip(), 80);  // the handshake runs inside the call
+ *     TcpTestSocket conn = server.accept();
+ *     client.write("GET /".getBytes());
+ *     assertThat(conn.readFully(5)).isEqualTo("GET /".getBytes());
+ * }
+ * }</pre>
+ *
  * <p>Use an embedded kernel from one test thread (unless it is {@link Builder#threaded threaded}).
  */
 public final class EmbeddedKernel implements AutoCloseable {
@@ -66,9 +86,18 @@ public final class EmbeddedKernel implements AutoCloseable {
 
     private final KernelHarness harness;
     private final List<Link> links;
+    /** This kernel and the peers joined to it: shared by all of them. */
+    private final KernelGroup group;
+    private final boolean threaded;
+    /** The peers this kernel made, by link name. */
+    private final Map<String, EmbeddedKernel> peers = new LinkedHashMap<>();
+    private final KernelCommands commands;
 
-    private EmbeddedKernel(KernelHarness harness) {
+    private EmbeddedKernel(KernelHarness harness, KernelGroup group, boolean threaded) {
         this.harness = harness;
+        this.group = group;
+        this.threaded = threaded;
+        this.commands = new KernelCommands(harness.kernel());
         this.links = harness.links().stream().map(l -> new Link(l.name(), l.ifp(), l.ethernet(), l.kernelMac(), l.peerMac(),
                 l.kernelIp(), l.peerIp())).toList();
     }
@@ -83,6 +112,8 @@ public final class EmbeddedKernel implements AutoCloseable {
     /** Builds an {@link EmbeddedKernel}. */
     public static final class Builder {
         private final KernelHarness.Builder harness = KernelHarness.builder();
+        private ManualClock clock;
+        private boolean threaded;
 
         private Builder() {}
 
@@ -111,7 +142,11 @@ public final class EmbeddedKernel implements AutoCloseable {
          * Gives each link a reader thread, as real drivers have: frames injected are processed at once on that
          * thread and {@link #runPending()} has nothing to do. For concurrency tests.
          */
-        public Builder threaded(boolean on) { harness.threaded(on); return this; }
+        public Builder threaded(boolean on) {
+            harness.threaded(on);
+            threaded = on;
+            return this;
+        }
 
         /** Sizes the buffer pools (small 2 KiB buffers, large 64 KiB ones; 4096 and 32 by default). */
         public Builder buffers(int small, int large) { harness.buffers(small, large); return this; }
@@ -120,9 +155,16 @@ public final class EmbeddedKernel implements AutoCloseable {
          * Runs the kernel on a clock that moves only when the test calls {@link EmbeddedKernel#advanceTime}: no
          * timer thread, and callouts, ARP and reassembly timeouts run on the test's thread then.
          */
-        public Builder manualClock() { harness.clock(new ManualClock()); return this; }
+        public Builder manualClock() {
+            clock = new ManualClock();
+            harness.clock(clock);
+            return this;
+        }
 
-        public EmbeddedKernel build() { return new EmbeddedKernel(harness.build()); }
+        public EmbeddedKernel build() {
+            KernelHarness h = harness.build();
+            return new EmbeddedKernel(h, new KernelGroup(h, clock), threaded);
+        }
     }
 
     /** The first link. */
@@ -154,6 +196,58 @@ public final class EmbeddedKernel implements AutoCloseable {
     /** The handle of an extension opened with {@link #kpi}, or null once it was closed. */
     public Kpi extension(String name) { return harness.extension(name); }
 
+    /**
+     * Runs one admin command line in the kernel, as an operator does with {@code kextnet admin} or a configuration
+     * file (docs/configuration.md): {@code ifconfig}, {@code route}, {@code arp}, {@code sysctl}, {@code service},
+     * {@code netstat}. For what an operator sets up around an extension, such as an address and a route on the
+     * interface it created: {@code k.command("ifconfig ktun0 inet 10.9.0.1/30")}.
+     *
+     * @return the command's output (empty for commands that only change state)
+     * @throws IllegalArgumentException naming the problem; the kernel is unchanged
+     */
+    public String command(String line) { return commands.execute(line); }
+
+    // ---- in ----
+
+    // ---- a peer ----
+
+    /** The peer at the far end of the first link ({@link #peer(String)}). */
+    public EmbeddedKernel peer() { return peer(link().name()); }
+
+    /**
+     * A second embedded kernel at the far end of link {@code linkName}, made on the first call: it has the peer's
+     * address and MAC ({@link Link#peerIp()}, {@link Link#peerMac()}) on a link of the same name, so that the two
+     * kernels talk to each other (a TCP peer for the extension under test, or a kernel to run another extension in).
+     * It shares this kernel's clock; {@link #runPending()} and {@link #advanceTime} of either run both, carrying
+     * frames across. From then on the frames this kernel sends on that link go to the peer ({@link #readOutbound}
+     * sees none), frames already waiting there included. Closing either kernel closes both.
+     *
+     * @throws IllegalStateException on a {@link Builder#threaded threaded} kernel (its wires are not the test's to move)
+     */
+    public EmbeddedKernel peer(String linkName) {
+        synchronized (peers) {
+            EmbeddedKernel p = peers.get(linkName);
+            if (p != null) return p;
+            if (threaded) throw new IllegalStateException("a threaded kernel cannot have a peer: its wires run on their own threads");
+            KernelHarness.Link l = harness.link(linkName);
+            int prefix = l.ifp().addressList().getFirst().prefixLength();
+            String address = Ipv4.format(l.peerIp()) + "/" + prefix;
+            // The harness takes the peer of an address to be the next one (or the one before): when that is not this
+            // kernel, the peer finds it with ARP instead of a static entry.
+            InterfaceAddress a = InterfaceAddress.parse(address);
+            boolean reciprocal = a.network() + ((a.address() & ~a.mask()) == 1 ? 2 : 1) == l.kernelIp();
+            KernelHarness.Builder b = KernelHarness.builder().name(harness.kernel().name() + "-peer").mtu(l.ifp().mtu())
+                    .staticArp(reciprocal).clock(group.clock());
+            if (l.ethernet()) b.ethernet(linkName, address, l.peerMac(), l.kernelMac());
+            else b.tun(linkName, address);
+            KernelHarness ph = b.build();
+            group.join(ph, l.wire(), ph.link(linkName).wire());
+            p = new EmbeddedKernel(ph, group, false);
+            peers.put(linkName, p);
+            return p;
+        }
+    }
+
     // ---- in ----
 
     /** Puts a frame on the first link towards the kernel; it is processed at the next {@link #runPending()}. */
@@ -169,17 +263,28 @@ public final class EmbeddedKernel implements AutoCloseable {
 
     /**
      * Runs every frame waiting on the links through the stack, on this thread, until none is left (frames the
-     * kernel sends to itself included).
+     * kernel sends to itself included; with a {@link #peer}, the frames the two send each other too).
      * @return how many frames were processed
      */
-    public int runPending() { return harness.runPending(); }
+    public int runPending() { return group.runPending(); }
 
     /**
      * Moves the clock of a kernel built with {@link Builder#manualClock()} and runs every timeout that falls due
-     * (callouts included), on this thread.
+     * (callouts included), on this thread. With a {@link #peer}, both kernels move together, from one timeout to the
+     * next, and the frames they send each other are run after each step.
      * @throws IllegalStateException on a kernel that runs on the system clock
      */
-    public void advanceTime(long amount, TimeUnit unit) { harness.advanceTime(amount, unit); }
+    public void advanceTime(long amount, TimeUnit unit) { group.advanceTime(unit.toNanos(amount)); }
+
+    /**
+     * Runs the pending frames (with a {@link #peer}, both kernels') until {@code condition} holds, for up to
+     * {@code timeout}: on the system clock parking in between, on a manual clock moving time to each next timeout
+     * when no frame is left (as {@link TcpTestSocket}'s waits do). For a test that waits on what an extension did.
+     * @return whether the condition held in time
+     */
+    public boolean runUntil(BooleanSupplier condition, long timeout, TimeUnit unit) {
+        return group.await(condition, unit.toNanos(timeout));
+    }
 
     // ---- out ----
 
@@ -225,6 +330,46 @@ public final class EmbeddedKernel implements AutoCloseable {
     }
 
     /**
+     * A TCP socket, unbound, as an application opens one: its calls and data go through the socket filters (a global
+     * filter on TCP attaches here).
+     */
+    public TcpTestSocket openTcp() {
+        return new TcpTestSocket(harness.kernel().tcp().open(), group, this::isLocal);
+    }
+
+    /** A TCP socket listening on {@code port} of every address, with a backlog of 16. */
+    public TcpTestSocket listenTcp(int port) throws IOException {
+        TcpTestSocket s = openTcp();
+        try {
+            s.bind(port);
+            s.listen(16);
+        } catch (IOException e) {
+            s.close();
+            throw e;
+        }
+        return s;
+    }
+
+    /**
+     * A TCP socket connected to {@code address}:{@code port}: the handshake runs inside the call (within
+     * {@link TcpTestSocket#DEFAULT_WAIT_SECONDS}), usually to a listener of the {@link #peer}.
+     * @throws IOException refused ("ECONNREFUSED: ..."), not answered in time ("ETIMEDOUT: ..."), or refused by a
+     *         socket filter
+     */
+    public TcpTestSocket connectTcp(int address, int port) throws IOException {
+        TcpTestSocket s = openTcp();
+        try {
+            s.connect(address, port);
+        } catch (IOException e) {
+            s.close();
+            throw e;
+        }
+        return s;
+    }
+
+    private boolean isLocal(int address) { return harness.kernel().isLocalAddress(address) || (address >>> 24) == 127; }
+
+    /**
      * Connects a client to the kernel control named {@code name}, as an application's {@code connect} on a
      * {@code PF_SYSTEM} socket does.
      * @param unit       0 for the first free unit
@@ -255,6 +400,12 @@ public final class EmbeddedKernel implements AutoCloseable {
     /** Waits until every removal requested so far has run its final callback ({@code detached} and the like). */
     public void awaitDetached() { harness.awaitDetached(); }
 
-    /** Removes every test extension's registrations, waits for their final callbacks, and stops the kernel. */
-    @Override public void close() { harness.close(); }
+    /**
+     * Removes every test extension's registrations, waits for their final callbacks, stops the services the commands
+     * started, and stops the kernel (and its peers, or the kernel whose peer this is). Idempotent.
+     */
+    @Override public void close() {
+        commands.closeServices();
+        group.close();
+    }
 }

@@ -185,6 +185,21 @@ class EmbeddedKernelTest {
         }
     }
 
+    @Test void adminCommandsSetUpWhatAnOperatorWould() throws Exception {
+        try (EmbeddedKernel k = EmbeddedKernel.create()) {
+            assertThat(k.command("route add 10.5.0.0/16 10.0.0.2")).isEmpty();
+            assertThat(k.command("netstat -r")).contains("10.5.0.0/16");
+            assertThat(k.command("service udp-echo 7")).isEmpty();
+            k.injectIp(Frames.udpPacket(Frames.ip("10.5.0.9"), k.ip(), 4000, 7, "echo".getBytes()));
+            k.runPending();
+            byte[] out = k.readOutboundIp();
+            assertThat(Frames.ipDst(out)).as("answered through the route").isEqualTo(Frames.ip("10.5.0.9"));
+            assertThat(text(Frames.udpPayload(out))).isEqualTo("echo");
+            assertThatThrownBy(() -> k.command("route add 10.6.0.0/16 10.9.9.9")).isInstanceOf(IllegalArgumentException.class);
+            assertThat(k.command("netstat -r")).doesNotContain("10.6.0.0");
+        }
+    }
+
     @Test void closeRemovesWhatTheExtensionLeftAndRunsItsFinalCallbacks() throws Exception {
         List<String> calls = new CopyOnWriteArrayList<>();
         EmbeddedKernel k = EmbeddedKernel.create();

@@ -7,7 +7,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.kextnet.kernel.buf.Buffers;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.hook.FilterEntry;
-import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.stat.Stat;
@@ -104,8 +103,8 @@ public final class IpOutput {
     }
 
     private int sendRouted(PacketContext ctx, Packet m, Route r, int dst) {
-        if (r.ifp().family() == IfFamily.LOOPBACK) {
-            // Our own checksums need no second look when the packet comes back in.
+        if (r.ifp().driver().trusted()) {
+            // Our own checksums need no second look when the packet comes in on the other side of memory.
             m.setCsumFlags(Packet.CSUM_IP_CHECKED | Packet.CSUM_IP_VALID | Packet.CSUM_DATA_VALID);
         }
         return send(ctx, m, r.ifp(), r.nextHop(dst));

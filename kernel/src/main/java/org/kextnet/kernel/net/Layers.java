@@ -46,6 +46,13 @@ public final class Layers {
 
         /** A short description for {@code ifconfig}. */
         default String describe() { return getClass().getSimpleName(); }
+
+        /**
+         * Whether the device hands frames over in memory and cannot corrupt them (loopback, a memory wire, whose
+         * frames stay in this process): the stack then marks what it sends through it as checksummed, and the
+         * receiving side skips verifying the checksums (a hardware checksum offload's effect). Default: no.
+         */
+        default boolean trusted() { return false; }
     }
 
     /**

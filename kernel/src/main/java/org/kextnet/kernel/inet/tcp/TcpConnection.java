@@ -194,6 +194,11 @@ public final class TcpConnection {
     private Packet txHead, txTail;
     private int pendingEvents;
     private boolean draining;
+    /**
+     * An end (FIN, error, close) posted but not yet told to the upcall. While data is intercepted, reads see
+     * the end only after the filters heard it, as in xnu, where socantrcvmore notifies before it wakes the reader.
+     */
+    private boolean endUnheard;
     private TcpListener notifyListener;
 
     /** The option parser's holder; used under the lock. */
@@ -327,7 +332,8 @@ public final class TcpConnection {
             n = src.hasArray() ? snd.write(src.array(), src.arrayOffset() + src.position(), src.remaining())
                     : snd.write(MemorySegment.ofBuffer(src), 0, src.remaining());
             src.position(src.position() + n);
-            if (src.hasRemaining()) writeWanted = true;
+            // A short write, or a probe of a full buffer (the filtered path asks with an empty one), wants WRITABLE.
+            if (src.hasRemaining() || snd.space() == 0) writeWanted = true;
             if (urgent && n > 0) {
                 sndUp = sndBufSeq + snd.length();
                 urgentMode = true;
@@ -413,8 +419,8 @@ public final class TcpConnection {
                 }
                 return n;
             }
+            if (intercept && (rcv.readable() > 0 || endUnheard)) return 0; // still on its way through the filters
             if (error != 0) throw takeError();
-            if (intercept && rcv.readable() > 0) return 0; // still on its way through the filters
             if (state == TcpState.CLOSED && remotePort == 0) throw new TcpException(Errno.ENOTCONN, "not connected");
             if (finReceived || readShut || state == TcpState.CLOSED) return -1;
             return 0;
@@ -438,8 +444,9 @@ public final class TcpConnection {
     public boolean isReadable() {
         lock.lock();
         try {
-            return filtered.length() > 0 || (!intercept && rcv.readable() > 0) || finReceived || error != 0
-                    || readShut || (state == TcpState.CLOSED && remotePort != 0);
+            if (filtered.length() > 0 || (!intercept && rcv.readable() > 0)) return true;
+            if (intercept && (rcv.readable() > 0 || endUnheard)) return false;
+            return finReceived || error != 0 || readShut || (state == TcpState.CLOSED && remotePort != 0);
         } finally {
             lock.unlock();
         }
@@ -2345,7 +2352,12 @@ public final class TcpConnection {
         stack.unregister(this);
     }
 
-    private void post(int events) { pendingEvents |= events; }
+    private static final int END = TcpUpcall.CANT_RECV_MORE | TcpUpcall.DISCONNECTED | TcpUpcall.ERROR | TcpUpcall.RELEASED;
+
+    private void post(int events) {
+        pendingEvents |= events;
+        if ((events & END) != 0) endUnheard = true;
+    }
 
     /**
      * Hands the segments built under the lock to the network and the events to the upcall, with no lock
@@ -2372,11 +2384,17 @@ public final class TcpConnection {
                 try {
                     if (tx != null) transmit(tx);
                     TcpUpcall u = upcall;
-                    if (ev != 0 && u != null) u.events(this, ev);
+                    // the end comes after the data that came before it, the rest before the data
+                    if ((ev & ~END) != 0 && u != null) u.events(this, ev & ~END);
                     if (notify != null) notify.upcall.acceptable(notify);
                     if (dataIn) deliverDataIn(u);
+                    if ((ev & END) != 0 && u != null) u.events(this, ev & END);
                 } finally {
                     lock.lock();
+                }
+                if ((ev & END) != 0 && (pendingEvents & END) == 0) {
+                    endUnheard = false;
+                    if (intercept) post(TcpUpcall.READABLE); // the reader may see the end now
                 }
             }
         } finally {

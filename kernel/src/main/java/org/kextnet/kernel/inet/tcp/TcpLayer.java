@@ -136,7 +136,11 @@ public final class TcpLayer implements TransportProtocol, TcpNetwork {
         return TcpEndpoint.isV4(high, low) && config.isLocalAddress((int) low);
     }
 
-    /** Segments to this host's own addresses go through lo0, which cannot corrupt them. */
+    /**
+     * Segments to this host's own addresses (through lo0) need no TCP checksum. Segments through other trusted
+     * devices (a memory wire) are summed all the same, since a kernel on the far side may forward them to a link
+     * that checks; the receiving side skips verifying them ({@code IpOutput} marks them).
+     */
     @Override public boolean checksumOffload(long dstHigh, long dstLow) {
         Route r = config.routeFor((int) dstLow);
         return r != null && r.ifp().family() == IfFamily.LOOPBACK;
