@@ -1179,7 +1179,6 @@ public final class TcpConnection {
                 return;
             }
         }
-        if (tsOk) updateTsRecent(seq, now);
         if (!ackField(flags, seq, ack, wnd, len, now)) return;
         if (state == TcpState.CLOSED) return;
         // sixth: URG
@@ -1268,6 +1267,9 @@ public final class TcpConnection {
             challengeAck(now);
             return false;
         }
+        // R3 only now: a segment dropped for its ACK must not move TS.Recent (else its forged TSval would make PAWS
+        // drop the peer's next segments); before any action, so that what this ACK sends echoes this TSval
+        if (tsOk) updateTsRecent(seq, now);
         boolean advanced = Seq.gt(ack, sndUna);
         boolean fullFlightAcked = cwndFilled && Seq.lt(sndUna, cwndFullEnd) && 2 * cwndFlight >= cc.cwnd();
         long newWnd = (long) wnd << sndScale;

@@ -623,6 +623,25 @@ class TcpStateMachineTest {
             net.inject(b.seg(Tcp.ACK).seq(b.snd + 10).data(bytes("z")));
             assertThat(RawPeer.only(b.received()).tsEcr()).isEqualTo(sent);
         }
+
+        @Test void aSegmentDroppedForItsAckLeavesTsRecentAlone() throws Exception {
+            net = TcpTestNet.withRawPeer(new TcpConfig());
+            RawPeer b = new RawPeer(net).connect(true, true, 7);
+            int before = b.tsVal;
+            // a FIN acknowledging what A never sent, with a TSval far ahead: a challenge ACK (RFC 5961 5.2), no more
+            net.inject(b.seg(Tcp.ACK | Tcp.FIN).ts(b.tsVal + 1_000_000, b.lastTsFromA).ack(b.rcv + 9999));
+            Seg challenge = RawPeer.only(b.received());
+            assertThat(challenge.isPureAck()).isTrue();
+            assertThat(challenge.tsEcr()).isEqualTo(before);
+            assertThat(b.c.state()).isEqualTo(TcpState.ESTABLISHED);
+            // the peer's next segment, with its own clock's TSval, is not taken for an old duplicate (PAWS)
+            b.send(bytes("data"));
+            Seg ack = RawPeer.only(b.receivedWithin(100 * MS));
+            assertThat(ack.ack()).isEqualTo(b.snd);
+            assertThat(ack.tsEcr()).isEqualTo(b.tsVal);
+            assertThat(readAll(b.c)).isEqualTo("data");
+            assertThat(net.a.count(Stat.TCP_PAWS_DROPS)).isZero();
+        }
     }
 
     @Nested class WindowScaling {
