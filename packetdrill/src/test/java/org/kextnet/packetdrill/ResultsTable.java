@@ -35,18 +35,19 @@ final class ResultsTable {
         }
         StringBuilder b = new StringBuilder("| script | result | why |\n|---|---|---|\n");
         Map<String, Boolean> grouped = new LinkedHashMap<>();
-        int passed = 0, failed = 0, known = 0, notApplicable = 0, notRun = 0;
+        Totals linux = new Totals(), kextnet = new Totals();
         for (Row row : sorted) {
             Manifest.Entry e = row.entry();
             PacketdrillTool.Result r = row.result();
+            Totals t = e.external() ? linux : kextnet;
             if (r != null) {
-                if (r.passed()) passed++; else if (e.expect() == Manifest.Expect.FAIL) known++; else failed++;
+                if (r.passed()) t.passed++; else if (e.expect() == Manifest.Expect.FAIL) t.known++; else t.failed++;
                 String result = r.passed() ? "passed" : e.expect() == Manifest.Expect.FAIL ? "failed (known difference)" : "failed";
                 String why = r.passed() ? "" : (e.why().isEmpty() ? "" : e.why() + "; packetdrill: ") + "`" + r.reason().replace("|", "\\|") + "`";
                 b.append("| ").append(e.name()).append(" | ").append(result).append(" | ").append(why).append(" |\n");
                 continue;
             }
-            if (e.expect() == Manifest.Expect.NOT_APPLICABLE) notApplicable++; else notRun++;
+            if (e.expect() == Manifest.Expect.NOT_APPLICABLE) t.notApplicable++; else t.notRun++;
             String result = switch (e.expect()) {
                 case NOT_APPLICABLE -> "not applicable";
                 case FAIL -> "known difference, not run";
@@ -63,10 +64,23 @@ final class ResultsTable {
                 b.append("| ").append(e.name()).append(" | ").append(result).append(" | ").append(why).append(" |\n");
             }
         }
-        b.append("\n").append(passed).append(" passed, ").append(known).append(" failed as expected (known differences), ")
-                .append(failed).append(" failed, ").append(notApplicable).append(" not applicable");
-        if (notRun > 0) b.append(", ").append(notRun).append(" not run");
-        return b.append(".\n").toString();
+        b.append('\n');
+        if (linux.total() > 0) b.append("packetdrill's own scripts: ").append(linux).append('\n');
+        if (kextnet.total() > 0) b.append(linux.total() > 0 ? "\n" : "").append("kextnet's scripts: ").append(kextnet).append('\n');
+        return b.toString();
+    }
+
+    /** What became of one group of scripts. */
+    private static final class Totals {
+        int passed, known, failed, notApplicable, notRun;
+
+        int total() { return passed + known + failed + notApplicable + notRun; }
+
+        @Override public String toString() {
+            String s = total() + ": " + passed + " passed, " + known + " failed as expected (known differences), " + failed
+                    + " failed, " + notApplicable + " not applicable";
+            return s + (notRun > 0 ? ", " + notRun + " not run." : ".");
+        }
     }
 
     private static String folder(Manifest.Entry e) {
