@@ -65,8 +65,8 @@ final class ResultsTable {
             }
         }
         b.append('\n');
-        if (linux.total() > 0) b.append("packetdrill's own scripts: ").append(linux).append('\n');
-        if (kextnet.total() > 0) b.append(linux.total() > 0 ? "\n" : "").append("kextnet's scripts: ").append(kextnet).append('\n');
+        if (linux.total() > 0) b.append("packetdrill's own scripts ").append(linux).append('\n');
+        if (kextnet.total() > 0) b.append(linux.total() > 0 ? "\n" : "").append("kextnet's scripts ").append(kextnet).append('\n');
         return b.toString();
     }
 
@@ -77,7 +77,7 @@ final class ResultsTable {
         int total() { return passed + known + failed + notApplicable + notRun; }
 
         @Override public String toString() {
-            String s = total() + ": " + passed + " passed, " + known + " failed as expected (known differences), " + failed
+            String s = "(" + total() + "): " + passed + " passed, " + known + " failed as expected (known differences), " + failed
                     + " failed, " + notApplicable + " not applicable";
             return s + (notRun > 0 ? ", " + notRun + " not run." : ".");
         }
