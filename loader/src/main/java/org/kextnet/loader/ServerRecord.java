@@ -353,7 +353,8 @@ final class ServerRecord implements PortOwner {
                 allFaults += options.ledger().faults(c); // contained by the kernel in this load's callbacks
             }
             return new ServerInfo(index, name, state,
-                    state == ServerState.ALLOCATING ? null : script.reloc().toString(), null,
+                    state == ServerState.ALLOCATING ? null : script.reloc().toString(),
+                    state == ServerState.ALLOCATING || script.loadable() == null ? null : script.loadable().toString(), // written by then
                     address, size, portInfo, image != null ? image.version() : "",
                     image != null ? image.depends() : List.of(), dependents.size(), wired, allFaults, fault, regs);
         } finally {
