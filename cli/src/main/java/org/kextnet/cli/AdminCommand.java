@@ -26,13 +26,17 @@ public final class AdminCommand implements Callable<Integer> {
     @Option(names = "--socket", paramLabel = "PATH", description = "kern_loader's socket.")
     Path socket;
 
+    @Option(names = {"-j", "--json"}, description = "Print a listing (ifconfig, route show, arp -a, sysctl NAME, netstat -i/-s/-r/-a/-t/-k, nke) as one JSON document (docs/configuration.md, \"JSON\").")
+    boolean json;
+
     @Parameters(paramLabel = "WORD", arity = "1..*", description = "The command line.")
     List<String> words;
 
     @Override public Integer call() {
         Path sock = LoaderSocket.orDefault(socket);
         try (KernLoaderClient c = KernLoaderClient.connect(sock)) {
-            spec.commandLine().getOut().print(c.admin(String.join(" ", words)));
+            String line = String.join(" ", words);
+            spec.commandLine().getOut().print(json ? c.adminJson(line) : c.admin(line));
             spec.commandLine().getOut().flush();
             return 0;
         } catch (LoaderException e) {
