@@ -18,8 +18,7 @@ import picocli.CommandLine.Spec;
 /** {@code kextnet admin LINE}: runs an admin command (ifconfig, route, arp, sysctl, netstat) in kern_loader's kernel. */
 @Command(name = "admin", mixinStandardHelpOptions = true,
         description = {"Run a kernel admin command (docs/configuration.md) in the running kern_loader's kernel, e.g. 'admin netstat -i'.",
-                "Commands that change the kernel need root (or kern_loader's --group).",
-                "Exit status: 0, a kern_loader code (101 refused, 124 the command failed), or 1."})
+                "Commands that change the kernel need root (or kern_loader's --group); a refusal exits 101, a command that fails 124."})
 public final class AdminCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -46,7 +45,7 @@ public final class AdminCommand implements Callable<Integer> {
         } catch (IOException e) {
             spec.commandLine().getErr().println("admin: kernel loader inactive (" + sock + ": " + e.getMessage() + ")");
             spec.commandLine().getErr().flush();
-            return 1;
+            return ExitCodes.FAILED;
         }
     }
 }

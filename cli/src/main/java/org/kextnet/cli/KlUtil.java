@@ -138,7 +138,7 @@ final class KlUtil {
             q = Invocation.of(op, names, listen, json, socket);
         } catch (IllegalArgumentException e) {
             err.println("kl_util: " + e.getMessage());
-            return 2;
+            return ExitCodes.USAGE;
         }
         return run(q);
     }

@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "kl_util", mixinStandardHelpOptions = true,
         description = {"Kernel server loader utility (docs/kern_loader.md).",
-                "Exit status: 0, the kern_loader error code of the last failure (101-129), or 1 if kern_loader is not running or goes away."})
+                "A failure exits with the kern_loader code of the last one (101-129)."})
 public final class KlUtilCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

@@ -27,8 +27,7 @@ import picocli.CommandLine.Spec;
                 + " (docs/samples.md; it must be loaded or allocated, and the client privileged).",
                 "EXPRESSION: ip, arp, icmp, udp, tcp, proto P, [src|dst] host A.B.C.D, [src|dst] net A.B.C.D/LEN, [src|dst] port N,"
                         + " with and, or, not and parentheses.",
-                "Exit status: 0; 22 (EINVAL) for a bad expression or option, 6 (ENXIO) no such interface, the kernel's errno"
-                        + " (2: no capture control, 1: EPERM); a kern_loader code (101-127); or 1."})
+                "A bad expression or option (EINVAL), no such interface (ENXIO), no capture control (ENOENT) or EPERM exits 3."})
 public final class TcpdumpCommand implements Callable<Integer> {
     static final String CONTROL = "capture";
 
