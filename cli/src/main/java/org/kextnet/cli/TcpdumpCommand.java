@@ -88,7 +88,7 @@ public final class TcpdumpCommand implements Callable<Integer> {
         return n == 0 ? null : new String(b.array(), 0, n, StandardCharsets.UTF_8);
     }
 
-    /** "EINVAL: what is wrong" from the capture control, as the exception (and exit status) of that errno. */
+    /** "EINVAL: what is wrong" from the capture control, as the exception of that errno (named on stderr; exit 3). */
     private static KpiException refusal(String why) {
         int colon = why.indexOf(':');
         String name = colon > 0 ? why.substring(0, colon) : "";

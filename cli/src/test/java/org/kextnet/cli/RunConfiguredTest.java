@@ -71,6 +71,14 @@ class RunConfiguredTest {
             JsonNode socks = new ObjectMapper().readTree(kextnet("admin", "--socket", sock.toString(), "-j", "netstat", "-a").out());
             assertThat(socks.get("sockets")).anySatisfy(s -> assertThat(s.get("local_port").asInt()).isEqualTo(7));
             assertThat(kextnet("kl_util", "--socket", sock.toString(), "-s").out()).isEqualTo("No servers active\n");
+            // kl_util's own fast path (no picocli), as the launcher runs it in a fresh JVM, with -j.
+            CommandsTest.Run add = kextnet("kl_util", "--socket", sock.toString(), "-a", LoaderDemo.echoScript().toString());
+            assertThat(add.code()).as(add.err()).isZero();
+            FreshJvm.Run fast = FreshJvm.kextnet(dir, "kl_util", "--socket", sock.toString(), "-kj");
+            assertThat(fast.code()).as(fast.err()).isZero();
+            JsonNode echo = new ObjectMapper().readTree(fast.out()).get("servers").get(0);
+            assertThat(echo.get("name").asText()).isEqualTo("echo");
+            assertThat(echo.get("state").asText()).isEqualTo("Allocated");
 
             FreshJvm.Run second = FreshJvm.kextnet(dir, "run", "--config", config().toString(), "--admin-socket", sock.toString(), "--duration", "1");
             assertThat(second.code()).as("one process per socket").isEqualTo(ExitCodes.FAILED);
