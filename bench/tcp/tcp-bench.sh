@@ -13,16 +13,16 @@
 #   cps       connections per second: open, write SIZE bytes, read them back, close (bench/tcp/tcpcps, CPS_THREADS
 #             clients) against the stack's echo service (7), or against tcpcps's one-thread echo server over veth.
 # impaired, for each impairment of IMPAIRMENTS ("loss", "delay", "both"), REPS rounds of kextnet then veth, bulk in
-#   and out for IDUR s each: LOSS % of the TCP packets dropped in each direction by nftables (numgen random) in the
-#   Linux client's namespace, and RTT_MS of delay. This kernel has no netem: the delay is bench/tcp/tundelay, a delay
-#   line between two TUN devices (half the RTT each way) that a router namespace's forwarding passes through; the
-#   veth peer and kextnet's TUN device both sit behind it (DELAY_BY=netem instead puts kextnet's device straight in
-#   the client's namespace with netem, the impairment sample, delaying on the stack's side).
-#   With loss, Linux's sender is kept from building GSO super-packets (gso_max_segs 1) so that a drop is one segment.
+#   and out for IDUR s each. The Linux client (namespace A) reaches both the veth peer B and kextnet's TUN device
+#   through a router namespace R whose forwarding passes bench/tcp/tundelay, a delay line between two TUN devices
+#   (RTT_MS, half each way; 0 for "loss": this kernel has no netem). Loss: nftables in R drops LOSS % of the TCP
+#   packets that leave the line (numgen random), once per direction, on the path: a drop in the sender's own output
+#   hook is not a loss (TCP sees the error and sends again). DELAY_BY=netem instead puts kextnet's device in A's place
+#   with netem, the impairment sample, delaying on the stack's side, and drops in the client's namespace (which leaves
+#   the Linux-sends direction without real loss, for the reason above).
 #
 # Environment: REPS (3) DUR (5) WARM (4) IDUR (10) MTU (1500) LOSS (1) RTT_MS (20) IMPAIRMENTS ("loss delay both")
-#   DELAY_BY (line: kextnet's device sits in the router namespace, behind the same delay line as the veth peer;
-#   netem: netem on kextnet's device instead) SIZE (64) CPS_THREADS (1) SKIP_BUILD (0) KEEP_LOGS (0)
+#   DELAY_BY (line; or netem, see above) SIZE (64) CPS_THREADS (1) SKIP_BUILD (0) KEEP_LOGS (0)
 #   WORK (log directory, kept) JAVA_HOME JAVA_OPTS (added to kextnet's JVM: -XX:StartFlightRecording=... to profile)
 #   KERNEL_CLASSES (another build's kernel/target/classes, to compare builds)
 # Everything it creates (namespaces kxt-pf-PID-*, devices, processes) is its own and removed on exit, also on
@@ -108,6 +108,18 @@ table inet pfloss {
 }
 EOF
 }
+# router_loss_rules: drop LOSS % of the TCP packets leaving the delay line in the router, each direction once. A drop on
+# the path, not on the sender's host: a segment that the sender's own output hook drops is an error TCP sees at once and
+# sends again, not a loss.
+router_loss_rules() {
+  local per10k
+  per10k=$(awk -v l="$LOSS" 'BEGIN { printf "%d", l * 100 + 0.5 }')
+  ip netns exec "$NS_R" nft -f - <<EOF
+table inet pfloss {
+  chain forwarded { type filter hook forward priority 0; iifname { "dla", "dlb" } meta l4proto tcp numgen random mod 10000 < $per10k counter drop; }
+}
+EOF
+}
 loss_counts() { ip netns exec "$1" nft list table inet pfloss 2>/dev/null | grep -c drop || true; }
 
 # ---- the three set-ups ----
@@ -160,7 +172,7 @@ veth_up() {
     ip -n "$NS_A" route add 10.212.2.0/24 via 10.212.1.2
     ip -n "$NS_B" route add 10.212.1.0/24 via 10.212.2.2
     # A's packets for B enter the delay line at dla and leave it at dlb, where R forwards them to B; and back.
-    ip netns exec "$NS_R" "$W/tundelay" dla dlb $((RTT_MS / 2)) $((RTT_MS - RTT_MS / 2)) 3600 > "$W/tundelay.log" 2>&1 & LINE_PID=$!
+    ip netns exec "$NS_R" "$W/tundelay" dla dlb $((LINE_MS / 2)) $((LINE_MS - LINE_MS / 2)) 3600 > "$W/tundelay.log" 2>&1 & LINE_PID=$!
     wait_for 10 ip -n "$NS_R" link show dlb || { echo "tundelay did not start: $(cat "$W/tundelay.log")" >&2; return 1; }
     for d in dla dlb; do
       ip -n "$NS_R" link set "$d" mtu "$MTU" up
@@ -279,23 +291,25 @@ fi
 
 if [ "$WHAT" = impaired ] || [ "$WHAT" = all ]; then
   for imp in $IMPAIRMENTS; do
-    netem=""; topo=direct; kns=$NS_L; cns=$NS_L
+    netem=""; topo=routed; kns=$NS_R; cns=$NS_A; LINE_MS=$RTT_MS
     case $imp in
-      loss) desc="$LOSS % loss each way";;
+      loss) desc="$LOSS % loss each way"; LINE_MS=0;;
       delay) desc="$RTT_MS ms RTT";;
       both) desc="$LOSS % loss each way, $RTT_MS ms RTT";;
       *) echo "tcp-bench: unknown impairment $imp (loss, delay, both)" >&2; exit 2;;
     esac
-    if [ "$imp" != loss ]; then
-      topo=routed
-      if [ "$DELAY_BY" = netem ]; then netem="both delay $((RTT_MS / 2))ms limit 100000"; desc="$desc (kextnet: netem on its device)"
-      else kns=$NS_R; cns=$NS_A; desc="$desc (both through the delay line)"; fi
+    if [ "$DELAY_BY" = netem ]; then
+      kns=$NS_L; cns=$NS_L; desc="$desc (kextnet: netem on its device, loss in the client's namespace)"
+      [ "$imp" = loss ] && topo=direct
+      [ "$imp" != loss ] && netem="both delay $((RTT_MS / 2))ms limit 100000"
+    else
+      desc="$desc (both through the router and its delay line of $LINE_MS ms)"
     fi
     KIN=() KOUT=() VIN=() VOUT=() LOADS=()
     stop_all
     veth_up "$topo"
     if [ "$imp" != delay ]; then
-      loss_rules "$NS_A"
+      if [ "$topo" = routed ]; then router_loss_rules; else loss_rules "$NS_A"; fi
       ip -n "$NS_A" link set vpa gso_max_segs 1; ip -n "$NS_B" link set vpb gso_max_segs 1
     fi
     if [ "$kns" = "$NS_R" ]; then  # kextnet's device in the router, behind the same delay line as B
@@ -308,7 +322,7 @@ if [ "$WHAT" = impaired ] || [ "$WHAT" = all ]; then
       if [ "$kns" = "$NS_R" ]; then
         ip netns exec "$NS_R" sysctl -qw "net.ipv4.conf.$DEV.rp_filter=0"
         ip -n "$NS_R" rule add iif "$DEV" lookup 101
-      else
+      else  # DELAY_BY=netem
         ip netns exec "$NS_L" nft delete table inet pfloss 2>/dev/null || true
         if [ "$imp" != delay ]; then
           loss_rules "$NS_L"
@@ -335,7 +349,7 @@ if [ "$WHAT" = impaired ] || [ "$WHAT" = all ]; then
         "kextnet: $(grep RESULT "$W/k.$imp.$r.log" | cut -d' ' -f3- || echo 'no result'); $(grep -h NETEM "$W/k.$imp.$r.log" | cut -c1-400)"
       grep -i quarantin "$W/k.$imp.$r.log" | head -2 || true
     done
-    [ "$topo" = routed ] && echo "# delay line: $(grep RESULT "$W/tundelay.log" 2>/dev/null || echo running)"
+    [ "$topo" = routed ] && [ "$imp" != delay ] && echo "# router drops: $(ip netns exec "$NS_R" nft list table inet pfloss | grep -o 'packets [0-9]*')"
     echo "TCP over TUN, $desc, MTU $MTU, $REPS rounds of $IDUR s, load average at each round's start: ${LOADS[*]}"
     report "bulk in: kextnet discard service" "${KIN[*]}" "veth" "${VIN[*]}"
     report "bulk in: Linux to Linux (iperf3)" "${VIN[*]}"
