@@ -34,12 +34,13 @@ LOG="target/fuzz/${TARGET/\#/-}.log"
 mkdir -p target/fuzz
 [ -n "${FUZZ_NO_BUILD:-}" ] || mvn -B -q test-compile -pl "$MODULE" -am
 
-# surefire:test runs against the classes built above without compiling again, so two runs can share a tree.
+# surefire:test runs against the classes built above without compiling again, so two runs can share a tree (each
+# with a surefire directory of its own: two runs in one module otherwise delete each other's boot files).
 # jazzer.internal.arg.N are libFuzzer's arguments (0 is its argv[0]): an input that runs for 60 s is a finding
 # (libFuzzer's default is 20 minutes), saved as timeout-<sha1> beside the crashes.
 # The surefire run fails when Jazzer finds a crash; the summary below says so.
 set +e
-JAZZER_FUZZ=1 mvn -B -pl "$MODULE" -am surefire:test -Dtest="$TARGET" -Dsurefire.failIfNoSpecifiedTests=false \
+JAZZER_FUZZ=1 mvn -B -pl "$MODULE" -am surefire:test -Dtest="$TARGET" -Dsurefire.failIfNoSpecifiedTests=false -DtempDir="surefire-$CLASS" \
   -Djazzer.max_duration="${MINUTES}m" -Djazzer.internal.arg.0=fuzz -Djazzer.internal.arg.1=-timeout=60 >"$LOG" 2>&1
 STATUS=$?
 set -e
