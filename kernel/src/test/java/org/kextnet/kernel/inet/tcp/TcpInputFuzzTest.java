@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -43,7 +44,7 @@ class TcpInputFuzzTest {
         if (input.length == 0) return;
         try (Session s = new Session(FuzzStack.get())) {
             s.handshake(input[0]);
-            byte[] rest = java.util.Arrays.copyOfRange(input, 1, input.length);
+            byte[] rest = Arrays.copyOfRange(input, 1, input.length);
             for (FuzzRecords.Record r : FuzzRecords.parse(rest, 2)) s.segment(r.option(0), r.option(1), r.packet());
         }
     }
@@ -54,11 +55,11 @@ class TcpInputFuzzTest {
             s.handshake(0b0111);
             byte[] seg = header(0, 0, Tcp.ACK | Tcp.PSH, 65535, new byte[] {1, 1, 8, 10, 0, 0, 0, (byte) 200, 0, 0, 0, 0});
             byte[] data = "hello".getBytes();
-            byte[] withData = java.util.Arrays.copyOf(seg, seg.length + data.length);
+            byte[] withData = Arrays.copyOf(seg, seg.length + data.length);
             System.arraycopy(data, 0, withData, seg.length, data.length);
             s.segment(4 | 8 | 16, 0, withData);
             assertThat(s.read).isEqualTo(data.length);
-            s.segment(64, 200, new byte[0]); // past the delayed ACK (the empty record: to the connection, nothing sent)
+            s.segment(64, 200, new byte[0]); // 40 s pass, past the delayed ACK (an empty segment is dropped as too short)
             assertThat(s.acked(s.peerPort)).as("the kernel acked the data").isEqualTo(s.peerIss + 1 + data.length);
         }
     }
@@ -102,7 +103,7 @@ class TcpInputFuzzTest {
             if ((opts & 1) != 0) o.put(new byte[] {1, 1, Tcp.OPT_TIMESTAMP, 10}).putInt(100).putInt(0);
             if ((opts & 2) != 0) o.put(new byte[] {1, 1, Tcp.OPT_SACK_PERMITTED, 2});
             if ((opts & 4) != 0) o.put(new byte[] {1, Tcp.OPT_WSCALE, 3, 7});
-            byte[] syn = ports(header(peerIss, 0, Tcp.SYN, 65535, java.util.Arrays.copyOf(o.array(), o.position())), peerPort, PORT);
+            byte[] syn = ports(header(peerIss, 0, Tcp.SYN, 65535, Arrays.copyOf(o.array(), o.position())), peerPort, PORT);
             fillChecksum(syn, TestNet.PEER_IP, TestNet.OUR_IP);
             send(syn, true);
             int[] k = kernelSide.get(peerPort);
