@@ -7,6 +7,7 @@ import static org.kextnet.kernel.testing.TestNet.PEER_IP1;
 import static org.kextnet.kernel.testing.TestNet.PEER_MAC;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -75,10 +76,81 @@ public final class FuzzSeeds {
         write(udp, "to_closed_port_and_broadcast", List.of(rec(8, Pkt.udp(5000, 4444, "x").l4()), rec(1 | 8, Pkt.udp(5000, 4444, "y").l4())));
         write(udp, "bad_length_and_checksum", List.of(rec(4, Pkt.udp(5000, 9, "x").withUdpLength(200).l4()),
                 rec(4, Pkt.udp(5000, 9, "y").withL4Checksum(1).l4())));
+
+        // TCP: handshake options bit 0 timestamps, 1 SACK-permitted, 2 window scale, 3 MSS 536 (TcpInputFuzzTest).
+        Path tcp = root.resolve("inet/tcp/TcpInputFuzzTestInputs/tcpSegments");
+        byte[] hello = "hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        write(tcp, "data_in_order", 0b0111, List.of(rec(REL | SUM | READ, 0, tcp(0, 0, ACK | PSH, 65535, ts(200), hello)),
+                rec(TIME, 20, new byte[0])));
+        write(tcp, "out_of_order_sack_and_reassembly", 0b0011, List.of(
+                rec(REL | SUM, 0, tcp(1000, 0, ACK, 65535, ts(200), Pkt.counting(500))),
+                rec(REL | SUM, 0, tcp(2000, 0, ACK, 65535, ts(201), Pkt.counting(500))),
+                rec(REL | SUM | READ, 0, tcp(0, 0, ACK, 65535, ts(202), Pkt.counting(1000))),
+                rec(REL | SUM | READ, 0, tcp(1500, 0, ACK | FIN, 65535, ts(203), Pkt.counting(500)))));
+        write(tcp, "send_side_acks_sack_and_rto", 0b0010, List.of(rec(WRITE, 200, new byte[0]),
+                rec(REL | SUM, 0, tcp(0, 1460, ACK, 65535, new int[] {1, 1, 5, 10, 0, 0, 0x0b, 0x68, 0, 0, 0x0c, 0x80}, new byte[0])),
+                rec(REL | SUM | TIME, 30, tcp(0, 1460, ACK, 0, NO_OPTIONS, new byte[0])),
+                rec(REL | SUM | TIME, 40, tcp(0, 3200, ACK, 1000, NO_OPTIONS, new byte[0]))));
+        write(tcp, "fin_both_ways_and_time_wait", 0b0000, List.of(rec(REL | SUM | READ | SHUT, 0, tcp(0, 0, ACK | FIN, 65535, NO_OPTIONS, new byte[0])),
+                rec(REL | SUM | TIME, 10, tcp(1, 1, ACK, 65535, NO_OPTIONS, new byte[0]))));
+        write(tcp, "reset_in_and_out_of_window", 0b0001, List.of(rec(REL | SUM, 0, tcp(100, 0, RST, 0, NO_OPTIONS, new byte[0])),
+                rec(REL | SUM, 0, tcp(0, 0, RST, 0, NO_OPTIONS, new byte[0]))));
+        write(tcp, "listener_handshake_from_another_port", 0b0000, List.of(
+                rec(LISTENER | SUM, 0, ports(tcp(5000, 0, SYN, 65535, new int[] {2, 4, 5, 0xb4, 1, 3, 3, 14, 4, 2}, new byte[0]), 2000)),
+                rec(LISTENER | REL | SUM | READ, 0, ports(tcp(0, 0, ACK | PSH, 65535, NO_OPTIONS, hello), 2000)),
+                rec(LISTENER | SUM, 0, ports(tcp(5000, 0, SYN | FIN | RST | ACK, 65535, NO_OPTIONS, new byte[0]), 2001))));
+        write(tcp, "icmp_errors_quoting_the_connection", 0b0000, List.of(rec(WRITE, 100, new byte[0]),
+                rec(QUOTE | REL, 4 | 2 << 4, tcp(0, 0, ACK, 65535, NO_OPTIONS, new byte[0])),
+                rec(QUOTE | REL, 3, tcp(0, 0, ACK, 65535, NO_OPTIONS, new byte[0])),
+                rec(QUOTE | REL, 0x80, tcp(0, 0, ACK, 65535, NO_OPTIONS, new byte[0]))));
+        write(tcp, "malformed_headers_and_options", 0b0001, List.of(rec(SUM, 0, new byte[12]),
+                rec(REL | SUM, 0, tcp(0, 0, ACK, 65535, new int[] {2, 0, 0, 0}, new byte[0])),
+                rec(REL | SUM, 0, tcp(0, 0, ACK, 65535, new int[] {8, 40, 0, 0}, new byte[0])),
+                rec(REL | SUM, 0, tcp(0, 0, ACK, 65535, new int[] {3, 3, 200, 5, 2}, new byte[0])),
+                rec(REL, 0, tcp(0, 0, ACK, 65535, NO_OPTIONS, hello)),
+                rec(REL | SUM, 0, withDataOffset(tcp(0, 0, ACK, 65535, NO_OPTIONS, hello), 2)),
+                rec(REL | SUM, 0, withDataOffset(tcp(0, 0, ACK, 65535, NO_OPTIONS, hello), 15))));
+    }
+
+    private static byte[] ports(byte[] tcp, int src) {
+        tcp[0] = (byte) (src >>> 8);
+        tcp[1] = (byte) src;
+        return tcp;
+    }
+
+    private static byte[] withDataOffset(byte[] tcp, int words) {
+        tcp[12] = (byte) (words << 4);
+        return tcp;
     }
 
     private static void write(Path dir, String name, List<Record> records) throws IOException {
         Files.createDirectories(dir);
         Files.write(dir.resolve(name), FuzzRecords.encode(records));
     }
+
+    /** An input of TcpInputFuzzTest: its handshake-options byte, then the records. */
+    private static void write(Path dir, String name, int handshake, List<Record> records) throws IOException {
+        Files.createDirectories(dir);
+        byte[] r = FuzzRecords.encode(records);
+        byte[] in = new byte[1 + r.length];
+        in[0] = (byte) handshake;
+        System.arraycopy(r, 0, in, 1, r.length);
+        Files.write(dir.resolve(name), in);
+    }
+
+    /** A TCP header without ports (the fuzz test fills them), {@code options} padded to words, then {@code data}. */
+    private static byte[] tcp(int seq, int ack, int flags, int window, int[] options, byte[] data) {
+        int ol = (options.length + 3) & ~3;
+        ByteBuffer b = ByteBuffer.allocate(20 + ol + data.length).putInt(0).putInt(seq).putInt(ack)
+                .put((byte) ((20 + ol) << 2)).put((byte) flags).putShort((short) window).putInt(0);
+        for (int o : options) b.put((byte) o);
+        return b.position(20 + ol).put(data).array();
+    }
+
+    private static final int FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16;
+    /** TcpInputFuzzTest's record flags: to the connection, relative numbers, fill the checksum, then read. */
+    private static final int CONN = 0, LISTENER = 2, QUOTE = 3, REL = 4, SUM = 8, READ = 16, WRITE = 32, TIME = 64, SHUT = 128;
+    /** A timestamp option (with NOPs) newer than the handshake's. */
+    private static int[] ts(int val) { return new int[] {1, 1, 8, 10, val >>> 24, val >>> 16 & 0xff, val >>> 8 & 0xff, val & 0xff, 0, 0, 0, 0}; }
+    private static final int[] NO_OPTIONS = {};
 }

@@ -56,7 +56,10 @@ public final class FuzzStack {
             } catch (SocketError e) {
                 throw new AssertionError(e);
             }
-            for (int i = 0; i < 5; i++) net.tick(1, TimeUnit.HOURS); // ARP gives up after 3 retries
+            // Every timeout runs out (ARP gives up after 3 retries; reassembly, TIME-WAIT and TCP's retransmissions
+            // end within minutes), a minute of kernel time at a time: not hours at a time, since the kernel's clock
+            // has a range of 2^63 ns (292 years) and 5 hours an input used it up after 512,000 inputs.
+            for (int i = 0; i < 300 && net.kernel.timers().size() > 0; i++) net.tick(1, TimeUnit.MINUTES);
             net.peer0().drain();
             net.peer1().drain();
             if (net.buffersInUse() == 0) break;
