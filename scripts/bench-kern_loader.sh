@@ -32,7 +32,7 @@ for i in $(seq -w 0 99); do
 done
 KL=("$J" --enable-native-access=ALL-UNNAMED -XX:+UseCompactObjectHeaders -cp "$DIST/lib/*" org.kextnet.cli.Kextnet)
 "${KL[@]}" kern_loader --socket "$T/kl.sock" "$T"/s*.kern_server >/dev/null
-PID="$(cat "$T/kern_loader.pid")"
+PID="$(cat "$T/kl.pid")" # the pid file is named after the socket (kl.sock: kl.pid)
 trap 'kill -TERM "$PID" 2>/dev/null || true; rm -rf "$T"' EXIT
 allocated() { "${KL[@]}" kl_util --socket "$T/kl.sock" -s | grep -c ' Allocated$' || true; }
 for _ in $(seq 60); do [ "$(allocated)" -eq 100 ] && break; sleep 0.5; done # the daemon allocates them concurrently

@@ -15,6 +15,7 @@ import org.kextnet.kpi.KpiException;
 import org.kextnet.loader.LoaderError;
 import org.kextnet.loader.LoaderException;
 import org.kextnet.loader.rpc.KernLoaderClient;
+import org.kextnet.loader.rpc.Request;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -30,7 +31,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "ctl", mixinStandardHelpOptions = true,
         description = {"Kernel controls registered by loaded extensions, reached through kern_loader (docs/rpc.md).",
                 "Connecting to the name of an advertised port whose server is not loaded loads it.",
-                "Exit status: 0, the kernel's errno (e.g. 2 no such control, 60 no reply in time), a kern_loader code (101-127), or 1."},
+                "Exit status: 0, the kernel's errno (e.g. 2 no such control, 60 no reply in time), a kern_loader code (101-129), or 1 if kern_loader cannot be reached or goes away."},
         subcommands = {CtlCommand.ListControls.class, CtlCommand.Send.class, CtlCommand.Recv.class, CtlCommand.GetOpt.class, CtlCommand.SetOpt.class})
 public final class CtlCommand {
     @Option(names = "--socket", paramLabel = "PATH", scope = picocli.CommandLine.ScopeType.INHERIT,
@@ -47,7 +48,19 @@ public final class CtlCommand {
     static int withClient(CommandSpec spec, Path socket, String what, Work work) {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Path sock = LoaderSocket.orDefault(socket);
-        try (KernLoaderClient c = KernLoaderClient.connect(sock)) {
+        KernLoaderClient client;
+        try {
+            client = KernLoaderClient.connect(sock);
+        } catch (LoaderException e) {
+            err.println("ctl " + what + ": " + e.getMessage() + ": " + LoaderError.describe(e.code()));
+            err.flush();
+            return e.code();
+        } catch (IOException e) {
+            err.println("ctl " + what + ": kernel loader inactive (" + sock + ": " + e.getMessage() + ")");
+            err.flush();
+            return 1;
+        }
+        try (KernLoaderClient c = client) {
             int rc = work.run(c, out);
             out.flush();
             return rc;
@@ -62,7 +75,8 @@ public final class CtlCommand {
             err.flush();
             return e.code();
         } catch (IOException e) {
-            err.println("ctl " + what + ": kernel loader inactive (" + sock + ": " + e.getMessage() + ")");
+            out.flush();
+            err.println("ctl " + what + ": " + e.getMessage()); // "lost kern_loader (pid 1234, /run/...): ..."
             err.flush();
             return 1;
         } catch (InterruptedException e) {
@@ -75,16 +89,22 @@ public final class CtlCommand {
         return hex ? HexFormat.of().formatHex(b) : new String(b, StandardCharsets.UTF_8);
     }
 
-    /** Receives up to {@code count} messages, printing each on its own line; ETIMEDOUT if fewer came in time. */
-    static int receive(KernLoaderClient.RemoteControl ctl, int count, long timeoutMillis, boolean hex, PrintWriter out, PrintWriter err) {
+    /**
+     * Receives up to {@code count} messages, printing each on its own line; ETIMEDOUT if fewer came in time, ENOTCONN if
+     * the control closed the connection, 1 if kern_loader itself went away (said so, naming the daemon, not the control).
+     */
+    static int receive(KernLoaderClient c, KernLoaderClient.RemoteControl ctl, int count, long timeoutMillis, boolean hex, PrintWriter out,
+                       PrintWriter err) {
         for (int i = 0; i < count; i++) {
             ByteBuffer b = ByteBuffer.allocate(65536);
             int n = ctl.receive(b, timeoutMillis, TimeUnit.MILLISECONDS);
             if (n <= 0) {
                 out.flush();
-                err.println("ctl: " + (n == 0 ? "no message from " + ctl.name() + " within " + timeoutMillis + " ms" : ctl.name() + " closed the connection"));
+                IOException lost = n < 0 ? c.lost() : null; // the connection to kern_loader itself ended
+                err.println("ctl: " + (n == 0 ? "no message from " + ctl.name() + " within " + timeoutMillis + " ms"
+                        : lost != null ? lost.getMessage() : ctl.name() + " closed the connection"));
                 err.flush();
-                return n == 0 ? Errno.ETIMEDOUT : Errno.ENOTCONN;
+                return n == 0 ? Errno.ETIMEDOUT : lost != null ? 1 : Errno.ENOTCONN;
             }
             byte[] got = new byte[n];
             b.flip().get(got);
@@ -101,9 +121,9 @@ public final class CtlCommand {
 
         @Override public Integer call() {
             return withClient(spec, parent.socket, "list", (c, out) -> {
-                List<KernLoaderClient.ControlInfo> all = c.controls();
+                List<Request.ControlInfo> all = c.controls();
                 out.printf("%4s %4s %5s %7s %-16s %s%n", "Id", "Unit", "Flags", "Clients", "Owner", "Name");
-                for (KernLoaderClient.ControlInfo i : all)
+                for (Request.ControlInfo i : all)
                     out.printf("%4d %4d 0x%03x %7d %-16s %s%n", i.id(), i.unit(), i.flags(), i.clients(), i.owner(), i.name());
                 return 0;
             });
@@ -130,7 +150,7 @@ public final class CtlCommand {
                 try (KernLoaderClient.RemoteControl ctl = c.connectControl(name, unit)) {
                     int errno = ctl.send(ByteBuffer.wrap(body), 0);
                     if (errno != 0) throw new KpiException(errno, "send to " + name + " failed");
-                    return receive(ctl, replies, timeout, hex, out, spec.commandLine().getErr());
+                    return receive(c, ctl, replies, timeout, hex, out, spec.commandLine().getErr());
                 }
             });
         }
@@ -150,7 +170,7 @@ public final class CtlCommand {
         @Override public Integer call() {
             return withClient(spec, parent.socket, "recv", (c, out) -> {
                 try (KernLoaderClient.RemoteControl ctl = c.connectControl(name, unit)) {
-                    return receive(ctl, count, timeout, hex, out, spec.commandLine().getErr());
+                    return receive(c, ctl, count, timeout, hex, out, spec.commandLine().getErr());
                 }
             });
         }

@@ -5,27 +5,81 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
 
 import org.kextnet.loader.LoaderError;
 import org.kextnet.loader.LoaderException;
 import org.kextnet.loader.LogHub;
 import org.kextnet.loader.StatusFormat;
+import org.kextnet.loader.ServerInfo;
 import org.kextnet.loader.rpc.KernLoaderClient;
 import org.kextnet.loader.rpc.KernLoaderQuery;
-import org.kextnet.loader.rpc.ServerStatus;
+import org.kextnet.loader.rpc.Op;
+import org.kextnet.loader.rpc.Request;
+import org.kextnet.loader.rpc.RpcClient;
 
 /**
  * What kl_util does, apart from parsing its command line: {@link KlUtilCommand} (picocli, with help) and
  * {@link #fastMain} (getopt-style, without picocli, so that {@code kl_util -s} costs little beyond JVM start) both
- * run it. {@code -s} and {@code -k} without {@code -L} go through {@link KernLoaderQuery} over
- * {@link LoaderSocket#connect} (the JNI socket when it loads): in a fresh JVM that path loads few classes and
- * starts no thread. The other operations, and {@code -L}, use {@link KernLoaderClient} for its log events.
+ * turn the options into an {@link Invocation}, the RPC {@link Request}s they stand for, and run it. {@code -s} and
+ * {@code -k} without {@code -L} go through {@link KernLoaderQuery} over {@link LoaderSocket#connect} (the JNI socket
+ * when it loads): in a fresh JVM that path loads few classes and starts no thread. The other operations, and
+ * {@code -L}, use {@link KernLoaderClient} for its log events.
  */
 final class KlUtil {
-    /** One kl_util invocation: the operation letter ('s', 'l', 'u', 'a', 'd', 'A', 'r', 'k'), names, -L, the socket. */
-    record Request(char op, List<String> names, boolean listen, Path socket) {}
+    /** How the results of LIST are printed: {@code -s}'s summary or {@code -k}'s table. */
+    enum Listing { SUMMARY, KEXTSTAT }
+
+    /**
+     * One kl_util invocation: the requests its options stand for, in order; how a listing is printed; -L; the socket.
+     * A command whose requests change something (privileged ones) prints kern_loader's status strings as they
+     * arrive and pings at the end.
+     */
+    record Invocation(List<Request<?>> requests, Listing listing, boolean listen, Path socket) {
+        /**
+         * The invocation for kl_util's option letter {@code op} ('s', 'k', 'l', 'u', 'a', 'd', 'A', 'r') and its
+         * names (scripts for 'a', made absolute).
+         * @throws IllegalArgumentException if {@code op} needs names and has none
+         */
+        static Invocation of(char op, List<String> names, boolean listen, Path socket) {
+            if ("luad".indexOf(op) >= 0 && names.isEmpty()) throw new IllegalArgumentException("name a server" + (op == 'a' ? " script" : ""));
+            List<Request<?>> q = new ArrayList<>();
+            switch (op) {
+                case 'k' -> q.add(new Request.ListServers());
+                case 's' -> {
+                    if (names.isEmpty()) q.add(new Request.ListServers());
+                    for (String n : names) q.add(new Request.Info(n));
+                }
+                case 'l' -> { for (String n : names) q.add(new Request.Load(n)); }
+                case 'u' -> { for (String n : names) q.add(new Request.Unload(n)); }
+                case 'd' -> { for (String n : names) q.add(new Request.Delete(n)); }
+                case 'a' -> { for (String n : names) q.add(new Request.Add(Path.of(n).toAbsolutePath().toString())); }
+                case 'A', 'r' -> q.add(new Request.Abort(op == 'r'));
+                default -> throw new IllegalArgumentException("unknown operation -" + op);
+            }
+            return new Invocation(List.copyOf(q), op == 'k' ? Listing.KEXTSTAT : Listing.SUMMARY, listen, socket);
+        }
+
+        // Loops rather than streams: kl_util -s runs these in a fresh JVM, where a lambda's first use costs milliseconds.
+
+        /** Only status requests: answered by the synchronous client, with no log subscription. */
+        boolean readOnly() {
+            for (Request<?> q : requests) if (q.op() != Op.LIST && q.op() != Op.INFO) return false;
+            return true;
+        }
+
+        /** Requests that change something: their status strings are printed, then a ping waits for the last. */
+        boolean mutating() {
+            for (Request<?> q : requests) if (q.op().privileged()) return true;
+            return false;
+        }
+
+        /** An abort without restart: the daemon exits after answering, so no ping follows and a lost connection is fine. */
+        boolean exits() {
+            for (Request<?> q : requests) if (q instanceof Request.Abort a && !a.restart()) return true;
+            return false;
+        }
+    }
 
     private final PrintWriter out, err;
     private int status;
@@ -61,7 +115,7 @@ final class KlUtil {
         }
         PrintWriter out = new PrintWriter(System.out, false);
         PrintWriter err = new PrintWriter(System.err, true);
-        int rc = new KlUtil(out, err).run(new Request(op == 0 ? 's' : op, names, listen, LoaderSocket.orDefault(socket)));
+        int rc = new KlUtil(out, err).run(op == 0 ? 's' : op, names, listen, LoaderSocket.orDefault(socket));
         out.flush();
         long t1 = System.nanoTime(); // the last byte of output is written
         // KEXTNET_TIMING=1: the command's own work, from main's first statement to here (scripts/bench-kern_loader.sh).
@@ -69,47 +123,48 @@ final class KlUtil {
         return rc;
     }
 
-    int run(Request q) {
-        char op = q.op();
-        if ((op == 's' || op == 'k') && !q.listen()) return query(q);
+    /** Runs kl_util's option {@code op} with its names; returns the exit status. */
+    int run(char op, List<String> names, boolean listen, Path socket) {
+        Invocation q;
+        try {
+            q = Invocation.of(op, names, listen, socket);
+        } catch (IllegalArgumentException e) {
+            err.println("kl_util: " + e.getMessage());
+            return 2;
+        }
+        return run(q);
+    }
+
+    int run(Invocation q) {
+        if (q.readOnly() && !q.listen()) return query(q);
         KernLoaderClient c;
         try {
             c = KernLoaderClient.connect(q.socket());
         } catch (IOException | LoaderException e) {
             return inactive(q, e);
         }
-        boolean mutating = "luadAr".indexOf(op) >= 0;
         try (c) {
-            if (mutating || q.listen()) {
+            if (q.mutating() || q.listen()) {
                 c.onLog(new Printer(out));
                 c.log(true);
             }
-            if ("luad".indexOf(op) >= 0 && q.names().isEmpty()) {
-                err.println("kl_util: name a server" + (op == 'a' ? " script" : ""));
-                return 2;
-            }
-            for (String n : op == 'A' || op == 'r' || op == 's' || op == 'k' ? List.of("") : q.names()) {
-                try {
-                    switch (op) {
-                        case 'l' -> c.load(n);
-                        case 'u' -> c.unload(n);
-                        case 'd' -> c.delete(n);
-                        case 'a' -> c.add(Path.of(n).toAbsolutePath());
-                        case 'A', 'r' -> { for (LoaderException e : c.abort(op == 'r')) report(e); }
-                        default -> status(c, op, q.names());
-                    }
-                } catch (LoaderException e) {
-                    report(e);
-                }
-            }
-            if (mutating && op != 'A') c.ping(); // every status string has arrived
+            perform(c, q);
+            if (q.mutating() && !q.exits()) c.ping(); // every status string has arrived
             out.flush();
-            if (q.listen()) new CountDownLatch(1).await(); // until interrupted
-        } catch (IOException e) {
-            if (op != 'A') {
-                err.println("kl_util: lost kern_loader: " + e.getMessage());
+            if (q.listen()) {
+                // Until interrupted, or until the daemon goes away: then say so, naming it, and why if it said.
+                IOException why = c.ended().get();
+                out.flush();
+                err.println("kl_util: " + why.getMessage());
                 status = 1;
             }
+        } catch (IOException e) {
+            if (!q.exits()) {
+                err.println("kl_util: " + e.getMessage());
+                status = 1;
+            }
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException(e); // ended() never completes exceptionally
         } catch (LoaderException e) {
             report(e);
         } catch (InterruptedException e) {
@@ -120,7 +175,7 @@ final class KlUtil {
     }
 
     /** {@code -s} and {@code -k} without {@code -L}: one connection, no thread, no log subscription. */
-    private int query(Request q) {
+    private int query(Invocation q) {
         KernLoaderQuery c;
         try {
             c = KernLoaderQuery.open(LoaderSocket.connect(q.socket()), q.socket());
@@ -128,35 +183,37 @@ final class KlUtil {
             return inactive(q, e);
         }
         try (c) {
-            status(c, q.op(), q.names());
+            perform(c, q);
         } catch (IOException e) {
-            err.println("kl_util: lost kern_loader: " + e.getMessage());
+            err.println("kl_util: " + e.getMessage());
             status = 1;
-        } catch (LoaderException e) {
-            report(e);
         }
         out.flush();
         return status;
     }
 
-    private int inactive(Request q, Exception e) {
+    private int inactive(Invocation q, Exception e) {
         err.println("kl_util: kernel loader inactive (" + q.socket() + ": " + e.getMessage() + ")");
         return 1;
     }
 
-    /** {@code -k}: the table; {@code -s}: the summary, or each named server's block. */
-    private void status(ServerStatus c, char op, List<String> names) throws IOException, LoaderException {
-        if (op == 'k') {
-            out.print(StatusFormat.kextstat(c.list()));
-            return;
-        }
-        if (names.isEmpty()) {
-            out.print(StatusFormat.summary(c.list()));
-            return;
-        }
-        for (String n : names) {
+    /**
+     * Makes each request in turn and prints what it answers; a refused one is reported and the next goes on.
+     * (instanceof rather than a pattern switch, whose bootstrap would cost kl_util -s milliseconds in a fresh JVM.)
+     */
+    private void perform(RpcClient c, Invocation q) throws IOException {
+        for (Request<?> r : q.requests()) {
             try {
-                out.print(StatusFormat.detail(c.info(n)));
+                if (r instanceof Request.ListServers l) {
+                    List<ServerInfo> all = c.call(l);
+                    out.print(q.listing() == Listing.KEXTSTAT ? StatusFormat.kextstat(all) : StatusFormat.summary(all));
+                } else if (r instanceof Request.Info i) {
+                    out.print(StatusFormat.detail(c.call(i)));
+                } else if (r instanceof Request.Abort a) {
+                    for (LoaderException e : c.call(a)) report(e);
+                } else {
+                    c.call(r); // its status strings arrive as log lines
+                }
             } catch (LoaderException e) {
                 report(e);
             }

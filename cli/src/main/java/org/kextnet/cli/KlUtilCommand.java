@@ -17,11 +17,11 @@ import picocli.CommandLine.Spec;
  * {@code kl_util}: drives kern_loader over its socket. The operations are exclusive; {@code -L} combines with
  * them. Commands other than {@code -s} and {@code -k} print kern_loader's status strings as they arrive, then
  * ping, and exit after the ping's answer. The exit status is 0, the kern_loader code of the last failure
- * (101–127), or 1 if kern_loader cannot be reached.
+ * (101–129), or 1 if kern_loader cannot be reached or goes away.
  */
 @Command(name = "kl_util", mixinStandardHelpOptions = true,
         description = {"Kernel server loader utility (docs/kern_loader.md).",
-                "Exit status: 0, the kern_loader error code of the last failure (101-127), or 1 if kern_loader is not running."})
+                "Exit status: 0, the kern_loader error code of the last failure (101-129), or 1 if kern_loader is not running or goes away."})
 public final class KlUtilCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -39,7 +39,7 @@ public final class KlUtilCommand implements Callable<Integer> {
         @Option(names = {"-k", "--kextstat"}, description = "A kextstat-like table of every server.") boolean kextstat;
     }
 
-    @Option(names = "-L", description = "Listen: print everything kern_loader logs until interrupted.")
+    @Option(names = "-L", description = "Listen: print everything kern_loader logs, until interrupted or until kern_loader goes away (exit status 1).")
     boolean listen;
 
     @Option(names = "--socket", paramLabel = "PATH", description = "kern_loader's socket (default: $KEXTNET_SOCKET, /run/kextnet/kern_loader.sock for root).")
@@ -52,8 +52,7 @@ public final class KlUtilCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         try {
             char c = op.load ? 'l' : op.unload ? 'u' : op.add ? 'a' : op.delete ? 'd' : op.abort ? 'A' : op.restart ? 'r' : op.kextstat ? 'k' : 's';
-            return new KlUtil(spec.commandLine().getOut(), spec.commandLine().getErr())
-                    .run(new KlUtil.Request(c, names, listen, LoaderSocket.orDefault(socket)));
+            return new KlUtil(spec.commandLine().getOut(), spec.commandLine().getErr()).run(c, names, listen, LoaderSocket.orDefault(socket));
         } finally {
             // KEXTNET_TIMING=1: the command's own work, for scripts/bench-kern_loader.sh.
             if (System.getenv("KEXTNET_TIMING") != null) System.err.println("kl_util: work " + (System.nanoTime() - t0) / 1000 + " us");

@@ -27,6 +27,7 @@ import org.kextnet.loader.ServerState;
 import org.kextnet.loader.StatusFormat;
 import org.kextnet.loader.rpc.AdminCommands;
 import org.kextnet.loader.rpc.KernLoaderClient;
+import org.kextnet.loader.rpc.Request;
 import org.kextnet.loader.rpc.PeerPolicy;
 import org.kextnet.loader.rpc.RpcServer;
 
@@ -112,7 +113,7 @@ final class LoaderDemo {
                     out.println("$ kextnet port send echo hello kern_loader      (the first message loads the server)");
                     byte[] msg = "hello kern_loader".getBytes(StandardCharsets.UTF_8);
                     long t0 = System.nanoTime();
-                    KernLoaderClient.Reply r = c.send(c.lookup("echo"), 1, msg);
+                    Request.Reply r = c.send(c.lookup("echo"), 1, msg);
                     long cold = System.nanoTime() - t0;
                     out.printf("reply from echo: id %d, code %d, %d bytes, %.1f ms including the demand load%n", r.id(), r.code(), r.data().length, cold / 1e6);
                     out.println(new String(r.data(), StandardCharsets.UTF_8));

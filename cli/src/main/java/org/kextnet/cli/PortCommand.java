@@ -11,6 +11,7 @@ import java.util.concurrent.Callable;
 import org.kextnet.loader.LoaderError;
 import org.kextnet.loader.LoaderException;
 import org.kextnet.loader.rpc.KernLoaderClient;
+import org.kextnet.loader.rpc.Request;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -31,7 +32,7 @@ public final class PortCommand {
     @Command(name = "send", mixinStandardHelpOptions = true,
             description = {"Send a message to an advertised port and print the server's reply (the body as text, or hex with --hex).",
                     "The first message to a server that is not loaded loads it.",
-                    "Exit status: 0, the server's non-zero return code (capped at 255), a kern_loader code (101-127), or 1."})
+                    "Exit status: 0, the server's non-zero return code (capped at 255), a kern_loader code (101-129), or 1."})
     static final class Send implements Callable<Integer> {
         @Spec CommandSpec spec;
         @picocli.CommandLine.ParentCommand PortCommand parent;
@@ -48,7 +49,7 @@ public final class PortCommand {
             Path sock = LoaderSocket.orDefault(parent.socket);
             try (KernLoaderClient c = KernLoaderClient.connect(sock)) {
                 long t0 = System.nanoTime();
-                KernLoaderClient.Reply r = c.send(c.lookup(port), id, body);
+                Request.Reply r = c.send(c.lookup(port), id, body);
                 long micros = (System.nanoTime() - t0) / 1000;
                 out.printf("reply from %s: id %d, code %d, %d bytes, %d us%n", port, r.id(), r.code(), r.data().length, micros);
                 out.println(hex ? HexFormat.of().formatHex(r.data()) : new String(r.data(), StandardCharsets.UTF_8));

@@ -69,6 +69,17 @@ class KlUtilCommandTest extends InJvmDaemon {
         assertThat(run("kl_util", "-l", "-u", "x").code()).as("exclusive options").isEqualTo(2);
     }
 
+    /** Admin output was cut at 65,535 bytes (a str); from protocol 3 it arrives whole, in parts beyond 1 MiB. */
+    @Test void adminOutputLongerThan64KiBArrivesWhole() {
+        org.kextnet.kernel.config.KernelCommands k = new org.kextnet.kernel.config.KernelCommands(kernel);
+        for (int i = 0; i < 3000; i++) k.execute("route add 10." + (i >> 8) + "." + (i & 255) + ".0/24 -interface lo0");
+        String expected = k.execute("route show");
+        assertThat(expected.length()).isGreaterThan(65_535 * 2);
+        Run show = run("admin", "route", "show");
+        assertThat(show.code()).as(show.err()).isZero();
+        assertThat(show.out()).isEqualTo(expected);
+    }
+
     @Test void fastPathWithoutPicocli() throws Exception {
         loader.add(script);
         java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();

@@ -7,7 +7,9 @@ import org.kextnet.kernel.buf.Buffers;
 import org.kextnet.kernel.control.ControlRegistry;
 import org.kextnet.kernel.domain.Domains;
 import org.kextnet.kernel.event.EventBus;
+import org.kextnet.kernel.hook.CallLimits;
 import org.kextnet.kernel.hook.Heads;
+import org.kextnet.kernel.hook.Watchdog;
 import org.kextnet.kernel.inet.IcmpLayer;
 import org.kextnet.kernel.inet.InetConfig;
 import org.kextnet.kernel.inet.IpInput;
@@ -36,7 +38,9 @@ import org.kextnet.kernel.socket.SocketFilters;
 import org.kextnet.kernel.stat.Stats;
 import org.kextnet.kernel.sync.Clock;
 import org.kextnet.kernel.sync.GracePeriod;
+import org.kextnet.kernel.sync.KernelThreads;
 import org.kextnet.kernel.sync.ManualClock;
+import org.kextnet.kernel.sync.ThreadAbandoned;
 import org.kextnet.kernel.sync.TimerWheel;
 import org.kextnet.kernel.wire.Ipv4;
 import org.kextnet.kpi.KpiException;
@@ -51,7 +55,12 @@ import org.kextnet.kpi.protocol.ProtocolKpi;
  * collaborators through its constructor, so that nothing below reaches back up through this object. Then, once
  * every part exists, it plumbs the kernel's own IPv4 through the protocol KPI (as an extension would), brings
  * up {@code lo0} (127.0.0.1/8) and starts the timer thread that drives the timer wheel (ARP, reassembly,
- * extension callouts; TCP's timers next). Several kernels may live in one JVM (tests join two with a memory wire).
+ * extension callouts; TCP's timers next) and the watchdog over calls into extensions. Several kernels may live
+ * in one JVM (tests join two with a memory wire).
+ *
+ * <p>Its threads follow {@link KernelThreads}' rule: a thread an extension holds past its hard limit is replaced,
+ * and an error escaping kernel code on any of them ends the process with status 70 unless the owner says
+ * otherwise ({@link #onFatalError}).
  *
  * <p>The methods here are for the kernel's owner (the command line, the loader, tests): they delegate to the
  * part that does the work.
@@ -63,7 +72,9 @@ public final class Kernel implements AutoCloseable {
     private final boolean manualTime;
     private final TimerWheel wheel;
     private final Stats stats = new Stats();
+    private final KernelThreads threads;
     private final GracePeriod grace;
+    private final Watchdog watchdog;
     private final Contexts contexts;
     private final Heads heads;
     private final EventBus events;
@@ -78,7 +89,7 @@ public final class Kernel implements AutoCloseable {
     private final ExtensionInterfaces extensionInterfaces;
     private final Nke nke;
     private final Interface loopback;
-    private final Thread timer;
+    private final KernelThreads.Worker timer;
     private volatile boolean asleep;
     private volatile boolean closed;
 
@@ -103,11 +114,13 @@ public final class Kernel implements AutoCloseable {
         this.clock = clock != null ? clock : Clock.SYSTEM;
         this.manualTime = clock instanceof ManualClock;
         this.wheel = new TimerWheel(this.clock);
-        this.grace = new GracePeriod(name);
-        this.contexts = new Contexts(stats, grace, buffers);
-        this.heads = new Heads(grace);
-        this.events = new EventBus(grace);
-        this.interfaces = new Interfaces(name, contexts, events, heads);
+        this.threads = new KernelThreads(name);
+        this.grace = new GracePeriod(threads);
+        this.watchdog = new Watchdog(this.clock, threads);
+        this.contexts = new Contexts(stats, grace, buffers, watchdog);
+        this.heads = new Heads(grace, contexts, watchdog);
+        this.events = new EventBus(grace, contexts);
+        this.interfaces = new Interfaces(threads, contexts, events, heads);
         this.protocols = new Protocols(interfaces);
         this.ipv4 = new Ipv4Layer(interfaces, heads, buffers, wheel);
         this.socketFilters = new SocketFilters(contexts, heads);
@@ -126,9 +139,13 @@ public final class Kernel implements AutoCloseable {
         ipv4.config().setLoopback(loopback);
         addAddress(loopback, new InterfaceAddress(Ipv4.parse("127.0.0.1"), 8));
         loopback.up();
-        this.timer = manualTime ? null : Thread.ofPlatform().name("kextnet-" + name + "-timer").daemon().unstarted(this::runTimers);
+        watchdog.start();
+        this.timer = manualTime ? null : threads.worker("kextnet-" + name + "-timer", this::runTimers);
         if (timer != null) {
-            wheel.onSchedule(() -> LockSupport.unpark(timer));
+            wheel.onSchedule(() -> {
+                Thread t = timer.thread();
+                if (t != null) LockSupport.unpark(t);
+            });
             timer.start();
         }
     }
@@ -151,16 +168,19 @@ public final class Kernel implements AutoCloseable {
     private void runTimers() {
         PacketContext ctx = contexts.open();
         try {
-            while (!closed) {
+            while (!closed && timer.isCurrent()) {
                 try {
                     wheel.advance();
                 } catch (RuntimeException e) {
+                    // A bug in one timeout; the next ones run. An Error goes on to the fatal-error rule.
                     System.getLogger("kextnet.kernel").log(System.Logger.Level.ERROR, "timer failed", e);
                 }
                 long next = wheel.nextDeadline();
                 long wait = next == Long.MAX_VALUE ? 1_000_000_000L : Math.max(next - clock.nanoTime(), wheel.tickNanos());
                 LockSupport.parkNanos(this, Math.min(wait, 1_000_000_000L));
             }
+        } catch (ThreadAbandoned gone) {
+            // The watchdog gave up on this thread inside a callout; the replacement drives the wheel.
         } finally {
             ctx.close();
         }
@@ -195,6 +215,25 @@ public final class Kernel implements AutoCloseable {
     public Contexts contexts() { return contexts; }
     /** The kernel's grace periods: read-side sections on the packet path, deferred reclaim of removed filters. */
     public GracePeriod grace() { return grace; }
+    /** The kernel's threads (readers, timer, reclaim, watchdog) and their fatal-error rule. */
+    public KernelThreads threads() { return threads; }
+    /** The watchdog over calls into extensions. */
+    public Watchdog watchdog() { return watchdog; }
+    /** The timer thread now (null on a manual clock). */
+    public Thread timerThread() { return timer == null ? null : timer.thread(); }
+
+    /**
+     * Sets what happens to an error that escapes one of the kernel's threads (see {@link KernelThreads}): by
+     * default the process's default uncaught-exception handler if it has one (kern_loader's exits 70), else a
+     * message on stderr and a halt with status 70. The daemon, an embedding application or a test may plug in
+     * its own; it must end the process or keep the work going.
+     */
+    public void onFatalError(Thread.UncaughtExceptionHandler handler) { threads.onFatalError(handler); }
+
+    /** How long a call into each kind of head may take ({@link CallLimits}). */
+    public CallLimits callLimits() { return heads.limits(); }
+
+    public void setCallLimits(CallLimits limits) { heads.setLimits(limits); }
     public EventBus events() { return events; }
     /** The interface table. */
     public Interfaces interfaceTable() { return interfaces; }
@@ -292,9 +331,10 @@ public final class Kernel implements AutoCloseable {
         if (closed) return;
         closed = true;
         if (timer != null) {
-            LockSupport.unpark(timer);
+            Thread t = timer.thread();
+            if (t != null) LockSupport.unpark(t);
             try {
-                timer.join(5_000);
+                timer.stopAndJoin(5_000);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -302,5 +342,6 @@ public final class Kernel implements AutoCloseable {
         interfaces.close();
         tcp.stack().close();
         grace.close(); // after the readers stopped: pending detached callbacks run now
+        watchdog.close();
     }
 }

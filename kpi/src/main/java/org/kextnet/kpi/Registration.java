@@ -14,9 +14,27 @@ public interface Registration {
         DETACHING,
         /** Removed; its final callback has run. */
         DETACHED,
-        /** Removed by the kernel after repeated faults; its final callback has run. */
+        /**
+         * Removed by the kernel: after repeated faults (its final callback has run), or because a call into its
+         * extension did not return within the hard limit (the extension is stuck: the kernel calls none of its
+         * callbacks again, final ones included).
+         */
         FAULTED
     }
+
+    /**
+     * What the kernel counted of the calls into a registration's callbacks, from its registration on.
+     *
+     * @param calls      every call into its callbacks
+     * @param passed     packet callbacks that returned 0 (the packet goes on)
+     * @param swallowed  packet callbacks that returned {@code EJUSTRETURN} (the extension took the packet)
+     * @param dropped    packet callbacks that returned another error (the kernel dropped the packet)
+     * @param faults     calls that threw (each was contained)
+     * @param overBudget calls that took longer than their head's soft budget (each was logged)
+     * @param nanos      time spent in its callbacks, in nanoseconds: measured on every call of a control-path head,
+     *                   and on about one call in 64 of a packet head (filters, protocols), scaled up
+     */
+    record Counters(long calls, long passed, long swallowed, long dropped, long faults, long overBudget, long nanos) {}
 
     /** What kind of registration this is ("ipfilter", "iff", "sflt", "kctl", "plumber", ...). */
     String kind();
@@ -29,4 +47,7 @@ public interface Registration {
 
     /** Exceptions thrown by its callbacks so far (each was contained). */
     long faults();
+
+    /** What the kernel counted of the calls into it so far. Each read sums the kernel's per-thread counts. */
+    Counters counters();
 }

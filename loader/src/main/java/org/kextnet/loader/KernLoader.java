@@ -19,7 +19,6 @@ import org.kextnet.loader.script.ConfFile;
 import org.kextnet.loader.script.ScriptException;
 import org.kextnet.loader.script.ScriptParser;
 import org.kextnet.loader.script.ServerScript;
-import org.kextnet.loader.server.ServerContext;
 import org.kextnet.loader.server.VmMap;
 
 /**
@@ -32,9 +31,6 @@ import org.kextnet.loader.server.VmMap;
  * server as it was; a refused one (wrong state, dependents) changes nothing at all.
  */
 public final class KernLoader implements AutoCloseable {
-    /** Longest a request waits for another's transient state to end. */
-    static final long STABLE_WAIT_MILLIS = 120_000;
-
     private final LoaderOptions options;
     private final LogHub log = new LogHub();
     private final NameServer names = new NameServer();
@@ -136,7 +132,7 @@ public final class KernLoader implements AutoCloseable {
         ServerRecord rec, replaced;
         synchronized (table) {
             replaced = table.get(script.name());
-            if (replaced != null && !replaceable(replaced))
+            if (replaced != null && !replaced.replaceable())
                 throw logged(new LoaderException(LoaderError.SERVER_EXISTS, script.file() + ": server " + script.name() + " exists"));
             rec = new ServerRecord(this, nextIndex.getAndIncrement(), script);
             table.put(script.name(), rec);
@@ -150,12 +146,7 @@ public final class KernLoader implements AutoCloseable {
                     if (replaced != null) table.put(rec.name, replaced); else table.remove(rec.name);
                 }
             }
-            rec.lock.lock();
-            try {
-                rec.set(ServerState.DEALLOCATED);
-            } finally {
-                rec.lock.unlock();
-            }
+            rec.allocationFailed();
             throw logged(e instanceof LoaderException le ? le : new LoaderException(LoaderError.INTERNAL, rec.name + ": " + e, e));
         }
         log.log(6, rec.name + ": allocated");
@@ -167,15 +158,6 @@ public final class KernLoader implements AutoCloseable {
             }
         }
         return info(rec);
-    }
-
-    private static boolean replaceable(ServerRecord r) {
-        r.lock.lock();
-        try {
-            return r.state == ServerState.FAULTED || r.state == ServerState.DEALLOCATED;
-        } finally {
-            r.lock.unlock();
-        }
     }
 
     /** Allocating → Allocated: jar, link, ports, address range. On failure releases what it made. */
@@ -194,20 +176,7 @@ public final class KernLoader implements AutoCloseable {
             }
             address = vm.allocate(image.classBytes());
             if (address < 0) throw new LoaderException(LoaderError.MEM_ALLOC_PROBLEM, rec.name + ": loader address map full");
-            rec.lock.lock();
-            try {
-                if (rec.pleaseDie) throw new LoaderException(LoaderError.SERVER_DELETED, rec.name + ": deleted while allocating");
-                rec.script = script;
-                rec.image = image;
-                rec.linked = linked;
-                rec.ports = List.copyOf(ports);
-                rec.address = address;
-                rec.size = VmMap.round(image.classBytes());
-                rec.fault = null;
-                rec.set(ServerState.ALLOCATED);
-            } finally {
-                rec.lock.unlock();
-            }
+            rec.allocated(script, image, linked, ports, address, VmMap.round(image.classBytes()));
         } catch (LoaderException | RuntimeException e) {
             for (Port p : ports) {
                 names.remove(p);
@@ -223,13 +192,8 @@ public final class KernLoader implements AutoCloseable {
         List<ClassLoader> l = new ArrayList<>();
         for (String d : image.depends()) {
             ServerRecord r = find(d);
-            if (r == null) continue;
-            r.lock.lock();
-            try {
-                if (r.linked != null && (r.state == ServerState.LOADED || r.state == ServerState.DETACHED)) l.add(r.linked.loader());
-            } finally {
-                r.lock.unlock();
-            }
+            ClassLoader cl = r == null ? null : r.classLoaderForDependents();
+            if (cl != null) l.add(cl);
         }
         return l;
     }
@@ -256,23 +220,8 @@ public final class KernLoader implements AutoCloseable {
     private void load(ServerRecord rec) throws LoaderException {
         Deque<String> chain = loadChain.get();
         if (chain.contains(rec.name)) throw new LoaderException(LoaderError.SERVER_WONT_LOAD, "dependency cycle: " + String.join(" -> ", chain) + " -> " + rec.name);
-        LinkedServer linked;
-        rec.lock.lock();
-        try {
-            awaitStable(rec);
-            if (rec.pleaseDie) throw new LoaderException(LoaderError.SERVER_DELETED, rec.name + ": being deleted");
-            switch (rec.state) {
-                case LOADED, DETACHED -> { return; }
-                case DEALLOCATED -> throw new LoaderException(LoaderError.SERVER_DELETED, rec.name + ": deleted");
-                case FAULTED -> throw new LoaderException(LoaderError.SERVER_WONT_LOAD, rec.name + ": faulted (" + rec.fault + "); add it again");
-                default -> { }
-            }
-            rec.set(ServerState.LOADING);
-            for (Port p : rec.ports) p.loading();
-            linked = rec.linked;
-        } finally {
-            rec.lock.unlock();
-        }
+        if (!rec.beginLoad()) return; // loaded already
+        LinkedServer linked = rec.linked; // the record is Loading: this thread owns its fields
         log.log(6, rec.name + ": loading");
         List<ServerRecord> deps = new ArrayList<>();
         try {
@@ -284,22 +233,10 @@ public final class KernLoader implements AutoCloseable {
                 }
                 deps = loadDependencies(rec, image);
                 linked = Linker.link(rec.script, image, deps.stream().map(d -> (ClassLoader) d.linked.loader()).toList());
-                rec.lock.lock();
-                try {
-                    rec.image = image;
-                    rec.linked = linked;
-                } finally {
-                    rec.lock.unlock();
-                }
+                rec.relinked(image, linked);
             }
             LoadedServer ls = new LoadSequence(this, rec, linked, deps).run();
-            rec.lock.lock();
-            try {
-                rec.loaded = ls;
-                rec.set(ServerState.LOADED);
-            } finally {
-                rec.lock.unlock();
-            }
+            rec.loaded(ls);
             log.log(6, rec.name + ": loaded" + (rec.script.wire() ? ", wired " + ls.wiredClassBytes + " bytes" : ""));
             // Deliver what was queued, in order, then serve directly; an unload waits for this drain.
             ls.dispatchers.forEach(Port::serve);
@@ -322,15 +259,8 @@ public final class KernLoader implements AutoCloseable {
                 ServerRecord dr = find(d);
                 if (dr == null) throw new LoaderException(LoaderError.SERVER_WONT_LOAD, rec.name + ": depends on unknown server " + d);
                 load(dr);
-                dr.lock.lock();
-                try {
-                    if (dr.state != ServerState.LOADED && dr.state != ServerState.DETACHED)
-                        throw new LoaderException(LoaderError.SERVER_WONT_LOAD, rec.name + ": dependency " + d + " is " + dr.state.word());
-                    dr.dependents.add(rec.name);
-                    deps.add(dr);
-                } finally {
-                    dr.lock.unlock();
-                }
+                dr.addDependent(rec.name);
+                deps.add(dr);
             }
             return deps;
         } catch (LoaderException e) {
@@ -342,37 +272,12 @@ public final class KernLoader implements AutoCloseable {
     }
 
     private static void releaseDependencies(ServerRecord rec, List<ServerRecord> deps) {
-        for (ServerRecord d : deps) {
-            d.lock.lock();
-            try {
-                d.dependents.remove(rec.name);
-            } finally {
-                d.lock.unlock();
-            }
-        }
+        for (ServerRecord d : deps) d.removeDependent(rec.name);
     }
 
     /** Faulted: frees everything (ports die with {@code portError}), keeps the record visible with its reason. */
     private void faultAndRelease(ServerRecord rec, String why, LoaderError portError) {
-        List<Port> ports;
-        rec.lock.lock();
-        try {
-            ports = rec.ports;
-            rec.ports = List.of();
-            rec.loaded = null;
-            rec.linked = null;
-            rec.fault = why;
-            if (rec.address > 0) vm.free(rec.address);
-            rec.address = 0;
-            rec.size = 0;
-            rec.set(ServerState.FAULTED);
-        } finally {
-            rec.lock.unlock();
-        }
-        for (Port p : ports) {
-            names.remove(p); // unreachable first: whoever hears of the failure finds no port
-            p.kill(portError, why);
-        }
+        free(rec.faulted(why), portError, why);
         log.log(3, rec.name + ": faulted: " + why);
     }
 
@@ -385,22 +290,10 @@ public final class KernLoader implements AutoCloseable {
 
     private void unload(ServerRecord rec) throws LoaderException {
         LoadedServer ls;
-        rec.lock.lock();
         try {
-            awaitStable(rec);
-            switch (rec.state) {
-                case LOADED -> { }
-                case DETACHED -> throw logged(new LoaderException(LoaderError.DETACHED, rec.name + ": detached, may not be unloaded"));
-                case DEALLOCATED -> throw logged(new LoaderException(LoaderError.SERVER_DELETED, rec.name + ": deleted"));
-                default -> throw logged(new LoaderException(LoaderError.SERVER_UNLOADED, rec.name + ": not loaded (" + rec.state.word() + ")"));
-            }
-            if (rec.script.detach()) throw logged(new LoaderException(LoaderError.DETACHED, rec.name + ": DETACH server, may not be unloaded"));
-            if (!rec.dependents.isEmpty())
-                throw logged(new LoaderException(LoaderError.WONT_UNLOAD, rec.name + ": in use by " + String.join(", ", rec.dependents)));
-            ls = rec.loaded;
-            rec.set(ServerState.UNLOADING);
-        } finally {
-            rec.lock.unlock();
+            ls = rec.beginUnload();
+        } catch (LoaderException e) {
+            throw logged(e);
         }
         log.log(6, rec.name + ": unloading");
         String forced = new UnloadSequence(this, rec, ls).run();
@@ -409,21 +302,9 @@ public final class KernLoader implements AutoCloseable {
             faultAndRelease(rec, "unload forced: " + forced, LoaderError.WONT_UNLOAD);
             throw logged(new LoaderException(LoaderError.WONT_UNLOAD, rec.name + ": " + forced + "; forcibly detached and deallocated"));
         }
-        boolean again = false;
-        rec.lock.lock();
-        try {
-            rec.loaded = null;
-            rec.linked = null; // drop the class loader: the next load links afresh
-            for (Port p : rec.ports) again |= p.hold();
-            rec.set(ServerState.ALLOCATED);
-        } finally {
-            rec.lock.unlock();
-        }
+        Port queued = rec.unloaded();
         log.log(6, rec.name + ": unloaded");
-        if (again && !rec.pleaseDie) {
-            Port first = rec.ports.get(0);
-            demandLoad(rec, first);
-        }
+        if (queued != null) demandLoad(rec, queued);
     }
 
     // ---- delete ----
@@ -431,69 +312,49 @@ public final class KernLoader implements AutoCloseable {
     /** Deallocates a server (unloading it first); a DETACH server that is loaded becomes Detached instead. */
     public void delete(String name) throws LoaderException {
         ServerRecord rec = require(name);
-        LoaderException forced = null;
-        rec.lock.lock();
+        ServerRecord.DeleteStep step;
         try {
-            if (rec.state == ServerState.ALLOCATING) rec.pleaseDie = true;
-            awaitStable(rec);
-            switch (rec.state) {
-                case DEALLOCATED -> throw logged(new LoaderException(LoaderError.SERVER_DELETED, name + ": deleted"));
-                case DETACHED -> throw logged(new LoaderException(LoaderError.DETACHED, name + ": detached"));
-                case LOADED -> {
-                    if (rec.script.detach()) {
-                        rec.set(ServerState.DETACHED);
-                        log.log(5, name + ": detached: stays loaded");
-                        return;
-                    }
-                }
-                default -> { }
-            }
-            if (rec.state == ServerState.LOADED && !rec.dependents.isEmpty())
-                throw logged(new LoaderException(LoaderError.WONT_UNLOAD, name + ": in use by " + String.join(", ", rec.dependents)));
-            rec.pleaseDie = true; // no demand load may start from here on
-        } finally {
-            rec.lock.unlock();
+            step = rec.beginDelete();
+        } catch (LoaderException e) {
+            throw logged(e);
         }
-        if (rec.state == ServerState.LOADED) {
+        if (step == ServerRecord.DeleteStep.DETACHED) {
+            log.log(5, name + ": detached: stays loaded");
+            return;
+        }
+        LoaderException forced = null;
+        if (step == ServerRecord.DeleteStep.UNLOAD_FIRST) {
             try {
                 unload(rec);
             } catch (LoaderException e) {
-                if (rec.state != ServerState.FAULTED) {
-                    rec.lock.lock();
-                    try {
-                        rec.pleaseDie = false; // refused: nothing changed
-                    } finally {
-                        rec.lock.unlock();
-                    }
+                if (rec.state() != ServerState.FAULTED) {
+                    rec.deleteRefused(); // refused: nothing changed
                     throw e;
                 }
                 forced = e;
             }
         }
-        List<Port> ports;
-        rec.lock.lock();
+        ServerRecord.Released released;
         try {
-            awaitStable(rec);
-            if (rec.state == ServerState.LOADED) throw logged(new LoaderException(LoaderError.SERVER_LOADED, name + ": loaded again meanwhile"));
-            ports = rec.ports;
-            rec.ports = List.of();
-            rec.linked = null;
-            rec.image = null;
-            if (rec.address > 0) vm.free(rec.address);
-            rec.address = 0;
-            rec.set(ServerState.DEALLOCATED);
-        } finally {
-            rec.lock.unlock();
+            released = rec.deallocate();
+        } catch (LoaderException e) {
+            throw logged(e);
         }
-        for (Port p : ports) {
-            names.remove(p);
-            p.kill(LoaderError.SERVER_DELETED, name + " deleted");
-        }
+        free(released, LoaderError.SERVER_DELETED, name + " deleted");
         synchronized (table) {
             table.remove(name, rec);
         }
         log.log(6, name + ": deallocated");
         if (forced != null) throw forced;
+    }
+
+    /** Frees what a record gave back: its address range, and its ports (unreachable first, then failing what they queued). */
+    private void free(ServerRecord.Released r, LoaderError portError, String why) {
+        if (r.address() > 0) vm.free(r.address());
+        for (Port p : r.ports()) {
+            names.remove(p); // whoever hears of the failure finds no port
+            p.kill(portError, why);
+        }
     }
 
     // ---- abort / restart ----
@@ -506,20 +367,9 @@ public final class KernLoader implements AutoCloseable {
     public List<LoaderException> abort(boolean restart) {
         List<LoaderException> errors = new ArrayList<>();
         for (int round = 0; round < 64; round++) {
-            List<ServerRecord> unloadable = new ArrayList<>();
-            boolean anyLoaded = false;
-            for (ServerRecord r : records()) {
-                r.lock.lock();
-                try {
-                    if (r.state == ServerState.LOADED && !r.script.detach()) {
-                        anyLoaded = true;
-                        if (r.dependents.isEmpty()) unloadable.add(r);
-                    }
-                } finally {
-                    r.lock.unlock();
-                }
-            }
-            if (!anyLoaded || unloadable.isEmpty()) break;
+            // Servers no other loaded server depends on, so dependents go first.
+            List<ServerRecord> unloadable = records().stream().filter(r -> r.loadedAndManaged() && !r.hasDependents()).toList();
+            if (unloadable.isEmpty()) break;
             for (ServerRecord r : unloadable) {
                 try {
                     unload(r);
@@ -530,7 +380,7 @@ public final class KernLoader implements AutoCloseable {
         }
         for (ServerRecord r : records()) {
             try {
-                if (r.state != ServerState.DETACHED && !(r.state == ServerState.LOADED && r.script.detach())) delete(r.name);
+                if (!r.survivesAbort()) delete(r.name);
             } catch (LoaderException e) {
                 errors.add(e);
             }
@@ -563,30 +413,7 @@ public final class KernLoader implements AutoCloseable {
     }
 
     private ServerInfo info(ServerRecord r) {
-        r.lock.lock();
-        try {
-            List<ServerInfo.PortInfo> ports = new ArrayList<>();
-            for (Port p : r.ports) ports.add(new ServerInfo.PortInfo(p.name(), p.advertised()));
-            if (ports.isEmpty() && (r.state == ServerState.ALLOCATING || r.state == ServerState.FAULTED)) {
-                for (ServerScript.PortDecl d : r.script.ports()) ports.add(new ServerInfo.PortInfo(d.name(), d.advertised()));
-            }
-            Map<String, Integer> regs = new LinkedHashMap<>();
-            long wired = 0, faults = r.faults;
-            LoadedServer ls = r.loaded;
-            if (ls != null) {
-                ServerContext c = ls.context;
-                regs.putAll(c.outstanding());
-                options.ledger().outstanding(c).forEach((k, v) -> regs.merge(k, v, Integer::sum));
-                wired = ls.wiredClassBytes + c.wiredBytes();
-                faults += options.ledger().faults(c); // contained by the kernel in this load's callbacks
-            }
-            return new ServerInfo(r.index, r.name, r.state,
-                    r.state == ServerState.ALLOCATING ? null : r.script.reloc().toString(), null,
-                    r.address, r.size, ports, r.image != null ? r.image.version() : "",
-                    r.image != null ? r.image.depends() : List.of(), r.dependents.size(), wired, faults, r.fault, regs);
-        } finally {
-            r.lock.unlock();
-        }
+        return r.info(options);
     }
 
     // ---- helpers ----
@@ -600,7 +427,7 @@ public final class KernLoader implements AutoCloseable {
     ServerRecord find(String name) {
         synchronized (table) {
             ServerRecord r = table.get(name);
-            return r == null || r.state == ServerState.DEALLOCATED ? null : r;
+            return r == null || r.state() == ServerState.DEALLOCATED ? null : r;
         }
     }
 
@@ -608,15 +435,6 @@ public final class KernLoader implements AutoCloseable {
         ServerRecord r = find(name);
         if (r == null) throw logged(new LoaderException(LoaderError.UNKNOWN_SERVER, name + ": unknown server"));
         return r;
-    }
-
-    private void awaitStable(ServerRecord rec) throws LoaderException {
-        try {
-            rec.awaitStable(STABLE_WAIT_MILLIS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new LoaderException(LoaderError.SERVER_WONT_LOAD, rec.name + ": interrupted while waiting");
-        }
     }
 
     private LoaderException logged(LoaderException e) {

@@ -36,7 +36,11 @@ public enum LoaderError {
     /** The daemon is shutting down. */
     SHUTTING_DOWN(125, "kern_loader is shutting down"),
     /** A loader-internal failure (a bug): the message has the exception. */
-    INTERNAL(127, "internal error");
+    INTERNAL(127, "internal error"),
+    /** RPC: the daemon is at a limit (connections, log listeners); the message says which. */
+    RPC_BUSY(128, "kern_loader is busy"),
+    /** RPC: the client took longer than the daemon waits (greeting, frame, reading, idle); the message says which. */
+    RPC_TIMEOUT(129, "connection timed out");
 
     private final int code;
     private final String text;

@@ -24,7 +24,9 @@ import org.kextnet.kpi.control.ControlClient;
 import org.kextnet.loader.rpc.AdminCommands;
 import org.kextnet.loader.rpc.KernLoaderClient;
 import org.kextnet.loader.rpc.KernelControls;
+import org.kextnet.loader.rpc.Op;
 import org.kextnet.loader.rpc.PeerPolicy;
+import org.kextnet.loader.rpc.Request;
 import org.kextnet.loader.rpc.Rpc;
 import org.kextnet.loader.rpc.RpcServer;
 import org.kextnet.loader.server.NkeBridge;
@@ -80,8 +82,8 @@ class RpcControlTest {
         k.injectIp(Frames.ipv4(k.peerIp(), k.ip(), Frames.PROTO_ICMP, Frames.icmpEcho(1, 1, new byte[8])));
         k.runPending();
         try (KernLoaderClient c = KernLoaderClient.connect(sock)) {
-            assertThat(c.version()).isEqualTo(2);
-            assertThat(c.controls()).extracting(KernLoaderClient.ControlInfo::name, KernLoaderClient.ControlInfo::owner, KernLoaderClient.ControlInfo::clients)
+            assertThat(c.version()).isEqualTo(Rpc.VERSION);
+            assertThat(c.controls()).extracting(Request.ControlInfo::name, Request.ControlInfo::owner, Request.ControlInfo::clients)
                     .containsExactly(org.assertj.core.groups.Tuple.tuple("ipcount", "ipcount", 0));
             try (KernLoaderClient.RemoteControl ctl = c.connectControl("ipcount", 0)) {
                 assertThat(ctl.address().unit()).isEqualTo(1);
@@ -155,10 +157,10 @@ class RpcControlTest {
             RpcTest.read(ch, 16);
             RpcTest.read(ch, RpcTest.read(ch, 2).getShort());
             byte[] name = "ipcount".getBytes(StandardCharsets.UTF_8);
-            ch.write(ByteBuffer.allocate(4 + 5 + 2 + name.length + 4).putInt(5 + 2 + name.length + 4).put((byte) Rpc.CTL_CONNECT)
+            ch.write(ByteBuffer.allocate(4 + 5 + 2 + name.length + 4).putInt(5 + 2 + name.length + 4).put((byte) Op.CTL_CONNECT.code())
                     .putInt(5).putShort((short) name.length).put(name).putInt(0).flip());
             ByteBuffer r = RpcTest.frame(ch);
-            assertThat(r.get() & 0xff).isEqualTo(Rpc.CTL_CONNECT | 0x80);
+            assertThat(r.get() & 0xff).isEqualTo(Op.CTL_CONNECT.code() | 0x80);
             assertThat(r.getInt()).isEqualTo(5);
             assertThat(r.getShort()).isEqualTo((short) 121);
         }

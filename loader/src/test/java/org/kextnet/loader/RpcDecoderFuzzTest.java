@@ -7,7 +7,7 @@ import java.nio.ByteBuffer;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.kextnet.loader.rpc.InfoCodec;
 import org.kextnet.loader.rpc.RpcReader;
-import org.kextnet.loader.rpc.RpcRequest;
+import org.kextnet.loader.rpc.Request;
 
 /**
  * The daemon's request decoder and the client's server-info decoder on arbitrary bytes: a request either
@@ -17,8 +17,8 @@ class RpcDecoderFuzzTest {
     @FuzzTest(maxDuration = "30s")
     void decodeRequest(byte[] input) {
         try {
-            RpcRequest q = RpcRequest.decode(ByteBuffer.wrap(input));
-            ByteBuffer again = RpcRequest.encode(q);
+            Request.Call q = Request.decode(ByteBuffer.wrap(input));
+            ByteBuffer again = q.frame();
             again.position(4);
             assertThat(again).isEqualTo(ByteBuffer.wrap(input));
         } catch (LoaderException e) {

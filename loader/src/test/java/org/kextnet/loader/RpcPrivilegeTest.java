@@ -2,16 +2,11 @@ package org.kextnet.loader;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterEach;
@@ -96,55 +91,9 @@ class RpcPrivilegeTest {
     }
 
     private Map<String, Integer> runAsOtherUser(String... args) throws Exception {
-        Path cp = dir.resolve("cp");
-        List<String> entries = new ArrayList<>();
-        int n = 0;
-        for (String e : System.getProperty("java.class.path").split(File.pathSeparator)) {
-            Path p = Path.of(e);
-            // the client needs only the project's own classes: directories, or its jars (the KPI's, under verify)
-            if (Files.isRegularFile(p) && p.getFileName().toString().startsWith("kextnet-")) {
-                Files.createDirectories(cp);
-                Path copy = cp.resolve("j" + n++ + ".jar");
-                Files.copy(p, copy, StandardCopyOption.REPLACE_EXISTING);
-                entries.add(copy.toString());
-                continue;
-            }
-            if (!Files.isDirectory(p)) continue;
-            Path copy = cp.resolve("d" + n++);
-            try (Stream<Path> s = Files.walk(p)) {
-                for (Path f : (Iterable<Path>) s::iterator) {
-                    Path t = copy.resolve(p.relativize(f).toString());
-                    if (Files.isDirectory(f)) Files.createDirectories(t); else Files.copy(f, t, StandardCopyOption.REPLACE_EXISTING);
-                }
-            }
-            entries.add(copy.toString());
-        }
-        try (Stream<Path> s = Files.walk(cp)) {
-            for (Path f : (Iterable<Path>) s::iterator)
-                Files.setPosixFilePermissions(f, PosixFilePermissions.fromString(Files.isDirectory(f) ? "rwxr-xr-x" : "rw-r--r--"));
-        }
-        String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = new ArrayList<>();
-        boolean root = "root".equals(System.getProperty("user.name"));
-        if (root) cmd.addAll(List.of("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"));
-        cmd.addAll(List.of(java, "-XX:-UsePerfData", "-Xshare:auto", "-Duser.home=/tmp", "-cp", String.join(File.pathSeparator, entries),
-                NonRootClient.class.getName()));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
-        String out;
-        try {
-            out = new String(p.getInputStream().readAllBytes());
-            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        } finally {
-            p.destroyForcibly();
-        }
-        assertThat(p.exitValue()).as(out).isZero();
-        assertThat(out).as("the client ran unprivileged").contains("privileged false");
-        Map<String, Integer> codes = new LinkedHashMap<>();
-        for (String line : out.split("\n")) {
-            String[] w = line.trim().split(" ");
-            if (w.length == 2 && w[1].matches("-?\\d+")) codes.put(w[0], Integer.parseInt(w[1]));
-        }
-        return codes;
+        OtherUser.Outcome o = OtherUser.run(dir, List.of("--reuid", "65534", "--regid", "65534", "--clear-groups"), args);
+        assertThat(o.status()).as(o.out()).isZero();
+        assertThat(o.out()).as("the client ran unprivileged").contains("privileged false");
+        return o.codes();
     }
 }

@@ -26,7 +26,10 @@ import org.kextnet.kernel.config.KernelCommands;
 import org.kextnet.loader.rpc.AdminCommands;
 import org.kextnet.loader.rpc.KernLoaderClient;
 import org.kextnet.loader.rpc.KernLoaderQuery;
+import org.kextnet.loader.rpc.Op;
 import org.kextnet.loader.rpc.PeerPolicy;
+import org.kextnet.loader.rpc.Request;
+import org.kextnet.loader.rpc.Response;
 import org.kextnet.loader.rpc.Rpc;
 import org.kextnet.loader.rpc.RpcServer;
 
@@ -78,7 +81,7 @@ class RpcTest {
                     PORTS: echo(advertised)
                     """.formatted(dir.resolve("echo-server.jar"), i.address(), i.size()));
             long port = c.lookup("echo");
-            KernLoaderClient.Reply r = c.send(port, 42, "ping".getBytes());
+            Request.Reply r = c.send(port, 42, "ping".getBytes());
             assertThat(r.code()).isZero();
             assertThat(r.id()).isEqualTo(42);
             assertThat(new String(r.data())).isEqualTo("ping");
@@ -122,14 +125,14 @@ class RpcTest {
         loader.add(TestJars.script(dir, "o.kern_server", Servers.script("ordered", "ordered.jar", "serve", "INIT init 300\n")));
         int clients = 10, each = 100;
         List<KernLoaderClient> cs = new ArrayList<>();
-        List<List<CompletableFuture<ByteBuffer>>> futures = new ArrayList<>();
+        List<List<CompletableFuture<Response<Request.Reply>>>> futures = new ArrayList<>();
         try {
             for (int k = 0; k < clients; k++) cs.add(KernLoaderClient.connect(socket));
             long port = cs.get(0).lookup("ordered");
             List<Thread> senders = new ArrayList<>();
             for (int k = 0; k < clients; k++) {
                 int client = k;
-                List<CompletableFuture<ByteBuffer>> fs = new ArrayList<>();
+                List<CompletableFuture<Response<Request.Reply>>> fs = new ArrayList<>();
                 futures.add(fs);
                 senders.add(Thread.ofPlatform().start(() -> {
                     try {
@@ -145,7 +148,7 @@ class RpcTest {
             int delivered = 0;
             for (int k = 0; k < clients; k++) {
                 for (int seq = 0; seq < each; seq++) {
-                    KernLoaderClient.Reply r = cs.get(k).reply(futures.get(k).get(seq));
+                    Request.Reply r = cs.get(k).reply(futures.get(k).get(seq));
                     assertThat(r.code()).as("client %d seq %d in order", k, seq).isZero();
                     ByteBuffer b = ByteBuffer.wrap(r.data());
                     assertThat(b.getInt()).isEqualTo(k);
@@ -209,14 +212,14 @@ class RpcTest {
             assertThat(r.getInt()).isEqualTo(77);
             assertThat(r.getShort()).isEqualTo((short) 121);
             // INFO with a string longer than the frame: 122, and the connection goes on
-            ch.write(ByteBuffer.allocate(11).putInt(7).put((byte) Rpc.INFO).putInt(78).putShort((short) 500).flip());
+            ch.write(ByteBuffer.allocate(11).putInt(7).put((byte) Op.INFO.code()).putInt(78).putShort((short) 500).flip());
             r = frame(ch);
             r.get();
             assertThat(r.getInt()).isEqualTo(78);
             assertThat(r.getShort()).isEqualTo((short) 122);
-            ch.write(ByteBuffer.allocate(9).putInt(5).put((byte) Rpc.PING).putInt(79).flip());
+            ch.write(ByteBuffer.allocate(9).putInt(5).put((byte) Op.PING.code()).putInt(79).flip());
             r = frame(ch);
-            assertThat(r.get() & 0xff).isEqualTo(Rpc.PING | 0x80);
+            assertThat(r.get() & 0xff).isEqualTo(Op.PING.code() | 0x80);
             // a frame length outside the limits: 122, then the daemon closes the connection
             ch.write(ByteBuffer.allocate(4).putInt(Rpc.MAX_FRAME + 1).flip());
             r = frame(ch);

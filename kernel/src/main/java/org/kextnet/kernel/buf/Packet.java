@@ -209,6 +209,18 @@ public final class Packet implements Mbuf {
     /** True if the packet carries at least one tag; does not create the tag table. */
     public boolean hasTags() { return tags != null && tags.count() > 0; }
 
+    /**
+     * Forgets what this host knew about the packet (tags, flags, checksum state, receiving interface) when it
+     * leaves for another host or comes back as a new packet: a wire carries bytes, and FreeBSD's icmp_reflect
+     * deletes the tags of the request it turns into a reply. The data stays.
+     */
+    public void clearHostState() {
+        if (tags != null) tags.clear();
+        flags = 0;
+        csumFlags = 0;
+        rcvif = null;
+    }
+
     @Override public byte[] tagAllocate(int id, int type, int length) { return tags().allocate(id, type, length); }
     @Override public byte[] tagFind(int id, int type) { return tags == null ? null : tags.find(id, type); }
     @Override public int tagLength(int id, int type) { return tags == null ? -1 : tags.length(id, type); }

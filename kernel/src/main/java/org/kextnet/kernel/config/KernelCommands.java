@@ -7,7 +7,12 @@ import java.util.List;
 import java.util.Map;
 
 import org.kextnet.kernel.Kernel;
+import org.kextnet.kernel.hook.CallLimits;
+import org.kextnet.kernel.hook.Head;
 import org.kextnet.kernel.inet.Route;
+import org.kextnet.kernel.inet.tcp.TcpEndpoint;
+import org.kextnet.kernel.inet.tcp.TcpInfo;
+import org.kextnet.kernel.inet.tcp.TcpService;
 import org.kextnet.kernel.inet.udp.UdpEchoService;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.link.memwire.MemoryWire;
@@ -229,9 +234,12 @@ public final class KernelCommands {
     // ---- sysctl ----
 
     private String sysctl(String[] w) {
-        if (w.length != 2) throw new IllegalArgumentException("usage: sysctl net.inet.ip.forwarding[=0|1]");
+        if (w.length != 2) throw new IllegalArgumentException("usage: sysctl NAME[=VALUE] (net.inet.ip.forwarding, kern.nke.HEAD.soft_ms, kern.nke.HEAD.hard_ms)");
         String[] kv = w[1].split("=", 2);
-        if (!kv[0].equals("net.inet.ip.forwarding")) throw new IllegalArgumentException("unknown sysctl '" + kv[0] + "' (known: net.inet.ip.forwarding)");
+        if (kv[0].startsWith("kern.nke.")) return callLimit(kv);
+        if (!kv[0].equals("net.inet.ip.forwarding")) {
+            throw new IllegalArgumentException("unknown sysctl '" + kv[0] + "' (known: net.inet.ip.forwarding, kern.nke.HEAD.soft_ms, kern.nke.HEAD.hard_ms)");
+        }
         if (kv.length == 1) return kv[0] + ": " + (kernel.forwarding() ? 1 : 0) + "\n";
         switch (kv[1]) {
             case "0", "off" -> kernel.setForwarding(false);
@@ -241,15 +249,42 @@ public final class KernelCommands {
         return "";
     }
 
+    /**
+     * {@code kern.nke.HEAD.soft_ms} and {@code kern.nke.HEAD.hard_ms}: how long a call into an extension through
+     * HEAD (ipfilter, iff, sflt, proto, protosw, ifnet, kctl, callout, kev) may take before it is counted and logged
+     * (soft) or abandoned and the extension quarantined (hard). A value the limits refuse leaves them unchanged.
+     */
+    private String callLimit(String[] kv) {
+        String[] p = kv[0].split("\\.");
+        Head head = p.length == 4 ? Head.byKey(p[2]) : null;
+        if (head == null || !(p[3].equals("soft_ms") || p[3].equals("hard_ms"))) {
+            throw new IllegalArgumentException("unknown sysctl '" + kv[0] + "' (kern.nke.HEAD.soft_ms or kern.nke.HEAD.hard_ms; HEAD: "
+                    + java.util.Arrays.stream(Head.values()).map(Head::key).collect(java.util.stream.Collectors.joining(", ")) + ")");
+        }
+        boolean soft = p[3].equals("soft_ms");
+        CallLimits l = kernel.callLimits();
+        if (kv.length == 1) return kv[0] + ": " + (soft ? l.soft(head) : l.hard(head)) / 1_000_000 + "\n";
+        long ms = parseInt(kv[1], kv[0]);
+        long nanos = ms * 1_000_000;
+        kernel.setCallLimits(soft ? l.with(head, nanos, l.hard(head)) : l.with(head, l.soft(head), nanos));
+        return "";
+    }
+
     // ---- service ----
 
+    private static final String SERVICE_USAGE = "usage: service udp-echo|tcp-echo|tcp-discard|tcp-chargen [PORT]";
+
     private String service(String[] w) {
-        if (w.length < 2 || !w[1].equals("udp-echo")) throw new IllegalArgumentException("usage: service udp-echo [PORT]");
-        int port = w.length > 2 ? parseInt(w[2], "port") : UdpEchoService.PORT;
+        if (w.length < 2 || w.length > 3) throw new IllegalArgumentException(SERVICE_USAGE);
+        TcpService.Kind tcpKind = null;
+        for (TcpService.Kind k : TcpService.Kind.values()) if (k.command().equals(w[1])) tcpKind = k;
+        if (tcpKind == null && !w[1].equals("udp-echo")) throw new IllegalArgumentException("unknown service '" + w[1] + "'; " + SERVICE_USAGE);
+        int port = w.length > 2 ? parseInt(w[2], "port") : tcpKind != null ? tcpKind.defaultPort() : UdpEchoService.PORT;
+        if (port < 1 || port > 65535) throw new IllegalArgumentException("service " + w[1] + ": port " + port + " out of range 1..65535");
         try {
-            services.add(UdpEchoService.start(kernel.udp(), port));
+            services.add(tcpKind != null ? TcpService.start(kernel.tcp(), tcpKind, port) : UdpEchoService.start(kernel.udp(), port));
         } catch (SocketError e) {
-            throw new IllegalArgumentException("service udp-echo: " + e.getMessage());
+            throw new IllegalArgumentException("service " + w[1] + " " + port + ": " + e.getMessage());
         }
         return "";
     }
@@ -260,11 +295,12 @@ public final class KernelCommands {
         String opt = w.length > 1 ? w[1] : "-i";
         return switch (opt) {
             case "-i" -> netstatInterfaces();
-            case "-s" -> kernel.stats().format(false);
+            case "-s" -> netstatStatistics(w);
             case "-r" -> formatRoutes();
-            case "-a" -> netstatSockets();
+            case "-a", "-an" -> netstatSockets();
+            case "-t" -> netstatTcp();
             case "-k" -> kernel.nke().describe(); // extensions, their registrations and every hook point
-            default -> throw new IllegalArgumentException("netstat: unknown option '" + opt + "' (-i, -s, -r, -a, -k)");
+            default -> throw new IllegalArgumentException("netstat: unknown option '" + opt + "' (-i, -s, -r, -a, -t, -k)");
         };
     }
 
@@ -280,14 +316,66 @@ public final class KernelCommands {
         return b.toString();
     }
 
+    /** {@code netstat -s [-p PROTOCOL]}: the counters that are not zero, per protocol, or for one protocol. */
+    private String netstatStatistics(String[] w) {
+        String all = kernel.stats().format(false);
+        if (w.length == 2) return all;
+        if (w.length != 4 || !w[2].equals("-p")) throw new IllegalArgumentException("usage: netstat -s [-p PROTOCOL]");
+        StringBuilder b = new StringBuilder();
+        boolean in = false;
+        for (String line : all.split("\n")) {
+            if (!line.startsWith("\t")) in = line.equals(w[3] + ":");
+            if (in) b.append(line).append('\n');
+        }
+        return b.toString();
+    }
+
+    /** BSD's {@code netstat -an}: every TCP listener and connection, then every UDP socket. */
     private String netstatSockets() {
-        StringBuilder b = new StringBuilder(String.format("%-6s %-22s %-22s%n", "Proto", "Local Address", "Foreign Address"));
+        StringBuilder b = new StringBuilder(String.format("%-6s %7s %7s  %-22s %-22s %s%n", "Proto", "Recv-Q", "Send-Q", "Local Address", "Foreign Address", "(state)"));
+        for (TcpEndpoint l : kernel.tcp().stack().listeners()) {
+            b.append(String.format("%-6s %7d %7d  %-22s %-22s %s%n", "tcp4", 0, 0, endpoint(l), "*.*", "LISTEN"));
+        }
+        for (TcpInfo c : sortedConnections()) {
+            b.append(String.format("%-6s %7d %7d  %-22s %-22s %s%n", "tcp4", c.receiveQueue(), c.sendQueue(), endpoint(c.local()), endpoint(c.remote()), c.state()));
+        }
         for (UdpSocket so : kernel.udp().sockets()) {
             String local = (so.localAddress() == 0 ? "*" : Ipv4.format(so.localAddress())) + "." + so.localPort();
             String remote = so.remotePort() == 0 ? "*.*" : Ipv4.format(so.remoteAddress()) + "." + so.remotePort();
-            b.append(String.format("%-6s %-22s %-22s%n", "udp4", local, remote));
+            b.append(String.format("%-6s %7d %7d  %-22s %-22s%n", "udp4", so.available(), 0, local, remote));
         }
         return b.toString();
+    }
+
+    /**
+     * {@code netstat -t}: each TCP connection with its queues and its congestion state (as Linux's {@code ss -ti}):
+     * smoothed RTT and its variation, the RTO, the congestion window and slow-start threshold (bytes), bytes in
+     * flight, segments retransmitted over its life, and the congestion control.
+     */
+    private String netstatTcp() {
+        String head = "%-6s %7s %7s  %-22s %-22s %-12s %9s %8s %6s %9s %9s %9s %6s %s%n";
+        String row = "%-6s %7d %7d  %-22s %-22s %-12s %9.3f %8.3f %6d %9d %9s %9d %6d %s%n";
+        StringBuilder b = new StringBuilder(String.format(head, "Proto", "Recv-Q", "Send-Q", "Local Address", "Foreign Address",
+                "State", "RTT(ms)", "RTTVAR", "RTO", "Cwnd", "Ssthresh", "InFlight", "Rexmt", "CC"));
+        for (TcpInfo c : sortedConnections()) {
+            b.append(String.format(java.util.Locale.ROOT, row, "tcp4", c.receiveQueue(), c.sendQueue(), endpoint(c.local()),
+                    endpoint(c.remote()), c.state(), c.srtt() / 1e6, c.rttvar() / 1e6, c.rto() / 1_000_000, c.cwnd(),
+                    c.ssthresh() == Long.MAX_VALUE || c.ssthresh() >= Integer.MAX_VALUE ? "-" : Long.toString(c.ssthresh()),
+                    c.bytesInFlight(), c.retransmits(), c.congestionControl()));
+        }
+        return b.toString();
+    }
+
+    private List<TcpInfo> sortedConnections() {
+        List<TcpInfo> l = new ArrayList<>(kernel.tcp().connections());
+        l.sort(java.util.Comparator.comparingInt((TcpInfo c) -> c.local().port()).thenComparing(c -> String.valueOf(c.remote())));
+        return l;
+    }
+
+    /** "10.0.0.1.7" as BSD's netstat writes an address and port; "*" for the wildcard address. */
+    private static String endpoint(TcpEndpoint e) {
+        if (e == null) return "*.*";
+        return (e.isWildcard() ? "*" : TcpEndpoint.formatAddress(e.high(), e.low())) + "." + e.port();
     }
 
     /** Stops the services started by {@code service} lines. */
@@ -302,20 +390,30 @@ public final class KernelCommands {
 
     static Interface createMemoryWire(Kernel k, String name, Map<String, String> opts) {
         String peer = null;
-        double loss = 0;
-        long delayMicros = 0;
+        double loss = 0, duplicate = 0, reorder = 0;
+        long delayMicros = 0, seed = 1;
         for (var e : opts.entrySet()) {
             switch (e.getKey()) {
                 case "peer" -> peer = e.getValue();
                 case "loss" -> loss = parseNumber(e, Double::parseDouble);
                 case "delay-us" -> delayMicros = parseNumber(e, Long::parseLong);
-                default -> throw new IllegalArgumentException("memwire: unknown option '" + e.getKey() + "' (peer, loss, delay-us)");
+                case "duplicate" -> duplicate = parseNumber(e, Double::parseDouble);
+                case "reorder" -> reorder = parseNumber(e, Double::parseDouble);
+                case "seed" -> seed = parseNumber(e, Long::parseLong);
+                default -> throw new IllegalArgumentException("memwire: unknown option '" + e.getKey() + "' (peer, loss, delay-us, duplicate, reorder, seed)");
             }
         }
         // Checked before anything is created, so that a refused line leaves no half of a pair behind.
         if (name.equals(peer)) throw new IllegalArgumentException("memwire " + name + ": the peer needs a name of its own");
         if (peer != null && k.findInterface(peer) != null) throw new IllegalArgumentException("interface " + peer + " exists");
-        MemoryWire wire = new MemoryWire(name, MemoryWire.Options.perfect().withLoss(loss).withDelayNanos(delayMicros * 1000));
+        MemoryWire.Options options;
+        try {
+            options = MemoryWire.Options.perfect().withLoss(loss).withDelayNanos(delayMicros * 1000)
+                    .withDuplication(duplicate).withReordering(reorder).withSeed(seed);
+        } catch (IllegalArgumentException ex) {
+            throw new IllegalArgumentException("memwire: " + ex.getMessage());
+        }
+        MemoryWire wire = new MemoryWire(name, options);
         Interface a = k.createInterface(name, IfFamily.ETHERNET, wire.a(), macFor(k, name), 1500);
         if (peer != null) k.createInterface(peer, IfFamily.ETHERNET, wire.b(), macFor(k, peer), 1500);
         return a;

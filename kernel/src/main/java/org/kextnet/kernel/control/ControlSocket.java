@@ -78,7 +78,7 @@ public final class ControlSocket implements ControlClient, ControlConnection {
     @Override public ControlAddress address() { return new ControlAddress(control.id(), unit); }
 
     @Override public int send(ByteBuffer data, int flags) {
-        if (!open) return Errno.ENOTCONN;
+        if (!open || control.isSilenced()) return Errno.ENOTCONN;
         int len = data.remaining();
         if (len > control.params().sendSize()) return Errno.EMSGSIZE;
         Packet m = control.registry.buffers().alloc(len);
@@ -86,12 +86,8 @@ public final class ControlSocket implements ControlClient, ControlConnection {
         m.setLength(len);
         java.lang.foreign.MemorySegment.copy(java.lang.foreign.MemorySegment.ofBuffer(data), 0, m.segment(), m.offset(), len);
         data.position(data.position() + len);
-        try {
-            return control.control.send(this, m, flags);
-        } catch (Throwable t) {
-            control.fault("send", t);
-            return Errno.EIO; // the data belonged to the control once passed
-        }
+        // The data belongs to the control once passed: a control that threw or is stuck keeps it.
+        return control.call("send", () -> control.control.send(this, m, flags), Errno.EIO);
     }
 
     @Override public int receive(ByteBuffer dst, long timeout, TimeUnit unit) throws InterruptedException {
@@ -108,11 +104,7 @@ public final class ControlSocket implements ControlClient, ControlConnection {
         } finally {
             lock.unlock();
         }
-        try {
-            control.control.received(this, 0);
-        } catch (Throwable t) {
-            control.fault("received", t);
-        }
+        control.run("received", () -> control.control.received(this, 0));
         return n;
     }
 
@@ -143,22 +135,13 @@ public final class ControlSocket implements ControlClient, ControlConnection {
 
     @Override public int setOption(int option, byte[] value) {
         if (!open) return Errno.ENOTCONN;
-        try {
-            return control.control.setOption(this, option, value.clone());
-        } catch (Throwable t) {
-            control.fault("setopt", t);
-            return Errno.EIO;
-        }
+        byte[] copy = value.clone();
+        return control.call("setopt", () -> control.control.setOption(this, option, copy), Errno.EIO);
     }
 
     @Override public int getOption(int option, byte[] buffer) {
         if (!open) return -Errno.ENOTCONN;
-        try {
-            return control.control.getOption(this, option, buffer);
-        } catch (Throwable t) {
-            control.fault("getopt", t);
-            return -Errno.EIO;
-        }
+        return control.call("getopt", () -> control.control.getOption(this, option, buffer), -Errno.EIO);
     }
 
     @Override public void close() {

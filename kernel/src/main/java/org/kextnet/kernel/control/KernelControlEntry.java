@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
+import org.kextnet.kernel.hook.Head;
 import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kernel.hook.Owner;
 import org.kextnet.kernel.hook.Removal;
@@ -27,7 +28,7 @@ public final class KernelControlEntry extends KernelRegistration implements Cont
     private boolean registered = true;
 
     KernelControlEntry(ControlRegistry registry, Owner owner, ControlParams params, KernelControl control) {
-        super(owner, "kctl", params.name());
+        super(owner, Head.KERNEL_CONTROL, "kctl", params.name());
         this.registry = registry;
         this.params = params;
         this.control = control;
@@ -57,13 +58,8 @@ public final class KernelControlEntry extends KernelRegistration implements Cont
             so = new ControlSocket(this, unit, privileged);
             units.put(unit, so);
         }
-        int r;
-        try {
-            r = control.connect(so);
-        } catch (Throwable t) {
-            fault("connect", t);
-            r = Errno.EIO;
-        }
+        ControlSocket connecting = so;
+        int r = call("connect", () -> control.connect(connecting), Errno.EIO);
         if (r != 0) {
             synchronized (this) {
                 units.remove(unit);
@@ -80,11 +76,7 @@ public final class KernelControlEntry extends KernelRegistration implements Cont
             if (units.get(so.unit()) != so) return;
             units.remove(so.unit());
         }
-        try {
-            control.disconnect(so);
-        } catch (Throwable t) {
-            fault("disconnect", t);
-        }
+        run("disconnect", () -> control.disconnect(so));
     }
 
     /** The connected unit {@code unit}, or null. */
@@ -106,9 +98,7 @@ public final class KernelControlEntry extends KernelRegistration implements Cont
         return 0;
     }
 
-    void fault(String callback, Throwable t) {
-        if (countFault(callback, t)) removeByKernel(Removal.QUARANTINE);
-    }
+    @Override protected Object target() { return control; }
 
     /**
      * Unload or quarantine: without clients the control is deregistered; a quarantine also disconnects the

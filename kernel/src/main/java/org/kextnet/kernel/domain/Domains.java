@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Map;
 
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.hook.CallSlot;
+import org.kextnet.kernel.hook.Head;
 import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kernel.hook.Owner;
 import org.kextnet.kernel.hook.Removal;
@@ -46,7 +48,7 @@ public final class Domains {
         private int sockets;
 
         Entry(Owner owner, int domain, ProtocolSwitch pr) {
-            super(owner, "protosw", ProtocolFamily.name(domain) + "/" + pr.type() + "/" + pr.protocol());
+            super(owner, Head.DOMAIN_PROTOCOL, "protosw", ProtocolFamily.name(domain) + "/" + pr.type() + "/" + pr.protocol());
             this.domain = domain;
             this.pr = pr;
         }
@@ -63,10 +65,12 @@ public final class Domains {
 
         synchronized void socketClosed() { sockets--; }
 
-        void fault(String callback, Throwable t) {
-            socketLayer.contexts().stats().count(Stat.NKE_FAULTS);
-            if (countFault(callback, t)) remove(Removal.QUARANTINE);
+        @Override public void fault(String callback, Throwable t) {
+            socketLayer.contexts().stats().count(t == CallSlot.REFUSED ? Stat.NKE_REFUSED : Stat.NKE_FAULTS);
+            super.fault(callback, t);
         }
+
+        @Override protected Object target() { return pr; }
 
         public int remove(Removal why) {
             synchronized (this) {
@@ -77,14 +81,7 @@ public final class Domains {
                 entries.remove(this);
                 if (domain == ProtocolFamily.PF_INET && inetByProtocol.remove(pr.protocol(), this)) inet.unregister(pr.protocol(), this);
             }
-            socketLayer.heads().grace().defer(() -> {
-                try {
-                    pr.removed();
-                } catch (Throwable t) {
-                    countFault("removed", t);
-                }
-                finishDetach(why);
-            });
+            socketLayer.heads().grace().defer(() -> finish(why, "removed", pr::removed));
             return 0;
         }
 
@@ -100,9 +97,13 @@ public final class Domains {
                     return;
                 }
                 int gen = m.generation();
+                CallSlot s = ctx.calls;
                 try {
+                    s.enter(this);
                     pr.input(m, offset);
+                    s.exit();
                 } catch (Throwable t) {
+                    s.threw(t);
                     if (!m.isFree() && m.generation() == gen) { // it threw before passing the packet on: drop it
                         ctx.stats().inc(Stat.NKE_FAULT_DROPS);
                         m.free();
@@ -149,13 +150,7 @@ public final class Domains {
         }
         if (e == null || e.pr.type() != type || !e.openSocket()) throw new SocketError(Errno.EPROTONOSUPPORT, "no protocol " + domain + "/" + type + "/" + protocol);
         ProtocolSocketImpl so = new ProtocolSocketImpl(socketLayer, e);
-        int r;
-        try {
-            r = e.pr.attach(so);
-        } catch (Throwable t) {
-            e.fault("attach", t);
-            r = Errno.EIO;
-        }
+        int r = e.call("attach", () -> e.pr.attach(so), Errno.EIO);
         if (r != 0) {
             e.socketClosed();
             throw new SocketError(r, "protocol refused the socket");

@@ -6,6 +6,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
 
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.hook.CallSlot;
 import org.kextnet.kernel.net.Contexts;
 import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.socket.DatagramQueue;
@@ -107,10 +108,7 @@ public final class ProtocolSocketImpl extends KernelSocket implements ProtocolSo
         PacketContext ctx = registry.contexts().acquire();
         ctx.enter(); // removal's final callback waits for this call
         try {
-            return call.getAsInt();
-        } catch (RuntimeException | Error t) {
-            entry.fault(name, t);
-            return Errno.EIO;
+            return entry.call(ctx.calls, name, call, Errno.EIO);
         } finally {
             ctx.exit();
             registry.contexts().release(ctx);
@@ -147,10 +145,15 @@ public final class ProtocolSocketImpl extends KernelSocket implements ProtocolSo
 
     @Override protected int protoSend(PacketContext ctx, Packet payload, SockAddr to, int flags) {
         int gen = payload.generation();
+        CallSlot s = ctx.calls;
         ctx.enter();
         try {
-            return entry.pr.send(this, payload, to, flags); // takes ownership
-        } catch (RuntimeException | Error t) {
+            s.enter(entry);
+            int r = entry.pr.send(this, payload, to, flags); // takes ownership
+            s.exit();
+            return r;
+        } catch (Throwable t) {
+            s.threw(t);
             entry.fault("send", t);
             if (!payload.isFree() && payload.generation() == gen) payload.free(); // it threw holding the data: drop
             return Errno.EIO;

@@ -6,6 +6,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.kextnet.kernel.hook.CallSlot;
+import org.kextnet.kernel.hook.CallSlots;
+import org.kextnet.kernel.hook.Head;
 import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kernel.hook.Owner;
 import org.kextnet.kernel.hook.Removal;
@@ -21,13 +24,15 @@ import org.kextnet.kpi.event.KernelEvents;
  * The kernel event bus ({@code kern_event.c}): assigns each posted event the next id and hands it, on the
  * posting thread, to every matching subscriber: extension listeners and {@link EventSocket}s. Subscribers
  * are an immutable array replaced on change, so posting takes no lock; listeners are called inside a
- * read-side section, and a cancelled listener's registration ends only after a grace period.
+ * read-side section, through the posting thread's call slot, and a cancelled listener's registration ends
+ * only after a grace period.
  */
 public final class EventBus {
     /** First dynamic vendor code ({@code kev_vendor_code_find}). */
     public static final int FIRST_VENDOR_CODE = 1000;
 
     private final GracePeriod grace;
+    private final CallSlots slots;
     private final AtomicLong ids = new AtomicLong();
     private final Map<String, Integer> vendors = new ConcurrentHashMap<>();
     private final AtomicInteger nextVendor = new AtomicInteger(FIRST_VENDOR_CODE);
@@ -39,11 +44,12 @@ public final class EventBus {
 
         Subscriber(EventFilter filter) { this.filter = filter; }
 
-        abstract void deliver(KernelEvent e);
+        abstract void deliver(CallSlot slot, KernelEvent e);
     }
 
-    public EventBus(GracePeriod grace) {
+    public EventBus(GracePeriod grace, CallSlots slots) {
         this.grace = grace;
+        this.slots = slots;
     }
 
     /** {@code kev_vendor_code_find}: a stable code per vendor string. */
@@ -63,11 +69,16 @@ public final class EventBus {
         KernelEvent withId = e.withId(ids.incrementAndGet());
         Subscriber[] subs = subscribers;
         if (subs.length == 0) return withId;
-        int section = grace.enter(GracePeriod.stripeFor(Thread.currentThread()));
+        CallSlot slot = slots.acquireSlot();
         try {
-            for (Subscriber s : subscribers) if (s.filter.matches(withId)) s.deliver(withId);
+            slot.holder().enter();
+            try {
+                for (Subscriber s : subscribers) if (s.filter.matches(withId)) s.deliver(slot, withId);
+            } finally {
+                slot.holder().exit();
+            }
         } finally {
-            grace.exit(section);
+            slots.releaseSlot(slot);
         }
         return withId;
     }
@@ -139,25 +150,25 @@ public final class EventBus {
         final Subscriber subscriber;
 
         ListenerSubscription(Owner owner, EventFilter filter, KernelEventListener listener) {
-            super(owner, "kev", filter.vendorCode() + "/" + filter.eventClass() + "/" + filter.subclass());
+            super(owner, Head.EVENT_LISTENER, "kev", filter.vendorCode() + "/" + filter.eventClass() + "/" + filter.subclass());
+            this.listener = listener;
             this.subscriber = new Subscriber(filter) {
-                @Override void deliver(KernelEvent e) {
-                    if (!isActive()) return;
-                    try {
-                        listener.event(e);
-                    } catch (Throwable t) {
-                        if (countFault("event", t)) removeByKernel(Removal.QUARANTINE);
-                    }
+                @Override void deliver(CallSlot slot, KernelEvent e) {
+                    if (isActive()) run(slot, "event", () -> listener.event(e));
                 }
             };
         }
+
+        private final KernelEventListener listener;
+
+        @Override protected Object target() { return listener; }
 
         @Override public void cancel() { end(Removal.REQUESTED); }
 
         private void end(Removal why) {
             if (!beginDetach()) return;
             remove(subscriber);
-            grace.defer(() -> finishDetach(why));
+            grace.defer(() -> finish(why, null, null));
         }
 
         @Override public boolean removeByKernel(Removal why) {

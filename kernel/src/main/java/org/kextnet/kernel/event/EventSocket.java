@@ -5,6 +5,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
+import org.kextnet.kernel.hook.CallSlot;
 import org.kextnet.kpi.event.EventFilter;
 import org.kextnet.kpi.event.KernelEvent;
 
@@ -37,7 +38,7 @@ public final class EventSocket implements AutoCloseable {
     /** Sets which events the socket receives ({@code SIOCSKEVFILT}); the default is every event. */
     public void setFilter(EventFilter filter) {
         EventBus.Subscriber s = new EventBus.Subscriber(filter) {
-            @Override void deliver(KernelEvent e) { enqueue(e); }
+            @Override void deliver(CallSlot slot, KernelEvent e) { enqueue(e); }
         };
         EventBus.Subscriber old = subscriber;
         subscriber = s;

@@ -194,10 +194,7 @@ public final class FilterChain<F> {
     }
 
     private void scheduleDetached(FilterEntry<F> e, Removal why) {
-        grace.defer(() -> {
-            e.detached();
-            e.finishDetach(why);
-        });
+        grace.defer(() -> e.finish(why, "detached", e.detached()));
     }
 
     private boolean closed;

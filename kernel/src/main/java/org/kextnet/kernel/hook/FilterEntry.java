@@ -25,9 +25,9 @@ public abstract class FilterEntry<F> extends KernelRegistration {
     /** Set when replaced: the filter now in this one's place. */
     volatile FilterEntry<F> replacedBy;
 
-    protected FilterEntry(FilterChain<F> chain, Owner owner, String kind, String name, Position position,
+    protected FilterEntry(FilterChain<F> chain, Owner owner, Head head, String kind, String name, Position position,
                           int priority, F filter, int caps) {
-        super(owner, kind, name);
+        super(owner, head, kind, name);
         this.chain = chain;
         this.position = position;
         this.priority = priority;
@@ -42,16 +42,13 @@ public abstract class FilterEntry<F> extends KernelRegistration {
 
     public FilterChain<F> chain() { return chain; }
 
-    /**
-     * Records a fault in one of the filter's callbacks; on reaching the limit the filter is removed from its
-     * chain and marked faulted.
-     */
-    public final void fault(String callback, Throwable t) {
-        if (countFault(callback, t)) chain.remove(this, Removal.QUARANTINE);
-    }
+    @Override protected Object target() { return filter; }
 
-    /** Calls the filter's final callback (guarded); runs once, after the grace period. */
-    protected abstract void detached();
+    /**
+     * The filter's final callback, or null if it has none: {@link FilterChain} runs it guarded after the grace
+     * period that follows the removal, once (or never, if the extension is stuck).
+     */
+    protected abstract Runnable detached();
 
     @Override public boolean removeByKernel(Removal why) {
         chain.remove(this, why);

@@ -141,8 +141,7 @@ public final class IcmpLayer implements TransportProtocol {
         Ipv4.setTtl(s, ip, Ipv4.DEFAULT_TTL);
         Ipv4.setFrag(s, ip, 0);
         Ipv4.fillChecksum(s, ip);
-        m.setFlags(0);
-        m.setCsumFlags(0);
+        m.clearHostState(); // the reply is a new packet: the request's tags, flags and checksum state stay behind
         ctx.stats().inc(Stat.ICMP_OUT_ECHO_REPLY);
         output.outputPacket(ctx, m);
     }

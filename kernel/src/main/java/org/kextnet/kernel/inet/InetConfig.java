@@ -110,7 +110,6 @@ public final class InetConfig implements Interfaces.Observer {
         if (isLocalAddress(dst)) return dst;
         Route r = routes.lookup(dst);
         if (r == null) return 0;
-        for (InterfaceAddress a : r.ifp().addresses()) if (a.contains(r.nextHop(dst))) return a.address();
-        return r.ifp().primaryAddress();
+        return r.ifp().sourceAddressFor(r.nextHop(dst));
     }
 }

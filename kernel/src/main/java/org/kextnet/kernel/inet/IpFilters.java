@@ -1,8 +1,10 @@
 package org.kextnet.kernel.inet;
 
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.hook.CallSlot;
 import org.kextnet.kernel.hook.FilterChain;
 import org.kextnet.kernel.hook.FilterEntry;
+import org.kextnet.kernel.hook.Head;
 import org.kextnet.kernel.hook.Heads;
 import org.kextnet.kernel.hook.Overrides;
 import org.kextnet.kernel.hook.Owner;
@@ -34,6 +36,10 @@ import org.kextnet.kpi.net.ProtocolFamily;
  * The lines are straight-line tests rather than a {@code switch} on the position, which compiles to a jump
  * through a table whose target changes at every filter: a mispredicted branch per filter (~10 ns each
  * measured). Positions past sixteen share the last site.
+ *
+ * <p>Each walk and each call in it are bracketed by the thread's {@link CallSlot} ({@code walkIn}, {@code call},
+ * {@code returned}, {@code walkOut}), which lets the watchdog see the call and counts its verdict against the
+ * filter.
  */
 public final class IpFilters {
     static final int IN = 0, OUT = 1;
@@ -57,7 +63,7 @@ public final class IpFilters {
 
         Entry(FilterChain<IpFilter> chain, Owner owner, String name, Position position, int priority,
               IpFilter filter, int family) {
-            super(chain, owner, "ipfilter", name, position, priority, filter, caps(filter));
+            super(chain, owner, Head.IP_FILTER, "ipfilter", name, position, priority, filter, caps(filter));
             this.family = family;
         }
 
@@ -75,13 +81,7 @@ public final class IpFilters {
             return chain().replace(this, (c, prio) -> new Entry(c, owner(), name(), position(), prio, replacement, family));
         }
 
-        @Override protected void detached() {
-            try {
-                filter.detached();
-            } catch (Throwable t) {
-                countFault("detached", t);
-            }
-        }
+        @Override protected Runnable detached() { return filter::detached; }
     }
 
     /** {@code ipf_addv4} / {@code ipf_addv6}. */
@@ -121,35 +121,42 @@ public final class IpFilters {
 
     /** Calls the input filters of {@code a} from index {@code i} on; true if all of them continued. */
     private boolean walkInput(PacketContext ctx, FilterEntry<IpFilter>[] a, int i, Packet m, int offset, int protocol) {
+        CallSlot s = ctx.calls;
+        long t = s.walkIn(true);
         int n = a.length;
         int gen = m.generation(); // a filter that continues (0) leaves the packet as it was: read once
         int r = 0;
         while (i < n) {
             try {
                 // One call site per chain position, unrolled (see the class comment).
-                if (i == 0 && ((r = a[0].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                if (i == 1 && ((r = a[1].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                if (i == 2 && ((r = a[2].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                if (i == 3 && ((r = a[3].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                if (i == 4 && ((r = a[4].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                if (i == 5 && ((r = a[5].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                if (i == 6 && ((r = a[6].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                if (i == 7 && ((r = a[7].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                if (i == 8 && ((r = a[8].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                if (i == 9 && ((r = a[9].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                if (i == 10 && ((r = a[10].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                if (i == 11 && ((r = a[11].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                if (i == 12 && ((r = a[12].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                if (i == 13 && ((r = a[13].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                if (i == 14 && ((r = a[14].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                if (i == 15 && ((r = a[15].filter.input(m, offset, protocol)) != 0 || ++i == n)) break;
-                for (; i < n; i++) if ((r = a[i].filter.input(m, offset, protocol)) != 0) break;
+                if (i == 0) { s.call(a[0]); r = a[0].filter.input(m, offset, protocol); t = s.returned(a[0], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 1) { s.call(a[1]); r = a[1].filter.input(m, offset, protocol); t = s.returned(a[1], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 2) { s.call(a[2]); r = a[2].filter.input(m, offset, protocol); t = s.returned(a[2], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 3) { s.call(a[3]); r = a[3].filter.input(m, offset, protocol); t = s.returned(a[3], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 4) { s.call(a[4]); r = a[4].filter.input(m, offset, protocol); t = s.returned(a[4], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 5) { s.call(a[5]); r = a[5].filter.input(m, offset, protocol); t = s.returned(a[5], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 6) { s.call(a[6]); r = a[6].filter.input(m, offset, protocol); t = s.returned(a[6], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 7) { s.call(a[7]); r = a[7].filter.input(m, offset, protocol); t = s.returned(a[7], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 8) { s.call(a[8]); r = a[8].filter.input(m, offset, protocol); t = s.returned(a[8], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 9) { s.call(a[9]); r = a[9].filter.input(m, offset, protocol); t = s.returned(a[9], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 10) { s.call(a[10]); r = a[10].filter.input(m, offset, protocol); t = s.returned(a[10], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 11) { s.call(a[11]); r = a[11].filter.input(m, offset, protocol); t = s.returned(a[11], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 12) { s.call(a[12]); r = a[12].filter.input(m, offset, protocol); t = s.returned(a[12], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 13) { s.call(a[13]); r = a[13].filter.input(m, offset, protocol); t = s.returned(a[13], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 14) { s.call(a[14]); r = a[14].filter.input(m, offset, protocol); t = s.returned(a[14], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 15) { s.call(a[15]); r = a[15].filter.input(m, offset, protocol); t = s.returned(a[15], r, t); if (r != 0 || ++i == n) break; }
+                for (; i < n; i++) { s.call(a[i]); r = a[i].filter.input(m, offset, protocol); t = s.returned(a[i], r, t); if (r != 0) break; }
                 break;
-            } catch (Throwable t) {
-                if (faulted(ctx, a[i], "input", t, m, gen)) return false;
+            } catch (Throwable e) {
+                t = s.threw(e, t);
+                if (faulted(ctx, a[i], "input", e, m, gen)) {
+                    s.walkOut(t);
+                    return false;
+                }
                 i++;
             }
         }
+        s.walkOut(t);
         if (r == 0) return true;
         stopped(ctx, r, m, gen);
         return false;
@@ -196,35 +203,42 @@ public final class IpFilters {
 
     /** Calls the output filters of {@code a} from index {@code i} on. */
     private int walkOutput(PacketContext ctx, FilterEntry<IpFilter>[] a, int i, Packet m, IpPacketOptions options) {
+        CallSlot s = ctx.calls;
+        long t = s.walkIn(true);
         int n = a.length;
         int gen = m.generation(); // a filter that continues (0) leaves the packet as it was: read once
         int r = 0;
         while (i < n) {
             try {
                 // One call site per chain position, unrolled (see the class comment).
-                if (i == 0 && ((r = a[0].filter.output(m, options)) != 0 || ++i == n)) break;
-                if (i == 1 && ((r = a[1].filter.output(m, options)) != 0 || ++i == n)) break;
-                if (i == 2 && ((r = a[2].filter.output(m, options)) != 0 || ++i == n)) break;
-                if (i == 3 && ((r = a[3].filter.output(m, options)) != 0 || ++i == n)) break;
-                if (i == 4 && ((r = a[4].filter.output(m, options)) != 0 || ++i == n)) break;
-                if (i == 5 && ((r = a[5].filter.output(m, options)) != 0 || ++i == n)) break;
-                if (i == 6 && ((r = a[6].filter.output(m, options)) != 0 || ++i == n)) break;
-                if (i == 7 && ((r = a[7].filter.output(m, options)) != 0 || ++i == n)) break;
-                if (i == 8 && ((r = a[8].filter.output(m, options)) != 0 || ++i == n)) break;
-                if (i == 9 && ((r = a[9].filter.output(m, options)) != 0 || ++i == n)) break;
-                if (i == 10 && ((r = a[10].filter.output(m, options)) != 0 || ++i == n)) break;
-                if (i == 11 && ((r = a[11].filter.output(m, options)) != 0 || ++i == n)) break;
-                if (i == 12 && ((r = a[12].filter.output(m, options)) != 0 || ++i == n)) break;
-                if (i == 13 && ((r = a[13].filter.output(m, options)) != 0 || ++i == n)) break;
-                if (i == 14 && ((r = a[14].filter.output(m, options)) != 0 || ++i == n)) break;
-                if (i == 15 && ((r = a[15].filter.output(m, options)) != 0 || ++i == n)) break;
-                for (; i < n; i++) if ((r = a[i].filter.output(m, options)) != 0) break;
+                if (i == 0) { s.call(a[0]); r = a[0].filter.output(m, options); t = s.returned(a[0], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 1) { s.call(a[1]); r = a[1].filter.output(m, options); t = s.returned(a[1], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 2) { s.call(a[2]); r = a[2].filter.output(m, options); t = s.returned(a[2], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 3) { s.call(a[3]); r = a[3].filter.output(m, options); t = s.returned(a[3], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 4) { s.call(a[4]); r = a[4].filter.output(m, options); t = s.returned(a[4], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 5) { s.call(a[5]); r = a[5].filter.output(m, options); t = s.returned(a[5], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 6) { s.call(a[6]); r = a[6].filter.output(m, options); t = s.returned(a[6], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 7) { s.call(a[7]); r = a[7].filter.output(m, options); t = s.returned(a[7], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 8) { s.call(a[8]); r = a[8].filter.output(m, options); t = s.returned(a[8], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 9) { s.call(a[9]); r = a[9].filter.output(m, options); t = s.returned(a[9], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 10) { s.call(a[10]); r = a[10].filter.output(m, options); t = s.returned(a[10], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 11) { s.call(a[11]); r = a[11].filter.output(m, options); t = s.returned(a[11], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 12) { s.call(a[12]); r = a[12].filter.output(m, options); t = s.returned(a[12], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 13) { s.call(a[13]); r = a[13].filter.output(m, options); t = s.returned(a[13], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 14) { s.call(a[14]); r = a[14].filter.output(m, options); t = s.returned(a[14], r, t); if (r != 0 || ++i == n) break; }
+                if (i == 15) { s.call(a[15]); r = a[15].filter.output(m, options); t = s.returned(a[15], r, t); if (r != 0 || ++i == n) break; }
+                for (; i < n; i++) { s.call(a[i]); r = a[i].filter.output(m, options); t = s.returned(a[i], r, t); if (r != 0) break; }
                 break;
-            } catch (Throwable t) {
-                if (faulted(ctx, a[i], "output", t, m, gen)) return Errno.EIO;
+            } catch (Throwable e) {
+                t = s.threw(e, t);
+                if (faulted(ctx, a[i], "output", e, m, gen)) {
+                    s.walkOut(t);
+                    return Errno.EIO;
+                }
                 i++;
             }
         }
+        s.walkOut(t);
         return r == 0 ? 0 : stopped(ctx, r, m, gen);
     }
 
@@ -238,9 +252,12 @@ public final class IpFilters {
         return r;
     }
 
-    /** A filter threw: count it, maybe quarantine it; true if the packet was dropped (the fail-safe). */
+    /**
+     * A filter threw, or was refused (its extension is stuck): count it, maybe quarantine it; true if the packet
+     * was dropped (the fail-safe).
+     */
     private boolean faulted(PacketContext ctx, FilterEntry<IpFilter> e, String callback, Throwable t, Packet m, int gen) {
-        ctx.stats().inc(Stat.NKE_FAULTS);
+        ctx.stats().inc(t == CallSlot.REFUSED ? Stat.NKE_REFUSED : Stat.NKE_FAULTS);
         e.fault(callback, t);
         if (heads.policy().ipFailPass()) return false;
         ctx.stats().inc(Stat.NKE_FAULT_DROPS);

@@ -1,6 +1,8 @@
 package org.kextnet.kernel.link;
 
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.hook.CallSlot;
+import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.Layers.LinkLayer;
 import org.kextnet.kernel.net.PacketContext;
@@ -20,21 +22,17 @@ import org.kextnet.kpi.net.ProtocolFamily;
  * a throw drops the frame and counts a fault.
  */
 public final class ExtensionLink implements LinkLayer {
-    /** Counts a fault of one of the interface's callbacks (its registration record does). */
-    public interface FaultSink {
-        void fault(String callback, Throwable t);
-    }
-
     private final IfnetInit init;
     private final int headerLength;
     private final boolean ethernet;
-    private final FaultSink faults;
+    /** The interface's registration: calls are counted against it and its faults counted by it. */
+    private final KernelRegistration record;
 
-    public ExtensionLink(IfnetInit init, int headerLength, FaultSink faults) {
+    public ExtensionLink(IfnetInit init, int headerLength, KernelRegistration record) {
         this.init = init;
         this.headerLength = headerLength;
         this.ethernet = init.family() == IfnetFamily.ETHERNET;
-        this.faults = faults;
+        this.record = record;
     }
 
     @Override public void input(PacketContext ctx, Interface ifp, Packet m) {
@@ -48,10 +46,14 @@ public final class ExtensionLink implements LinkLayer {
         int pf;
         if (init.demux() != null) {
             int gen = m.generation();
+            CallSlot s = ctx.calls;
             try {
+                s.enter(record);
                 pf = init.demux().demux(ifp, m, frameHeader);
+                s.exit();
             } catch (Throwable t) {
-                faults.fault("demux", t);
+                s.threw(t);
+                record.fault("demux", t);
                 pf = -1;
             }
             if (pf == Errno.EJUSTRETURN) return;
@@ -96,12 +98,16 @@ public final class ExtensionLink implements LinkLayer {
     @Override public int frame(PacketContext ctx, Interface ifp, Packet m, FrameInfo frame) {
         if (init.framer() == null) return ethernet ? EthernetLink.INSTANCE.frame(ctx, ifp, m, frame) : 0;
         int gen = m.generation();
+        CallSlot s = ctx.calls;
         int r;
         ctx.enter();
         try {
+            s.enter(record);
             r = init.framer().framer(ifp, m, frame);
+            s.exitVerdict(r);
         } catch (Throwable t) {
-            faults.fault("framer", t);
+            s.threw(t);
+            record.fault("framer", t);
             r = Errno.EIO;
         } finally {
             ctx.exit();

@@ -6,6 +6,8 @@ import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.net.TxClaim;
+import org.kextnet.kernel.sync.KernelThreads;
+import org.kextnet.kernel.sync.ThreadAbandoned;
 
 /**
  * A receive ring for in-process drivers (loopback, memory wire): any thread enqueues frames; one reader
@@ -15,6 +17,10 @@ import org.kextnet.kernel.net.TxClaim;
  *
  * <p>A producer can also claim places for a run of frames and fill them one by one ({@link #claim}); the
  * reader takes the frames of a claim as they are placed.
+ *
+ * <p>The reader is a {@link KernelThreads.Worker}: if the watchdog abandons it inside an extension's call, a new
+ * reader thread takes the ring over with a context and a batch of its own, and the stuck one, should its call
+ * return, unwinds without touching the ring again.
  */
 public final class RxRing {
     public static final int BATCH = 64;
@@ -24,8 +30,9 @@ public final class RxRing {
 
     private final FrameRing queue;
     private final long delayNanos;
+    /** Poll mode's batch; a reader thread has its own. */
     private final Packet[] batch = new Packet[BATCH];
-    private volatile Thread reader;
+    private volatile KernelThreads.Worker reader;
     private volatile boolean parked;
     private volatile boolean running;
 
@@ -75,7 +82,8 @@ public final class RxRing {
     /** Unparks the reader thread if it is parked (or about to park) waiting for frames. */
     private void wakeReader() {
         if (parked) {
-            Thread t = reader;
+            KernelThreads.Worker w = reader;
+            Thread t = w == null ? null : w.thread();
             if (t != null) LockSupport.unpark(t);
         }
     }
@@ -83,32 +91,59 @@ public final class RxRing {
     /** Starts a reader thread that feeds {@code ifp}. */
     public void start(String threadName, Interface ifp) {
         running = true;
-        Thread t = Thread.ofPlatform().name(threadName).daemon().unstarted(() -> run(ifp));
-        reader = t;
-        t.start();
+        KernelThreads.Worker w = ifp.table().threads().worker(threadName, () -> run(ifp));
+        reader = w;
+        w.start();
     }
 
     private void run(Interface ifp) {
+        KernelThreads.Worker self = reader;
         PacketContext ctx = ifp.table().contexts().open();
-        while (running) {
-            int n;
-            try {
-                n = poll(ctx, ifp);
-            } catch (RuntimeException e) {
-                // Input already contains per-packet failures; this is a last guard so the reader never dies.
-                ifp.table().reportError(ifp, e);
-                n = 1;
+        Packet[] own = new Packet[BATCH];
+        try {
+            while (running && self.isCurrent()) {
+                int n;
+                try {
+                    n = poll(ctx, ifp, own);
+                } catch (RuntimeException e) {
+                    // Input already contains per-packet failures; this is a last guard so the reader never dies.
+                    ifp.table().reportError(ifp, e);
+                    n = 1;
+                }
+                if (n == 0) {
+                    parked = true;
+                    long wait = nanosUntilNext();
+                    if (wait > 0 && running) LockSupport.parkNanos(this, wait);
+                    parked = false;
+                }
             }
-            if (n == 0) {
-                parked = true;
-                long wait = nanosUntilNext();
-                if (wait > 0 && running) LockSupport.parkNanos(this, wait);
-                parked = false;
-            }
+        } catch (ThreadAbandoned gone) {
+            // The watchdog gave up on this thread inside an extension's call and a new reader has the ring: let go
+            // of what only this thread holds, and nothing else.
+            letGo(ctx, own);
+            return;
         }
-        Packet m;
-        while ((m = queue.poll()) != null) m.free();
+        if (self.isCurrent()) {
+            Packet m;
+            while ((m = queue.poll()) != null) m.free();
+        }
         ctx.close();
+    }
+
+    /** An abandoned reader's last act: the frames of its batch not yet handed on, its vectors, its cached buffers. */
+    public static void letGo(PacketContext ctx, Packet[] batch) {
+        try {
+            for (int i = 0; i < batch.length; i++) {
+                Packet m = batch[i];
+                batch[i] = null;
+                if (m != null && !m.isFree()) m.free();
+            }
+            ctx.discardVectors();
+        } catch (RuntimeException e) {
+            // a packet the stuck call still held; leaving it is better than failing here
+        } finally {
+            ctx.close();
+        }
     }
 
     private long nanosUntilNext() {
@@ -124,6 +159,10 @@ public final class RxRing {
      * @return frames delivered
      */
     public int poll(PacketContext ctx, Interface ifp) {
+        return poll(ctx, ifp, batch);
+    }
+
+    private int poll(PacketContext ctx, Interface ifp, Packet[] batch) {
         int n = 0;
         long now = delayNanos > 0 ? System.nanoTime() : 0;
         while (n < BATCH) {
@@ -152,11 +191,12 @@ public final class RxRing {
     /** Stops the reader thread and frees what is queued. */
     public void stop() {
         running = false;
-        Thread t = reader;
-        if (t != null) {
-            LockSupport.unpark(t);
+        KernelThreads.Worker w = reader;
+        if (w != null) {
+            Thread t = w.thread();
+            if (t != null) LockSupport.unpark(t);
             try {
-                t.join(5000);
+                w.stopAndJoin(5000);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -174,6 +174,16 @@ public final class Interface implements Ifnet {
         return a.length == 0 ? 0 : a[0].address();
     }
 
+    /**
+     * The source for a packet to {@code nextHop}: this interface's address on the subnet that holds it, else the
+     * first address (0 if none). Copies nothing: it runs for every datagram an unbound socket sends.
+     */
+    public int sourceAddressFor(int nextHop) {
+        InterfaceAddress[] a = addresses;
+        for (InterfaceAddress x : a) if (x.contains(nextHop)) return x.address();
+        return a.length == 0 ? 0 : a[0].address();
+    }
+
     /** Whether {@code a} is one of this interface's addresses. */
     public boolean hasAddress(int a) {
         for (InterfaceAddress x : addresses) if (x.address() == a) return true;
@@ -517,7 +527,7 @@ public final class Interface implements Ifnet {
             filters.event(ctx, event);
             ctx.enter();
             try {
-                for (ProtocolAttachment pa : protocols.all()) pa.event(event);
+                for (ProtocolAttachment pa : protocols.all()) pa.event(ctx, event);
                 if (driver instanceof DriverHooks hooks) hooks.event(this, event);
             } finally {
                 ctx.exit();

@@ -1,8 +1,10 @@
 package org.kextnet.kernel.net;
 
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.hook.CallSlot;
 import org.kextnet.kernel.hook.FilterChain;
 import org.kextnet.kernel.hook.FilterEntry;
+import org.kextnet.kernel.hook.Head;
 import org.kextnet.kernel.hook.Heads;
 import org.kextnet.kernel.hook.Overrides;
 import org.kextnet.kernel.hook.Owner;
@@ -47,7 +49,7 @@ public final class InterfaceFilters {
 
         Entry(FilterChain<InterfaceFilter> chain, Owner owner, String name, Position position, int priority,
               InterfaceFilter filter, Interface ifp, int protocol) {
-            super(chain, owner, "iff", name, position, priority, filter, caps(filter));
+            super(chain, owner, Head.INTERFACE_FILTER, "iff", name, position, priority, filter, caps(filter));
             this.ifp = ifp;
             this.protocol = protocol;
         }
@@ -69,13 +71,7 @@ public final class InterfaceFilters {
             return chain().replace(this, (c, prio) -> new Entry(c, owner(), name(), position(), prio, replacement, ifp, protocol));
         }
 
-        @Override protected void detached() {
-            try {
-                filter.detached(ifp);
-            } catch (Throwable t) {
-                countFault("detached", t);
-            }
-        }
+        @Override protected Runnable detached() { return () -> filter.detached(ifp); }
     }
 
     /** {@code iflt_attach}. */
@@ -114,6 +110,8 @@ public final class InterfaceFilters {
         if (!chain.has(direction)) return true;
         ctx.enter();
         try {
+            CallSlot s = ctx.calls;
+            long t = s.walkIn(true);
             FilterEntry<InterfaceFilter>[] a = chain.snapshot().with(direction);
             for (FilterEntry<InterfaceFilter> fe : a) {
                 Entry e = (Entry) fe;
@@ -121,13 +119,23 @@ public final class InterfaceFilters {
                 int gen = m.generation();
                 int r;
                 try {
+                    s.call(e);
                     r = in ? e.filter.input(ifp, protocol, m, frameHeader) : e.filter.output(ifp, protocol, m);
-                } catch (Throwable t) {
-                    if (faulted(ctx, e, in ? "input" : "output", t, m, gen)) return false;
+                    t = s.returned(e, r, t);
+                } catch (Throwable x) {
+                    t = s.threw(x, t);
+                    if (faulted(ctx, e, in ? "input" : "output", x, m, gen)) {
+                        s.walkOut(t);
+                        return false;
+                    }
                     continue;
                 }
-                if (r != 0) return stopped(ctx, r, m, gen);
+                if (r != 0) {
+                    s.walkOut(t);
+                    return stopped(ctx, r, m, gen);
+                }
             }
+            s.walkOut(t);
             return true;
         } finally {
             ctx.exit();
@@ -139,12 +147,16 @@ public final class InterfaceFilters {
         if (!chain.has(EVENT)) return;
         ctx.enter();
         try {
+            CallSlot s = ctx.calls;
             for (FilterEntry<InterfaceFilter> fe : chain.snapshot().with(EVENT)) {
                 Entry e = (Entry) fe;
                 try {
+                    s.enter(e);
                     e.filter.event(ifp, e.protocol, event);
+                    s.exit();
                 } catch (Throwable t) {
-                    ctx.stats().inc(Stat.NKE_FAULTS);
+                    s.threw(t);
+                    ctx.stats().inc(t == CallSlot.REFUSED ? Stat.NKE_REFUSED : Stat.NKE_FAULTS);
                     e.fault("event", t);
                 }
             }
@@ -164,14 +176,18 @@ public final class InterfaceFilters {
         if (!chain.has(IOCTL)) return result;
         ctx.enter();
         try {
+            CallSlot s = ctx.calls;
             for (FilterEntry<InterfaceFilter> fe : chain.snapshot().with(IOCTL)) {
                 Entry e = (Entry) fe;
                 if (e.protocol != 0 && protocol != 0 && e.protocol != protocol) continue;
                 int r;
                 try {
+                    s.enter(e);
                     r = e.filter.ioctl(ifp, protocol, command, argument);
+                    s.exit();
                 } catch (Throwable t) {
-                    ctx.stats().inc(Stat.NKE_FAULTS);
+                    s.threw(t);
+                    ctx.stats().inc(t == CallSlot.REFUSED ? Stat.NKE_REFUSED : Stat.NKE_FAULTS);
                     e.fault("ioctl", t);
                     return Errno.EIO;
                 }
@@ -196,9 +212,9 @@ public final class InterfaceFilters {
         return false;
     }
 
-    /** A filter threw: count, maybe quarantine; returns true if the frame was dropped (fail-safe). */
+    /** A filter threw or was refused: count, maybe quarantine; returns true if the frame was dropped (fail-safe). */
     private boolean faulted(PacketContext ctx, Entry e, String callback, Throwable t, Packet m, int gen) {
-        ctx.stats().inc(Stat.NKE_FAULTS);
+        ctx.stats().inc(t == CallSlot.REFUSED ? Stat.NKE_REFUSED : Stat.NKE_FAULTS);
         e.fault(callback, t);
         if (heads.policy().ifaceFailPass()) return false;
         ctx.stats().inc(Stat.NKE_FAULT_DROPS);

@@ -11,6 +11,7 @@ import org.kextnet.kernel.event.EventBus;
 import org.kextnet.kernel.hook.Heads;
 import org.kextnet.kernel.net.Layers.Driver;
 import org.kextnet.kernel.net.Layers.LinkLayer;
+import org.kextnet.kernel.sync.KernelThreads;
 import org.kextnet.kpi.event.KernelEvent;
 import org.kextnet.kpi.event.KernelEvents;
 
@@ -33,6 +34,7 @@ public final class Interfaces {
     }
 
     private final String kernelName;
+    private final KernelThreads threads;
     private final Contexts contexts;
     private final EventBus events;
     private final Heads heads;
@@ -41,8 +43,9 @@ public final class Interfaces {
     private final List<Observer> observers = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
 
-    public Interfaces(String kernelName, Contexts contexts, EventBus events, Heads heads) {
-        this.kernelName = kernelName;
+    public Interfaces(KernelThreads threads, Contexts contexts, EventBus events, Heads heads) {
+        this.kernelName = threads.kernelName();
+        this.threads = threads;
         this.contexts = contexts;
         this.events = events;
         this.heads = heads;
@@ -50,6 +53,8 @@ public final class Interfaces {
 
     /** The kernel's name, for thread names. */
     public String kernelName() { return kernelName; }
+    /** The kernel's threads: drivers start their readers here, so that a stuck one can be replaced. */
+    public KernelThreads threads() { return threads; }
     public Contexts contexts() { return contexts; }
     public EventBus events() { return events; }
     public Heads heads() { return heads; }

@@ -1,11 +1,15 @@
 package org.kextnet.kernel.net;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 
 import org.kextnet.kernel.buf.BufferCache;
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.hook.CallSlot;
 import org.kextnet.kernel.stat.StatCells;
 import org.kextnet.kernel.sync.GracePeriod;
+import org.kextnet.kernel.sync.ThreadAbandoned;
 
 /**
  * What a thread needs to run packet code: its own counters, its place in the kernel's grace periods, its cache
@@ -20,8 +24,24 @@ import org.kextnet.kernel.sync.GracePeriod;
  * <p>{@link #enter()} and {@link #exit()} bracket a read-side section: while inside, no filter this thread
  * may have seen gets its {@code detached} call. Sections nest; only the outermost touches the shared counters,
  * so a reader thread enters once per batch and the filter heads' own enter costs a field increment.
+ *
+ * <p>Calls into extensions go through the context's {@link #calls} slot, which the kernel's watchdog watches.
+ * When the watchdog gives up on a call ({@link #abandoned}), it ends the outermost section on the thread's behalf
+ * and retires the context; who ends the section is settled by one CAS at the section's end, so that the stuck
+ * thread, should it come back, never ends it a second time: it finds the section taken and unwinds with
+ * {@link ThreadAbandoned}.
  */
-public final class PacketContext {
+public final class PacketContext implements CallSlot.Holder {
+    private static final int FREE = 0, HELD = 1, TAKEN = 2;
+    private static final VarHandle SECTION;
+    static {
+        try {
+            SECTION = MethodHandles.lookup().findVarHandle(PacketContext.class, "section", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final Contexts owner;
     private final StatCells stats;
     private final GracePeriod grace;
@@ -31,6 +51,14 @@ public final class PacketContext {
     private Object[] scratch = new Object[Scratch.count()];
     private int depth;
     private int token;
+    /** Who holds the outermost section: FREE, HELD by this thread, or TAKEN by the watchdog. */
+    private int section;
+    /** Set when the watchdog gave up on this context's thread (its slot's state says so first). */
+    private volatile boolean abandoned;
+    /** Whether the context retired (its counts folded in): once, by its thread's close or by the watchdog. */
+    private final java.util.concurrent.atomic.AtomicBoolean retired = new java.util.concurrent.atomic.AtomicBoolean();
+    /** What this thread is calling in extensions; the watchdog looks at it every tick. */
+    public final CallSlot calls;
     /** Nested {@link Contexts#acquire} calls holding this context on its current thread. */
     int holds;
     /** Whether this context is leased from the pool, rather than owned by its thread. */
@@ -47,6 +75,7 @@ public final class PacketContext {
 
     PacketContext(Contexts owner, StatCells stats, GracePeriod grace, int stripe, BufferCache cache, boolean leased) {
         this.owner = owner;
+        this.calls = owner.watchdog().newSlot(this, stats);
         this.stats = stats;
         this.grace = grace;
         this.stripe = stripe;
@@ -129,14 +158,53 @@ public final class PacketContext {
         if (cache != null) cache.close();
     }
 
-    /** Enters a read-side section (nested sections only count). */
-    public void enter() {
-        if (depth++ == 0) token = grace.enter(stripe);
+    /**
+     * Enters a read-side section (nested sections only count).
+     * @throws ThreadAbandoned if the watchdog gave up on this thread
+     */
+    @Override public void enter() {
+        if (depth++ == 0) {
+            if (isAbandoned()) {
+                depth--;
+                throw calls.abandonedError();
+            }
+            token = grace.enter(stripe);
+            SECTION.setRelease(this, HELD);
+        }
     }
 
-    /** Leaves the section entered last. */
-    public void exit() {
-        if (--depth == 0) grace.exit(token);
+    /**
+     * Leaves the section entered last.
+     * @throws ThreadAbandoned if the watchdog ended the outermost section on this thread's behalf
+     */
+    @Override public void exit() {
+        if (--depth == 0) {
+            if (SECTION.compareAndSet(this, HELD, FREE)) {
+                grace.exit(token);
+            } else {
+                throw calls.abandonedError(); // the watchdog ended the section on this thread's behalf
+            }
+        }
+    }
+
+    /**
+     * Whether the watchdog gave up on this context's thread: true from the moment it claimed the call, which the
+     * thread may find out (and unwind) before the watchdog has finished with the context.
+     */
+    public boolean isAbandoned() { return abandoned || calls.isAbandoned(); }
+
+    /** Claims the context's retirement; true for the one caller that does it. */
+    boolean retireOnce() { return retired.compareAndSet(false, true); }
+
+    /**
+     * The watchdog gave up on the call in progress (on its own thread): the section the stuck thread holds is
+     * ended here, unless the thread ended it itself meanwhile, and the context retires (its counts are folded in,
+     * it never goes back to the pool).
+     */
+    @Override public void abandoned(CallSlot slot) {
+        abandoned = true;
+        if (SECTION.compareAndSet(this, HELD, TAKEN)) grace.exit(token);
+        owner.abandoned(this);
     }
 
     /** Whether this thread is inside a read-side section. */

@@ -3,6 +3,8 @@ package org.kextnet.kernel.net;
 import java.util.List;
 
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.hook.CallSlot;
+import org.kextnet.kernel.hook.Head;
 import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kernel.hook.Owner;
 import org.kextnet.kernel.hook.Removal;
@@ -37,7 +39,7 @@ public final class ProtocolAttachment extends KernelRegistration implements Prot
 
     public ProtocolAttachment(Owner owner, Interface ifp, int pf, List<DemuxDescriptor> demux, ProtocolHandler handler,
                               Runnable onRemove) {
-        super(owner, "proto", ifp.name() + ":" + ProtocolFamily.name(pf));
+        super(owner, Head.PROTOCOL, "proto", ifp.name() + ":" + ProtocolFamily.name(pf));
         this.ifp = ifp;
         this.pf = pf;
         this.demux = List.copyOf(demux);
@@ -62,10 +64,14 @@ public final class ProtocolAttachment extends KernelRegistration implements Prot
             return;
         }
         int gen = m.generation();
+        CallSlot s = ctx.calls;
         int r;
         try {
+            s.enter(this);
             r = handler.input(ifp, pf, m, frameHeader);
+            s.exitVerdict(r);
         } catch (Throwable t) {
+            s.threw(t);
             fault("input", t);
             r = Errno.EIO;
         }
@@ -104,10 +110,14 @@ public final class ProtocolAttachment extends KernelRegistration implements Prot
         ctx.enter();
         try {
             int gen = m.generation();
+            CallSlot s = ctx.calls;
             int r;
             try {
+                s.enter(this);
                 r = handler.preOutput(ifp, pf, m, frame);
+                s.exitVerdict(r);
             } catch (Throwable t) {
+                s.threw(t);
                 fault("pre_output", t);
                 r = Errno.EIO;
             }
@@ -125,39 +135,23 @@ public final class ProtocolAttachment extends KernelRegistration implements Prot
         }
     }
 
-    void event(KernelEvent e) {
-        try {
-            handler.event(ifp, pf, e);
-        } catch (Throwable t) {
-            fault("event", t);
-        }
+    void event(PacketContext ctx, KernelEvent e) {
+        run(ctx.calls, "event", () -> handler.event(ifp, pf, e));
     }
 
     int ioctl(long command, Object argument) {
-        try {
-            return handler.ioctl(ifp, pf, command, argument);
-        } catch (Throwable t) {
-            fault("ioctl", t);
-            return Errno.EIO;
-        }
+        return call("ioctl", () -> handler.ioctl(ifp, pf, command, argument), Errno.EIO);
     }
 
     /** The final callback, after the grace period that followed the unpublish. */
     public void detached() {
-        try {
-            handler.detached(ifp, pf);
-        } catch (Throwable t) {
-            countFault("detached", t);
-        }
-        finishDetach(removal);
+        finish(removal, "detached", () -> handler.detached(ifp, pf));
     }
 
     /** Starts removal: false if it had started already. */
     public boolean startRemoval() { return beginDetach(); }
 
-    private void fault(String callback, Throwable t) {
-        if (countFault(callback, t)) removeByKernel(Removal.QUARANTINE);
-    }
+    @Override protected Object target() { return handler; }
 
     @Override public boolean removeByKernel(Removal why) {
         removal = why;

@@ -2,6 +2,7 @@ package org.kextnet.kernel.nke;
 
 import java.util.concurrent.TimeUnit;
 
+import org.kextnet.kernel.hook.Head;
 import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kernel.hook.Removal;
 import org.kextnet.kernel.net.Contexts;
@@ -51,7 +52,7 @@ final class CalloutsImpl implements Callouts {
         final Timeout timeout = new Timeout((t, now) -> run(t.deadline()));
 
         Entry(Runnable task, long period) {
-            super(owner, "callout", task.getClass().getName());
+            super(owner, Head.CALLOUT, "callout", task.getClass().getName());
             this.task = task;
             this.period = period;
         }
@@ -62,9 +63,7 @@ final class CalloutsImpl implements Callouts {
             PacketContext ctx = contexts.acquire();
             ctx.enter();
             try {
-                task.run();
-            } catch (Throwable t) {
-                if (countFault("run", t)) end(Removal.QUARANTINE);
+                run(ctx.calls, "run", task);
             } finally {
                 ctx.exit();
                 contexts.release(ctx);
@@ -83,6 +82,8 @@ final class CalloutsImpl implements Callouts {
             wheel.cancel(timeout);
             owner.grace().defer(() -> finishDetach(why));
         }
+
+        @Override protected Object target() { return task; }
 
         @Override public boolean removeByKernel(Removal why) {
             end(why);

@@ -6,6 +6,7 @@ import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.control.ControlRegistry;
 import org.kextnet.kernel.control.ControlSocket;
 import org.kextnet.kernel.control.KernelControlEntry;
+import org.kextnet.kernel.hook.Head;
 import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kernel.hook.Owner;
 import org.kextnet.kernel.hook.Removal;
@@ -88,7 +89,7 @@ final class ControlKpiImpl implements ControlKpi {
         private final ControlSocket so;
 
         ClientRegistration(Owner owner, String name, ControlSocket so) {
-            super(owner, "kctl-client", name + ":" + so.unit());
+            super(owner, Head.KERNEL_CONTROL, "kctl-client", name + ":" + so.unit());
             this.so = so;
         }
 

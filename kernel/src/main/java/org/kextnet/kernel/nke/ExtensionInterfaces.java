@@ -6,6 +6,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.hook.CallSlot;
+import org.kextnet.kernel.hook.Head;
 import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kernel.hook.Removal;
 import org.kextnet.kernel.link.ExtensionLink;
@@ -46,14 +48,16 @@ public final class ExtensionInterfaces {
         volatile boolean attached, detachRequested;
 
         Record(ExtensionHandle owner, IfnetInit init) {
-            super(owner, "ifnet", init.fullName());
+            super(owner, Head.INTERFACE, "ifnet", init.fullName());
             this.init = init;
         }
 
-        void fault(String callback, Throwable t) {
-            interfaces.contexts().stats().count(Stat.NKE_FAULTS);
-            if (countFault(callback, t)) removeByKernel(Removal.QUARANTINE);
+        @Override public void fault(String callback, Throwable t) {
+            interfaces.contexts().stats().count(t == CallSlot.REFUSED ? Stat.NKE_REFUSED : Stat.NKE_FAULTS);
+            super.fault(callback, t);
         }
+
+        @Override protected Object target() { return init.output(); }
 
         int detach(Removal why) {
             synchronized (this) {
@@ -63,15 +67,8 @@ public final class ExtensionInterfaces {
             if (!beginDetach()) return Errno.EINVAL;
             Runnable done = () -> {
                 IfnetInit.Detached d = init.detached();
-                if (d != null) {
-                    try {
-                        d.detached(ifp);
-                    } catch (Throwable t) {
-                        countFault("detached", t);
-                    }
-                }
                 records.remove(ifp, this);
-                finishDetach(why);
+                finish(why, "detached", d == null ? null : () -> d.detached(ifp));
             };
             if (!attached || !interfaces.detach(ifp, done)) {
                 ifp.markDetached(); // allocated but never attached: nothing can be inside it
@@ -94,11 +91,15 @@ public final class ExtensionInterfaces {
 
         @Override public boolean transmit(PacketContext ctx, Packet m) {
             int gen = m.generation();
+            CallSlot s = ctx.calls;
             int r;
             ctx.enter();
             try {
+                s.enter(record);
                 r = record.init.output().output(record.ifp, m);
+                s.exitVerdict(r);
             } catch (Throwable t) {
+                s.threw(t);
                 record.fault("output", t);
                 if (!m.isFree() && m.generation() == gen) m.free();
                 return false;
@@ -110,33 +111,17 @@ public final class ExtensionInterfaces {
 
         @Override public void event(Interface ifp, KernelEvent event) {
             IfnetInit.Event e = record.init.event();
-            if (e == null) return;
-            try {
-                e.event(ifp, event);
-            } catch (Throwable t) {
-                record.fault("event", t);
-            }
+            if (e != null) record.run("event", () -> e.event(ifp, event));
         }
 
         @Override public int addProto(Interface ifp, int pf, List<DemuxDescriptor> demux) {
             IfnetInit.AddProto a = record.init.addProto();
-            if (a == null) return 0;
-            try {
-                return a.addProto(ifp, pf, demux);
-            } catch (Throwable t) {
-                record.fault("add_proto", t);
-                return Errno.EIO;
-            }
+            return a == null ? 0 : record.call("add_proto", () -> a.addProto(ifp, pf, demux), Errno.EIO);
         }
 
         @Override public void delProto(Interface ifp, int pf) {
             IfnetInit.DelProto d = record.init.delProto();
-            if (d == null) return;
-            try {
-                d.delProto(ifp, pf);
-            } catch (Throwable t) {
-                record.fault("del_proto", t);
-            }
+            if (d != null) record.run("del_proto", () -> d.delProto(ifp, pf));
         }
 
         @Override public int ioctl(Interface ifp, long command, Object argument) {
@@ -145,10 +130,7 @@ public final class ExtensionInterfaces {
             PacketContext ctx = ifp.table().contexts().acquire();
             ctx.enter(); // an administrator's thread: the interface's detached waits for this call
             try {
-                return i.ioctl(ifp, command, argument);
-            } catch (Throwable t) {
-                record.fault("ioctl", t);
-                return Errno.EIO;
+                return record.call(ctx.calls, "ioctl", () -> i.ioctl(ifp, command, argument), Errno.EIO);
             } finally {
                 ctx.exit();
                 ifp.table().contexts().release(ctx);
@@ -175,7 +157,7 @@ public final class ExtensionInterfaces {
             boolean ethernet = init.family() == IfnetFamily.ETHERNET;
             IfFamily family = ethernet ? IfFamily.ETHERNET : IfFamily.TUN;
             LinkLayer link = init.demux() != null || init.framer() != null
-                    ? new ExtensionLink(init, init.headerLength() >= 0 ? init.headerLength() : ethernet ? 14 : 0, r::fault)
+                    ? new ExtensionLink(init, init.headerLength() >= 0 ? init.headerLength() : ethernet ? 14 : 0, r)
                     : LinkLayers.of(family);
             r.ifp = new Interface(interfaces, init.fullName(), interfaces.allocateIndex(), family, new ExtensionDriver(r),
                     ethernet ? init.lladdr() : 0, init.mtu(), link, init.family(), init.type());

@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.kextnet.kernel.hook.CallLimits;
 import org.kextnet.kernel.hook.FaultPolicy;
 
 /**
@@ -35,6 +36,11 @@ public final class Nke {
 
     public void setPolicy(FaultPolicy p) { parts.heads().setPolicy(p); }
 
+    /** How long a call into each kind of head may take before it is counted (soft) or abandoned (hard). */
+    public CallLimits limits() { return parts.heads().limits(); }
+
+    public void setLimits(CallLimits l) { parts.heads().setLimits(l); }
+
     /** The handle that owns the kernel's own registrations. */
     public ExtensionHandle kernelHandle() { return kernelHandle; }
 
@@ -63,13 +69,17 @@ public final class Nke {
 
     /**
      * A status listing of everything extensions registered ({@code kextstat} plus the chains): per extension its
-     * registrations and faults, then each hook point in order. For the loader's {@code kl_util -s} and the admin
-     * commands.
+     * health, faults and registrations, then each hook point in order, then every registration's counters (calls,
+     * verdicts, faults, calls over budget, time in its callbacks). For the loader's {@code kl_util -s} and the
+     * admin commands.
      */
     public String describe() {
         StringBuilder b = new StringBuilder();
-        for (ExtensionHandle h : extensions()) {
-            b.append(h.name()).append(h.isFaulted() ? " (faulted, " : " (").append(h.faultCount()).append(" faults)\n");
+        List<ExtensionHandle> all = extensions();
+        for (ExtensionHandle h : all) {
+            String health = h.health() == ExtensionHandle.Health.OK ? "" : h.health().label().toLowerCase() + ", ";
+            b.append(h.name()).append(" (").append(health).append(h.faultCount()).append(" faults)\n");
+            if (h.isStuck()) b.append("  stuck: ").append(h.stuckIn()).append('\n');
             for (String l : h.describe()) b.append("  ").append(l).append('\n');
         }
         section(b, "ip filters (ipv4)", parts.ipv4().filters().v4().describe());
@@ -79,6 +89,9 @@ public final class Nke {
         section(b, "extension interfaces", parts.extensionInterfaces().describe());
         section(b, "domain protocols", parts.domains().describe());
         section(b, "kernel controls", parts.controls().describe());
+        List<String> counters = new ArrayList<>();
+        for (ExtensionHandle h : all) for (String l : h.describeCounters()) counters.add(h.name() + ": " + l);
+        section(b, "counters", counters);
         return b.toString();
     }
 

@@ -6,6 +6,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.hook.CallSlot;
+import org.kextnet.kernel.hook.Head;
 import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kernel.hook.Owner;
 import org.kextnet.kernel.hook.Removal;
@@ -56,7 +58,7 @@ public final class Protocols implements Interfaces.Observer {
         final ProtocolPlumber plumber;
 
         PlumberEntry(Owner owner, int pf, IfnetFamily family, ProtocolPlumber plumber) {
-            super(owner, "plumber", org.kextnet.kpi.net.ProtocolFamily.name(pf) + "/" + family.name().toLowerCase());
+            super(owner, Head.PROTOCOL, "plumber", org.kextnet.kpi.net.ProtocolFamily.name(pf) + "/" + family.name().toLowerCase());
             this.pf = pf;
             this.family = family;
             this.plumber = plumber;
@@ -65,12 +67,13 @@ public final class Protocols implements Interfaces.Observer {
         @Override public int protocolFamily() { return pf; }
         @Override public IfnetFamily interfaceFamily() { return family; }
         boolean beginDetachForRegistry() { return beginDetach(); }
-        void finish(Removal why) { finishDetach(why); }
+        void end(Removal why) { finishDetach(why); }
         @Override public void unregister() { unregisterPlumber(this, Removal.REQUESTED); }
         @Override public boolean removeByKernel(Removal why) {
             unregisterPlumber(this, why);
             return true;
         }
+        @Override protected Object target() { return plumber; }
     }
 
     public PlumberEntry registerPlumber(Owner owner, int pf, IfnetFamily family, ProtocolPlumber plumber) throws KpiException {
@@ -93,7 +96,7 @@ public final class Protocols implements Interfaces.Observer {
             plumbers.remove(e);
         }
         for (Interface ifp : interfaces.list()) if (ifp.ifnetFamily() == e.family) unplumb(e, ifp);
-        if (e.beginDetachForRegistry()) grace.defer(() -> e.finish(why));
+        if (e.beginDetachForRegistry()) grace.defer(() -> e.end(why));
     }
 
     private synchronized PlumberEntry plumberFor(int pf, IfnetFamily family) {
@@ -103,19 +106,20 @@ public final class Protocols implements Interfaces.Observer {
 
     private int plumb(PlumberEntry e, Ifnet ifp) {
         if (ifp.isAttached() && ((Interface) ifp).protocols().byFamily(e.pf) != null) return Errno.EEXIST;
-        try {
-            return e.plumber.plumb(ifp, e.pf);
-        } catch (Throwable t) {
-            if (e.countFault("plumb", t)) unregisterPlumber(e, Removal.QUARANTINE);
-            return Errno.EIO;
-        }
+        return e.call("plumb", () -> e.plumber.plumb(ifp, e.pf), Errno.EIO);
     }
 
     private void unplumb(PlumberEntry e, Interface ifp) {
+        CallSlot s = contexts.acquireSlot();
         try {
+            s.enter(e);
             e.plumber.unplumb(ifp, e.pf);
+            s.exit();
         } catch (Throwable t) {
-            e.countFault("unplumb", t);
+            s.threw(t);
+            e.countFault("unplumb", t); // counted only: the plumber is going already
+        } finally {
+            contexts.releaseSlot(s);
         }
         if (ifp.protocols().byFamily(e.pf) != null) detach(ifp, e.pf); // the default unplumb
     }
@@ -204,19 +208,20 @@ public final class Protocols implements Interfaces.Observer {
         final ProtocolInput input;
 
         InputEntry(Owner owner, int pf, ProtocolInput input) {
-            super(owner, "proto-input", org.kextnet.kpi.net.ProtocolFamily.name(pf));
+            super(owner, Head.PROTOCOL, "proto-input", org.kextnet.kpi.net.ProtocolFamily.name(pf));
             this.pf = pf;
             this.input = input;
         }
 
         @Override public int protocolFamily() { return pf; }
-        @Override public void unregister() { unregisterInput(pf); }
+        @Override public void unregister() { unregisterInput(pf, Removal.REQUESTED); }
         boolean beginDetachForRegistry() { return beginDetach(); }
-        void finish(Removal why) { finishDetach(why); }
+        void end(Removal why) { finish(why, "detached", () -> input.detached(pf)); }
         @Override public boolean removeByKernel(Removal why) {
-            unregisterInput(pf);
+            unregisterInput(pf, why);
             return true;
         }
+        @Override protected Object target() { return input; }
     }
 
     public InputEntry registerInput(Owner owner, int pf, ProtocolInput input) throws KpiException {
@@ -227,18 +232,13 @@ public final class Protocols implements Interfaces.Observer {
         return e;
     }
 
-    public int unregisterInput(int pf) {
+    public int unregisterInput(int pf) { return unregisterInput(pf, Removal.REQUESTED); }
+
+    private int unregisterInput(int pf, Removal why) {
         InputEntry e = inputs.get(pf);
         if (e == null || !e.beginDetachForRegistry()) return Errno.ENOENT;
         inputs.remove(pf, e);
-        grace.defer(() -> {
-            try {
-                e.input.detached(pf);
-            } catch (Throwable t) {
-                e.countFault("detached", t);
-            }
-            e.finish(Removal.REQUESTED);
-        });
+        grace.defer(() -> e.end(why));
         return 0;
     }
 
@@ -257,15 +257,19 @@ public final class Protocols implements Interfaces.Observer {
             InputEntry e = inputs.get(pf);
             if (e == null || !e.isActive()) return Errno.ENOENT;
             int gen = m.generation();
+            CallSlot s = ctx.calls;
             try {
+                s.enter(e);
                 e.input.input(pf, m);
+                s.exit();
             } catch (Throwable t) {
-                ctx.stats().inc(Stat.NKE_FAULTS);
+                s.threw(t);
+                ctx.stats().inc(t == CallSlot.REFUSED ? Stat.NKE_REFUSED : Stat.NKE_FAULTS);
                 if (!m.isFree() && m.generation() == gen) { // it threw before passing the packet on: drop it
                     ctx.stats().inc(Stat.NKE_FAULT_DROPS);
                     m.free();
                 }
-                if (e.countFault("input", t)) unregisterInput(pf);
+                e.fault("input", t);
             }
             return 0;
         } finally {

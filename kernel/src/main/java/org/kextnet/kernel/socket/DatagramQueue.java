@@ -14,13 +14,21 @@ import org.kextnet.kpi.Errno;
  * park, so virtual threads may wait.
  */
 public final class DatagramQueue {
-    /** A datagram taken from the queue: the caller owns {@code data}. */
-    public record Datagram(Packet data, int fromAddr, int fromPort) {}
+    /** A datagram taken from the queue: the caller owns {@code data}; {@code flags} holds {@link #MSG_BCAST} or {@link #MSG_MCAST}. */
+    public record Datagram(Packet data, int fromAddr, int fromPort, int flags) {}
+
+    /** The datagram came to a broadcast address (BSD's {@code MSG_BCAST} on a receive). */
+    public static final int MSG_BCAST = 0x200;
+    /** The datagram came to a multicast address (BSD's {@code MSG_MCAST}). */
+    public static final int MSG_MCAST = 0x400;
 
     private final ReentrantLock lock;
     private final Condition readable;
     private Packet[] ring;
-    /** The sender of each datagram in {@link #ring}, at the same index: address in the high half, port in the low. */
+    /**
+     * The sender of each datagram in {@link #ring}, at the same index: address in the high half, the
+     * {@code MSG_} flags in bits 16..31, the port in the low 16.
+     */
     private long[] senders;
     private int head, count;
     private boolean closed, eof;
@@ -38,13 +46,16 @@ public final class DatagramQueue {
      * Appends a datagram from {@code fromAddr}:{@code fromPort} and wakes a reader. Takes ownership only when
      * it returns true; false means the queue is full, closed, or cannot receive more.
      */
-    public boolean offer(Packet m, int fromAddr, int fromPort) {
+    public boolean offer(Packet m, int fromAddr, int fromPort) { return offer(m, fromAddr, fromPort, 0); }
+
+    /** {@link #offer(Packet, int, int)} with the receive flags ({@link #MSG_BCAST}, {@link #MSG_MCAST}) kept beside it. */
+    public boolean offer(Packet m, int fromAddr, int fromPort, int flags) {
         lock.lock();
         try {
             if (closed || eof || count == ring.length) return false;
             int i = (head + count) % ring.length;
             ring[i] = m;
-            senders[i] = (long) fromAddr << 32 | (fromPort & 0xffffL);
+            senders[i] = (long) fromAddr << 32 | (long) (flags & 0xffff) << 16 | (fromPort & 0xffffL);
             count++;
             readable.signal();
             return true;
@@ -87,6 +98,34 @@ public final class DatagramQueue {
                 return null;
             }
             return removeFirst();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * {@link #poll()} without allocating: the datagram's payload is returned (the caller owns it), and its sender's
+     * address, port and flags go to {@code from[0..2]}.
+     * @return the payload, or null if none waits
+     * @throws SocketError EBADF once the socket is closed
+     */
+    public Packet poll(int[] from) throws SocketError {
+        lock.lock();
+        try {
+            if (count == 0) {
+                if (closed) throw new SocketError(Errno.EBADF, "socket closed");
+                takeError();
+                return null;
+            }
+            Packet m = ring[head];
+            long f = senders[head];
+            ring[head] = null;
+            head = (head + 1) % ring.length;
+            count--;
+            from[0] = (int) (f >>> 32);
+            from[1] = (int) f & 0xffff;
+            from[2] = (int) (f >>> 16) & 0xffff;
+            return m;
         } finally {
             lock.unlock();
         }
@@ -215,12 +254,12 @@ public final class DatagramQueue {
     }
 
     private Datagram removeFirst() {
-        Packet m = ring[head];
         long from = senders[head];
+        Packet m = ring[head];
         ring[head] = null;
         head = (head + 1) % ring.length;
         count--;
-        return new Datagram(m, (int) (from >>> 32), (int) from & 0xffff);
+        return new Datagram(m, (int) (from >>> 32), (int) from & 0xffff, (int) (from >>> 16) & 0xffff);
     }
 
     /**

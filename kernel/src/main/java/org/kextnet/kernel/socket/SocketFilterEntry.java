@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.kextnet.kernel.hook.Head;
 import org.kextnet.kernel.hook.KernelRegistration;
 import org.kextnet.kernel.hook.Owner;
 import org.kextnet.kernel.hook.Removal;
@@ -27,7 +28,7 @@ final class SocketFilterEntry extends KernelRegistration implements SocketFilter
     private Removal removal = Removal.REQUESTED;
 
     SocketFilterEntry(SocketFilters registry, Owner owner, SocketFilterParams params, SocketFilter filter) {
-        super(owner, "sflt", params.name());
+        super(owner, Head.SOCKET_FILTER, "sflt", params.name());
         this.registry = registry;
         this.params = params;
         this.filter = filter;
@@ -85,23 +86,10 @@ final class SocketFilterEntry extends KernelRegistration implements SocketFilter
     }
 
     private void finishUnregister() {
-        registry.heads().grace().defer(() -> {
-            try {
-                filter.unregistered(params.handle());
-            } catch (Throwable t) {
-                countFault("unregistered", t);
-            }
-            finishDetach(removal);
-        });
+        registry.heads().grace().defer(() -> finish(removal, "unregistered", () -> filter.unregistered(params.handle())));
     }
 
-    /** A callback threw: count it; at the limit, unregister and detach from every socket. */
-    void fault(String callback, Throwable t) {
-        if (countFault(callback, t)) {
-            beginUnregister(Removal.QUARANTINE);
-            detachAll();
-        }
-    }
+    @Override protected Object target() { return filter; }
 
     @Override public boolean removeByKernel(Removal why) {
         beginUnregister(why);

@@ -3,6 +3,7 @@ package org.kextnet.kernel.socket;
 import java.util.Arrays;
 
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.hook.CallSlot;
 import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.socket.SockAddr;
@@ -63,13 +64,7 @@ public final class SocketFilterSet {
         }
         if (!entry.reserve()) return Errno.ENOENT;
         Attachment a = new Attachment(entry, this);
-        int r;
-        try {
-            r = entry.filter.attach(a);
-        } catch (Throwable t) {
-            entry.fault("attach", t);
-            r = Errno.EIO;
-        }
+        int r = entry.call("attach", () -> entry.filter.attach(a), Errno.EIO);
         if (r == 0) {
             synchronized (this) {
                 if (!closed && find(entry.handle()) == null) {
@@ -108,13 +103,7 @@ public final class SocketFilterSet {
     }
 
     private void finishDetach(Attachment a, boolean callDetach) {
-        if (callDetach) {
-            try {
-                a.entry.filter.detach(a);
-            } catch (Throwable t) {
-                a.entry.fault("detach", t);
-            }
-        }
+        if (callDetach) a.entry.run("detach", () -> a.entry.filter.detach(a));
         a.entry.release(a);
     }
 
@@ -142,11 +131,15 @@ public final class SocketFilterSet {
         PacketContext ctx = registry.contexts().acquire();
         ctx.enter();
         try {
+            CallSlot s = ctx.calls;
             for (Attachment a : c) {
                 int r;
                 try {
+                    s.enter(a.entry);
                     r = call.call(a.entry.filter, a);
+                    s.exit();
                 } catch (Throwable t) {
+                    s.threw(t);
                     a.entry.fault(name, t);
                     return Errno.EIO;
                 }
@@ -165,13 +158,7 @@ public final class SocketFilterSet {
         PacketContext ctx = registry.contexts().acquire();
         ctx.enter();
         try {
-            for (Attachment a : chain) {
-                try {
-                    a.entry.filter.notify(a, event, param);
-                } catch (Throwable t) {
-                    a.entry.fault("notify", t);
-                }
-            }
+            for (Attachment a : chain) a.entry.run(ctx.calls, "notify", () -> a.entry.filter.notify(a, event, param));
         } finally {
             ctx.exit();
             registry.contexts().release(ctx);
@@ -240,20 +227,29 @@ public final class SocketFilterSet {
         if (chain.length == 0) return 0;
         ctx.enter();
         try {
+            CallSlot s = ctx.calls;
+            long t = s.walkIn(true);
             Attachment[] c = chain;
             for (int i = start(c, resumeAfter); i < c.length; i++) {
                 Attachment a = c[i];
                 int gen = data.generation();
                 int r;
                 try {
+                    s.call(a.entry);
                     r = in ? a.entry.filter.dataIn(a, addr, data, control, flags)
                            : a.entry.filter.dataOut(a, addr, data, control, flags);
-                } catch (Throwable t) {
-                    a.entry.fault(in ? "data_in" : "data_out", t);
+                    t = s.returned(a.entry, r, t);
+                } catch (Throwable x) {
+                    t = s.threw(x, t);
+                    a.entry.fault(in ? "data_in" : "data_out", x);
                     r = Errno.EIO;
                 }
-                if (r != 0) return stopped(r, data, control, gen);
+                if (r != 0) {
+                    s.walkOut(t);
+                    return stopped(r, data, control, gen);
+                }
             }
+            s.walkOut(t);
             return 0;
         } finally {
             ctx.exit();

@@ -84,7 +84,7 @@ public enum Stat {
     UDP_NO_PORT_BCAST("udp", "broadcast/multicast datagrams dropped due to no socket"),
     UDP_FULL_SOCKET("udp", "dropped due to full socket buffers"),
     UDP_DELIVERED("udp", "delivered"),
-    UDP_ECHO_REFUSED("udp", "echo requests refused because they came from a service port (a loop)"),
+    UDP_ECHO_REFUSED("udp", "echo requests refused: to a broadcast or multicast address, or from a service port (a loop)"),
     UDP_OUT("udp", "datagrams output"),
     UDP_OUT_NO_BUFFERS("udp", "output datagrams dropped for lack of buffers"),
     UDP_FILTERED("udp", "datagrams dropped by a socket filter"),
@@ -156,7 +156,10 @@ public enum Stat {
     // extensions
     NKE_FAULTS("nke", "exceptions thrown by extension callbacks (contained)"),
     NKE_FAULT_DROPS("nke", "packets dropped because a filter threw"),
-    NKE_QUARANTINED("nke", "registrations removed after repeated faults");
+    NKE_QUARANTINED("nke", "registrations removed after repeated faults"),
+    NKE_OVER_BUDGET("nke", "calls into extensions that took longer than their soft budget"),
+    NKE_STUCK("nke", "calls into extensions abandoned past their hard limit (the extension quarantined)"),
+    NKE_REFUSED("nke", "calls refused to an extension that is stuck");
 
     private final String protocol;
     private final String description;

@@ -2,6 +2,7 @@ package org.kextnet.kernel.sync;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -25,6 +26,11 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>{@link #defer} queues a reclaim to run after a grace period on the kernel's reclaim thread, so that
  * removal never blocks and may be asked from inside a read-side section (a filter removing itself).
+ *
+ * <p>A reclaim calls into an extension (its final callback), which may never return: the reclaim thread is a
+ * {@link KernelThreads.Worker}, and reclaims whose grace period is over wait in a queue of their own and are
+ * taken one at a time, so that a replacement thread goes on with the ones after the stuck one. A grace period
+ * never waits for a section the watchdog abandoned: the watchdog ends it on its owner's behalf.
  */
 public final class GracePeriod implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("kextnet.nke");
@@ -48,14 +54,25 @@ public final class GracePeriod implements AutoCloseable {
     private volatile Thread waiter;
     private final ReentrantLock writer = new ReentrantLock();
     private final LinkedBlockingQueue<Runnable> pending = new LinkedBlockingQueue<>();
-    private final Thread reclaimer;
+    /** Reclaims whose grace period is over, taken one at a time (by a replacement thread too). */
+    private final ConcurrentLinkedQueue<Runnable> ready = new ConcurrentLinkedQueue<>();
+    private final KernelThreads.Worker reclaimer;
     private volatile boolean closed;
     private volatile long completed;
 
+    /** Grace periods with a reclaim thread of their own (tests, benchmarks). */
     public GracePeriod(String kernelName) {
-        reclaimer = Thread.ofPlatform().name("kextnet-" + kernelName + "-reclaim").daemon().unstarted(this::reclaimLoop);
+        this(new KernelThreads(kernelName));
+    }
+
+    /** Grace periods whose reclaim thread is one of {@code threads}. */
+    public GracePeriod(KernelThreads threads) {
+        reclaimer = threads.worker("kextnet-" + threads.kernelName() + "-reclaim", this::reclaimLoop);
         reclaimer.start();
     }
+
+    /** The reclaim thread now (a replacement, after the watchdog abandoned one). */
+    public Thread reclaimThread() { return reclaimer.thread(); }
 
     /** The stripe for a thread: spreads threads over the counters. */
     public static int stripeFor(Thread t) {
@@ -152,26 +169,39 @@ public final class GracePeriod implements AutoCloseable {
 
     private void reclaimLoop() {
         List<Runnable> batch = new ArrayList<>();
-        while (!closed || !pending.isEmpty()) {
-            try {
-                Runnable first = pending.poll(100, TimeUnit.MILLISECONDS);
-                if (first == null) continue;
-                batch.add(first);
-                pending.drainTo(batch);
-                synchronize();
-                for (Runnable r : batch) runGuarded(r);
-                batch.clear();
-            } catch (InterruptedException e) {
-                if (closed) break;
+        try {
+            while (reclaimer.isCurrent() && (!closed || !pending.isEmpty() || !ready.isEmpty())) {
+                Runnable r;
+                while ((r = ready.poll()) != null) {
+                    runGuarded(r);
+                    if (!reclaimer.isCurrent()) return;
+                }
+                try {
+                    Runnable first = pending.poll(100, TimeUnit.MILLISECONDS);
+                    if (first == null) continue;
+                    batch.add(first);
+                    pending.drainTo(batch);
+                    synchronize();
+                    ready.addAll(batch);
+                    batch.clear();
+                } catch (InterruptedException e) {
+                    if (closed) break;
+                }
             }
+        } catch (ThreadAbandoned gone) {
+            // The watchdog gave up on this thread inside a final callback; the replacement took the queue.
         }
     }
 
+    /**
+     * Runs one reclaim. Reclaims call into extensions through their own guards, so anything escaping is the
+     * kernel's: a RuntimeException is reported and the next reclaim runs; an Error goes on to the kernel's
+     * fatal-error rule ({@link KernelThreads}), and so does nothing else.
+     */
     private static void runGuarded(Runnable r) {
         try {
             r.run();
-        } catch (RuntimeException | Error e) {
-            // Reclaims call into extensions through their own guards; anything escaping is a kernel bug.
+        } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "reclaim failed", e);
         }
     }
@@ -186,13 +216,15 @@ public final class GracePeriod implements AutoCloseable {
     /** Stops the reclaim thread after running what is queued. */
     @Override public void close() {
         closed = true;
-        reclaimer.interrupt();
+        Thread t = reclaimer.thread();
+        t.interrupt();
         try {
-            reclaimer.join(5000);
+            reclaimer.stopAndJoin(5000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         Runnable r;
+        while ((r = ready.poll()) != null) runGuarded(r);
         while ((r = pending.poll()) != null) runGuarded(r);
     }
 }

@@ -3,10 +3,17 @@ package org.kextnet.kernel.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.kextnet.kernel.hook.Head;
+import org.kextnet.kernel.inet.tcp.TcpServiceTest;
+import org.kextnet.kernel.inet.tcp.TcpSocket;
 import org.kextnet.kernel.net.IfFlags;
 import org.kextnet.kernel.net.Interface;
 import org.kextnet.kernel.stat.Stat;
@@ -27,11 +34,12 @@ class KernelCommandsTest {
 
     /** Everything a command can change, as the show commands print it. */
     private String state() {
-        return run("ifconfig") + run("route show") + run("arp -a") + run("sysctl net.inet.ip.forwarding") + run("netstat -a");
+        return run("ifconfig") + run("route show") + run("arp -a") + run("sysctl net.inet.ip.forwarding") + run("netstat -a")
+                + run("sysctl kern.nke.ipfilter.soft_ms") + run("sysctl kern.nke.ipfilter.hard_ms");
     }
 
     @Test void createsAndConfiguresAMemoryWirePair() {
-        run("ifconfig mw0 create memwire peer mw1 loss 0 delay-us 0");
+        run("ifconfig mw0 create memwire peer mw1 loss 0 delay-us 0 duplicate 0 reorder 0 seed 7");
         run("ifconfig mw0 inet 10.5.0.1/24 mtu 1400 up");
 
         Interface mw0 = net.kernel.findInterface("mw0");
@@ -65,6 +73,19 @@ class KernelCommandsTest {
         assertThat(run("route show")).doesNotContain("default");
         assertThat(run("arp -a")).doesNotContain("10.0.0.9");
         assertThat(net.kernel.forwarding()).isFalse();
+    }
+
+    @Test void sysctlSetsTheCallBudgetsOfEachKindOfHead() {
+        assertThat(run("sysctl kern.nke.ipfilter.soft_ms")).isEqualTo("kern.nke.ipfilter.soft_ms: 10\n");
+        assertThat(run("sysctl kern.nke.kctl.hard_ms")).isEqualTo("kern.nke.kctl.hard_ms: 10000\n");
+        run("sysctl kern.nke.ipfilter.hard_ms=500");
+        run("sysctl kern.nke.callout.soft_ms=2");
+        assertThat(net.kernel.callLimits().hard(Head.IP_FILTER)).isEqualTo(500_000_000L);
+        assertThat(net.kernel.callLimits().soft(Head.CALLOUT)).isEqualTo(2_000_000L);
+        assertThat(net.kernel.callLimits().hard(Head.INTERFACE_FILTER)).as("the other heads unchanged").isEqualTo(1_000_000_000L);
+        assertThat(net.kernel.watchdog().tickNanos()).as("the watchdog ticks at a quarter of the smallest soft budget").isEqualTo(500_000L);
+        assertThat(KernelCommands.isMutating("sysctl kern.nke.ipfilter.hard_ms")).isFalse();
+        assertThat(KernelCommands.isMutating("sysctl kern.nke.ipfilter.hard_ms=500")).isTrue();
     }
 
     @Test void servicesAndNetstat() {
@@ -121,6 +142,9 @@ class KernelCommandsTest {
             ifconfig mw0 create memwire loss 2                | loss rate
             ifconfig mw0 create memwire loss abc              | loss 'abc'
             ifconfig mw0 create memwire delay-us soon         | delay-us 'soon'
+            ifconfig mw0 create memwire duplicate 1.5         | duplicate rate
+            ifconfig mw0 create memwire reorder -1            | reorder rate
+            ifconfig mw0 create memwire seed x                | seed 'x'
             ifconfig mw0 create memwire peer mw0              | mw0
             ifconfig mw0 create memwire peer em0              | interface em0 exists
             ifconfig em0 create memwire                       | interface em0 exists
@@ -144,9 +168,17 @@ class KernelCommandsTest {
             sysctl                                            | usage: sysctl
             sysctl net.inet.ip.forwarding=2                   | takes 0 or 1
             sysctl kern.maxfiles=1                            | unknown sysctl 'kern.maxfiles'
-            service tcp-echo                                  | usage: service udp-echo
+            sysctl kern.nke.ipfilter.hard_ms=15               | under twice the soft budget
+            sysctl kern.nke.ipfilter.soft_ms=0                | under 1 ms
+            sysctl kern.nke.nosuch.hard_ms=900                | unknown sysctl 'kern.nke.nosuch.hard_ms'
+            sysctl kern.nke.ipfilter.hard_ms=x                | bad kern.nke.ipfilter.hard_ms 'x'
+            service tcp-bogus                                 | unknown service 'tcp-bogus'
+            service                                           | usage: service udp-echo|tcp-echo
+            service tcp-echo 7 8                              | usage: service udp-echo|tcp-echo
             service udp-echo abc                              | bad port 'abc'
-            service udp-echo 70000                            | EINVAL
+            service udp-echo 70000                            | out of range 1..65535
+            service tcp-discard 0                             | out of range 1..65535
+            netstat -s -p                                     | usage: netstat -s [-p PROTOCOL]
             netstat -x                                        | unknown option '-x'
             """)
     void aBadLineChangesNothing(String line, String problem) {
@@ -160,5 +192,43 @@ class KernelCommandsTest {
     @Test void aPortInUseIsRefusedForAService() {
         run("service udp-echo 7");
         assertThatThrownBy(() -> run("service udp-echo 7")).hasMessageContaining("EADDRINUSE");
+        run("service tcp-echo");
+        assertThatThrownBy(() -> run("service tcp-discard 7")).hasMessageContaining("EADDRINUSE");
+        assertThat(run("netstat -a").lines().filter(l -> l.contains("LISTEN"))).hasSize(1);
+    }
+
+    /** The TCP services answer on loopback, and netstat lists their listeners, connections and counters. */
+    @Test void tcpServicesAndTheirListing() throws Exception {
+        run("service tcp-echo");
+        run("service tcp-discard");
+        run("service tcp-chargen 1919");
+        int lo = Ipv4.parse("127.0.0.1");
+        try (TcpSocket echo = net.kernel.tcp().open(); TcpSocket chargen = net.kernel.tcp().open()) {
+            echo.setTimeout(10, TimeUnit.SECONDS);
+            chargen.setTimeout(10, TimeUnit.SECONDS);
+            echo.connect(lo, 7);
+            echo.write(ByteBuffer.wrap("hello".getBytes(StandardCharsets.US_ASCII)));
+            ByteBuffer back = ByteBuffer.allocate(5);
+            while (back.hasRemaining()) assertThat(echo.read(back)).isPositive();
+            assertThat(new String(back.array(), StandardCharsets.US_ASCII)).isEqualTo("hello");
+            chargen.connect(lo, 1919);
+            ByteBuffer line = ByteBuffer.allocate(74);
+            while (line.hasRemaining()) assertThat(chargen.read(line)).isPositive();
+            assertThat(new String(line.array(), StandardCharsets.US_ASCII)).isEqualTo(TcpServiceTest.line(0) + "\r\n");
+
+            String listing = run("netstat -a");
+            assertThat(listing).contains("Proto", "Recv-Q", "Send-Q", "(state)");
+            assertThat(listing.lines().filter(l -> l.startsWith("tcp4") && l.endsWith("LISTEN")))
+                    .hasSize(3).anyMatch(l -> l.contains("*.7 ")).anyMatch(l -> l.contains("*.9 ")).anyMatch(l -> l.contains("*.1919 "));
+            assertThat(listing.lines().filter(l -> l.contains("127.0.0.1.7 ") && l.endsWith("ESTABLISHED"))).hasSize(2); // both ends
+
+            String tcp = run("netstat -t");
+            assertThat(tcp.lines().findFirst().orElseThrow()).contains("State", "RTT(ms)", "RTTVAR", "RTO", "Cwnd", "Ssthresh", "InFlight", "Rexmt", "CC");
+            assertThat(tcp.lines().skip(1)).hasSize(4) // echo and chargen, both ends of each
+                    .allMatch(l -> l.startsWith("tcp4") && l.contains("ESTABLISHED") && l.endsWith("cubic"));
+
+            String stats = run("netstat -s -p tcp");
+            assertThat(stats).startsWith("tcp:\n").contains("packets sent", "connection accepts").doesNotContain("udp:", "ip:");
+        }
     }
 }

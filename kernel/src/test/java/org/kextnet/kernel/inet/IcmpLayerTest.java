@@ -3,8 +3,8 @@ package org.kextnet.kernel.inet;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.entry;
 import static org.kextnet.kernel.testing.TestNet.OUR_IP;
-import static org.kextnet.kernel.testing.TestNet.PEER_IP;
 import static org.kextnet.kernel.testing.TestNet.PEER_IP1;
+import static org.kextnet.kernel.testing.TestNet.PEER_IP;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -15,11 +15,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.kextnet.kernel.net.InterfaceAddress;
+import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.testing.Frame;
 import org.kextnet.kernel.testing.Pkt;
 import org.kextnet.kernel.testing.TestNet;
 import org.kextnet.kernel.wire.Ipv4;
+import org.kextnet.kpi.KpiException;
+import org.kextnet.kpi.Position;
+import org.kextnet.kpi.ipfilter.IpFilter;
+import org.kextnet.kpi.ipfilter.IpPacketOptions;
+import org.kextnet.kpi.mbuf.Mbuf;
 
 class IcmpLayerTest {
     private static final Pkt CLOSED_PORT = Pkt.udp(5000, 9999, "anyone?");
@@ -47,6 +53,27 @@ class IcmpLayerTest {
         assertThat(net.statsChanged()).containsOnly(
                 entry(Stat.IP_TOTAL, 1L), entry(Stat.IP_DELIVERED, 1L), entry(Stat.ICMP_IN_ECHO, 1L),
                 entry(Stat.ICMP_OUT_ECHO_REPLY, 1L), entry(Stat.IP_LOCAL_OUT, 1L));
+    }
+
+    /** The reply reuses the request's buffer, but not what this host attached to the request (FreeBSD's icmp_reflect). */
+    @Test void anEchoReplyLeavesTheRequestsTagsBehind() throws KpiException {
+        List<String> outTags = new CopyOnWriteArrayList<>();
+        ExtensionHandle ext = net.kernel.nke().open("tagger");
+        ext.ipFilters().addV4("tag", Position.DEFAULT, new IpFilter() {
+            @Override public int input(Mbuf m, int offset, int protocol) {
+                m.tagAllocate(0x7461, 1, 4)[0] = 1;
+                return 0;
+            }
+            @Override public int output(Mbuf m, IpPacketOptions o) {
+                outTags.add(m.tagFind(0x7461, 1) == null ? "untagged" : "tagged");
+                return 0;
+            }
+        });
+        net.peer0().send(Pkt.echo(7, 1, Pkt.counting(8)));
+
+        assertThat(net.peer0().recv().icmpType()).isZero();
+        assertThat(outTags).containsExactly("untagged");
+        ext.close();
     }
 
     @Test void aMessageShorterThanItsHeaderIsDropped() {

@@ -132,7 +132,7 @@ class KernelSocketTest {
         try (UdpSocket so = k.kernel().udp().open()) {
             assertErrno(Errno.EOPNOTSUPP, () -> so.listen(5));
         }
-        assertThat(calls).contains("r:listen");
+        assertThat(List.copyOf(calls)).contains("r:listen");
     }
 
     @Test void aConnectedUdpSocketDisconnectsBeforeItConnectsAgain() throws Exception {
@@ -146,7 +146,7 @@ class KernelSocketTest {
             assertErrno(Errno.ENOTCONN, so::disconnect);
         }
         String peer = Ipv4.format(k.peerIp());
-        assertThat(calls).startsWith("r:disconnected", "r:connect_out " + peer + ":54", "r:connecting", "r:connected", "r:disconnected");
+        assertThat(List.copyOf(calls)).startsWith("r:disconnected", "r:connect_out " + peer + ":54", "r:connecting", "r:connected", "r:disconnected");
     }
 
     @Test void shutdownNeedsAConnectedSocketAndEndsEachDirection() throws Exception {
@@ -197,7 +197,7 @@ class KernelSocketTest {
             assertThat(names).containsExactly(SockAddr.of(0, 5000));
             assertThat(so.getIntOption(SocketConstants.SOL_SOCKET, SocketConstants.SO_RCVBUF)).isEqualTo(3);
         }
-        assertThat(calls).contains("r:data_in " + Ipv4.format(k.peerIp()) + ":6000 x");
+        assertThat(List.copyOf(calls)).contains("r:data_in " + Ipv4.format(k.peerIp()) + ":6000 x");
     }
 
     /** Swallows every received datagram; re-injects them after itself on demand. */
@@ -230,7 +230,7 @@ class KernelSocketTest {
 
             holder.release(so, 2);
 
-            assertThat(calls).containsExactly("last:data_in " + Ipv4.format(k.peerIp()) + ":6000 held");
+            assertThat(List.copyOf(calls)).containsExactly("last:data_in " + Ipv4.format(k.peerIp()) + ":6000 held");
             assertThat(receive(so)).isEqualTo("held");
         }
     }
@@ -285,12 +285,12 @@ class KernelSocketTest {
         ref.unregisterAndDetachAll();
         assertThat(so.filters().handles()).isEmpty();               // no new call enters
         Thread.sleep(50); // gives a wrong implementation the chance to detach early (no time is asserted)
-        assertThat(calls).containsExactly("ioctl-enter");
+        assertThat(List.copyOf(calls)).containsExactly("ioctl-enter");
         release.countDown();
         app.join(TimeUnit.SECONDS.toMillis(30));
         awaitFinal(ref);
 
-        assertThat(calls).containsExactly("ioctl-enter", "ioctl-return", "detach", "unregistered");
+        assertThat(List.copyOf(calls)).containsExactly("ioctl-enter", "ioctl-return", "detach", "unregistered");
         assertThat(ref.state()).isEqualTo(Registration.State.DETACHED);
         so.close();
     }
@@ -310,7 +310,7 @@ class KernelSocketTest {
 
             assertThat(ref.faults()).isEqualTo(3);
             assertThat(ref.state()).isEqualTo(Registration.State.FAULTED);
-            assertThat(calls).containsExactly("detach", "unregistered");
+            assertThat(List.copyOf(calls)).containsExactly("detach", "unregistered");
             assertThat(receive(so)).isEqualTo("after");
             assertThat(k.stat(Stat.UDP_FILTERED)).isEqualTo(3);
         }
@@ -362,7 +362,7 @@ class KernelSocketTest {
 
         String me = Ipv4.format(k.ip()), peer = Ipv4.format(k.peerIp());
         assertThat(proto.sent).containsExactly("null out");
-        assertThat(calls).containsExactly(
+        assertThat(List.copyOf(calls)).containsExactly(
                 "p:attach",
                 "p:bind " + me + ":7", "p:bound",
                 "p:connect_out " + peer + ":9", "p:connecting", "p:connected",

@@ -30,6 +30,9 @@ public final class Message implements PortMessage {
     @Override public byte[] bytes() { return data.clone(); }
     @Override public long replyPort() { return replyPort; }
 
+    /** The body's length. */
+    public int size() { return data.length; }
+
     @Override public boolean reply(int id, byte[] body) {
         if (sink == null || !replied.compareAndSet(false, true)) return false;
         sink.reply(0, 0, id, body == null ? new byte[0] : body.clone(), null);

@@ -4,6 +4,7 @@ import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 
 import org.kextnet.loader.LoaderError;
+import org.kextnet.loader.LoaderException;
 
 /**
  * A server's port (a receive right that kern_loader holds while the server is not loaded).
@@ -13,11 +14,15 @@ import org.kextnet.loader.LoaderError;
  * <b>serving</b> a message goes straight to the server's routine on the sender's thread. A <b>dead</b> port
  * (server deleted or faulted) fails every message with 123. The switch from draining to serving happens
  * under the port's lock when the queue is empty, so each sender's messages are handled in the order sent,
- * none lost.
+ * none lost. What a port queues is bounded ({@link #MAX_QUEUED} messages, {@link #MAX_QUEUED_BYTES} bytes): a message
+ * beyond it fails at once with 112, the others stay queued.
  */
 public final class Port {
     /** The port's mode; see the class comment. */
     public enum Mode { HELD, QUEUING, SERVING, DEAD }
+
+    /** Most messages, and bytes of their bodies, a port queues while its server is not serving. */
+    public static final int MAX_QUEUED = 4096, MAX_QUEUED_BYTES = 16 << 20;
 
     private final long id;
     private final String name;
@@ -28,7 +33,7 @@ public final class Port {
     private Dispatcher dispatcher;
     private boolean loadRequested, draining, stopRequested;
     private int inflight;
-    private long delivered;
+    private long delivered, queuedBytes;
 
     Port(long id, String name, boolean advertised, PortOwner owner) {
         this.id = id;
@@ -46,31 +51,52 @@ public final class Port {
     public synchronized int queued() { return queue.size(); }
     public synchronized long delivered() { return delivered; }
 
-    /** Sends a message to the port. Never blocks on the server's load. */
-    public void send(Message m) {
+    /**
+     * Sends a message to the port. Never blocks on the server's load.
+     * @return null if the message was queued or delivered; else why not (the port is dead, 123, or its queue full,
+     *         112), which the message's sender has also been told
+     */
+    public LoaderException send(Message m) {
         Dispatcher d;
         boolean demand = false;
+        String refused = null;
+        LoaderError error = null;
         synchronized (this) {
             switch (mode) {
-                case DEAD -> { m.fail(LoaderError.UNKNOWN_PORT, "port " + name + " is dead"); return; }
+                case DEAD -> {
+                    error = LoaderError.UNKNOWN_PORT;
+                    refused = "port " + name + " is dead";
+                    d = null;
+                }
                 case SERVING -> {
                     inflight++;
                     delivered++;
                     d = dispatcher;
                 }
                 default -> {
-                    queue.add(m);
-                    if (mode == Mode.HELD && !loadRequested) {
-                        loadRequested = true;
-                        demand = true;
-                    }
                     d = null;
+                    if (queue.size() >= MAX_QUEUED || queuedBytes + m.size() > MAX_QUEUED_BYTES) {
+                        error = LoaderError.MEM_ALLOC_PROBLEM;
+                        refused = "port " + name + " has " + queue.size() + " messages (" + queuedBytes
+                                + " bytes) queued while its server is not serving; try again later";
+                    } else {
+                        queue.add(m);
+                        queuedBytes += m.size();
+                        if (mode == Mode.HELD && !loadRequested) {
+                            loadRequested = true;
+                            demand = true;
+                        }
+                    }
                 }
             }
         }
+        if (refused != null) { // the sender hears of it outside the port's lock
+            m.fail(error, refused);
+            return new LoaderException(error, refused);
+        }
         if (d == null) {
             if (demand) owner.demandLoad(this);
-            return;
+            return null;
         }
         try {
             d.dispatch(m);
@@ -79,6 +105,7 @@ public final class Port {
                 if (--inflight == 0) notifyAll();
             }
         }
+        return null;
     }
 
     /** Loading has begun: keep queueing. */
@@ -104,6 +131,7 @@ public final class Port {
                 synchronized (this) {
                     if (stopRequested) return; // an unload began: the rest stays queued for the next load
                     m = queue.poll();
+                    if (m != null) queuedBytes -= m.size();
                     if (m == null) {
                         mode = Mode.SERVING;
                         loadRequested = false;
@@ -161,6 +189,7 @@ public final class Port {
             dispatcher = null;
             failed = new ArrayDeque<>(queue);
             queue.clear();
+            queuedBytes = 0;
             notifyAll();
         }
         for (Message m : failed) m.fail(error, detail);

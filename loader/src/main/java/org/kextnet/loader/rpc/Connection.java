@@ -2,384 +2,403 @@ package org.kextnet.loader.rpc;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
+import java.nio.channels.SocketChannel;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 
-import jdk.net.ExtendedSocketOptions;
 import jdk.net.UnixDomainPrincipal;
 
-import org.kextnet.kernel.control.ControlRegistry;
-import org.kextnet.kpi.Errno;
-import org.kextnet.kpi.KpiException;
-import org.kextnet.kpi.control.ControlAddress;
-import org.kextnet.kpi.control.ControlClient;
-import org.kextnet.loader.KernLoader;
 import org.kextnet.loader.LoaderError;
 import org.kextnet.loader.LoaderException;
-import org.kextnet.loader.LogHub;
-import org.kextnet.loader.ServerInfo;
-import org.kextnet.loader.port.Message;
-import org.kextnet.loader.port.Port;
-import org.kextnet.loader.port.ReplyPort;
 
 /**
- * One client of the RPC port. Its reader thread decodes frames and answers status, lookups and messages
- * itself, in order (so a client's messages reach a port in the order sent); operations that may wait on a
- * server's load or unload run on their own virtual thread (as kern_loader forked a handler per request).
- * The connection owns one reply port; when the client goes away the port dies and PORT_DEATH follows. It also
- * owns the kernel-control connections the client opened (protocol 2), closed with it.
+ * One client of the RPC port, served by one virtual thread: the greeting, then frames, each decoded into a
+ * {@link Request} and handed to the client's {@link Session}; what goes back leaves through an {@link Outbox}.
+ *
+ * <p>What a client can make the daemon hold is bounded (docs/rpc.md, "Limits"): a frame is refused as soon as its
+ * length says it is longer than its operation allows ({@link Op#maxFrame}); the bytes of a frame are held only as they
+ * arrive ({@link FrameReader}); the next frame is not read while the requests in the daemon use up the connection's
+ * budget ({@link RpcLimits#connectionBudget}, {@link RpcLimits#MAX_OUTSTANDING}). Time is bounded too: the server's
+ * watchdog calls {@link #check}, which closes a connection whose greeting, frame or write has taken longer than
+ * {@link RpcLimits#frameTimeoutMillis}, or that has been idle for {@link RpcLimits#idleTimeoutMillis} (status listeners
+ * excepted).
  */
-final class Connection {
-    private final RpcServer server;
-    private final java.nio.channels.SocketChannel socket;
-    private final FrameChannel ch;
-    private final KernLoader loader;
-    private UnixDomainPrincipal peer;
-    private boolean privileged;
-    private ReplyPort replyPort;
-    private volatile int version;
-    /** This client's kernel-control connections by handle; closed with the connection, as a process's sockets are. */
-    private final Map<Integer, ControlClient> ctls = new HashMap<>();
-    private int nextCtl = 1;
-    private Consumer<LogHub.Line> logListener;
-    private volatile boolean closed;
+final class Connection implements Session.Out, Outbox.Owner {
+    /** The connection whose thread this is (its reader, or one of its requests'): its writes drain inline. */
+    private static final ThreadLocal<Connection> OWN = new ThreadLocal<>();
 
-    Connection(RpcServer server, java.nio.channels.SocketChannel ch) {
+    /** What the reader is doing, for the watchdog. */
+    private enum Phase { GREETING, IDLE, FRAME, WAITING }
+
+    private final RpcServer server;
+    private final SocketChannel socket;
+    private final RpcLimits limits;
+    private final FrameReader in;
+    private final Outbox out;
+    private Session session;
+    private volatile int version;
+    private volatile Phase phase = Phase.GREETING;
+    private volatile long phaseSince = System.nanoTime();
+    private volatile long lastActivity = phaseSince;
+    /** When the write now blocked began, or 0. */
+    private volatile long writingSince;
+    private volatile boolean listener;
+    /** Requests read so far. */
+    private volatile long requests;
+    private volatile boolean closed;
+    /** Why the connection was closed from outside (deadline, eviction, shutdown), or null. */
+    private volatile RpcServer.Closed abortCause;
+    private final Object budget = new Object();
+    private int outstanding;
+    private long held;
+
+    /** The peer's credentials (SO_PEERCRED), read when the connection was accepted; null where the system has none. */
+    private final UnixDomainPrincipal peer;
+
+    Connection(RpcServer server, SocketChannel ch, UnixDomainPrincipal peer) {
         this.server = server;
         this.socket = ch;
-        this.ch = new FrameChannel(ch);
-        this.loader = server.loader();
+        this.peer = peer;
+        this.limits = server.limits();
+        this.in = new FrameReader(ch, this::activity);
+        this.out = new Outbox(ch, this);
     }
 
     void start() {
-        Thread.ofPlatform().name("kern_loader-conn").daemon().start(this::run);
+        Thread.ofVirtual().name("kern_loader-conn").start(this::run);
     }
 
     private void run() {
+        OWN.set(this);
+        RpcServer.Closed cause = RpcServer.Closed.CLIENT;
         try {
-            if (!greet()) return;
-            while (!closed) {
-                ByteBuffer f;
-                try {
-                    f = ch.readFrame();
-                } catch (RpcFormatException e) {
-                    send(response(0, 0, e.code(), e.getMessage())); // framing lost: answer, then close
-                    return;
-                }
-                if (f == null) return;
-                handle(f);
+            if (greet()) {
+                while (!closed && (cause = next()) == null) { }
             }
         } catch (IOException e) {
-            // client went away
+            cause = RpcServer.Closed.CLIENT; // the client went away, or a deadline closed the socket
         } catch (RuntimeException e) {
-            loader.log().log(3, "rpc connection: " + e);
+            server.loader().log().log(3, "rpc connection: " + e);
         } finally {
-            close();
+            out.flush(); // an error frame or a refused greeting goes out before the connection closes
+            close(cause == null ? RpcServer.Closed.CLIENT : cause);
         }
+    }
+
+    // ---- reading ----
+
+    private void activity() {
+        long now = System.nanoTime();
+        lastActivity = now;
+        if (phase == Phase.IDLE) enter(Phase.FRAME, now);
+    }
+
+    private void enter(Phase p, long now) {
+        phaseSince = now;
+        phase = p;
     }
 
     private boolean greet() throws IOException {
-        ByteBuffer h = ch.readExactly(8);
+        if (!in.fill(8)) return false;
+        ByteBuffer h = in.take(8);
         if (h.getInt() != Rpc.MAGIC) return false;
         int clientVersion = h.getShort() & 0xffff;
-        peer = socket.getOption(ExtendedSocketOptions.SO_PEERCRED);
-        privileged = server.policy().privileged(peer);
+        boolean privileged = server.policy().privileged(peer);
         int version = Math.min(clientVersion, Rpc.VERSION);
         boolean refused = version < Rpc.MIN_VERSION;
         this.version = version;
-        replyPort = refused ? null : loader.names().newReplyPort(this::unsolicited);
+        if (!refused) session = new Session(server, this, privileged, peer == null ? "unknown peer" : "user " + peer.user().getName());
         RpcWriter w = new RpcWriter();
         w.i32(Rpc.MAGIC).u16(refused ? Rpc.VERSION : version).u16((privileged ? Rpc.HELLO_PRIVILEGED : 0) | (refused ? Rpc.HELLO_VERSION_REFUSED : 0))
-                .i64(replyPort == null ? 0 : replyPort.id()).str(peer == null ? "?" : peer.user().getName());
-        send(w.raw());
+                .i64(refused ? 0 : session.replyPort().id()).str(peer == null ? "?" : peer.user().getName());
+        if ((refused ? Rpc.VERSION : version) >= 3) w.i32((int) ProcessHandle.current().pid()); // names the daemon to the client
+        out.send(w.raw());
         return !refused;
     }
 
-    private void handle(ByteBuffer f) throws IOException {
-        int op = f.get(f.position()) & 0xff;
-        int tag = f.remaining() >= 5 ? f.getInt(f.position() + 1) : 0;
-        if (Rpc.since(op) > version) { // as a server of the agreed version would answer
-            send(response(op, tag, LoaderError.RPC_UNKNOWN_OP.code(), "unknown operation 0x" + Integer.toHexString(op)
-                    + " (" + Rpc.opName(op) + " needs protocol " + Rpc.since(op) + "; this connection agreed on " + version + ")"));
-            return;
+    /**
+     * Reads and hands on the next frame.
+     * @return null to go on, or why the connection ends
+     */
+    private RpcServer.Closed next() throws IOException {
+        enter(Phase.IDLE, System.nanoTime());
+        if (!in.fill(4)) return RpcServer.Closed.CLIENT; // a clean end between frames
+        int len = in.peekInt(0);
+        if (len < 5 || len > Rpc.MAX_FRAME) {
+            out.send(Response.errorFrame(0, 0, LoaderError.RPC_MALFORMED.code(), "frame length " + len + " outside 5.." + Rpc.MAX_FRAME));
+            return RpcServer.Closed.MALFORMED; // framing is lost
         }
-        RpcRequest q;
+        in.fill(5);
+        int code = in.peekByte(4);
+        Op op = Op.of(code);
+        if (op != null && len > op.maxFrame()) {
+            out.send(Response.errorFrame(code, 0, LoaderError.RPC_MALFORMED.code(),
+                    "frame length " + len + " exceeds " + op.maxFrame() + ", the most for " + op.word()));
+            return RpcServer.Closed.MALFORMED; // refused before any of it is held; the rest is not worth reading
+        }
+        if (op == null || op.since() > version) {
+            in.fill(9);
+            int tag = in.peekInt(5);
+            in.skip(4 + len); // streamed through the small buffer: an unknown body is never held
+            out.send(Response.errorFrame(code, tag, LoaderError.RPC_UNKNOWN_OP.code(), op == null
+                    ? "unknown operation 0x" + Integer.toHexString(code) + " (this kern_loader speaks protocol " + Rpc.VERSION + ")"
+                    : "unknown operation 0x" + Integer.toHexString(code) + " (" + op.word() + " needs protocol " + op.since()
+                      + "; this connection agreed on " + version + ")"));
+            return null;
+        }
+        enter(Phase.WAITING, System.nanoTime()); // no deadline while the daemon, not the client, is the one behind
+        if (!admit(len)) return RpcServer.Closed.CLIENT;
+        enter(Phase.FRAME, System.nanoTime());
+        in.fill(4 + len);
+        in.take(4);
+        ByteBuffer f = in.take(len);
+        int tag = f.getInt(f.position() + 1);
+        Request.Call call;
         try {
-            q = RpcRequest.decode(f);
+            call = Request.decode(f);
         } catch (LoaderException e) {
-            send(response(op, tag, e.code(), e.getMessage()));
-            return;
+            release(len);
+            out.send(Response.errorFrame(code, tag, e));
+            return null;
+        } finally {
+            in.shrink();
         }
-        switch (q) {
-            case RpcRequest.Send s -> send(s);
-            case RpcRequest.CtlList l -> ctlList(l);
-            case RpcRequest.CtlConnect c -> Thread.ofVirtual().name("kern_loader-ctl").start(() -> ctlConnect(c));
-            case RpcRequest.CtlRecv r -> Thread.ofVirtual().name("kern_loader-ctl").start(() -> ctlRecv(r));
-            case RpcRequest.CtlSend c -> {
-                ControlClient so = ctl(c.handle());
-                send(ctlResult(Rpc.CTL_SEND, c.tag(), so == null ? Errno.EBADF : so.send(ByteBuffer.wrap(c.data()), c.flags())).frame());
+        requests++; // only this thread writes it
+        int cost = len + allocationOf(call.request());
+        if (cost > len && !grow(cost - len)) return RpcServer.Closed.CLIENT;
+        session.handle(call.tag(), call.request(), () -> release(cost));
+        return null;
+    }
+
+    /** What the daemon allocates for a request beyond its frame, at the client's word: a control's receive buffer. */
+    private static int allocationOf(Request<?> q) {
+        if (q instanceof Request.CtlRecv r) return Math.min(r.max(), Rpc.MAX_CTL_ALLOC);
+        if (q instanceof Request.CtlGetopt g) return Math.min(Math.max(g.size(), 0), Rpc.MAX_CTL_ALLOC);
+        return 0;
+    }
+
+    // ---- the budget of requests in the daemon ----
+
+    /** Waits until a request of {@code bytes} fits the budget (one is always admitted); false if the connection closed. */
+    private boolean admit(int bytes) {
+        synchronized (budget) {
+            while (!closed && outstanding > 0 && (outstanding >= RpcLimits.MAX_OUTSTANDING || held + bytes > limits.connectionBudget())) {
+                if (!await()) return false;
             }
-            case RpcRequest.CtlSetopt c -> {
-                ControlClient so = ctl(c.handle());
-                send(ctlResult(Rpc.CTL_SETOPT, c.tag(), so == null ? Errno.EBADF : so.setOption(c.option(), c.value())).frame());
-            }
-            case RpcRequest.CtlGetopt c -> ctlGetopt(c);
-            case RpcRequest.CtlClose c -> {
-                ControlClient so;
-                synchronized (ctls) {
-                    so = ctls.remove(c.handle());
-                }
-                if (so != null) so.close(); // the control's disconnect runs here, on this client's thread
-                send(ctlResult(Rpc.CTL_CLOSE, c.tag(), so == null ? Errno.EBADF : 0).frame());
-            }
-            case RpcRequest.Ping p -> send(ok(Rpc.PING, p.tag()).frame());
-            case RpcRequest.Lookup l -> lookup(l);
-            case RpcRequest.ListServers l -> {
-                List<ServerInfo> all = loader.list();
-                RpcWriter w = ok(Rpc.LIST, l.tag()).i32(all.size());
-                for (ServerInfo i : all) InfoCodec.write(w, i);
-                send(w.frame());
-            }
-            case RpcRequest.Info i -> {
-                try {
-                    ServerInfo info = loader.info(i.name());
-                    RpcWriter w = ok(Rpc.INFO, i.tag());
-                    InfoCodec.write(w, info);
-                    send(w.frame());
-                } catch (LoaderException e) {
-                    send(response(Rpc.INFO, i.tag(), e.code(), e.getMessage()));
-                }
-            }
-            case RpcRequest.Log l -> log(l);
-            default -> Thread.ofVirtual().name("kern_loader-request").start(() -> control(q));
+            if (closed) return false;
+            outstanding++;
+            held += bytes;
+            return true;
         }
     }
 
-    /** Mutating operations: privileged only; a refusal changes nothing. */
-    private void control(RpcRequest q) {
-        int op = switch (q) {
-            case RpcRequest.Add a -> Rpc.ADD; case RpcRequest.Delete d -> Rpc.DELETE; case RpcRequest.Load l -> Rpc.LOAD;
-            case RpcRequest.Unload u -> Rpc.UNLOAD; case RpcRequest.Abort a -> Rpc.ABORT; case RpcRequest.Admin a -> Rpc.ADMIN;
-            default -> 0;
+    /** The request just admitted needs {@code bytes} more (allocated for it); waits while others hold them. */
+    private boolean grow(int bytes) {
+        synchronized (budget) {
+            while (!closed && outstanding > 1 && held + bytes > limits.connectionBudget()) {
+                if (!await()) return false;
+            }
+            held += bytes;
+            return !closed;
+        }
+    }
+
+    private boolean await() {
+        try {
+            budget.wait();
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private void release(int bytes) {
+        synchronized (budget) {
+            outstanding--;
+            held -= bytes;
+            budget.notifyAll();
+        }
+    }
+
+    private int outstanding() {
+        synchronized (budget) {
+            return outstanding;
+        }
+    }
+
+    // ---- Session.Out: what goes back ----
+
+    @Override public int version() { return version; }
+
+    /**
+     * A response: to a version-3 client, a body longer than {@link Rpc#PART_SIZE} goes in PART frames and a last frame
+     * with the response's op; to an older one, a response longer than a frame may be is replaced by an error.
+     */
+    @Override public void send(ByteBuffer frame) {
+        int body = frame.remaining() - 9;
+        if (body <= Rpc.PART_SIZE) {
+            out.send(frame);
+            return;
+        }
+        int p = frame.position();
+        int op = frame.get(p + 4) & 0xff, tag = frame.getInt(p + 5);
+        if (version < 3) {
+            if (frame.remaining() - 4 <= Rpc.MAX_FRAME) out.send(frame);
+            else out.send(Response.errorFrame(op & ~Rpc.RESPONSE, tag, LoaderError.INTERNAL.code(), "the answer, " + body
+                    + " bytes, is longer than protocol " + version + " can carry; a client of protocol 3 gets it whole"));
+            return;
+        }
+        int at = p + 9, end = p + frame.remaining();
+        while (end - at > Rpc.PART_SIZE) {
+            out.send(new RpcWriter(Rpc.PART, tag).raw(frame, at, Rpc.PART_SIZE).frame());
+            at += Rpc.PART_SIZE;
+        }
+        out.send(new RpcWriter(op, tag).raw(frame, at, end - at).frame());
+    }
+
+    @Override public void event(ByteBuffer frame) { out.event(frame); }
+
+    @Override public void start(String name, Runnable task) {
+        Thread.ofVirtual().name(name).start(() -> {
+            OWN.set(this);
+            task.run();
+        });
+    }
+
+    @Override public boolean listening(boolean on) {
+        if (on == listener) return true;
+        if (on && !server.addListener()) return false;
+        if (!on) server.removeListener();
+        listener = on;
+        return true;
+    }
+
+    // ---- Outbox.Owner ----
+
+    @Override public boolean isOwnThread() { return OWN.get() == this; }
+
+    @Override public void writing(boolean started) {
+        long now = System.nanoTime();
+        if (!started) lastActivity = now;
+        writingSince = started ? now : 0;
+    }
+
+    @Override public void failed(RpcServer.Closed cause) { abort(cause); }
+
+    // ---- deadlines and closing ----
+
+    /** The peer's user, as connections are counted per user at the limit (null if unknown). */
+    Object peerUser() { return peer == null ? null : peer.user(); }
+
+    /** When the connection last received bytes or finished writing a frame. */
+    long lastActivity() { return lastActivity; }
+
+    /**
+     * Which connections make room first at the connection limit (lowest first; within a rank, the one silent longest):
+     * 0 greeted and silent without ever having made a request; 1 stalled inside a frame; 2 idle after requests;
+     * 3 waiting for the daemon's answers; 4 not yet greeted (a client that has just connected, most likely to speak
+     * next). Listeners never make room.
+     */
+    int evictionRank() {
+        return switch (phase) {
+            case IDLE -> writingSince != 0 || outstanding() > 0 ? 3 : requests == 0 ? 0 : 2;
+            case FRAME -> 1;
+            case WAITING -> 3;
+            case GREETING -> 4;
         };
-        try {
-            boolean mutating = !(q instanceof RpcRequest.Admin a) || server.admin().isMutating(a.line());
-            if (mutating && !privileged) {
-                String who = peer == null ? "unknown peer" : "user " + peer.user().getName();
-                loader.log().log(4, Rpc.opName(op) + " refused: " + who + " is not privileged");
-                send(response(op, q.tag(), LoaderError.NO_PERMISSION.code(), Rpc.opName(op) + ": permission denied for " + who));
-                return;
-            }
-            RpcWriter w = ok(op, q.tag());
-            switch (q) {
-                case RpcRequest.Add a -> InfoCodec.write(w, loader.add(java.nio.file.Path.of(a.script())));
-                case RpcRequest.Delete d -> loader.delete(d.name());
-                case RpcRequest.Load l -> loader.load(l.name());
-                case RpcRequest.Unload u -> loader.unload(u.name());
-                case RpcRequest.Abort a -> {
-                    List<LoaderException> errors = loader.abort(a.restart());
-                    w.i32(errors.size());
-                    for (LoaderException e : errors) w.u16(e.code()).str(e.getMessage());
-                }
-                case RpcRequest.Admin a -> {
-                    try {
-                        w.str(server.admin().execute(a.line()));
-                    } catch (IllegalArgumentException e) {
-                        throw new LoaderException(LoaderError.ADMIN_FAILED, a.line().strip() + ": " + e.getMessage());
-                    }
-                }
-                default -> throw new IllegalStateException();
-            }
-            send(w.frame());
-            if (q instanceof RpcRequest.Abort a && !a.restart()) server.aborted();
-        } catch (LoaderException e) {
-            sendQuietly(response(op, q.tag(), e.code(), e.getMessage()));
-        } catch (IOException e) {
-            close();
-        } catch (RuntimeException e) {
-            sendQuietly(response(op, q.tag(), LoaderError.INTERNAL.code(), e.toString()));
-        }
     }
 
-    private void lookup(RpcRequest.Lookup l) throws IOException {
-        Port p = loader.names().lookup(l.name());
-        if (p == null) send(response(Rpc.LOOKUP, l.tag(), LoaderError.UNKNOWN_PORT.code(), "no advertised port " + l.name()));
-        else send(ok(Rpc.LOOKUP, l.tag()).i64(p.id()).frame());
-    }
+    boolean listener() { return listener; }
 
-    private void send(RpcRequest.Send s) throws IOException {
-        Port p = loader.names().port(s.port());
-        if (p == null) {
-            send(response(Rpc.SEND, s.tag(), LoaderError.UNKNOWN_PORT.code(), "no port 0x" + Long.toHexString(s.port())));
+    /** The watchdog's look at this connection: closes it if its client is past a deadline. */
+    void check(long now) {
+        if (closed) return;
+        long frame = TimeUnit.MILLISECONDS.toNanos(limits.frameTimeoutMillis());
+        long w = writingSince;
+        if (w != 0 && now - w > frame) {
+            abort(RpcServer.Closed.WRITE_TIMEOUT);
             return;
         }
-        int tag = s.tag();
-        if (s.wantsReply()) {
-            p.send(new Message(p.name(), s.id(), s.data(), replyPort.id(), (status, code, id, data, detail) -> {
-                RpcWriter w = new RpcWriter(Rpc.SEND | Rpc.RESPONSE, tag).u16(status);
-                if (status == 0) w.i32(code).i32(id).bytes(data); else w.str(detail);
-                sendQuietly(w.frame());
-            }));
-        } else {
-            p.send(new Message(p.name(), s.id(), s.data(), 0, null));
-            send(ok(Rpc.SEND, tag).i32(0).i32(0).bytes(new byte[0]).frame());
-        }
-    }
-
-    private void log(RpcRequest.Log l) throws IOException {
-        synchronized (this) {
-            if (l.on() && logListener == null) {
-                logListener = line -> sendQuietly(new RpcWriter(Rpc.EVENT_LOG, 0).u8(line.level()).i64(line.millis()).str(line.text()).frame());
-                loader.log().addListener(logListener);
-            } else if (!l.on() && logListener != null) {
-                loader.log().removeListener(logListener);
-                logListener = null;
+        switch (phase) {
+            case GREETING -> { if (now - phaseSince > frame) abort(RpcServer.Closed.GREETING_TIMEOUT); }
+            case FRAME -> { if (now - phaseSince > frame) abort(RpcServer.Closed.FRAME_TIMEOUT); }
+            case IDLE -> {
+                if (!listener && w == 0 && now - lastActivity > TimeUnit.MILLISECONDS.toNanos(limits.idleTimeoutMillis()) && outstanding() == 0)
+                    abort(RpcServer.Closed.IDLE);
             }
+            case WAITING -> { }
         }
-        send(ok(Rpc.LOG, l.tag()).frame());
-    }
-
-    // ---- kernel controls (protocol 2) ----
-
-    private ControlClient ctl(int handle) {
-        synchronized (ctls) {
-            return ctls.get(handle);
-        }
-    }
-
-    /** A control operation's response: status 0, then the kernel's errno (0 for success). */
-    private static RpcWriter ctlResult(int op, int tag, int errno) {
-        return ok(op, tag).i32(errno);
-    }
-
-    private void ctlList(RpcRequest.CtlList l) throws IOException {
-        List<ControlRegistry.ControlInfo> all = server.controls().list();
-        RpcWriter w = ok(Rpc.CTL_LIST, l.tag()).i32(all.size());
-        for (ControlRegistry.ControlInfo c : all) w.str(c.name()).i32(c.id()).i32(c.unit()).i32(c.flags()).i32(c.clients()).str(c.owner());
-        send(w.frame());
     }
 
     /**
-     * Connects to a control for this client. A control's name may also be an advertised port of a server that
-     * is not loaded yet (the extension registers the control when it starts): then connecting loads the
-     * server first, as a message to the port would, and connects once it is loaded.
+     * Closes the connection from another thread (watchdog, eviction, shutdown) without waiting: a version-3 client that
+     * still reads is told why (a CLOSING event, given at most a second to leave), then the socket closes, which wakes the
+     * reader, and the reader's thread takes the rest down.
      */
-    private void ctlConnect(RpcRequest.CtlConnect c) {
-        try {
-            synchronized (ctls) {
-                if (ctls.size() >= Rpc.MAX_CONTROLS) {
-                    sendQuietly(ctlResult(Rpc.CTL_CONNECT, c.tag(), Errno.ENOBUFS).i32(0).i32(0).i32(0).frame());
-                    return;
-                }
-            }
-            ControlClient so;
-            try {
-                so = server.controls().connect(c.name(), c.unit(), privileged);
-            } catch (KpiException e) {
-                Port p = e.errno() == Errno.ENOENT ? loader.names().lookup(c.name()) : null;
-                if (p == null) throw e;
-                loader.log().log(6, p.owner().serverName() + ": connect to control " + c.name() + ", loading");
-                loader.load(p.owner().serverName());
-                so = server.controls().connect(c.name(), c.unit(), privileged);
-            }
-            int handle;
-            synchronized (ctls) {
-                if (closed || ctls.size() >= Rpc.MAX_CONTROLS) {
-                    so.close();
-                    sendQuietly(ctlResult(Rpc.CTL_CONNECT, c.tag(), Errno.ENOBUFS).i32(0).i32(0).i32(0).frame());
-                    return;
-                }
-                handle = nextCtl++;
-                ctls.put(handle, so);
-            }
-            ControlAddress a = so.address();
-            sendQuietly(ctlResult(Rpc.CTL_CONNECT, c.tag(), 0).i32(handle).i32(a.id()).i32(a.unit()).frame());
-        } catch (KpiException e) {
-            sendQuietly(ctlResult(Rpc.CTL_CONNECT, c.tag(), e.errno()).i32(0).i32(0).i32(0).frame());
-        } catch (LoaderException e) {
-            sendQuietly(response(Rpc.CTL_CONNECT, c.tag(), e.code(), e.getMessage()));
-        } catch (RuntimeException e) {
-            sendQuietly(response(Rpc.CTL_CONNECT, c.tag(), LoaderError.INTERNAL.code(), e.toString()));
-        }
-    }
-
-    /** Waits for data on its own thread, so the client's other requests go on meanwhile. */
-    private void ctlRecv(RpcRequest.CtlRecv r) {
-        ControlClient so = ctl(r.handle());
-        if (so == null) {
-            sendQuietly(ctlResult(Rpc.CTL_RECV, r.tag(), Errno.EBADF).i32(-1).bytes(new byte[0]).frame());
-            return;
-        }
-        ByteBuffer b = ByteBuffer.allocate(r.max());
-        try {
-            int n = so.receive(b, r.timeoutMillis(), TimeUnit.MILLISECONDS);
-            sendQuietly(ctlResult(Rpc.CTL_RECV, r.tag(), 0).i32(n).bytes(Arrays.copyOf(b.array(), b.position())).frame());
-        } catch (InterruptedException e) {
-            sendQuietly(response(Rpc.CTL_RECV, r.tag(), LoaderError.INTERNAL.code(), "interrupted"));
-        }
-    }
-
-    private void ctlGetopt(RpcRequest.CtlGetopt c) throws IOException {
-        ControlClient so = ctl(c.handle());
-        if (so == null) {
-            send(ctlResult(Rpc.CTL_GETOPT, c.tag(), Errno.EBADF).i32(0).bytes(new byte[0]).frame());
-            return;
-        }
-        byte[] buf = c.size() < 0 ? null : new byte[c.size()];
-        int n = so.getOption(c.option(), buf);
-        if (n < 0) send(ctlResult(Rpc.CTL_GETOPT, c.tag(), -n).i32(0).bytes(new byte[0]).frame());
-        else send(ctlResult(Rpc.CTL_GETOPT, c.tag(), 0).i32(n).bytes(buf == null ? new byte[0] : Arrays.copyOf(buf, Math.min(n, buf.length))).frame());
-    }
-
-    private void unsolicited(int id, byte[] data) {
-        sendQuietly(new RpcWriter(Rpc.EVENT_PORT_MSG, 0).i64(replyPort.id()).i32(id).bytes(data).frame());
-    }
-
-    private static RpcWriter ok(int op, int tag) {
-        return new RpcWriter(op | Rpc.RESPONSE, tag).u16(0);
-    }
-
-    private static ByteBuffer response(int op, int tag, int code, String message) {
-        return new RpcWriter(op | Rpc.RESPONSE, tag).u16(code).str(message).frame();
-    }
-
-    private void send(ByteBuffer b) throws IOException {
-        ch.write(b);
-    }
-
-    private void sendQuietly(ByteBuffer b) {
-        if (closed) return;
-        try {
-            ch.write(b);
-        } catch (IOException e) {
-            close();
-        }
-    }
-
-    void close() {
+    void abort(RpcServer.Closed cause) {
         synchronized (this) {
-            if (closed) return;
-            closed = true;
-            if (logListener != null) loader.log().removeListener(logListener);
-            logListener = null;
+            if (closed || abortCause != null) return;
+            abortCause = cause;
         }
+        Event.Closing closing = version >= 3 ? closing(cause) : null;
+        if (closing == null) {
+            shut();
+            return;
+        }
+        out.event(closing.frame());
+        Thread.ofVirtual().name("kern_loader-closing").start(() -> {
+            out.flush(1_000);
+            shut();
+        });
+    }
+
+    /** What a version-3 client is told before the daemon closes it, or null where it would not read it. */
+    private Event.Closing closing(RpcServer.Closed cause) {
+        return switch (cause) {
+            case SHUTDOWN -> new Event.Closing(LoaderError.SHUTTING_DOWN.code(), "shutting down");
+            case EVICTED -> new Event.Closing(LoaderError.RPC_BUSY.code(), "closed to make room for a new connection (it serves at most "
+                    + limits.maxConnections() + ")");
+            case IDLE -> new Event.Closing(LoaderError.RPC_TIMEOUT.code(), "closed after " + duration(limits.idleTimeoutMillis()) + " idle");
+            case FRAME_TIMEOUT -> new Event.Closing(LoaderError.RPC_TIMEOUT.code(), "closed: a frame not finished within "
+                    + duration(limits.frameTimeoutMillis()));
+            default -> null; // a client that does not read, or is not greeted, or went away
+        };
+    }
+
+    private static String duration(long millis) {
+        return millis % 1000 == 0 ? millis / 1000 + " s" : millis + " ms";
+    }
+
+    private void shut() {
+        out.close();
         try {
-            ch.close();
+            socket.close();
         } catch (IOException ignored) {
             // closing anyway
         }
-        List<ControlClient> open;
-        synchronized (ctls) {
-            open = new ArrayList<>(ctls.values());
-            ctls.clear();
+        synchronized (budget) {
+            budget.notifyAll();
         }
-        for (ControlClient so : open) so.close(); // as a process's control sockets close when it exits
-        if (replyPort != null) loader.names().destroy(replyPort);
-        server.closed(this);
+    }
+
+    /** Takes the connection down: its session ends (controls closed, reply port dead, PORT_DEATH), the server forgets it. */
+    private void close(RpcServer.Closed cause) {
+        synchronized (this) {
+            if (closed) return;
+            closed = true;
+        }
+        out.close();
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+        synchronized (budget) {
+            budget.notifyAll();
+        }
+        if (listener) server.removeListener();
+        if (session != null) session.close();
+        RpcServer.Closed why = abortCause;
+        server.closed(this, why != null ? why : cause);
     }
 }

@@ -6,9 +6,9 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 
 /**
- * Frames over a byte channel (a Unix socket: the JDK's {@code SocketChannel}, or kl_util's JNI one): buffered reads
- * (several small frames per read system call) and whole-frame writes under one lock, so frames from different
- * threads never interleave.
+ * The clients' frames over a byte channel (a Unix socket: the JDK's {@code SocketChannel}, or kl_util's JNI one):
+ * buffered reads (several small frames per read system call) and whole-frame writes under one lock, so frames from
+ * different threads never interleave. (The daemon reads with {@link FrameReader}, which also bounds what it holds.)
  */
 final class FrameChannel implements AutoCloseable {
     private final ByteChannel ch;
@@ -49,17 +49,16 @@ final class FrameChannel implements AutoCloseable {
         return f;
     }
 
+    /** Reads until {@code n} bytes are buffered; the buffer doubles only when what arrived has filled it. */
     private void fill(int n) throws IOException {
         if (in.remaining() >= n) return;
-        if (in.capacity() < n) {
-            ByteBuffer bigger = ByteBuffer.allocate(n);
-            bigger.put(in);
-            in = bigger;
-        } else {
-            in.compact();
-        }
-        // in is in write mode here
+        in.compact(); // write mode from here
         while (in.position() < n) {
+            if (in.position() == in.capacity()) {
+                ByteBuffer bigger = ByteBuffer.allocate(Math.min(n, in.capacity() * 2));
+                bigger.put(in.flip());
+                in = bigger;
+            }
             if (ch.read(in) < 0) throw new EOFException("connection closed inside a frame");
         }
         in.flip();

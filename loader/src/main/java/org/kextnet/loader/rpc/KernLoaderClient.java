@@ -6,7 +6,6 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -31,16 +30,14 @@ import org.kextnet.loader.ServerInfo;
  * matched to responses by tag so several may be outstanding, events (log lines, unsolicited port
  * messages) delivered to listeners on the reader thread. Every wait is bounded by {@link #timeoutMillis}.
  */
-public final class KernLoaderClient implements AutoCloseable, ServerStatus {
-    /** A server's reply to a message: its return code (0 = success), message id and body. */
-    public record Reply(int code, int id, byte[] data) {}
-
+public final class KernLoaderClient implements RpcClient {
     private final FrameChannel ch;
+    private final Hello hello;
     private final int version;
-    private final boolean privileged;
-    private final long replyPort;
-    private final String user;
-    private final Map<Integer, CompletableFuture<ByteBuffer>> pending = new ConcurrentHashMap<>();
+    private final Map<Integer, Pending<?>> pending = new ConcurrentHashMap<>();
+    /** Completes, with why, when the connection ends. */
+    private final CompletableFuture<IOException> ended = new CompletableFuture<>();
+    private volatile boolean closing;
     private final AtomicInteger nextTag = new AtomicInteger(1);
     private volatile Consumer<LogHub.Line> logListener = l -> {};
     private volatile PortListener portListener = (p, id, d) -> {};
@@ -53,12 +50,21 @@ public final class KernLoaderClient implements AutoCloseable, ServerStatus {
         void message(long replyPort, int id, byte[] data);
     }
 
-    private KernLoaderClient(FrameChannel ch, int version, boolean privileged, long replyPort, String user) {
+    /** A request sent and its response to come, decoded on the reader thread. */
+    private record Pending<R>(Request<R> request, CompletableFuture<Response<R>> future) {
+        void complete(ByteBuffer body, int version) {
+            try {
+                future.complete(Response.decode(request, body, version));
+            } catch (RpcFormatException e) {
+                future.completeExceptionally(new IOException("bad response to " + request.op().word() + " from kern_loader: " + e.getMessage()));
+            }
+        }
+    }
+
+    private KernLoaderClient(FrameChannel ch, Hello hello) {
         this.ch = ch;
-        this.version = version;
-        this.privileged = privileged;
-        this.replyPort = replyPort;
-        this.user = user;
+        this.hello = hello;
+        this.version = hello.version();
         Thread.ofPlatform().name("kern_loader-client").daemon().start(this::readLoop);
     }
 
@@ -73,8 +79,7 @@ public final class KernLoaderClient implements AutoCloseable, ServerStatus {
         try {
             sc.connect(UnixDomainSocketAddress.of(socket));
             FrameChannel ch = new FrameChannel(sc);
-            Hello h = Hello.exchange(ch, clientVersion, socket);
-            return new KernLoaderClient(ch, h.version(), h.privileged(), h.replyPort(), h.user());
+            return new KernLoaderClient(ch, Hello.exchange(ch, clientVersion, socket));
         } catch (IOException | LoaderException | RuntimeException e) {
             sc.close();
             throw e;
@@ -84,74 +89,99 @@ public final class KernLoaderClient implements AutoCloseable, ServerStatus {
     /** The protocol version agreed with the daemon. */
     public int version() { return version; }
     /** Whether the daemon considers this client privileged (its peer credentials). */
-    public boolean privileged() { return privileged; }
+    public boolean privileged() { return hello.privileged(); }
     /** This client's reply port id. */
-    public long replyPort() { return replyPort; }
+    public long replyPort() { return hello.replyPort(); }
     /** The user name the daemon saw. */
-    public String user() { return user; }
+    public String user() { return hello.user(); }
+    /** The daemon's pid (protocol 3; 0 from an older daemon). */
+    public long pid() { return hello.pid(); }
+    /** The daemon as messages name it: "kern_loader (pid 1234, /run/kextnet/kern_loader.sock)". */
+    public String daemon() { return hello.daemon(); }
+
+    /**
+     * Completes when the connection ends, with why: the daemon's own reason if it gave one (it is shutting down, the
+     * connection was idle...), else that it was lost without notice (the daemon killed, or gone). Never completes
+     * exceptionally.
+     */
+    public CompletableFuture<IOException> ended() { return ended; }
+
+    /** Why the connection ended, or null while it is open (and after this client's own {@link #close}). */
+    public IOException lost() {
+        IOException f = failure;
+        return closing ? null : f;
+    }
 
     public void timeoutMillis(long t) { this.timeoutMillis = t; }
     public void onLog(Consumer<LogHub.Line> l) { this.logListener = l; }
     public void onPortMessage(PortListener l) { this.portListener = l; }
 
     private void readLoop() {
+        Parts parts = new Parts();
+        Event.Closing said = null;
         try {
             while (true) {
                 ByteBuffer f = ch.readFrame();
                 if (f == null) break;
                 int op = f.get() & 0xff;
                 int tag = f.getInt();
-                ByteBuffer body = f.slice().asReadOnlyBuffer();
-                if (op == Rpc.EVENT_LOG) {
-                    RpcReader r = new RpcReader(body);
-                    int level = r.u8();
-                    long millis = r.i64();
-                    logListener.accept(new LogHub.Line(millis, level, r.str()));
-                } else if (op == Rpc.EVENT_PORT_MSG) {
-                    RpcReader r = new RpcReader(body);
-                    portListener.message(r.i64(), r.i32(), r.bytes());
+                if (op == Rpc.PART) {
+                    parts.add(tag, f);
+                } else if (tag == 0 && op >= Rpc.EVENT_LOG) {
+                    switch (Event.decode(op, f)) {
+                        case Event.Log l -> logListener.accept(new LogHub.Line(l.millis(), l.level(), l.text()));
+                        case Event.PortMessage m -> portListener.message(m.replyPort(), m.id(), m.data());
+                        case Event.Closing c -> said = c;
+                        case null -> { } // an event a newer daemon sends
+                    }
                 } else {
-                    CompletableFuture<ByteBuffer> p = pending.remove(tag);
-                    ByteBuffer copy = ByteBuffer.allocate(body.remaining()).put(body).flip();
-                    if (p != null) p.complete(copy);
+                    ByteBuffer body = parts.complete(tag, f);
+                    Pending<?> p = pending.remove(tag);
+                    if (p != null) p.complete(body, version);
                 }
             }
-            failure = new IOException("kern_loader closed the connection");
+            failure = said != null ? new IOException(daemon() + ": " + said.reason())
+                    : new IOException("lost " + daemon() + ": the connection ended without notice");
         } catch (IOException e) {
-            failure = e;
+            failure = closing ? new IOException("closed") : said != null ? new IOException(daemon() + ": " + said.reason())
+                    : new IOException("lost " + daemon() + ": " + e.getMessage(), e);
         } catch (RpcFormatException e) {
-            failure = new IOException("bad frame from kern_loader: " + e.getMessage());
+            failure = new IOException("bad frame from " + daemon() + ": " + e.getMessage());
         } finally {
             IOException f = failure != null ? failure : new IOException("closed");
-            for (CompletableFuture<ByteBuffer> p : pending.values()) p.completeExceptionally(f);
+            failure = f;
+            for (Pending<?> p : pending.values()) p.future().completeExceptionally(f);
             pending.clear();
+            ended.complete(f);
         }
     }
 
-    private CompletableFuture<ByteBuffer> submit(RpcRequest q) throws IOException {
-        CompletableFuture<ByteBuffer> f = new CompletableFuture<>();
-        pending.put(q.tag(), f);
+    /** Sends {@code request}; the future completes with its response. */
+    public <R> CompletableFuture<Response<R>> submit(Request<R> request) throws IOException {
+        int tag = nextTag.getAndIncrement();
+        Pending<R> p = new Pending<>(request, new CompletableFuture<>());
+        pending.put(tag, p);
         if (failure != null) {
-            pending.remove(q.tag());
+            pending.remove(tag);
             throw failure;
         }
-        ch.write(RpcRequest.encode(q));
-        return f;
+        ch.write(request.frame(tag));
+        return p.future();
     }
 
-    /** Sends a request and waits for its response; throws on a non-zero status. */
-    private RpcReader call(RpcRequest q) throws IOException, LoaderException {
-        return await(submit(q));
+    /** Sends a request and waits (at most {@link #timeoutMillis}) for its result. */
+    @Override public <R> R call(Request<R> request) throws IOException, LoaderException {
+        return await(submit(request), timeoutMillis).get();
     }
 
-    private RpcReader await(CompletableFuture<ByteBuffer> f) throws IOException, LoaderException {
+    /** Waits for a response from {@link #submit}. */
+    public <R> Response<R> await(CompletableFuture<Response<R>> f) throws IOException {
         return await(f, timeoutMillis);
     }
 
-    private RpcReader await(CompletableFuture<ByteBuffer> f, long timeoutMillis) throws IOException, LoaderException {
-        ByteBuffer b;
+    private static <R> Response<R> await(CompletableFuture<Response<R>> f, long timeoutMillis) throws IOException {
         try {
-            b = f.get(timeoutMillis, TimeUnit.MILLISECONDS);
+            return f.get(timeoutMillis, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
         } catch (TimeoutException e) {
@@ -160,78 +190,59 @@ public final class KernLoaderClient implements AutoCloseable, ServerStatus {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted");
         }
-        return RpcReader.response(b);
     }
-
-    private int tag() { return nextTag.getAndIncrement(); }
 
     /** {@code kern_loader_ping}: answered after everything sent before it. */
-    public void ping() throws IOException, LoaderException { call(new RpcRequest.Ping(tag())); }
+    public void ping() throws IOException, LoaderException { call(new Request.Ping()); }
 
-    @Override public List<ServerInfo> list() throws IOException, LoaderException {
-        return InfoCodec.readList(call(new RpcRequest.ListServers(tag())));
-    }
-
-    @Override public ServerInfo info(String name) throws IOException, LoaderException {
-        return InfoCodec.read(call(new RpcRequest.Info(tag(), name)));
-    }
-
-    /** Adds the server of a script (path as the daemon sees it: make it absolute). */
+    /** Adds the server of a script (path as the daemon sees it: made absolute). */
     public ServerInfo add(Path script) throws IOException, LoaderException {
-        return InfoCodec.read(call(new RpcRequest.Add(tag(), script.toAbsolutePath().toString())));
+        return call(new Request.Add(script.toAbsolutePath().toString()));
     }
 
-    public void delete(String name) throws IOException, LoaderException { call(new RpcRequest.Delete(tag(), name)); }
-    public void load(String name) throws IOException, LoaderException { call(new RpcRequest.Load(tag(), name)); }
-    public void unload(String name) throws IOException, LoaderException { call(new RpcRequest.Unload(tag(), name)); }
+    public void delete(String name) throws IOException, LoaderException { call(new Request.Delete(name)); }
+    public void load(String name) throws IOException, LoaderException { call(new Request.Load(name)); }
+    public void unload(String name) throws IOException, LoaderException { call(new Request.Unload(name)); }
 
     /** {@code kern_loader_abort}: the errors met while taking servers down, as (code, message). */
     public List<LoaderException> abort(boolean restart) throws IOException, LoaderException {
-        RpcReader r = call(new RpcRequest.Abort(tag(), restart));
-        int n = r.count32(4);
-        List<LoaderException> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) out.add(new LoaderException(r.u16(), r.str(), null));
-        return out;
+        return call(new Request.Abort(restart));
     }
 
     /** Subscribes to (or leaves) kern_loader's log ({@code kern_loader_status_port}); lines go to {@link #onLog}. */
-    public void log(boolean on) throws IOException, LoaderException { call(new RpcRequest.Log(tag(), on)); }
+    public void log(boolean on) throws IOException, LoaderException { call(new Request.Log(on)); }
 
     /** Looks up an advertised port; 123 if there is none. */
     public long lookup(String name) throws IOException, LoaderException {
-        return call(new RpcRequest.Lookup(tag(), name)).i64();
+        return call(new Request.Lookup(name));
     }
 
     /** Sends a message and waits for the server's reply. */
-    public Reply send(long port, int id, byte[] data) throws IOException, LoaderException {
-        return reply(sendAsync(port, id, data));
+    public Request.Reply send(long port, int id, byte[] data) throws IOException, LoaderException {
+        return call(new Request.Send(port, id, Rpc.SEND_WANTS_REPLY, data));
     }
 
-    /** Sends a message; the future completes with the response frame (see {@link #reply}). */
-    public CompletableFuture<ByteBuffer> sendAsync(long port, int id, byte[] data) throws IOException {
-        return submit(new RpcRequest.Send(tag(), port, id, Rpc.SEND_WANTS_REPLY, data));
+    /** Sends a message; the future completes with the server's reply (see {@link #reply}). */
+    public CompletableFuture<Response<Request.Reply>> sendAsync(long port, int id, byte[] data) throws IOException {
+        return submit(new Request.Send(port, id, Rpc.SEND_WANTS_REPLY, data));
     }
 
-    /** Decodes a response from {@link #sendAsync}, waiting for it. */
-    public Reply reply(CompletableFuture<ByteBuffer> f) throws IOException, LoaderException {
-        RpcReader r = await(f);
-        return new Reply(r.i32(), r.i32(), r.bytes());
+    /** The reply from {@link #sendAsync}, waiting for it. */
+    public Request.Reply reply(CompletableFuture<Response<Request.Reply>> f) throws IOException, LoaderException {
+        return await(f).get();
     }
 
     /** Sends without wanting a reply; returns once the daemon has queued or delivered it. */
     public void post(long port, int id, byte[] data) throws IOException, LoaderException {
-        call(new RpcRequest.Send(tag(), port, id, 0, data));
+        call(new Request.Send(port, id, 0, data));
     }
 
     /** Runs a kernel admin command and returns its output; 124 with the problem if it fails. */
     public String admin(String line) throws IOException, LoaderException {
-        return call(new RpcRequest.Admin(tag(), line)).str();
+        return call(new Request.Admin(line));
     }
 
     // ---- kernel controls (protocol 2) ----
-
-    /** A registered kernel control, as {@link #controls()} lists it. */
-    public record ControlInfo(String name, int id, int unit, int flags, int clients, String owner) {}
 
     private void needs(int v, String what) throws LoaderException {
         if (version < v)
@@ -239,13 +250,9 @@ public final class KernLoaderClient implements AutoCloseable, ServerStatus {
     }
 
     /** The kernel's registered controls: name, id, unit, flags, connected clients, owning extension. */
-    public List<ControlInfo> controls() throws IOException, LoaderException {
+    public List<Request.ControlInfo> controls() throws IOException, LoaderException {
         needs(2, "ctl list");
-        RpcReader r = call(new RpcRequest.CtlList(tag()));
-        int n = r.count32(20);
-        List<ControlInfo> out = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) out.add(new ControlInfo(r.str(), r.i32(), r.i32(), r.i32(), r.i32(), r.str()));
-        return out;
+        return call(new Request.CtlList());
     }
 
     /**
@@ -260,10 +267,9 @@ public final class KernLoaderClient implements AutoCloseable, ServerStatus {
      */
     public RemoteControl connectControl(String name, int unit) throws IOException, LoaderException, KpiException {
         needs(2, "ctl connect");
-        RpcReader r = call(new RpcRequest.CtlConnect(tag(), name, unit));
-        int errno = r.i32(), handle = r.i32(), id = r.i32(), u = r.i32();
-        if (errno != 0) throw new KpiException(errno, "connect to control " + name);
-        return new RemoteControl(name, handle, new ControlAddress(id, u));
+        Request.Connected c = call(new Request.CtlConnect(name, unit));
+        if (c.errno() != 0) throw new KpiException(c.errno(), "connect to control " + name);
+        return new RemoteControl(name, c.handle(), new ControlAddress(c.id(), c.unit()));
     }
 
     /**
@@ -290,7 +296,7 @@ public final class KernLoaderClient implements AutoCloseable, ServerStatus {
         @Override public int send(ByteBuffer data, int flags) {
             byte[] b = new byte[data.remaining()];
             data.duplicate().get(b);
-            int errno = errnoOf(new RpcRequest.CtlSend(tag(), handle, flags, b));
+            int errno = errnoOf(new Request.CtlSend(handle, flags, b));
             if (errno == 0) data.position(data.limit());
             return errno;
         }
@@ -298,30 +304,26 @@ public final class KernLoaderClient implements AutoCloseable, ServerStatus {
         @Override public int receive(ByteBuffer dst, long timeout, TimeUnit unit) {
             long millis = Math.min(unit.toMillis(timeout), Rpc.MAX_CTL_WAIT_MILLIS);
             try {
-                RpcReader r = await(submit(new RpcRequest.CtlRecv(tag(), handle, Math.min(dst.remaining(), Rpc.MAX_CTL_BUFFER), (int) millis)),
-                        millis + timeoutMillis);
-                int errno = r.i32(), n = r.i32();
-                byte[] data = r.bytes();
-                if (errno != 0) return -1;
-                dst.put(data);
-                return n;
+                Request.CtlRecv q = new Request.CtlRecv(handle, Math.min(dst.remaining(), Rpc.MAX_CTL_BUFFER), (int) millis);
+                Request.Received r = await(submit(q), millis + timeoutMillis).get();
+                if (r.errno() != 0) return -1;
+                dst.put(r.data());
+                return r.result();
             } catch (IOException | LoaderException e) {
                 return -1;
             }
         }
 
         @Override public int setOption(int option, byte[] value) {
-            return errnoOf(new RpcRequest.CtlSetopt(tag(), handle, option, value));
+            return errnoOf(new Request.CtlSetopt(handle, option, value));
         }
 
         @Override public int getOption(int option, byte[] buffer) {
             try {
-                RpcReader r = call(new RpcRequest.CtlGetopt(tag(), handle, option, buffer == null ? -1 : Math.min(buffer.length, Rpc.MAX_CTL_BUFFER)));
-                int errno = r.i32(), n = r.i32();
-                byte[] data = r.bytes();
-                if (errno != 0) return -errno;
-                if (buffer != null) System.arraycopy(data, 0, buffer, 0, Math.min(data.length, buffer.length));
-                return n;
+                Request.OptionValue v = call(new Request.CtlGetopt(handle, option, buffer == null ? -1 : Math.min(buffer.length, Rpc.MAX_CTL_BUFFER)));
+                if (v.errno() != 0) return -v.errno();
+                if (buffer != null) System.arraycopy(v.value(), 0, buffer, 0, Math.min(v.value().length, buffer.length));
+                return v.length();
             } catch (IOException | LoaderException e) {
                 return -Errno.ENOTCONN;
             }
@@ -332,7 +334,7 @@ public final class KernLoaderClient implements AutoCloseable, ServerStatus {
         @Override public void close() {
             if (!open) return;
             try {
-                call(new RpcRequest.CtlClose(tag(), handle)); // the control's disconnect has run when this returns
+                call(new Request.CtlClose(handle)); // the control's disconnect has run when this returns
             } catch (IOException | LoaderException e) {
                 // the daemon closes it with this client's connection anyway
             } finally {
@@ -340,10 +342,10 @@ public final class KernLoaderClient implements AutoCloseable, ServerStatus {
             }
         }
 
-        private int errnoOf(RpcRequest q) {
+        private int errnoOf(Request<Integer> q) {
             if (!open) return Errno.ENOTCONN;
             try {
-                return call(q).i32();
+                return call(q);
             } catch (IOException | LoaderException e) {
                 return Errno.ENOTCONN;
             }
@@ -354,6 +356,7 @@ public final class KernLoaderClient implements AutoCloseable, ServerStatus {
 
     /** Closes the connection; the (daemon) reader thread ends on its own, pending requests fail. */
     @Override public void close() throws IOException {
+        closing = true;
         ch.close();
     }
 }

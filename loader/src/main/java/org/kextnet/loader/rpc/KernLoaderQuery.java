@@ -3,19 +3,17 @@ package org.kextnet.loader.rpc;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
-import java.util.List;
 
 import org.kextnet.loader.LoaderException;
-import org.kextnet.loader.ServerInfo;
 
 /**
- * A synchronous client for kern_loader's read-only requests (LIST, INFO): one request at a time on the caller's
- * thread, over any connected byte channel, with no reader thread, futures or lambdas. {@code kl_util -s} and
- * {@code -k} use it, so that the command in a fresh JVM runs little beyond its own request (docs/benchmarks.md,
- * "kern_loader"). {@link KernLoaderClient} is the full client: concurrent requests, log and port events, time-outs.
- * This one waits for each answer as long as the daemon takes, as the original kl_util did.
+ * A synchronous client of kern_loader: one request at a time on the caller's thread, over any connected byte
+ * channel, with no reader thread, futures or lambdas. {@code kl_util -s} and {@code -k} use it, so that the command
+ * in a fresh JVM runs little beyond its own request (docs/benchmarks.md, "kern_loader"). {@link KernLoaderClient} is
+ * the full client: concurrent requests, log and port events, time-outs. This one skips events and waits for each
+ * answer as long as the daemon takes, as the original kl_util did.
  */
-public final class KernLoaderQuery implements AutoCloseable, ServerStatus {
+public final class KernLoaderQuery implements RpcClient {
     private final FrameChannel ch;
     private final Hello hello;
     /** The tag of the last request. */
@@ -43,28 +41,35 @@ public final class KernLoaderQuery implements AutoCloseable, ServerStatus {
     /** The protocol version agreed with the daemon. */
     public int version() { return hello.version(); }
 
-    @Override public List<ServerInfo> list() throws IOException, LoaderException {
-        return InfoCodec.readList(call(Rpc.LIST, request(Rpc.LIST)));
+    /** Sends the request and reads frames until its response (parts put together); events and anything else are skipped. */
+    @Override public <R> R call(Request<R> request) throws IOException, LoaderException {
+        try {
+            return exchange(request);
+        } catch (IOException e) {
+            String m = e.getMessage();
+            throw m != null && m.contains(hello.daemon()) ? e : new IOException("lost " + hello.daemon() + ": " + m, e);
+        }
     }
 
-    @Override public ServerInfo info(String name) throws IOException, LoaderException {
-        return InfoCodec.read(call(Rpc.INFO, request(Rpc.INFO).str(name)));
-    }
-
-    /** A new request frame with the next tag. */
-    private RpcWriter request(int op) {
-        return new RpcWriter(op, ++tag);
-    }
-
-    /** Sends the request just built by {@link #request} and reads frames until its response. */
-    private RpcReader call(int op, RpcWriter request) throws IOException, LoaderException {
-        ch.write(request.frame());
+    private <R> R exchange(Request<R> request) throws IOException, LoaderException {
+        int t = ++tag;
+        int op = request.op().code() | Rpc.RESPONSE;
+        ch.write(request.frame(t));
+        Parts parts = null;
+        String said = null;
         while (true) {
             ByteBuffer f = ch.readFrame();
-            if (f == null) throw new IOException("kern_loader closed the connection");
+            if (f == null) throw new IOException(said != null ? hello.daemon() + ": " + said : "lost " + hello.daemon() + ": the connection ended without notice");
             int rop = f.get() & 0xff;
-            // Events (this client subscribes to none) and anything not answering this request are skipped.
-            if (f.getInt() == tag && rop == (op | Rpc.RESPONSE)) return RpcReader.response(f);
+            int rtag = f.getInt();
+            if (rop == Rpc.PART && rtag == t) {
+                if (parts == null) parts = new Parts();
+                parts.add(t, f);
+            } else if (rop == Rpc.EVENT_CLOSING && rtag == 0) {
+                if (Event.decode(rop, f) instanceof Event.Closing c) said = c.reason();
+            } else if (rtag == t && rop == op) {
+                return Response.decode(request, parts == null ? f : parts.complete(t, f), hello.version()).get();
+            }
         }
     }
 

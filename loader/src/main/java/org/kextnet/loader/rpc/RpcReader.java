@@ -6,8 +6,6 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
-import org.kextnet.loader.LoaderException;
-
 /**
  * Reads the RPC's fields from a frame body; any shortfall or bad encoding is an {@link RpcFormatException}.
  * It decodes from a byte array with plain arithmetic rather than through {@code ByteBuffer}'s accessors: in a
@@ -18,6 +16,8 @@ public final class RpcReader {
     private final byte[] a;
     private int p;
     private final int end;
+    /** The protocol version of the connection the frame came on (what {@link #text} reads depends on it). */
+    private int version = Rpc.VERSION;
 
     /** Reads the bytes from {@code b}'s position to its limit; {@code b}'s own position does not move. */
     public RpcReader(ByteBuffer b) {
@@ -31,17 +31,6 @@ public final class RpcReader {
             p = 0;
             end = a.length;
         }
-    }
-
-    /**
-     * A response body: its {@code u16 status}, and the result after it if that is 0.
-     * @throws LoaderException the status with the daemon's message, if it is not 0
-     */
-    static RpcReader response(ByteBuffer body) throws LoaderException {
-        RpcReader r = new RpcReader(body);
-        int status = r.u16();
-        if (status != 0) throw new LoaderException(status, r.str(), null);
-        return r;
     }
 
     public int u8() throws RpcFormatException { need(1); return a[p++] & 0xff; }
@@ -58,6 +47,20 @@ public final class RpcReader {
         int v = a[p] << 24 | (a[p + 1] & 0xff) << 16 | (a[p + 2] & 0xff) << 8 | a[p + 3] & 0xff;
         p += 4;
         return v;
+    }
+
+    /** An {@code i32} that must lie in {@code min..max}; {@code what} names it in the error. */
+    public int i32(int min, int max, String what) throws RpcFormatException {
+        int v = i32();
+        if (v < min || v > max) throw new RpcFormatException(what + " " + v + " out of range " + min + ".." + max);
+        return v;
+    }
+
+    /** A {@code u8} that must be 0 or 1. */
+    public boolean bool() throws RpcFormatException {
+        int v = u8();
+        if (v > 1) throw new RpcFormatException("boolean " + v);
+        return v == 1;
     }
 
     public long i64() throws RpcFormatException {
@@ -96,6 +99,23 @@ public final class RpcReader {
         } catch (CharacterCodingException e) {
             throw new RpcFormatException("string is not UTF-8");
         }
+    }
+
+    /** For a connection that agreed on {@code v}. */
+    public RpcReader version(int v) {
+        version = v;
+        return this;
+    }
+
+    /** Text as {@link RpcWriter#text} writes it for this reader's version. */
+    public String text() throws RpcFormatException {
+        if (version < 3) return str();
+        int n = i32();
+        if (n < 0) throw new RpcFormatException("negative length");
+        need(n);
+        int s = p;
+        p += n;
+        return utf8(s, n);
     }
 
     public byte[] bytes() throws RpcFormatException {

@@ -8,6 +8,8 @@ import java.util.Arrays;
 public final class RpcWriter {
     private byte[] a = new byte[64];
     private int n = 4; // room for the length
+    /** The protocol version of the connection the frame is for (what {@link #text} writes depends on it). */
+    private int version = Rpc.VERSION;
 
     /** Starts a frame with {@code op} and {@code tag}. */
     public RpcWriter(int op, int tag) {
@@ -44,11 +46,34 @@ public final class RpcWriter {
         return this;
     }
 
+    /** For a connection that agreed on {@code v}. */
+    public RpcWriter version(int v) {
+        version = v;
+        return this;
+    }
+
+    /**
+     * Text of any length: from protocol 3 {@code u32} length + UTF-8; before it a {@code str}, cut at
+     * {@link Rpc#MAX_STRING} bytes as protocols 1 and 2 carry it.
+     */
+    public RpcWriter text(String s) {
+        if (version < 3) return str(s);
+        return bytes((s == null ? "" : s).getBytes(StandardCharsets.UTF_8));
+    }
+
     public RpcWriter bytes(byte[] b) {
         i32(b.length);
         room(b.length);
         System.arraycopy(b, 0, a, n, b.length);
         n += b.length;
+        return this;
+    }
+
+    /** Bytes as they are, from {@code b[from..from+n)} (a part of another frame). */
+    RpcWriter raw(ByteBuffer b, int from, int n) {
+        room(n);
+        b.get(from, a, this.n, n);
+        this.n += n;
         return this;
     }
 

@@ -10,6 +10,7 @@ import org.kextnet.loader.TestJarsAccess;
 import org.kextnet.loader.rpc.AdminCommands;
 import org.kextnet.loader.rpc.KernLoaderClient;
 import org.kextnet.loader.rpc.PeerPolicy;
+import org.kextnet.loader.rpc.Request;
 import org.kextnet.loader.rpc.RpcServer;
 
 /**
@@ -39,7 +40,7 @@ public final class LoaderBench {
                 Histogram coldH = new Histogram(3_600_000_000L, 3);
                 for (int i = 0; i < cold; i++) {
                     t0 = System.nanoTime();
-                    KernLoaderClient.Reply r = c.send(port, i, body); // Allocated -> demand load -> reply
+                    Request.Reply r = c.send(port, i, body); // Allocated -> demand load -> reply
                     coldH.recordValue((System.nanoTime() - t0) / 1000);
                     if (r.code() != 0 || r.id() != i) throw new IllegalStateException("bad reply " + r);
                     c.unload("echo");

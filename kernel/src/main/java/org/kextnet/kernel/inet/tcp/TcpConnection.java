@@ -323,7 +323,8 @@ public final class TcpConnection {
             n = src.hasArray() ? snd.write(src.array(), src.arrayOffset() + src.position(), src.remaining())
                     : snd.write(MemorySegment.ofBuffer(src), 0, src.remaining());
             src.position(src.position() + n);
-            if (src.hasRemaining()) writeWanted = true;
+            // A short write, or a probe of a full buffer (the filtered path asks with an empty one), wants WRITABLE.
+            if (src.hasRemaining() || snd.space() == 0) writeWanted = true;
             if (urgent && n > 0) {
                 sndUp = sndBufSeq + snd.length();
                 urgentMode = true;

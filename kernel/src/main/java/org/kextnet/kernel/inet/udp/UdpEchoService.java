@@ -1,19 +1,22 @@
 package org.kextnet.kernel.inet.udp;
 
-import java.lang.foreign.MemorySegment;
-
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.PacketContext;
+import org.kextnet.kernel.net.Scratch;
+import org.kextnet.kernel.socket.DatagramQueue;
 import org.kextnet.kernel.socket.SocketError;
 import org.kextnet.kernel.stat.Stat;
-import org.kextnet.kernel.wire.Bytes;
-import org.kextnet.kernel.wire.Ipv4;
-import org.kextnet.kernel.wire.Udp;
 
 /**
- * The echo service (RFC 862) on UDP port 7, answered in the kernel: each datagram is turned around in
- * its own buffer on the input thread (addresses and ports swapped; the UDP checksum is unchanged by the
- * swap), so echoing allocates and copies nothing.
+ * The echo service (RFC 862) on UDP, port 7 by default: an ordinary socket, so socket filters see every
+ * datagram it receives and sends. It is served on the packet thread that queued the datagrams (the socket's
+ * {@link UdpSocket#setReadUpcall read upcall}, as an xnu kernel service sits on {@code sock_upcall}): each is
+ * taken as a packet buffer and sent back in the same buffer, the headers rebuilt in its headroom, so echoing
+ * copies no payload and hands nothing to another thread.
+ *
+ * <p>It never answers a datagram to a broadcast or multicast address (that would make it an amplifier), nor
+ * one "from" a small service's port or its own (two echo services, or echo and chargen, would answer each other
+ * for ever: inetd's {@code check_loop}); those are counted in {@link Stat#UDP_ECHO_REFUSED} and dropped.
  */
 public final class UdpEchoService implements AutoCloseable {
     public static final int PORT = 7;
@@ -27,46 +30,41 @@ public final class UdpEchoService implements AutoCloseable {
     /** Starts the service on {@code port}. */
     public static UdpEchoService start(UdpLayer udp, int port) throws SocketError {
         UdpSocket so = udp.open();
-        so.setUpcall(UdpEchoService::reflect);
-        so.bind(0, port);
+        so.setReadUpcall(UdpEchoService::drain);
+        try {
+            so.bind(0, port);
+        } catch (SocketError e) {
+            so.close();
+            throw e;
+        }
         return new UdpEchoService(so);
     }
 
-    private static void reflect(PacketContext ctx, UdpSocket so, Packet m, int hl) {
-        if ((m.flags() & (Packet.F_BROADCAST | Packet.F_MULTICAST)) != 0) {
-            m.free(); // never echo to a broadcast: that is an amplifier
-            return;
+    /** Each thread's sender of the datagram it echoes (address, port, flags), so that echoing allocates nothing. */
+    private static final Scratch<int[]> FROM = Scratch.of(() -> new int[3]);
+
+    /** Echoes every datagram waiting. */
+    private static void drain(PacketContext ctx, UdpSocket so) {
+        int[] from = ctx.scratch(FROM);
+        while (true) {
+            Packet m;
+            try {
+                m = so.receivePacket(from);
+            } catch (SocketError e) {
+                return; // closed, or an ICMP error about an echo we sent (nobody to tell): nothing to answer
+            }
+            if (m == null) return;
+            int port = from[1];
+            if ((from[2] & (DatagramQueue.MSG_BCAST | DatagramQueue.MSG_MCAST)) != 0
+                    || isServicePort(port) || port == so.localPort()) {
+                ctx.stats().inc(Stat.UDP_ECHO_REFUSED);
+                m.free();
+                continue;
+            }
+            m.setFlags(0);
+            m.setCsumFlags(0);
+            so.send(ctx, m, from[0], port); // an error (no route, no buffer) is counted where it happened
         }
-        MemorySegment s = m.segment();
-        int ip = m.offset();
-        int u = ip + hl;
-        int src = Ipv4.src(s, ip), dst = Ipv4.dst(s, ip);
-        int sport = Udp.srcPort(s, u), dport = Udp.dstPort(s, u);
-        if (isServicePort(sport) || sport == so.localPort()) {
-            // A datagram "from" another small service is a spoofed loop (echo <-> echo, echo <-> chargen): inetd's check_loop.
-            ctx.stats().inc(Stat.UDP_ECHO_REFUSED);
-            m.free();
-            return;
-        }
-        if (hl > Ipv4.MIN_HEADER) {
-            // Drop the options: the reply gets a plain header in front of the same datagram.
-            MemorySegment.copy(s, ip, s, ip + hl - Ipv4.MIN_HEADER, Ipv4.MIN_HEADER);
-            m.adj(hl - Ipv4.MIN_HEADER);
-            ip = m.offset();
-            s.set(java.lang.foreign.ValueLayout.JAVA_BYTE, ip, (byte) 0x45);
-            Ipv4.setTotalLength(s, ip, m.length());
-        }
-        Ipv4.setSrc(s, ip, dst);
-        Ipv4.setDst(s, ip, src);
-        Ipv4.setTtl(s, ip, Ipv4.DEFAULT_TTL);
-        Ipv4.setFrag(s, ip, 0);
-        Ipv4.fillChecksum(s, ip);
-        s.set(Bytes.U16, ip + Ipv4.MIN_HEADER + Udp.SRC_PORT, (short) dport);
-        s.set(Bytes.U16, ip + Ipv4.MIN_HEADER + Udp.DST_PORT, (short) sport);
-        m.setFlags(0);
-        m.setCsumFlags(0);
-        ctx.stats().inc(Stat.UDP_OUT);
-        so.layer().ip.output().outputPacket(ctx, m);
     }
 
     /** Port 0 and the answering small services (echo, discard, daytime, chargen, time). */
@@ -75,6 +73,9 @@ public final class UdpEchoService implements AutoCloseable {
     }
 
     public int port() { return socket.localPort(); }
+
+    /** The service's socket (for listings and tests). */
+    public UdpSocket socket() { return socket; }
 
     @Override public void close() { socket.close(); }
 }

@@ -6,6 +6,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.PacketContext;
+import org.kextnet.kernel.net.Scratch;
 import org.kextnet.kernel.socket.DatagramQueue;
 import org.kextnet.kernel.socket.KernelSocket;
 import org.kextnet.kernel.socket.SocketError;
@@ -25,8 +26,11 @@ import org.kextnet.kpi.socket.SocketConstants;
  * ones are dropped and counted. Blocking calls park, so virtual threads may use them freely. Thread-safe.
  *
  * <p>Filters see received data in {@code dataIn} on the receiving packet thread, before it is queued, and
- * data sent in {@code dataOut} on the sending thread. Sockets with an upcall (in-kernel services such as the
- * echo service) get their datagrams whole and unfiltered.
+ * data sent in {@code dataOut} on the sending thread. An in-kernel service (the echo service) is an ordinary
+ * socket with a {@link #setReadUpcall read upcall} (xnu's {@code sock_upcall}): told on the packet thread that
+ * datagrams wait, it takes them as packet buffers ({@link #receivePacket}, {@code sock_receivembuf}) and sends
+ * with {@link #send(PacketContext, Packet, int, int)} ({@code sock_sendmbuf}), so filters see its traffic both
+ * ways. The raw {@link #setUpcall upcall} bypasses all of that; it is a sink for tests and benchmarks.
  */
 public final class UdpSocket extends KernelSocket {
     /** Datagrams a socket queues before it drops (about SO_RCVBUF). */
@@ -43,6 +47,21 @@ public final class UdpSocket extends KernelSocket {
     private volatile int remoteAddress;
     private volatile int remotePort;          // 0 while unconnected
     private volatile UdpUpcall upcall;
+    private volatile ReadUpcall readUpcall;
+
+    /** xnu's {@code sock_upcall}: called after datagrams were queued for the socket. */
+    @FunctionalInterface
+    public interface ReadUpcall {
+        /**
+         * Datagrams wait in {@code socket}'s queue (after the data-in filters): take them with
+         * {@link UdpSocket#receivePacket}. Runs on the thread that queued them (a packet thread, or a filter's
+         * re-injecting thread) with no lock held; {@code ctx} is that thread's, for sends made from here.
+         */
+        void readable(PacketContext ctx, UdpSocket socket);
+    }
+
+    /** The destination of a {@link #send(PacketContext, Packet, int, int)}: one reusable address per thread. */
+    private static final Scratch<SockAddr.Inet4SockAddr> DESTINATION = Scratch.of(() -> new SockAddr.Inet4SockAddr(0, 0));
 
     UdpSocket(SocketFilters registry, UdpLayer udp) {
         super(registry, ProtocolFamily.PF_INET, SocketConstants.SOCK_DGRAM, SocketConstants.IPPROTO_UDP);
@@ -73,8 +92,14 @@ public final class UdpSocket extends KernelSocket {
         return this;
     }
 
-    /** Installs an upcall that gets each datagram on the input thread instead of the queue (kernel services). */
+    /**
+     * Installs a raw upcall that gets each datagram whole (IP header included) on the input thread, instead of
+     * the filters and the queue: a sink for tests and benchmarks. Services use {@link #setReadUpcall}.
+     */
     public void setUpcall(UdpUpcall upcall) { this.upcall = upcall; }
+
+    /** Installs (or, with null, removes) the upcall told when datagrams were queued. */
+    public void setReadUpcall(ReadUpcall upcall) { this.readUpcall = upcall; }
 
     /** Sets how many datagrams may wait; excess ones are dropped. */
     public void setQueueLimit(int limit) { queue.setLimit(limit); }
@@ -112,17 +137,30 @@ public final class UdpSocket extends KernelSocket {
             ctx.stats().inc(r == Errno.EJUSTRETURN ? Stat.UDP_FILTER_TAKEN : Stat.UDP_FILTERED);
             return;
         }
-        if (!queue.offer(m, src, sport)) {
+        int flags = (m.flags() & Packet.F_BROADCAST) != 0 ? DatagramQueue.MSG_BCAST
+                : (m.flags() & Packet.F_MULTICAST) != 0 ? DatagramQueue.MSG_MCAST : 0;
+        if (!queue.offer(m, src, sport, flags)) {
             ctx.stats().inc(Stat.UDP_FULL_SOCKET);
             m.free();
             return;
         }
         ctx.stats().inc(Stat.UDP_DELIVERED);
+        ReadUpcall ru = readUpcall;
+        if (ru != null) ru.readable(ctx, this);
     }
 
     @Override protected int protoAppend(Packet payload, int fromAddr, int fromPort) {
-        if (queue.offer(payload, fromAddr, fromPort)) return 0;
-        return isClosed() ? Errno.EBADF : Errno.ENOBUFS;
+        if (!queue.offer(payload, fromAddr, fromPort)) return isClosed() ? Errno.EBADF : Errno.ENOBUFS;
+        ReadUpcall ru = readUpcall;
+        if (ru != null) {
+            PacketContext ctx = registry.contexts().acquire();
+            try {
+                ru.readable(ctx, this);
+            } finally {
+                registry.contexts().release(ctx);
+            }
+        }
+        return 0;
     }
 
     /**
@@ -139,6 +177,17 @@ public final class UdpSocket extends KernelSocket {
     /** Receives a datagram if one is waiting, else returns null at once. */
     public UdpDatagram tryReceive(ByteBuffer dst) throws SocketError {
         return copyOut(queue.poll(), dst);
+    }
+
+    /**
+     * Takes the next datagram as a packet buffer ({@code sock_receivembuf}) if one waits, else returns null at once;
+     * allocates nothing. The caller owns the packet: the payload only, with the headers it came with still in front
+     * of its offset as headroom, so that it can be sent back without a copy. The sender's address and port and the
+     * receive flags ({@link DatagramQueue#MSG_BCAST}, {@link DatagramQueue#MSG_MCAST}) go to {@code from[0..2]}.
+     * @throws SocketError EBADF if the socket is closed, or a pending ICMP error
+     */
+    public Packet receivePacket(int[] from) throws SocketError {
+        return queue.poll(from);
     }
 
     /** Datagrams waiting. */
@@ -211,6 +260,23 @@ public final class UdpSocket extends KernelSocket {
         if (err != 0) throw new SocketError(err, "send to " + (to == null ? "the peer" : to));
         data.position(data.position() + len); // consumed only once sent, so a refused send can be retried as is
         return len;
+    }
+
+    /**
+     * Sends {@code payload} (data only, with room in front for the headers) to {@code address}:{@code port}
+     * ({@code sock_sendmbuf}): the data-out filters, then UDP and IP, on this thread with its context. Takes
+     * ownership always.
+     * @return 0 (also when a filter took it), or the errno of a filter or the protocol
+     */
+    public int send(PacketContext ctx, Packet payload, int address, int port) {
+        if (isClosed()) {
+            payload.free();
+            return Errno.EBADF;
+        }
+        SockAddr.Inet4SockAddr to = ctx.scratch(DESTINATION);
+        to.setIpv4(address);
+        to.setPort(port);
+        return output(ctx, payload, to, 0);
     }
 
     /** Binds an ephemeral port if needed, prepends the UDP header and hands the datagram to IP. Takes ownership. */

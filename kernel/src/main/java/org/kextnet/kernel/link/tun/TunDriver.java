@@ -12,6 +12,7 @@ import java.util.concurrent.locks.LockSupport;
 
 import org.kextnet.kernel.buf.Buffers;
 import org.kextnet.kernel.buf.Packet;
+import org.kextnet.kernel.link.RxRing;
 import org.kextnet.kernel.net.IfCounters;
 import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.net.Interface;
@@ -19,6 +20,8 @@ import org.kextnet.kernel.net.InterfaceAddress;
 import org.kextnet.kernel.net.Layers.Driver;
 import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.stat.Stat;
+import org.kextnet.kernel.sync.KernelThreads;
+import org.kextnet.kernel.sync.ThreadAbandoned;
 
 /**
  * The driver of a Linux TUN (raw IP, {@link IfFamily#TUN}) or TAP (Ethernet, {@link IfFamily#ETHERNET})
@@ -35,6 +38,10 @@ import org.kextnet.kernel.stat.Stat;
  *
  * <p><b>Bad input:</b> a read error (an oversized frame, a device that went away) and an empty buffer pool
  * are counted on the interface and the kernel statistics; nothing is thrown out of a reader thread.
+ *
+ * <p><b>A stuck extension:</b> each reader is a {@link KernelThreads.Worker}. When the watchdog abandons a reader
+ * held inside an extension's call, a new thread reads the queue with a context of its own; the stuck one, should
+ * the call return, unwinds ({@link ThreadAbandoned}) and reads no more.
  *
  * <p>{@link #open} opens a device for {@code ifconfig create} (the types {@code tun} and {@code tap}),
  * with the options {@code queues N}, {@code netns NAME}, {@code peer A.B.C.D/P}, {@code dev LINUXNAME},
@@ -63,7 +70,9 @@ public final class TunDriver implements Driver {
         final int index;
         final int fd;
         final AtomicInteger inflight = new AtomicInteger();
+        /** The thread reading now (a replacement sets itself here when it starts). */
         volatile Thread reader;
+        volatile KernelThreads.Worker worker;
         volatile boolean closed;
         /** Frames this queue's reader took from the device; written only by the reader. */
         volatile long received;
@@ -104,29 +113,35 @@ public final class TunDriver implements Driver {
         running = true;
         for (Queue q : queues) {
             String name = "kextnet-" + ifp.table().kernelName() + "-" + ifp.name() + (queues.length > 1 ? "-q" + q.index : "");
-            Thread t = Thread.ofPlatform().name(name).daemon().unstarted(() -> readLoop(q, ifp));
-            q.reader = t;
-            t.start();
+            KernelThreads.Worker w = ifp.table().threads().worker(name, () -> readLoop(q, ifp));
+            q.worker = w;
+            w.start();
+            q.reader = w.thread();
         }
     }
 
     // ---------------------------------------------------------------- receive
 
     private void readLoop(Queue q, Interface ifp) {
+        KernelThreads.Worker self = q.worker;
+        q.reader = Thread.currentThread();
         try (Arena arena = Arena.ofConfined()) {
             Reader r = new Reader(q, ifp, arena);
             try {
-                while (running) {
+                while (running && self.isCurrent()) {
                     try {
                         if (r.round() && running) r.waitReadable();
-                    } catch (Throwable t) {
-                        // Not a packet's fault (input guards those): a last guard so the reader never dies.
+                    } catch (RuntimeException e) {
+                        // Not a packet's fault (input guards those): a last guard so the reader never dies. An
+                        // Error goes on to the kernel's fatal-error rule (KernelThreads): no deaf reader.
                         ifp.counters().inc(IfCounters.IERRORS);
-                        if (t instanceof RuntimeException re) ifp.table().reportError(ifp, re);
-                        else LOG.log(System.Logger.Level.ERROR, "reader of " + device + " queue " + q.index, t);
+                        ifp.table().reportError(ifp, e);
                         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS));
                     }
                 }
+            } catch (ThreadAbandoned gone) {
+                // The watchdog gave up on this thread inside an extension's call; a new reader reads the queue.
+                r.abandoned = true;
             } finally {
                 r.close();
             }
@@ -150,6 +165,8 @@ public final class TunDriver implements Driver {
         private Packet spare;
         /** poll(2) last said the device was readable: a read that fails now is not just EAGAIN. */
         private boolean pollSaidReady;
+        /** The watchdog gave up on this reader: it lets go of what only it holds, and reads no more. */
+        boolean abandoned;
 
         Reader(Queue q, Interface ifp, Arena arena) {
             this.q = q;
@@ -276,14 +293,18 @@ public final class TunDriver implements Driver {
         void close() {
             if (spare != null) spare.free();
             spare = null;
-            ctx.close();
+            if (abandoned) {
+                RxRing.letGo(ctx, batch);
+            } else {
+                ctx.close();
+            }
         }
     }
 
     private static void deliver(Interface ifp, PacketContext ctx, Packet[] batch, int n) {
         try {
             ifp.input(ctx, batch, n);
-        } catch (Throwable t) {
+        } catch (RuntimeException e) {
             // Interface.input catches per-frame failures itself; this only guards the reader thread.
             // It hands frames over one by one, clearing each slot: what is left was never delivered.
             for (int i = 0; i < n; i++) {
@@ -293,8 +314,7 @@ public final class TunDriver implements Driver {
                 }
             }
             ifp.counters().inc(IfCounters.IERRORS);
-            if (t instanceof RuntimeException re) ifp.table().reportError(ifp, re);
-            else LOG.log(System.Logger.Level.ERROR, "input failed on " + ifp, t);
+            ifp.table().reportError(ifp, e);
         }
     }
 
@@ -393,6 +413,8 @@ public final class TunDriver implements Driver {
             running = false;
         }
         for (Queue q : queues) {
+            KernelThreads.Worker w = q.worker;
+            if (w != null) w.stop();
             Thread t = q.reader;
             if (t == null || t == Thread.currentThread()) continue;
             try {

@@ -16,8 +16,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.link.memwire.MemoryWire;
-import org.kextnet.kernel.net.IfFamily;
-import org.kextnet.kernel.net.InterfaceAddress;
 import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kernel.socket.Readiness;
 import org.kextnet.kernel.socket.SocketError;
@@ -42,30 +40,12 @@ class TcpSocketTest {
     private static final int A = Ipv4.parse("10.7.0.1"), B = Ipv4.parse("10.7.0.2");
     private static final long WAIT = 30;
 
-    private final Kernel a = new Kernel("tcp-a"), b = new Kernel("tcp-b");
-    private final List<AutoCloseable> open = new ArrayList<>();
+    private final KernelPair pair = new KernelPair("tcp", 7, MemoryWire.Options.perfect());
+    private final Kernel a = pair.a, b = pair.b;
 
-    TcpSocketTest() {
-        MemoryWire wire = new MemoryWire("w");
-        var ia = a.createInterface("em0", IfFamily.ETHERNET, wire.a(), 0x02_00_00_00_07_01L, 1500);
-        var ib = b.createInterface("em0", IfFamily.ETHERNET, wire.b(), 0x02_00_00_00_07_02L, 1500);
-        a.addAddress(ia, InterfaceAddress.parse("10.7.0.1/24"));
-        b.addAddress(ib, InterfaceAddress.parse("10.7.0.2/24"));
-        ia.up();
-        ib.up();
-    }
+    @AfterEach void close() throws Exception { pair.close(); }
 
-    @AfterEach void close() throws Exception {
-        Collections.reverse(open);
-        for (AutoCloseable c : open) c.close();
-        a.close();
-        b.close();
-    }
-
-    private <T extends AutoCloseable> T keep(T c) {
-        open.add(c);
-        return c;
-    }
+    private <T extends AutoCloseable> T keep(T c) { return pair.keep(c); }
 
     private TcpSocket listen(Kernel k, int port) throws SocketError {
         TcpSocket s = keep(k.tcp().open()).bind(0, port);
@@ -111,7 +91,32 @@ class TcpSocketTest {
         TcpSocket client = keep(a.tcp().open());
         client.connect(B, 7001);
         TcpSocket accepted = keep(server.accept(WAIT, TimeUnit.SECONDS));
-        byte[] data = new byte[8 << 20];
+        sendAndCheck(client, accepted, 8 << 20);
+    }
+
+    /**
+     * With a socket filter attached, data goes through {@code data_out} in pieces that each probe the send buffer;
+     * a blocking write that finds it full must be woken when it drains (found against Linux: the writer waited for
+     * its timeout instead).
+     */
+    @Test void aFilteredBlockingWriteIsWokenWhenTheSendBufferDrains() throws Exception {
+        ExtensionHandle ext = a.nke().open("tcp-pass");
+        ext.socketFilters().register(new SocketFilterParams(0x54435034, SocketFilterParams.FLAG_GLOBAL, "tcp-pass",
+                ProtocolFamily.PF_INET, SocketConstants.SOCK_STREAM, SocketConstants.IPPROTO_TCP), new SocketFilter() {
+            @Override public int dataOut(SocketAttachment at, SockAddr to, Mbuf data, Mbuf control, int flags) { return 0; }
+        });
+        TcpSocket server = listen(b, 7006);
+        TcpSocket client = keep(a.tcp().open());
+        client.connect(B, 7006);
+        client.setTimeout(WAIT, TimeUnit.SECONDS); // without the wake-up the write returns short after this
+        TcpSocket accepted = keep(server.accept(WAIT, TimeUnit.SECONDS));
+        sendAndCheck(client, accepted, 8 << 20);
+        ext.removeAll();
+    }
+
+    /** Writes {@code size} random bytes from {@code client} and closes; checks {@code accepted} reads them all. */
+    private static void sendAndCheck(TcpSocket client, TcpSocket accepted, int size) throws Exception {
+        byte[] data = new byte[size];
         new Random(7).nextBytes(data);
         CompletableFuture<Void> sender = CompletableFuture.runAsync(() -> {
             try {
@@ -208,8 +213,10 @@ class TcpSocketTest {
         assertThat(accepted.read(ByteBuffer.allocate(4), WAIT, TimeUnit.SECONDS)).isEqualTo(-1);
         accepted.close();
         server.close();
-        // the listener's filter goes at its close; the accepted socket's stays until its connection is released
+        // b's end leaves LAST-ACK (and tells "disconnected") when a's ACK of its FIN comes; the listener's filter
+        // goes at its close, the accepted socket's when its connection is released: wait for both first.
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
+        while (!b.tcp().connections().isEmpty() && System.nanoTime() < deadline) Thread.sleep(10);
         while (seen.stream().filter("detach"::equals).count() < 2 && System.nanoTime() < deadline) Thread.sleep(5);
         ext.removeAll();
         assertThat(ext.awaitRemoved(WAIT, TimeUnit.SECONDS)).isTrue();

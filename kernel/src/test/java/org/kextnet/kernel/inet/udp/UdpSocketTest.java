@@ -7,6 +7,9 @@ import static org.kextnet.kernel.testing.TestNet.OUR_IP;
 import static org.kextnet.kernel.testing.TestNet.PEER_IP;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -23,7 +26,15 @@ import org.kextnet.kernel.testing.Frame;
 import org.kextnet.kernel.testing.Pkt;
 import org.kextnet.kernel.testing.TestNet;
 import org.kextnet.kernel.wire.Ipv4;
+import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kpi.Errno;
+import org.kextnet.kpi.mbuf.Mbuf;
+import org.kextnet.kpi.net.ProtocolFamily;
+import org.kextnet.kpi.socket.SockAddr;
+import org.kextnet.kpi.socket.SocketConstants;
+import org.kextnet.kpi.socketfilter.SocketAttachment;
+import org.kextnet.kpi.socketfilter.SocketFilter;
+import org.kextnet.kpi.socketfilter.SocketFilterParams;
 
 class UdpSocketTest {
     private final TestNet net = TestNet.oneLink();
@@ -218,6 +229,58 @@ class UdpSocketTest {
         }
     }
 
+    /** The echo service is an ordinary socket: a global UDP filter sees what it receives and what it sends. */
+    @Test void aSocketFilterSeesTheEchoServicesTrafficBothWays() throws Exception {
+        List<String> seen = Collections.synchronizedList(new ArrayList<>());
+        ExtensionHandle ext = net.kernel.nke().open("udp-watch");
+        ext.socketFilters().register(new SocketFilterParams(0x55445031, SocketFilterParams.FLAG_GLOBAL, "udp-watch",
+                ProtocolFamily.PF_INET, SocketConstants.SOCK_DGRAM, SocketConstants.IPPROTO_UDP), new SocketFilter() {
+            @Override public int dataIn(SocketAttachment at, SockAddr from, Mbuf data, Mbuf control, int flags) {
+                seen.add("in " + data.packetLength() + " from " + from.port());
+                return 0;
+            }
+            @Override public int dataOut(SocketAttachment at, SockAddr to, Mbuf data, Mbuf control, int flags) {
+                seen.add("out " + data.packetLength() + " to " + to.port());
+                return 0;
+            }
+        });
+        try (UdpEchoService echo = UdpEchoService.start(net.kernel.udp(), 7)) {
+            net.peer0().send(Pkt.udp(5555, 7, Pkt.counting(100)));
+
+            Frame f = net.peer0().recv();
+            assertThat(f.udpPayload()).isEqualTo(Pkt.counting(100));
+            assertThat(seen).containsExactly("in 100 from 5555", "out 100 to 5555");
+        }
+        ext.removeAll();
+        net.assertNoBuffersHeld();
+    }
+
+    /** A datagram a filter held and re-injected later is echoed then, from the injecting thread. */
+    @Test void theEchoServiceAnswersADatagramAFilterReinjects() throws Exception {
+        List<Mbuf> held = Collections.synchronizedList(new ArrayList<>());
+        ExtensionHandle ext = net.kernel.nke().open("udp-hold");
+        int handle = 0x55445032;
+        ext.socketFilters().register(new SocketFilterParams(handle, SocketFilterParams.FLAG_GLOBAL, "udp-hold",
+                ProtocolFamily.PF_INET, SocketConstants.SOCK_DGRAM, SocketConstants.IPPROTO_UDP), new SocketFilter() {
+            @Override public int dataIn(SocketAttachment at, SockAddr from, Mbuf data, Mbuf control, int flags) {
+                held.add(data);
+                return Errno.EJUSTRETURN;
+            }
+        });
+        try (UdpEchoService echo = UdpEchoService.start(net.kernel.udp(), 7)) {
+            net.peer0().send(Pkt.udp(5555, 7, "later"));
+            net.peer0().recvNothing();
+            assertThat(held).hasSize(1);
+
+            assertThat(ext.socketFilters().injectDataIn(echo.socket(), handle, SockAddr.of(PEER_IP, 5555), held.get(0), null, 0)).isZero();
+
+            Frame f = net.peer0().recv();
+            assertThat(f.udpDstPort()).isEqualTo(5555);
+            assertThat(f.udpPayload()).isEqualTo("later".getBytes());
+        }
+        ext.removeAll();
+    }
+
     @Test void theEchoServiceDropsIpOptionsFromItsReply() throws Exception {
         try (UdpEchoService echo = UdpEchoService.start(net.kernel.udp(), 7)) {
             net.peer0().send(Pkt.udp(5555, 7, "opt").withOptions(1, 1, 1, 1, 7, 7, 4, 0, 0, 0, 0));
@@ -247,6 +310,7 @@ class UdpSocketTest {
             net.peer0().send(Pkt.udp(5555, 7, "amp").withDst(-1).withEthDst(0xffff_ffff_ffffL));
 
             net.peer0().recvNothing();
+            assertThat(net.stat(Stat.UDP_ECHO_REFUSED)).isEqualTo(1);
             net.assertNoBuffersHeld();
         }
     }
