@@ -31,7 +31,11 @@ import picocli.CommandLine.Spec;
                 "NAME: the server's name (SERVER_NAME; also its port, filter or control name, and the jar's): a letter, then"
                         + " letters, digits, '_', '.', '-'; at most 64. The class is NAME in upper camel case.",
                 "Exit status: 0 made; 1 nothing written (the directory is not empty, no distribution repository, an I/O"
-                        + " error); 2 a bad KIND, NAME or option."})
+                        + " error); 2 a bad KIND, NAME or option."},
+        footer = {"", "Example:",
+                "  kextnet new ip-filter udpdrop --dir ~/src/udpdrop",
+                "  cd ~/src/udpdrop && JAVA_HOME=/path/to/jdk-25 mvn verify",
+                "  kextnet kl_util -a ~/src/udpdrop/target/udpdrop.kern_server"})
 public final class NewCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

@@ -62,8 +62,9 @@ class NewCommandTest {
         Run help = run("new", "--help");
         assertThat(help.code()).isZero();
         assertThat(help.out()).contains("Usage: kextnet new", "KIND", "NAME", "--dir", "--package", "--repository",
-                "ip-filter", "interface-filter", "socket-filter", "kernel-control", "server", "Exit status:");
-        assertThat(run("help").out()).contains("new ");
+                "ip-filter", "interface-filter", "socket-filter", "kernel-control", "server", "Exit status:",
+                "Example:", "kextnet new ip-filter udpdrop");
+        assertThat(run("help").out()).containsPattern("(?m)^  new +Make a project for a new extension");
     }
 
     @Test void everyKindMakesACompleteProjectThatCompilesAgainstTheKpiAndTheTestKit() throws IOException {
