@@ -18,6 +18,7 @@ import org.kextnet.kernel.config.KernelCommands;
 import org.kextnet.kernel.inet.Pinger;
 import org.kextnet.kernel.inet.tcp.TcpSocket;
 import org.kextnet.kernel.inet.udp.UdpSocket;
+import org.kextnet.kpi.server.LogPriority;
 import org.kextnet.loader.LoaderOptions;
 import org.kextnet.loader.rpc.KernelControls;
 import org.kextnet.loader.server.NkeBridge;
@@ -93,7 +94,7 @@ final class LoaderDemo {
         boolean ok = true;
         NkeBridge bridge = new NkeBridge(kernel);
         try (KernLoader loader = new KernLoader(LoaderOptions.defaults().withKernel(bridge, bridge))) {
-            loader.log().echoTo(out, 6);
+            loader.log().echoTo(out, LogPriority.INFO);
             RpcServer server = new RpcServer(loader, AdminCommands.of(commands), KernelControls.of(kernel), new PeerPolicy(null), sock, "rw-------", null);
             try (server) {
                 out.println("kern_loader -d " + script + "   (in the foreground, on the embedded kernel; socket " + sock + ")");

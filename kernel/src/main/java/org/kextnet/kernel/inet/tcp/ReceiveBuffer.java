@@ -307,6 +307,13 @@ final class ReceiveBuffer {
     }
 
     /** Grows the ring (auto-tuning, or SO_RCVBUF raised); keeps every byte in place by sequence number. */
+    /** Sets the capacity, smaller or larger, while nothing has been received (the ring is not allocated yet). */
+    boolean setCapacityIfUnused(int newCapacity) {
+        if (ring.length > 0) return false;
+        capacity = newCapacity;
+        return true;
+    }
+
     void grow(int newCapacity) {
         if (newCapacity <= capacity) return;
         capacity = newCapacity;
