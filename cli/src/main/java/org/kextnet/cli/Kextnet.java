@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code kextnet} command: every tool of the project as a subcommand. */
 @Command(name = "kextnet", mixinStandardHelpOptions = true, version = "kextnet 0.1.0",
         description = "A network kernel for the JVM whose networking can be extended while it runs.",
-        subcommands = {RunCommand.class, KernLoaderCommand.class, KlUtilCommand.class, PortCommand.class, CtlCommand.class, TcplogCommand.class, AdminCommand.class, FirewallCommand.class, TcpdumpCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, KernLoaderCommand.class, KlUtilCommand.class, PortCommand.class, CtlCommand.class, TcplogCommand.class, AdminCommand.class, FirewallCommand.class, TcpdumpCommand.class, NewCommand.class, CommandLine.HelpCommand.class})
 public final class Kextnet {
     /**
      * Runs a command. No method of this class may name a picocli type in its signature: the launcher resolves every

@@ -61,7 +61,8 @@ public final class JarImage {
 
     /**
      * Reads a jar. 110 CANT_OPEN_SERVER if it cannot be read; 111 BAD_RELOCATABLE if it is not a jar or its
-     * manifest lacks the server class or version.
+     * manifest lacks the server class or version; 108 SERVER_WONT_LINK if it was built against a KPI this one does not
+     * ({@link KpiCompatibility}).
      */
     public static JarImage read(Path path) throws LoaderException {
         BasicFileAttributes attrs;
@@ -103,6 +104,7 @@ public final class JarImage {
         if (cls == null) throw new LoaderException(LoaderError.BAD_RELOCATABLE, path + ": manifest has no " + SERVER_CLASS);
         if (version == null) throw new LoaderException(LoaderError.BAD_RELOCATABLE, path + ": manifest has no " + SERVER_VERSION);
         if (!classes.containsKey(cls)) throw new LoaderException(LoaderError.SERVER_WONT_LINK, path + ": server class " + cls + " is not in the jar");
+        KpiCompatibility.check(path, trim(a.getValue(KpiCompatibility.MANIFEST_KEY))); // 108 if built against a newer KPI
         String deps = trim(a.getValue(DEPENDS));
         List<String> depends = deps == null ? List.of() : List.of(deps.split("[\\s,]+"));
         return new JarImage(path, attrs.lastModifiedTime().toMillis(), attrs.size(), Collections.unmodifiableMap(classes),
