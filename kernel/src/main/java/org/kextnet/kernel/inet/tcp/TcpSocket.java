@@ -51,6 +51,10 @@ public final class TcpSocket extends KernelSocket implements TcpUpcall, TcpListe
     private volatile long lingerNanos = -1;
     /** The connection has left the stack ({@link TcpUpcall#RELEASED}). */
     private volatile boolean released;
+    /** Whether the engine's CONNECTED (or DISCONNECTED) upcall has run: the socket's connected state is then true. */
+    private volatile boolean connectHeard;
+    /** How long accept waits for an accepted connection's CONNECTED upcall (it runs just after the engine queues it). */
+    private static final long CONNECT_HEARD_WAIT = TimeUnit.SECONDS.toNanos(10);
 
     TcpSocket(TcpLayer tcp) {
         this(tcp, null, new TcpSocketOptions());
@@ -139,10 +143,26 @@ public final class TcpSocket extends KernelSocket implements TcpUpcall, TcpListe
                 lock.unlock();
             }
             TcpSocket so = (TcpSocket) c.upcall();
+            so.awaitConnectHeard();
             TcpEndpoint l = c.local(), r = c.remote();
             int refused = so.filters().accept(so, SockAddr.of(l.ipv4(), l.port()), SockAddr.of(r.ipv4(), r.port()));
             if (refused == 0) return so;
             so.abortSocket();
+        }
+    }
+
+    /**
+     * The engine queues an established connection for accept under its lock and runs the CONNECTED upcall after
+     * letting go of it, so an accept can find the connection first: wait for the upcall, so that the socket accept
+     * returns is connected (getpeername works) and its filters heard "connected" before "accept", as in xnu.
+     */
+    private void awaitConnectHeard() throws InterruptedException {
+        long deadline = System.nanoTime() + CONNECT_HEARD_WAIT;
+        lock.lock();
+        try {
+            while (!connectHeard && await(deadline)) { /* woken by events() */ }
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -344,6 +364,7 @@ public final class TcpSocket extends KernelSocket implements TcpUpcall, TcpListe
             soisdisconnected();
             socantsendmore();
         }
+        if ((events & (CONNECTED | DISCONNECTED)) != 0) connectHeard = true;
         if ((events & RELEASED) != 0) {
             released = true;
             if (isClosed()) releaseFilters(); // the socket was closed: its filters heard the end, now they go
