@@ -16,7 +16,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.config.KernelCommands;
 import org.kextnet.kernel.inet.tcp.TcpSocket;
 import org.kextnet.loader.KernLoader;
 import org.kextnet.loader.LoaderException;
@@ -88,11 +87,13 @@ final class LoaderDemo {
     }
 
     /**
-     * Runs the demonstration against {@code kernel} (configured by {@code commands}; {@code here} its address on
-     * {@code iface}) with traffic from {@code peer}, and the samples' part ({@link SamplesDemo}), whose tunnel reaches
-     * {@code peerKernel} on the memory wire; returns whether every step did what it should.
+     * Runs the demonstration on {@code hosts.kernel()} with traffic from {@code hosts.peer()}, then the samples' part
+     * ({@link SamplesDemo}); returns whether every step did what it should.
      */
-    boolean run(Kernel kernel, KernelCommands commands, String here, String iface, DemoPeer peer, Kernel peerKernel) throws Exception {
+    boolean run(DemoHosts hosts) throws Exception {
+        Kernel kernel = hosts.kernel();
+        String here = hosts.here();
+        DemoPeer peer = hosts.peer();
         Path script = echoScript(), nke = nkeScript();
         section(out, "kern_loader: servers loaded on demand (NeXTSTEP)",
                 "kern_loader runs in this process on the kernel above, with the example echo server; the commands are kl_util's.");
@@ -109,7 +110,7 @@ final class LoaderDemo {
             // The socket is this user's alone (mode 0600 in a private directory): its primary group is made the admin
             // group, so that the walk-through's kl_util -a/-u work without root.
             PeerPolicy policy = new PeerPolicy(Files.readAttributes(dir, PosixFileAttributes.class).group().getName());
-            RpcServer server = new RpcServer(loader, AdminCommands.of(commands), KernelControls.of(kernel), policy, sock, "rw-------", null);
+            RpcServer server = new RpcServer(loader, AdminCommands.of(hosts.commands()), KernelControls.of(kernel), policy, sock, "rw-------", null);
             try (server) {
                 out.println("kern_loader -d " + script + "   (in the foreground, on the embedded kernel; socket " + sock + ")");
                 for (LoaderException e : loader.configure(List.of(script), null)) {
@@ -155,7 +156,7 @@ final class LoaderDemo {
 
                     ok &= nke(c, here, peer, nke);
                     ok &= tcplog(c, kernel, here, peer, tcplogScript());
-                    ok &= new SamplesDemo(out, c, kernel, here, iface, peer, peerKernel, dir).run();
+                    ok &= new SamplesDemo(out, c, hosts, dir).run();
                 }
             }
         } finally {

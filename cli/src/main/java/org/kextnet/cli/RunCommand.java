@@ -116,7 +116,8 @@ public final class RunCommand implements Callable<Integer> {
             out.print(commands.execute("netstat -i"));
             out.println("netstat -s (kextnet):");
             out.print(commands.execute("netstat -s"));
-            if (!noLoader) ok &= new LoaderDemo(out).run(kernel, commands, "10.99.0.1", "wire0", new DemoPeer.KernelPeer(peer, "10.99.0.2"), peer);
+            if (!noLoader) ok &= new LoaderDemo(out).run(new DemoHosts(kernel, commands, "10.99.0.1", "wire0",
+                    new DemoPeer.KernelPeer(peer, "10.99.0.2"), peer, "10.99.0.1", "10.99.0.2", "over the memory wire"));
             commands.closeServices();
             out.println(ok ? "kextnet: embedded run OK" : "kextnet: embedded run FAILED");
             return ok ? 0 : 1;

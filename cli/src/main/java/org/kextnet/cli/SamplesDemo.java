@@ -41,24 +41,22 @@ final class SamplesDemo {
 
     private final PrintStream out;
     private final KernLoaderClient c;
+    private final DemoHosts hosts;
     private final Kernel kernel, peerKernel;
     private final DemoPeer peer;
     private final String here, iface;
     private final Path dir;
 
-    /**
-     * @param here       this kernel's address on {@code iface}, which {@code peer} sends to
-     * @param peerKernel the in-process peer on the memory wire (10.99.0.2), the tunnel's other end
-     * @param dir        a private directory for the capture file
-     */
-    SamplesDemo(PrintStream out, KernLoaderClient c, Kernel kernel, String here, String iface, DemoPeer peer, Kernel peerKernel, Path dir) {
+    /** @param dir a private directory for the capture file */
+    SamplesDemo(PrintStream out, KernLoaderClient c, DemoHosts hosts, Path dir) {
         this.out = out;
         this.c = c;
-        this.kernel = kernel;
-        this.here = here;
-        this.iface = iface;
-        this.peer = peer;
-        this.peerKernel = peerKernel;
+        this.hosts = hosts;
+        this.kernel = hosts.kernel();
+        this.here = hosts.here();
+        this.iface = hosts.iface();
+        this.peer = hosts.peer();
+        this.peerKernel = hosts.peerKernel();
         this.dir = dir;
     }
 
@@ -168,23 +166,25 @@ final class SamplesDemo {
     }
 
     private boolean tunnel() throws Exception {
+        String local = hosts.kernelAddress(), remote = hosts.peerKernelAddress();
         LoaderDemo.section(out, "tunnel: an interface made by an extension (IPv4 in UDP)",
-                "Both in-process kernels load the sample and make ktun0 over the memory wire; pings cross the tunnel both ways.");
+                "This kernel (" + local + ") and the in-process peer kernel (" + remote + ") each load the sample and make ktun0"
+                        + " (its outer packets go " + hosts.tunnelPath() + "); pings cross the tunnel both ways.");
         boolean ok = add("tunnel");
         Path script = LoaderDemo.exampleScript("tunnel", "tunnel.jar", "tunnel.kern_server");
-        out.println("$ kextnet ctl send tunnel create ktun0 local 10.99.0.1 remote 10.99.0.2");
-        String r = ask("tunnel", "create ktun0 local 10.99.0.1 remote 10.99.0.2");
+        out.println("$ kextnet ctl send tunnel create ktun0 local " + local + " remote " + remote);
+        String r = ask("tunnel", "create ktun0 local " + local + " remote " + remote);
         out.print(r);
-        ok &= r.startsWith("ktun0 local 10.99.0.1:5555 remote 10.99.0.2:5555");
+        ok &= r.startsWith("ktun0 local " + local + ":5555 remote " + remote + ":5555");
         out.println("$ kextnet admin ifconfig ktun0 inet " + TUNNEL_HERE + "/30");
         c.admin("ifconfig ktun0 inet " + TUNNEL_HERE + "/30");
         // The other end: the peer kernel's own kern_loader, in this process, as TunnelSampleTest does it.
         NkeBridge bridge = new NkeBridge(peerKernel);
         try (KernLoader peerLoader = new KernLoader(LoaderOptions.defaults().withKernel(bridge, bridge))) {
-            out.println("peer$ kl_util -a tunnel.kern_server; ctl send tunnel create ktun0 local 10.99.0.2 remote 10.99.0.1; ifconfig ktun0 inet " + TUNNEL_THERE + "/30");
+            out.println("peer$ kl_util -a tunnel.kern_server; ctl send tunnel create ktun0 local " + remote + " remote " + local + "; ifconfig ktun0 inet " + TUNNEL_THERE + "/30");
             ok &= peerLoader.add(script).state() == ServerState.LOADED;
             try (ControlSocket so = peerKernel.controls().connect("tunnel", 0, true)) {
-                so.send(ByteBuffer.wrap("create ktun0 local 10.99.0.2 remote 10.99.0.1".getBytes(StandardCharsets.UTF_8)), 0);
+                so.send(ByteBuffer.wrap(("create ktun0 local " + remote + " remote " + local).getBytes(StandardCharsets.UTF_8)), 0);
                 ByteBuffer b = ByteBuffer.allocate(512);
                 ok &= so.receive(b, 5, TimeUnit.SECONDS) > 0;
             }

@@ -10,8 +10,6 @@ import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.config.ConfigException;
 import org.kextnet.kernel.config.KernelCommands;
 import org.kextnet.kernel.config.KernelConfig;
-import org.kextnet.kernel.link.memwire.MemoryWire;
-import org.kextnet.kernel.net.IfFamily;
 import org.kextnet.kernel.stat.Stat;
 
 /**
@@ -19,11 +17,14 @@ import org.kextnet.kernel.stat.Stat;
  * makes a network namespace of its own, gives the kernel a TUN device whose Linux side is in that namespace
  * (Linux 10.77.0.1, the kernel 10.77.0.2), and lets Linux's ping and nc send the traffic that the embedded default's
  * peer kernel sends: pings, a UDP echo, a fragmented ping, then the kern_loader part and the samples. The in-process
- * peer kernel stays on the memory wire as the tunnel sample's other end. The namespace is deleted at the end, after
- * a failure, and on Ctrl-C; the TUN device goes with the kernel. Needs root.
+ * peer kernel, the tunnel sample's other end, has a TUN device of its own in the namespace (Linux 10.78.0.1, the
+ * peer 10.78.0.2), and Linux forwards between the two. The namespace is deleted at the end, after a failure, and on
+ * Ctrl-C; the TUN devices go with the kernels. Needs root.
  */
 final class TunDemo {
-    static final String LINUX = "10.77.0.1", KERNEL = "10.77.0.2";
+    /** Linux and the kernel on the kernel's TUN device; Linux and the peer kernel on the peer kernel's. */
+    static final String LINUX = "10.77.0.1", KERNEL = "10.77.0.2", KERNEL_NET = "10.77.0.0/24";
+    static final String LINUX_TO_PEER = "10.78.0.1", PEER_KERNEL = "10.78.0.2", PEER_NET = "10.78.0.0/24";
 
     private final PrintStream out;
     private final String netns, dev;
@@ -63,30 +64,31 @@ final class TunDemo {
     }
 
     private int walk() throws Exception {
-        // No IPv6 in the namespace: Linux would send router solicitations into the TUN, and the walk-through counts packets.
+        // No IPv6 in the namespace: Linux would send router solicitations into the TUN, and the walk-through counts
+        // packets. Forwarding on: Linux routes the tunnel's outer packets between the two kernels' TUN devices.
         DemoPeer.Exec r = DemoPeer.Exec.run(null, 15, "ip", "netns", "exec", netns, "sysctl", "-qw",
-                "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+                "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1", "net.ipv4.ip_forward=1");
         if (!r.ok()) out.print("kextnet: sysctl in " + netns + ": " + r.output());
         DemoPeer.Exec.run(null, 15, "ip", "-n", netns, "link", "set", "lo", "up");
         try (Kernel kernel = new Kernel("kextnet"); Kernel peerKernel = new Kernel("peer")) {
-            MemoryWire wire = new MemoryWire("wire");
-            kernel.createInterface("wire0", IfFamily.ETHERNET, wire.a(), KernelCommands.macFor(kernel, "wire0"), 1500);
-            peerKernel.createInterface("wire0", IfFamily.ETHERNET, wire.b(), KernelCommands.macFor(peerKernel, "wire0"), 1500);
             KernelCommands commands = new KernelCommands(kernel);
             try {
                 KernelConfig.apply(commands, "--tun kernel", List.of(
-                        "ifconfig wire0 inet 10.99.0.1/24 up",
                         "ifconfig tun0 create tun netns " + netns + " peer " + LINUX + "/24 dev " + dev,
                         "ifconfig tun0 inet " + KERNEL + "/24 up",
+                        "route add " + PEER_NET + " " + LINUX,
                         "service udp-echo 7"));
+                KernelConfig.apply(new KernelCommands(peerKernel), "--tun peer kernel", List.of(
+                        "ifconfig tun0 create tun netns " + netns + " peer " + LINUX_TO_PEER + "/24 dev " + dev + "p",
+                        "ifconfig tun0 inet " + PEER_KERNEL + "/24 up",
+                        "route add " + KERNEL_NET + " " + LINUX_TO_PEER));
             } catch (ConfigException e) {
                 commands.closeServices();
                 System.err.println("kextnet run --tun: " + e.getMessage());
                 return 2;
             }
-            KernelConfig.apply(new KernelCommands(peerKernel), "--tun peer", RunCommand.EMBEDDED_PEER);
             out.println("kextnet: --tun: kernel " + KERNEL + " on tun0 (Linux device " + dev + ") <--> Linux " + LINUX
-                    + " in network namespace " + netns + "; peer kernel 10.99.0.2 on the memory wire (wire0)");
+                    + " in network namespace " + netns + " <--> peer kernel " + PEER_KERNEL + " (Linux device " + dev + "p)");
             out.print(commands.execute("ifconfig tun0"));
             DemoPeer.LinuxPeer linux = new DemoPeer.LinuxPeer(netns, LINUX);
 
@@ -110,7 +112,8 @@ final class TunDemo {
             out.println();
             out.println("netstat -i (kextnet):");
             out.print(commands.execute("netstat -i"));
-            if (loader) ok &= new LoaderDemo(out).run(kernel, commands, KERNEL, "tun0", linux, peerKernel);
+            if (loader) ok &= new LoaderDemo(out).run(new DemoHosts(kernel, commands, KERNEL, "tun0", linux, peerKernel,
+                    KERNEL, PEER_KERNEL, "through Linux, which forwards them between the two TUN devices"));
             commands.closeServices();
             out.println(ok ? "kextnet: --tun run OK" : "kextnet: --tun run FAILED");
             return ok ? 0 : 1;

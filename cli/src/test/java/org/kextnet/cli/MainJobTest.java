@@ -49,15 +49,16 @@ class MainJobTest {
     @Test void theMainJobWalksThroughTheSamples() {
         Output o = run("run");
         assertThat(o.code()).as(o.out() + o.err()).isZero();
-        assertSamples(o, "peer", "10.99.0.2", "10.99.0.1", "wire0", 98);
+        assertSamples(o, "peer", "10.99.0.2", "10.99.0.1", "wire0", 98, "10.99.0.2");
         assertThat(o.out()).endsWith("kern_loader: demo OK\nkextnet: embedded run OK\n");
     }
 
     /**
      * The samples' facts, whichever host sent the traffic ({@code peer} at {@code peerIp}) to the kernel at
-     * {@code kernelIp} on {@code iface}, where an ICMP echo frame is {@code frameLength} bytes.
+     * {@code kernelIp} on {@code iface}, where an ICMP echo frame is {@code frameLength} bytes; the tunnel's other
+     * end, the peer kernel, is at {@code peerKernelIp}.
      */
-    static void assertSamples(Output o, String peer, String peerIp, String kernelIp, String iface, int frameLength) {
+    static void assertSamples(Output o, String peer, String peerIp, String kernelIp, String iface, int frameLength, String peerKernelIp) {
         String ip = kernelIp.replace(".", "\\."), from = peerIp.replace(".", "\\.");
         String fw = o.section("firewall");
         assertThat(fw).containsSubsequence(
@@ -84,9 +85,10 @@ class MainJobTest {
                     .contains(String.format("  %d  %4d bytes  %s > %s ICMP echo reply%n", i + 1, frameLength, kernelIp, peerIp));
         }
 
-        assertThat(o.section("tunnel")).contains("ktun0 local 10.99.0.1:5555 remote 10.99.0.2:5555 mtu 1472\n")
+        String tunnel = "ktun0 local " + kernelIp + ":5555 remote " + peerKernelIp + ":5555 mtu 1472";
+        assertThat(o.section("tunnel")).contains(tunnel + "\n")
                 .contains("kextnet -> 10.9.0.2 through ktun0: 3 pings, 3 answered; peer -> 10.9.0.1: 1 ping, 1 answered\n")
-                .contains("ktun0 local 10.99.0.1:5555 remote 10.99.0.2:5555 mtu 1472: out 4 packets 336 bytes, in 4 packets 336 bytes, dropped 0, loops 0\n");
+                .contains(tunnel + ": out 4 packets 336 bytes, in 4 packets 336 bytes, dropped 0, loops 0\n");
 
         String counters = o.section("counters");
         // kl_util -k: each sample loaded, with its registrations.

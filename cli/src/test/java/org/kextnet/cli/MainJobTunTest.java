@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@code ./kextnet run --tun}: the main job's walk-through on a TUN device with Linux, in a network namespace the
- * command makes, as the other host (its ping and nc). The same facts as {@link MainJobTest} with Linux's addresses,
+ * command makes, as the other host (its ping and nc), and the tunnel's outer packets forwarded by Linux to the peer
+ * kernel's own TUN device. The same facts as {@link MainJobTest} with Linux's addresses,
  * plus Linux's own view (its ping answered, nc's datagram echoed, a fragmented ping answered, tcplog's record of
  * nc's connection), and the namespace and TUN device gone afterwards, also when the run fails half-way. Needs root,
  * /dev/net/tun, ip, ping and nc: skipped without them, except under CI=true, where that fails.
@@ -36,12 +37,14 @@ class MainJobTunTest {
 
     @AfterEach void nothingLeftBehind() throws Exception {
         boolean ns = DemoPeer.Exec.run(null, 15, "ip", "netns", "list").output().lines().anyMatch(l -> l.split(" ")[0].equals(netns));
-        boolean link = exists("ip", "link", "show", dev);
+        boolean link = exists("ip", "link", "show", dev), peerLink = exists("ip", "link", "show", dev + "p");
         // Whatever the test did, leave the machine as it was (this test's names only).
         if (ns) DemoPeer.Exec.run(null, 15, "ip", "netns", "del", netns);
         if (link) DemoPeer.Exec.run(null, 15, "ip", "link", "del", dev);
+        if (peerLink) DemoPeer.Exec.run(null, 15, "ip", "link", "del", dev + "p");
         assertThat(ns).as("namespace %s deleted by the run", netns).isFalse();
         assertThat(link).as("device %s gone with the run", dev).isFalse();
+        assertThat(peerLink).as("device %sp gone with the run", dev).isFalse();
     }
 
     @Test void theWalkThroughRunsOnTunWithLinuxAsThePeer() throws Exception {
@@ -58,21 +61,22 @@ class MainJobTunTest {
                 .contains("Linux -> 10.77.0.2:80 over TCP: a 18-byte request, a 38-byte answer")
                 .containsPattern("\n   2 in     closed +10\\.77\\.0\\.2:80 +10\\.77\\.0\\.1:\\d+ +18 +\\d+ +38 +\\d+ ");
         // A TUN frame has no link header: an ICMP echo of 56 data bytes is 84 bytes.
-        MainJobTest.assertSamples(o, "Linux", "10.77.0.1", "10.77.0.2", "tun0", 84);
+        MainJobTest.assertSamples(o, "Linux", "10.77.0.1", "10.77.0.2", "tun0", 84, "10.78.0.2");
         assertThat(out).endsWith("kern_loader: demo OK\nkextnet: --tun run OK\n");
     }
 
     @Test void aRunThatFailsHalfWayStillDeletesItsNamespace() throws Exception {
         requireRootAndTools();
-        // The run's TUN device cannot be made: a device of its name exists already (a veth pair, in this namespace).
-        DemoPeer.Exec veth = DemoPeer.Exec.run(null, 15, "ip", "link", "add", dev, "type", "veth", "peer", "name", dev + "p");
+        // The kernel's TUN device is made and moved into the namespace; the peer kernel's cannot be made, because a
+        // device of its name exists already (one end of a veth pair, in this namespace).
+        DemoPeer.Exec veth = DemoPeer.Exec.run(null, 15, "ip", "link", "add", dev + "p", "type", "veth", "peer", "name", dev + "q");
         assertThat(veth.ok()).as(veth.output()).isTrue();
         try {
             MainJobTest.Output o = MainJobTest.run("run", "--tun", "--netns", netns);
             assertThat(o.code()).as(o.out() + o.err()).isEqualTo(2);
-            assertThat(o.err()).startsWith("kextnet run --tun: --tun kernel:2: ");
+            assertThat(o.err()).startsWith("kextnet run --tun: --tun peer kernel:1: ").contains("TUNSETIFF " + dev + "p");
         } finally {
-            DemoPeer.Exec.run(null, 15, "ip", "link", "del", dev); // and its peer with it
+            DemoPeer.Exec.run(null, 15, "ip", "link", "del", dev + "p"); // and its other end with it
         }
     }
 
