@@ -67,6 +67,10 @@ public final class RunCommand implements Callable<Integer> {
     private final PrintStream out = System.out;
 
     @Override public Integer call() throws Exception {
+        if (tun && config != null || netns != null && !tun) {
+            System.err.println("kextnet run: " + (tun ? "--tun and --config exclude each other" : "--netns goes with --tun"));
+            return 2;
+        }
         if (tun) return new TunDemo(out, netns, !noLoader).run();
         return config != null ? runConfigured() : runEmbedded();
     }

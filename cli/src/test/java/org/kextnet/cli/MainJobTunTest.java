@@ -80,6 +80,12 @@ class MainJobTunTest {
         }
     }
 
+    @Test void tunGoesWithoutConfigAndNetnsWithTun() {
+        assertThat(MainJobTest.run("run", "--tun", "--config", "/nonexistent.conf")).isEqualTo(
+                new MainJobTest.Output(2, "", "kextnet run: --tun and --config exclude each other\n"));
+        assertThat(MainJobTest.run("run", "--netns", netns)).isEqualTo(new MainJobTest.Output(2, "", "kextnet run: --netns goes with --tun\n"));
+    }
+
     @Test void anExistingNamespaceIsRefusedAndLeftAlone() throws Exception {
         requireRootAndTools();
         assertThat(exists("ip", "netns", "add", netns)).isTrue();
