@@ -18,6 +18,7 @@ import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.config.ConfigException;
 import org.kextnet.kernel.config.KernelCommands;
 import org.kextnet.kernel.config.KernelConfig;
+import org.kextnet.kpi.server.LogPriority;
 import org.kextnet.loader.KernLoader;
 import org.kextnet.loader.LoaderException;
 import org.kextnet.loader.LoaderOptions;
@@ -212,7 +213,7 @@ public final class KernLoaderCommand implements Callable<Integer> {
         // Joined to the daemon's kernel: extensions register through it, and unloads check the kernel's records.
         NkeBridge bridge = new NkeBridge(kernel);
         KernLoader loader = new KernLoader(LoaderOptions.defaults().withKernel(bridge, bridge));
-        loader.log().echoTo(out, verbose ? 7 : 5);
+        loader.log().echoTo(out, verbose ? LogPriority.DEBUG : LogPriority.NOTICE, true); // the log: time and priority
         CountDownLatch stop = new CountDownLatch(1);
         RpcServer server = null;
         try {
@@ -233,7 +234,7 @@ public final class KernLoaderCommand implements Callable<Integer> {
         RpcServer rpc = server;
         Runnable shutdown = () -> {
             fatal.stopping();
-            loader.log().log(5, "shutting down: unloading every server");
+            loader.log().log(LogPriority.NOTICE, "shutting down: unloading every server");
             try {
                 // Clients first: their kernel-control connections close, so extensions can stop without being forced.
                 rpc.close();
@@ -248,10 +249,10 @@ public final class KernLoaderCommand implements Callable<Integer> {
         Thread hook = new Thread(shutdown, "kern_loader-shutdown");
         Runtime.getRuntime().addShutdownHook(hook); // SIGTERM, SIGINT
         Signals.onHangup(() -> Thread.ofPlatform().start(() -> {
-            loader.log().log(5, "SIGHUP: re-reading the configuration");
-            for (LoaderException e : loader.abort(true)) loader.log().log(3, e.toString());
+            loader.log().log(LogPriority.NOTICE, "SIGHUP: re-reading the configuration");
+            for (LoaderException e : loader.abort(true)) loader.log().log(LogPriority.ERR, e.toString());
         }));
-        loader.log().log(5, "listening on " + sock + " (pid " + ProcessHandle.current().pid() + ")");
+        loader.log().log(LogPriority.NOTICE, "listening on " + sock + " (pid " + ProcessHandle.current().pid() + ")");
         for (LoaderException e : loader.configure(scripts.stream().map(Path::toAbsolutePath).toList(), conf == null ? null : conf.toAbsolutePath())) {
             System.err.println("kern_loader: " + e);
         }

@@ -17,6 +17,7 @@ import java.util.stream.Stream;
 
 import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.inet.tcp.TcpSocket;
+import org.kextnet.kpi.server.LogPriority;
 import org.kextnet.loader.KernLoader;
 import org.kextnet.loader.LoaderException;
 import org.kextnet.loader.LoaderOptions;
@@ -106,7 +107,7 @@ final class LoaderDemo {
         boolean ok = true;
         NkeBridge bridge = new NkeBridge(kernel);
         try (KernLoader loader = new KernLoader(LoaderOptions.defaults().withKernel(bridge, bridge))) {
-            loader.log().echoTo(out, 6);
+            loader.log().echoTo(out, LogPriority.INFO);
             // The socket is this user's alone (mode 0600 in a private directory): its primary group is made the admin
             // group, so that the walk-through's kl_util -a/-u work without root.
             PeerPolicy policy = new PeerPolicy(Files.readAttributes(dir, PosixFileAttributes.class).group().getName());

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.kextnet.kpi.server.LogPriority;
 import org.kextnet.loader.link.JarImage;
 import org.kextnet.loader.link.LinkedServer;
 import org.kextnet.loader.link.Linker;
@@ -82,7 +83,7 @@ public final class KernLoader implements AutoCloseable {
                 errors.addAll(addAll(ConfFile.read(conf).stream().map(ConfFile.Entry::script).toList()));
             } catch (ScriptException e) {
                 errors.add(e);
-                log.log(3, e.toString());
+                log.log(LogPriority.ERR, e.toString());
             }
         }
         return errors;
@@ -126,7 +127,7 @@ public final class KernLoader implements AutoCloseable {
         try {
             script = ScriptParser.parse(scriptFile);
         } catch (ScriptException e) {
-            log.log(3, e.toString());
+            log.log(LogPriority.ERR, e.toString());
             throw e;
         }
         ServerRecord rec, replaced;
@@ -137,7 +138,7 @@ public final class KernLoader implements AutoCloseable {
             rec = new ServerRecord(this, nextIndex.getAndIncrement(), script);
             table.put(script.name(), rec);
         }
-        log.log(6, script.name() + ": allocating from " + script.file());
+        log.log(LogPriority.INFO, script.name() + ": allocating from " + script.file());
         try {
             allocate(rec, script);
         } catch (LoaderException | RuntimeException e) {
@@ -149,7 +150,7 @@ public final class KernLoader implements AutoCloseable {
             rec.allocationFailed();
             throw logged(e instanceof LoaderException le ? le : new LoaderException(LoaderError.INTERNAL, rec.name + ": " + e, e));
         }
-        log.log(6, rec.name + ": allocated");
+        log.log(LogPriority.INFO, rec.name + ": allocated");
         if (script.start()) {
             try {
                 load(rec);
@@ -206,13 +207,13 @@ public final class KernLoader implements AutoCloseable {
     }
 
     void demandLoad(ServerRecord rec, Port port) {
-        log.log(6, rec.name + ": message on port " + port.name() + ", loading");
+        log.log(LogPriority.INFO, rec.name + ": message on port " + port.name() + ", loading");
         Thread.ofVirtual().name("kern_loader-demand-" + rec.name).inheritInheritableThreadLocals(false).start(() -> {
             Thread.currentThread().setContextClassLoader(KernLoader.class.getClassLoader());
             try {
                 load(rec);
             } catch (LoaderException e) {
-                log.log(3, "demand load failed: " + e);
+                log.log(LogPriority.ERR, "demand load failed: " + e);
             }
         });
     }
@@ -222,13 +223,13 @@ public final class KernLoader implements AutoCloseable {
         if (chain.contains(rec.name)) throw new LoaderException(LoaderError.SERVER_WONT_LOAD, "dependency cycle: " + String.join(" -> ", chain) + " -> " + rec.name);
         if (!rec.beginLoad()) return; // loaded already
         LinkedServer linked = rec.linked; // the record is Loading: this thread owns its fields
-        log.log(6, rec.name + ": loading");
+        log.log(LogPriority.INFO, rec.name + ": loading");
         List<ServerRecord> deps = new ArrayList<>();
         try {
             if (linked == null || rec.image.changedOnDisk() || !rec.image.depends().isEmpty()) {
                 JarImage image = rec.image;
                 if (image.changedOnDisk()) {
-                    log.log(5, rec.name + ": relocatable changed, re-initializing");
+                    log.log(LogPriority.NOTICE, rec.name + ": relocatable changed, re-initializing");
                     image = JarImage.read(rec.script.reloc());
                 }
                 deps = loadDependencies(rec, image);
@@ -237,7 +238,7 @@ public final class KernLoader implements AutoCloseable {
             }
             LoadedServer ls = new LoadSequence(this, rec, linked, deps).run();
             rec.loaded(ls);
-            log.log(6, rec.name + ": loaded" + (rec.script.wire() ? ", wired " + ls.wiredClassBytes + " bytes" : ""));
+            log.log(LogPriority.INFO, rec.name + ": loaded" + (rec.script.wire() ? ", wired " + ls.wiredClassBytes + " bytes" : ""));
             // Deliver what was queued, in order, then serve directly; an unload waits for this drain.
             ls.dispatchers.forEach(Port::serve);
         } catch (LoaderException | RuntimeException | InterruptedException e) {
@@ -278,7 +279,7 @@ public final class KernLoader implements AutoCloseable {
     /** Faulted: frees everything (ports die with {@code portError}), keeps the record visible with its reason. */
     private void faultAndRelease(ServerRecord rec, String why, LoaderError portError) {
         free(rec.faulted(why), portError, why);
-        log.log(3, rec.name + ": faulted: " + why);
+        log.log(LogPriority.ERR, rec.name + ": faulted: " + why);
     }
 
     // ---- unload ----
@@ -295,7 +296,7 @@ public final class KernLoader implements AutoCloseable {
         } catch (LoaderException e) {
             throw logged(e);
         }
-        log.log(6, rec.name + ": unloading");
+        log.log(LogPriority.INFO, rec.name + ": unloading");
         String forced = new UnloadSequence(this, rec, ls).run();
         releaseDependencies(rec, ls.dependencies);
         if (forced != null) {
@@ -303,7 +304,7 @@ public final class KernLoader implements AutoCloseable {
             throw logged(new LoaderException(LoaderError.WONT_UNLOAD, rec.name + ": " + forced + "; forcibly detached and deallocated"));
         }
         Port queued = rec.unloaded();
-        log.log(6, rec.name + ": unloaded");
+        log.log(LogPriority.INFO, rec.name + ": unloaded");
         if (queued != null) demandLoad(rec, queued);
     }
 
@@ -319,7 +320,7 @@ public final class KernLoader implements AutoCloseable {
             throw logged(e);
         }
         if (step == ServerRecord.DeleteStep.DETACHED) {
-            log.log(5, name + ": detached: stays loaded");
+            log.log(LogPriority.NOTICE, name + ": detached: stays loaded");
             return;
         }
         LoaderException forced = null;
@@ -344,7 +345,7 @@ public final class KernLoader implements AutoCloseable {
         synchronized (table) {
             table.remove(name, rec);
         }
-        log.log(6, name + ": deallocated");
+        log.log(LogPriority.INFO, name + ": deallocated");
         if (forced != null) throw forced;
     }
 
@@ -385,7 +386,7 @@ public final class KernLoader implements AutoCloseable {
                 errors.add(e);
             }
         }
-        log.log(5, restart ? "restarting: re-reading configuration" : "all servers deallocated");
+        log.log(LogPriority.NOTICE, restart ? "restarting: re-reading configuration" : "all servers deallocated");
         if (restart) errors.addAll(allocateBoot());
         return errors;
     }
@@ -438,7 +439,7 @@ public final class KernLoader implements AutoCloseable {
     }
 
     private LoaderException logged(LoaderException e) {
-        log.log(3, e.toString());
+        log.log(LogPriority.ERR, e.toString());
         return e;
     }
 }

@@ -16,6 +16,7 @@ import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KernelExtension;
 import org.kextnet.kpi.Kpi;
 import org.kextnet.kpi.server.KernServ;
+import org.kextnet.kpi.server.LogPriority;
 import org.kextnet.kpi.server.PortMessage;
 import org.kextnet.loader.link.LinkedServer;
 import org.kextnet.loader.link.Routine;
@@ -107,7 +108,7 @@ final class LoadSequence {
                 rec.name + ": is a KernelExtension, but no kernel is joined to this kern_loader"));
         int rc = onThread(() -> ext.start(kpi), callTimeout, "start");
         if (rc != 0) throw new LoaderException(LoaderError.SERVER_WONT_LOAD, rec.name + ": start returned " + Errno.name(rc));
-        loader.log().log(6, rec.name + ": started, registrations " + loader.options().ledger().outstanding(ctx));
+        loader.log().log(LogPriority.INFO, rec.name + ": started, registrations " + loader.options().ledger().outstanding(ctx));
         return kpi;
     }
 

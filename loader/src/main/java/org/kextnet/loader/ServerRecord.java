@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
+import org.kextnet.kpi.server.LogPriority;
 import org.kextnet.loader.link.JarImage;
 import org.kextnet.loader.link.LinkedServer;
 import org.kextnet.loader.port.Port;
@@ -329,7 +330,7 @@ final class ServerRecord implements PortOwner {
     /** A fault of the server's code, contained by the loader: counted and logged. */
     void fault(Throwable t) {
         addFaults(1);
-        loader.log().log(3, name + ": fault: " + t);
+        loader.log().log(LogPriority.ERR, name + ": fault: " + t);
     }
 
     /** A snapshot for {@code kern_loader_server_info}, with the kernel's registrations and faults from {@code options}. */

@@ -8,6 +8,7 @@ import java.util.concurrent.TimeoutException;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KernelExtension;
 import org.kextnet.kpi.server.KernServ;
+import org.kextnet.kpi.server.LogPriority;
 import org.kextnet.loader.port.Port;
 import org.kextnet.loader.port.ReplyPort;
 import org.kextnet.loader.server.RegistrationLedger;
@@ -113,7 +114,7 @@ final class UnloadSequence {
             }
             if (rc == 0) return null;
             if (rc != Errno.EBUSY) return "stop returned " + Errno.name(rc);
-            if (calls == 1) loader.log().log(6, rec.name + ": stop answered EBUSY; calling it again until it stops (at most " + drain + " ms)");
+            if (calls == 1) loader.log().log(LogPriority.INFO, rec.name + ": stop answered EBUSY; calling it again until it stops (at most " + drain + " ms)");
             if (System.nanoTime() > deadline) return "stop still refused (EBUSY) after " + drain + " ms and " + calls + " calls";
             Thread.sleep(STOP_RETRY_MILLIS);
         }
@@ -146,7 +147,7 @@ final class UnloadSequence {
         if (before.isEmpty()) return;
         ledger.removeAll(ctx);
         Map<String, Integer> left = awaitEmpty(loader, ctx, drain);
-        loader.log().log(left.isEmpty() ? 5 : 3, name + ": removed registrations " + before
+        loader.log().log(left.isEmpty() ? LogPriority.NOTICE : LogPriority.ERR, name + ": removed registrations " + before
                 + (left.isEmpty() ? "" : "; still detaching after " + drain + " ms: " + left));
     }
 }

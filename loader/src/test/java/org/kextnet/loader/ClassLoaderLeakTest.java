@@ -113,8 +113,10 @@ class ClassLoaderLeakTest {
             long heap1 = heap();
             System.out.printf("loaded classes %d -> %d, metaspace %d -> %d KiB, heap %d -> %d KiB%n",
                     classes0, classes1, meta0 >> 10, meta1 >> 10, heap0 >> 10, heap1 >> 10);
-            // 950 cycles each defined one server class: a leak would add 950 classes and their metadata.
-            assertThat(classes1 - classes0).as("loaded classes").isLessThan(100);
+            // 950 cycles each defined one server class: a leak would add 950 classes and their metadata. Some classes
+            // load late for other reasons (a path first taken on a loaded machine: the watchdog's over-budget log, a
+            // lambda's hidden class), 133 seen under a load average of 23, so the bound sits well between the two.
+            assertThat(classes1 - classes0).as("loaded classes").isLessThan(300);
             assertThat(meta1 - meta0).as("metaspace bytes").isLessThan(2L << 20);
             assertThat(heap1 - heap0).as("heap bytes").isLessThan(16L << 20);
         }

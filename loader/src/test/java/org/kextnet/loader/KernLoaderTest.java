@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.kextnet.kpi.server.KernServ;
 import org.kextnet.loader.port.ReplyPort;
 
 class KernLoaderTest {
@@ -259,9 +260,9 @@ class KernLoaderTest {
     @Test void kernServHandleIsRevokedAfterUnload() throws Exception {
         loader.add(Servers.echo(dir, "echo"));
         loader.load("echo");
-        org.kextnet.kpi.server.KernServ ks = loader.find("echo").loaded.context;
+        KernServ ks = loader.find("echo").loaded.context;
         loader.unload("echo");
-        assertThatThrownBy(() -> ks.log(6, "late")).isInstanceOf(IllegalStateException.class).hasMessageContaining("no longer valid");
+        assertThatThrownBy(() -> ks.log(KernServ.LOG_INFO, "late")).isInstanceOf(IllegalStateException.class).hasMessageContaining("no longer valid");
         assertThatThrownBy(() -> ks.timeout(() -> {}, 1, TimeUnit.SECONDS)).isInstanceOf(IllegalStateException.class);
     }
 }

@@ -18,6 +18,7 @@ import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.kextnet.kpi.server.LogPriority;
 import org.kextnet.loader.rpc.AdminCommands;
 import org.kextnet.loader.rpc.KernLoaderClient;
 import org.kextnet.loader.rpc.KernelControls;
@@ -197,7 +198,7 @@ class RpcLimitsTest {
         ch.write(ByteBuffer.allocate(10).putInt(6).put((byte) Op.LOG.code()).putInt(1).put((byte) 1).flip());
         assertThat(RpcTest.frame(ch).get() & 0xff).as("subscribed").isEqualTo(Op.LOG.code() | 0x80); // then it reads no more
         String line = "x".repeat(200);
-        for (int i = 0; i < 20_000; i++) loader.log().log(6, line); // ~4.5 MB: never blocks on the client
+        for (int i = 0; i < 20_000; i++) loader.log().log(LogPriority.INFO, line); // ~4.5 MB: never blocks on the client
         await("closed as too slow", () -> server.count(RpcServer.Closed.OVERFLOW) == 1);
         assertThat(pingOk()).isTrue();
     }

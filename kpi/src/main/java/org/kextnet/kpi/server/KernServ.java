@@ -14,8 +14,9 @@ import java.util.concurrent.TimeUnit;
  * <p>All methods are thread-safe.
  */
 public interface KernServ {
-    /** Log priorities, as syslog's (lower is more urgent). */
-    int LOG_ERR = 3, LOG_WARNING = 4, LOG_NOTICE = 5, LOG_INFO = 6, LOG_DEBUG = 7;
+    /** The priorities under {@code kern_serv_log}'s (syslog's) names. */
+    LogPriority LOG_ERR = LogPriority.ERR, LOG_WARNING = LogPriority.WARNING, LOG_NOTICE = LogPriority.NOTICE,
+            LOG_INFO = LogPriority.INFO, LOG_DEBUG = LogPriority.DEBUG;
 
     /** The server's name ({@code SERVER_NAME}). */
     String serverName();
@@ -30,7 +31,7 @@ public interface KernServ {
     Object instance();
 
     /** {@code kern_serv_log}: logs a message at {@code priority}; formatted as {@link String#format}. */
-    void log(int priority, String format, Object... args);
+    void log(LogPriority priority, String format, Object... args);
 
     /**
      * {@code kern_serv_callout}: runs {@code task} soon on the server's own thread, after the routines and

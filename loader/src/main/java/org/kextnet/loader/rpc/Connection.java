@@ -7,6 +7,7 @@ import java.util.concurrent.TimeUnit;
 
 import jdk.net.UnixDomainPrincipal;
 
+import org.kextnet.kpi.server.LogPriority;
 import org.kextnet.loader.LoaderError;
 import org.kextnet.loader.LoaderException;
 
@@ -77,7 +78,7 @@ final class Connection implements Session.Out, Outbox.Owner {
         } catch (IOException e) {
             cause = RpcServer.Closed.CLIENT; // the client went away, or a deadline closed the socket
         } catch (RuntimeException e) {
-            server.loader().log().log(3, "rpc connection: " + e);
+            server.loader().log().log(LogPriority.ERR, "rpc connection: " + e);
         } finally {
             out.flush(); // an error frame or a refused greeting goes out before the connection closes
             close(cause == null ? RpcServer.Closed.CLIENT : cause);

@@ -20,6 +20,7 @@ import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.control.ControlAddress;
 import org.kextnet.kpi.control.ControlClient;
+import org.kextnet.kpi.server.LogPriority;
 import org.kextnet.loader.LoaderError;
 import org.kextnet.loader.LoaderException;
 import org.kextnet.loader.LogHub;
@@ -129,7 +130,7 @@ public final class KernLoaderClient implements RpcClient {
                     parts.add(tag, f);
                 } else if (tag == 0 && op >= Rpc.EVENT_LOG) {
                     switch (Event.decode(op, f)) {
-                        case Event.Log l -> logListener.accept(new LogHub.Line(l.millis(), l.level(), l.text()));
+                        case Event.Log l -> logListener.accept(new LogHub.Line(l.millis(), LogPriority.of(l.level()), l.text()));
                         case Event.PortMessage m -> portListener.message(m.replyPort(), m.id(), m.data());
                         case Event.Closing c -> said = c;
                         case null -> { } // an event a newer daemon sends

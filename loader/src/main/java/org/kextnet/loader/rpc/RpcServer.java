@@ -31,6 +31,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import jdk.net.ExtendedSocketOptions;
 import jdk.net.UnixDomainPrincipal;
 
+import org.kextnet.kpi.server.LogPriority;
 import org.kextnet.loader.KernLoader;
 import org.kextnet.loader.LoaderError;
 
@@ -175,7 +176,7 @@ public final class RpcServer implements AutoCloseable {
             } catch (ClosedChannelException e) {
                 return;
             } catch (IOException e) {
-                if (!closed) loader.log().log(3, "accept: " + e);
+                if (!closed) loader.log().log(LogPriority.ERR, "accept: " + e);
             }
         }
     }
@@ -279,7 +280,7 @@ public final class RpcServer implements AutoCloseable {
         long r = refused.get(), e = count(Closed.EVICTED), t = count(Closed.GREETING_TIMEOUT) + count(Closed.FRAME_TIMEOUT)
                 + count(Closed.WRITE_TIMEOUT) + count(Closed.MALFORMED) + count(Closed.OVERFLOW);
         if (r != last[0] || e != last[1] || t != last[2]) {
-            loader.log().log(4, "rpc: at the limits: " + (r - last[0]) + " connections refused, " + (e - last[1]) + " closed to make room, "
+            loader.log().log(LogPriority.WARNING, "rpc: at the limits: " + (r - last[0]) + " connections refused, " + (e - last[1]) + " closed to make room, "
                     + (t - last[2]) + " closed for a deadline or a malformed frame (" + connectionCount() + " open, limit " + limits.maxConnections() + ")");
         }
         last[0] = r;

@@ -14,6 +14,7 @@ import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.kpi.control.ControlAddress;
 import org.kextnet.kpi.control.ControlClient;
+import org.kextnet.kpi.server.LogPriority;
 import org.kextnet.loader.KernLoader;
 import org.kextnet.loader.LoaderError;
 import org.kextnet.loader.LoaderException;
@@ -81,7 +82,7 @@ final class Session {
     void handle(int tag, Request<?> q, Runnable done) {
         boolean mutating = q.op().privileged() || q instanceof Request.Admin a && server.admin().isMutating(a.line());
         if (mutating && !privileged) {
-            loader.log().log(4, q.op().word() + " refused: " + who + " is not privileged");
+            loader.log().log(LogPriority.WARNING, q.op().word() + " refused: " + who + " is not privileged");
             out.send(Response.errorFrame(q.op().code(), tag, LoaderError.NO_PERMISSION.code(), q.op().word() + ": permission denied for " + who));
             done.run();
             return;
@@ -203,7 +204,7 @@ final class Session {
         if (on && logListener == null && !closed) {
             if (!out.listening(true))
                 throw new LoaderException(LoaderError.RPC_BUSY, "log: kern_loader has its most listeners (" + server.limits().maxListeners() + ")");
-            logListener = line -> out.event(new Event.Log(line.level(), line.millis(), line.text()).frame());
+            logListener = line -> out.event(new Event.Log(line.level().code(), line.millis(), line.text()).frame());
             loader.log().addListener(logListener);
         } else if (!on && logListener != null) {
             loader.log().removeListener(logListener);
@@ -236,7 +237,7 @@ final class Session {
             } catch (KpiException e) {
                 Port p = e.errno() == Errno.ENOENT ? loader.names().lookup(c.name()) : null;
                 if (p == null) throw e;
-                loader.log().log(6, p.owner().serverName() + ": connect to control " + c.name() + ", loading");
+                loader.log().log(LogPriority.INFO, p.owner().serverName() + ": connect to control " + c.name() + ", loading");
                 loader.load(p.owner().serverName());
                 so = server.controls().connect(c.name(), c.unit(), privileged);
             }

@@ -10,6 +10,7 @@ import org.kextnet.kernel.nke.ExtensionHandle;
 import org.kextnet.kpi.Kpi;
 import org.kextnet.kpi.Registration;
 import org.kextnet.kpi.server.KernServ;
+import org.kextnet.kpi.server.LogPriority;
 
 /**
  * Joins the loader to a kernel's extension registry: a server asking {@link KernServ#kpi}{@code (Kpi.class)}
@@ -81,12 +82,12 @@ public final class NkeBridge implements KpiProvider, RegistrationLedger {
 
         @Override public boolean isLoggable(Level level) { return level != Level.OFF; }
 
-        private static int priority(Level level) {
+        private static LogPriority priority(Level level) {
             return switch (level) {
-                case ERROR -> KernServ.LOG_ERR;
-                case WARNING -> KernServ.LOG_WARNING;
-                case INFO -> KernServ.LOG_INFO;
-                default -> KernServ.LOG_DEBUG;
+                case ERROR -> LogPriority.ERR;
+                case WARNING -> LogPriority.WARNING;
+                case INFO -> LogPriority.INFO;
+                default -> LogPriority.DEBUG;
             };
         }
 
@@ -103,7 +104,7 @@ public final class NkeBridge implements KpiProvider, RegistrationLedger {
          * second late), when the server's handle is revoked and its log throws: such a line has nowhere to go and is
          * dropped, rather than thrown into the kernel's thread.
          */
-        private void write(int priority, String text) {
+        private void write(LogPriority priority, String text) {
             try {
                 owner.log(priority, "%s", text);
             } catch (IllegalStateException unloaded) {

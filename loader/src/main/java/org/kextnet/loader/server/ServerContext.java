@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 import org.kextnet.kpi.server.KernServ;
+import org.kextnet.kpi.server.LogPriority;
 import org.kextnet.loader.LogHub;
 import org.kextnet.loader.port.NameServer;
 import org.kextnet.loader.port.ReplyPort;
@@ -63,7 +64,7 @@ public final class ServerContext implements KernServ {
     @Override public List<String> ports() { return ports; }
     @Override public Object instance() { check(); return instance; }
 
-    @Override public void log(int priority, String format, Object... args) {
+    @Override public void log(LogPriority priority, String format, Object... args) {
         check();
         String text;
         try {

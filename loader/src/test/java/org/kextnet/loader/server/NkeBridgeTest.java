@@ -17,6 +17,7 @@ import org.kextnet.kpi.Position;
 import org.kextnet.kpi.control.ControlParams;
 import org.kextnet.kpi.ipfilter.IpFilter;
 import org.kextnet.kpi.server.KernServ;
+import org.kextnet.kpi.server.LogPriority;
 
 /** The loader's view of a server's kernel registrations through the bridge. */
 class NkeBridgeTest {
@@ -27,7 +28,7 @@ class NkeBridgeTest {
         @Override public String version() { return "1"; }
         @Override public List<String> ports() { return List.of(); }
         @Override public Object instance() { return null; }
-        @Override public void log(int priority, String format, Object... args) { log.add(priority + " " + String.format(format, args)); }
+        @Override public void log(LogPriority priority, String format, Object... args) { log.add(priority.code() + " " + String.format(format, args)); }
         @Override public void callout(Runnable task) { task.run(); }
         @Override public Timeout timeout(Runnable task, long delay, TimeUnit unit) { throw new UnsupportedOperationException(); }
         @Override public ByteBuffer allocateWired(int bytes) { return ByteBuffer.allocateDirect(bytes); }
@@ -44,7 +45,7 @@ class NkeBridgeTest {
             NkeBridge bridge = new NkeBridge(kernel);
             var load = new FakeServ() { // as ServerContext does once the server is unloaded
                 volatile boolean revoked;
-                @Override public void log(int priority, String format, Object... args) {
+                @Override public void log(LogPriority priority, String format, Object... args) {
                     if (revoked) throw new IllegalStateException("server ipfw is unloaded: its KernServ handle is no longer valid");
                     super.log(priority, format, args);
                 }
