@@ -3,9 +3,10 @@
 #   target/packetdrill/packetdrill          Google's packetdrill, built from a copy of its source
 #   target/native/libkextnet-packetdrill.so the shim packetdrill loads with --so_filename
 #   target/native/kextnet-packetdrill.conf  the shim's JVM: libjvm.so, class path, options
+#   target/packetdrill-tests/gtests/net/    packetdrill's own test scripts (tcp/, common/), copied to run
 #
 # Usage: packetdrill/build.sh
-# Needs: gcc, make, bison and flex; packetdrill's source in $PACKETDRILL_SRC, else ../shared/tools/packetdrill
+# Needs: gcc, make, bison, flex and patch; packetdrill's source in $PACKETDRILL_SRC, else ../shared/tools/packetdrill
 # beside the repository (git clone https://github.com/google/packetdrill); a JDK 25 in $JAVA_HOME; and the
 # compiled bridge (mvn -B -q compile -pl packetdrill -am, which writes target/classpath.txt).
 # Exit status 3 when a tool or the source is missing: the message says which and how to get it.
@@ -18,8 +19,8 @@ target="$here/target"
 
 missing() { echo "packetdrill/build.sh: $*" >&2; exit 3; }
 
-for tool in gcc make bison flex; do
-  command -v "$tool" >/dev/null || missing "needs $tool (Debian: apt-get install -y gcc make bison flex)"
+for tool in gcc make bison flex patch; do
+  command -v "$tool" >/dev/null || missing "needs $tool (Debian: apt-get install -y gcc make bison flex patch)"
 done
 [ -f "$src/gtests/net/packetdrill/packetdrill.h" ] \
   || missing "no packetdrill source in $src (git clone https://github.com/google/packetdrill there, or set PACKETDRILL_SRC)"
@@ -28,13 +29,39 @@ done
 [ -f "$target/classpath.txt" ] && [ -d "$target/classes/org/kextnet/packetdrill" ] \
   || missing "the Java bridge is not compiled: run mvn -B -q compile -pl packetdrill -am first"
 
-# packetdrill, built once from a copy (its source tree is shared and stays untouched).
-if [ ! -x "$target/packetdrill/packetdrill" ]; then
+# packetdrill, built once from a copy (its source tree is shared and stays untouched), with the patches in patches/:
+#   code-events-through-shim.patch  a script's %{ python }% lines read TCP_INFO with the shared object's getsockopt
+#                                   (packetdrill asks the real one, which knows nothing of the shim's sockets)
+# A change of the patches rebuilds it.
+patches_sum="$(cat "$here"/patches/*.patch | cksum)"
+if [ ! -x "$target/packetdrill/packetdrill" ] || [ "$(cat "$target/packetdrill/.kextnet-patches" 2>/dev/null)" != "$patches_sum" ]; then
   rm -rf "$target/packetdrill"
   cp -r "$src/gtests/net/packetdrill" "$target/packetdrill"
+  chmod -R u+w "$target/packetdrill"
+  for p in "$here"/patches/*.patch; do
+    patch -s -d "$target/packetdrill" -p1 <"$p" || { echo "packetdrill/build.sh: $p does not apply to $src" >&2; exit 1; }
+  done
   (cd "$target/packetdrill" && ./configure && make -s packetdrill) >"$target/packetdrill-build.log" 2>&1 \
     || { tail -20 "$target/packetdrill-build.log" >&2; echo "packetdrill/build.sh: building packetdrill failed (log: $target/packetdrill-build.log)" >&2; exit 1; }
+  echo "$patches_sum" >"$target/packetdrill/.kextnet-patches"
 fi
+
+# packetdrill's own scripts, copied afresh so that they run beside working helpers: a source tree checked out without
+# symbolic links has a one-line text file where a link was (tcp/common/defaults.sh reads "../../common/defaults.sh"),
+# which the scripts' `../common/defaults.sh` cannot run. Such a file becomes the link it names.
+tests="$target/packetdrill-tests/gtests/net"
+rm -rf "$target/packetdrill-tests"
+mkdir -p "$tests"
+for d in "$src"/gtests/net/*/; do
+  [ "$(basename "$d")" = packetdrill ] || cp -r "$d" "$tests/"
+done
+chmod -R u+w "$target/packetdrill-tests"
+find "$tests" -type f -size -256c | while read -r f; do
+  [ "$(wc -l <"$f")" -eq 0 ] || continue
+  link="$(cat "$f")"
+  case "$link" in */*) ;; *) continue ;; esac
+  if [ -f "$(dirname "$f")/$link" ]; then ln -sfn "$link" "$f"; fi
+done
 
 # The shim, against packetdrill's header and the JDK's JNI headers.
 mkdir -p "$target/native"

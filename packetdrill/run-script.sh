@@ -6,9 +6,19 @@
 # --so_flags=verbose (the shim's: every packet with its virtual time, the kernel's counters at the end).
 # Builds packetdrill and the shim first if they are not built (build.sh). Needs root: packetdrill locks its memory.
 # A script's shell commands (`...` lines) run on this machine: run scripts that change sysctls in a network namespace
-# of their own (unshare --net packetdrill/run-script.sh ...), as the JUnit runner does.
+# of their own, as the JUnit runner does, with --isolate as the first option: the script then runs in a new network
+# namespace (unshare --net) that has a placeholder TUN device, tun0, for the commands of packetdrill's own scripts
+# that configure packetdrill's device (defaults.sh: tc qdisc add dev tun0 ...); the shim itself uses no device.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+if [ "${1:-}" = --isolate ]; then
+  shift
+  exec unshare --net -- "$0" --in-new-namespace "$@"
+fi
+if [ "${1:-}" = --in-new-namespace ]; then
+  shift
+  ip tuntap add dev tun0 mode tun
+fi
 target="$here/target"
 if [ ! -x "$target/packetdrill/packetdrill" ] || [ ! -f "$target/native/libkextnet-packetdrill.so" ]; then
   "$here/build.sh" >/dev/null

@@ -18,6 +18,7 @@
 # inside that namespace is used. Needs root, gcc, iproute2, and JDK 25 with Maven (for the build).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+. "$ROOT/bench/lib.sh"
 REPS=${REPS:-3} DUR=${DUR:-5} WARM=${WARM:-4} SIZE=${SIZE:-64} FLOWS=${FLOWS:-1}
 QUEUES=${QUEUES:-1} CQUEUES=${CQUEUES:-1} CRITICAL=${CRITICAL:-true} SKIP_BUILD=${SKIP_BUILD:-0}
 [ "$(id -u)" = 0 ] || { echo "tun-echo-bench: needs root (namespaces, /dev/net/tun)" >&2; exit 1; }
@@ -47,14 +48,6 @@ DEV="kxb$(( $$ % 1000000 ))"
 PEER=10.210.0.1 LOCAL=10.210.0.2
 PID=""
 
-stop_pid() {  # our own child, by PID: TERM, then KILL after 5 s
-  local p=$1 i
-  [ -n "$p" ] || return 0
-  kill "$p" 2>/dev/null || true
-  for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$p" 2>/dev/null || true
-  wait "$p" 2>/dev/null || true
-}
 cleanup() {
   stop_pid "$PID"; PID=""
   ip netns del "$NS" 2>/dev/null || true
@@ -80,16 +73,7 @@ ip -n "$NS" link set lo up
 # No IPv6: keeps router solicitations and MLD out of the device.
 ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 
-wait_for() {  # wait_for SECONDS CMD...: until CMD succeeds
-  local t=$1 i; shift
-  for i in $(seq $((t * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  return 1
-}
-field() { grep -o "$1=[0-9.]*" "$2" | head -1 | cut -d= -f2; }
 HZ=$(getconf CLK_TCK)
-cpu_ticks() {  # user+system CPU ticks of process $1 (all its threads)
-  awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
 measure() {  # measure TAG: the counted load, and the responder's CPU time per echo meanwhile
   local t0 t1
   t0=$(cpu_ticks "$PID")

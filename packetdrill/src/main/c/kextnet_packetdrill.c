@@ -380,16 +380,27 @@ static int shim_accept(void *ud, int fd, struct sockaddr *addr, socklen_t *len)
 	return nfd;
 }
 
-/* Total bytes of an iovec array, or -1 (EINVAL) if it does not fit a ssize_t. */
+/*
+ * Total bytes of an iovec array, or -1 with errno: EINVAL if it does not fit a ssize_t, EFAULT for a buffer
+ * that is NULL but not empty (as the kernel finds when it copies).
+ */
 static ssize_t iov_total(const struct iovec *iov, int n)
 {
 	size_t t = 0;
 
-	if (n < 0 || (n > 0 && !iov))
+	if (n < 0 || (n > 0 && !iov)) {
+		errno = n < 0 ? EINVAL : EFAULT;
 		return -1;
+	}
 	for (int i = 0; i < n; i++) {
-		if (iov[i].iov_len > (size_t)INT_MAX - t)
+		if (iov[i].iov_len > (size_t)INT_MAX - t) {
+			errno = EINVAL;
 			return -1;
+		}
+		if (!iov[i].iov_base && iov[i].iov_len > 0) {
+			errno = EFAULT;
+			return -1;
+		}
 		t += iov[i].iov_len;
 	}
 	return (ssize_t)t;
@@ -409,10 +420,8 @@ static ssize_t do_recv(int fd, const struct iovec *iov, int iovcnt, int flags,
 	char *area;
 	int r;
 
-	if (total < 0) {
-		errno = EINVAL;
+	if (total < 0)
 		return -1;
-	}
 	area = iovcnt == 1 ? iov[0].iov_base : malloc(total ? (size_t)total : 1);
 	if (!area && total) {
 		errno = ENOMEM;
@@ -505,10 +514,8 @@ static ssize_t do_send(int fd, const struct iovec *iov, int iovcnt, int flags,
 	char *area;
 	int r;
 
-	if (total < 0) {
-		errno = EINVAL;
+	if (total < 0)
 		return -1;
-	}
 	if (to) {
 		int err = sockaddr_in_args(to, tolen, &family, &ip, &port);
 

@@ -49,7 +49,7 @@ public class TcpStackBenchmark {
     @Param({"1500", "65000"})
     public int mtu;
 
-    private Kernel a, b;
+    Kernel a, b; // package-private for TcpStackRun
     private TcpSocket client, server, accepted;
     private Thread drainer;
     private volatile boolean running;

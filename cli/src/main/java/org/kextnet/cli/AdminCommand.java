@@ -18,13 +18,15 @@ import picocli.CommandLine.Spec;
 /** {@code kextnet admin LINE}: runs an admin command (ifconfig, route, arp, sysctl, netstat) in kern_loader's kernel. */
 @Command(name = "admin", mixinStandardHelpOptions = true,
         description = {"Run a kernel admin command (docs/configuration.md) in the running kern_loader's kernel, e.g. 'admin netstat -i'.",
-                "Commands that change the kernel need root (or kern_loader's --group).",
-                "Exit status: 0, a kern_loader code (101 refused, 124 the command failed), or 1."})
+                "Commands that change the kernel need root (or kern_loader's --group); a refusal exits 101, a command that fails 124."})
 public final class AdminCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
     @Option(names = "--socket", paramLabel = "PATH", description = "kern_loader's socket.")
     Path socket;
+
+    @Option(names = {"-j", "--json"}, description = "Print a listing (ifconfig, route show, arp -a, sysctl NAME, netstat -i/-s/-r/-a/-t/-k, nke) as one JSON document (docs/configuration.md, \"JSON\").")
+    boolean json;
 
     @Parameters(paramLabel = "WORD", arity = "1..*", description = "The command line.")
     List<String> words;
@@ -32,7 +34,8 @@ public final class AdminCommand implements Callable<Integer> {
     @Override public Integer call() {
         Path sock = LoaderSocket.orDefault(socket);
         try (KernLoaderClient c = KernLoaderClient.connect(sock)) {
-            spec.commandLine().getOut().print(c.admin(String.join(" ", words)));
+            String line = String.join(" ", words);
+            spec.commandLine().getOut().print(json ? c.adminJson(line) : c.admin(line));
             spec.commandLine().getOut().flush();
             return 0;
         } catch (LoaderException e) {
@@ -42,7 +45,7 @@ public final class AdminCommand implements Callable<Integer> {
         } catch (IOException e) {
             spec.commandLine().getErr().println("admin: kernel loader inactive (" + sock + ": " + e.getMessage() + ")");
             spec.commandLine().getErr().flush();
-            return 1;
+            return ExitCodes.FAILED;
         }
     }
 }

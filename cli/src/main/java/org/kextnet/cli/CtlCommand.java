@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
-import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.KpiException;
 import org.kextnet.loader.LoaderError;
 import org.kextnet.loader.LoaderException;
@@ -31,7 +30,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "ctl", mixinStandardHelpOptions = true,
         description = {"Kernel controls registered by loaded extensions, reached through kern_loader (docs/rpc.md).",
                 "Connecting to the name of an advertised port whose server is not loaded loads it.",
-                "Exit status: 0, the kernel's errno (e.g. 2 no such control, 60 no reply in time), a kern_loader code (101-129), or 1 if kern_loader cannot be reached or goes away."},
+                "A refusal names the kernel's errno on stderr (ENOENT no such control, ETIMEDOUT no reply in time) and exits 3."},
         subcommands = {CtlCommand.ListControls.class, CtlCommand.Send.class, CtlCommand.Recv.class, CtlCommand.GetOpt.class, CtlCommand.SetOpt.class})
 public final class CtlCommand {
     @Option(names = "--socket", paramLabel = "PATH", scope = picocli.CommandLine.ScopeType.INHERIT,
@@ -44,7 +43,7 @@ public final class CtlCommand {
         int run(KernLoaderClient c, PrintWriter out) throws IOException, LoaderException, KpiException, InterruptedException;
     }
 
-    /** Connects to kern_loader, runs {@code work}, and turns failures into messages and exit codes. */
+    /** Connects to kern_loader, runs {@code work}, and turns failures into messages (after {@code what}, "ctl send") and exit codes. */
     static int withClient(CommandSpec spec, Path socket, String what, Work work) {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Path sock = LoaderSocket.orDefault(socket);
@@ -52,13 +51,13 @@ public final class CtlCommand {
         try {
             client = KernLoaderClient.connect(sock);
         } catch (LoaderException e) {
-            err.println("ctl " + what + ": " + e.getMessage() + ": " + LoaderError.describe(e.code()));
+            err.println(what + ": " + e.getMessage() + ": " + LoaderError.describe(e.code()));
             err.flush();
             return e.code();
         } catch (IOException e) {
-            err.println("ctl " + what + ": kernel loader inactive (" + sock + ": " + e.getMessage() + ")");
+            err.println(what + ": kernel loader inactive (" + sock + ": " + e.getMessage() + ")");
             err.flush();
-            return 1;
+            return ExitCodes.FAILED;
         }
         try (KernLoaderClient c = client) {
             int rc = work.run(c, out);
@@ -66,22 +65,22 @@ public final class CtlCommand {
             return rc;
         } catch (KpiException e) {
             out.flush();
-            err.println("ctl " + what + ": " + e.getMessage()); // "ENOENT: connect to control x"
+            err.println(what + ": " + e.getMessage()); // "ENOENT: connect to control x"
             err.flush();
-            return Math.min(255, e.errno());
+            return ExitCodes.KERNEL_REFUSED;
         } catch (LoaderException e) {
             out.flush();
-            err.println("ctl " + what + ": " + e.getMessage() + ": " + LoaderError.describe(e.code()));
+            err.println(what + ": " + e.getMessage() + ": " + LoaderError.describe(e.code()));
             err.flush();
             return e.code();
         } catch (IOException e) {
             out.flush();
-            err.println("ctl " + what + ": " + e.getMessage()); // "lost kern_loader (pid 1234, /run/...): ..."
+            err.println(what + ": " + e.getMessage()); // "lost kern_loader (pid 1234, /run/...): ..."
             err.flush();
-            return 1;
+            return ExitCodes.FAILED;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return 1;
+            return ExitCodes.FAILED;
         }
     }
 
@@ -90,8 +89,9 @@ public final class CtlCommand {
     }
 
     /**
-     * Receives up to {@code count} messages, printing each on its own line; ETIMEDOUT if fewer came in time, ENOTCONN if
-     * the control closed the connection, 1 if kern_loader itself went away (said so, naming the daemon, not the control).
+     * Receives up to {@code count} messages, printing each on its own line; {@link ExitCodes#KERNEL_REFUSED} if fewer came
+     * in time or the control closed the connection, {@link ExitCodes#FAILED} if kern_loader itself went away (said so,
+     * naming the daemon, not the control).
      */
     static int receive(KernLoaderClient c, KernLoaderClient.RemoteControl ctl, int count, long timeoutMillis, boolean hex, PrintWriter out,
                        PrintWriter err) {
@@ -104,7 +104,7 @@ public final class CtlCommand {
                 err.println("ctl: " + (n == 0 ? "no message from " + ctl.name() + " within " + timeoutMillis + " ms"
                         : lost != null ? lost.getMessage() : ctl.name() + " closed the connection"));
                 err.flush();
-                return n == 0 ? Errno.ETIMEDOUT : lost != null ? 1 : Errno.ENOTCONN;
+                return lost != null ? ExitCodes.FAILED : ExitCodes.KERNEL_REFUSED;
             }
             byte[] got = new byte[n];
             b.flip().get(got);
@@ -120,7 +120,7 @@ public final class CtlCommand {
         @ParentCommand CtlCommand parent;
 
         @Override public Integer call() {
-            return withClient(spec, parent.socket, "list", (c, out) -> {
+            return withClient(spec, parent.socket, "ctl list", (c, out) -> {
                 List<Request.ControlInfo> all = c.controls();
                 out.printf("%4s %4s %5s %7s %-16s %s%n", "Id", "Unit", "Flags", "Clients", "Owner", "Name");
                 for (Request.ControlInfo i : all)
@@ -146,7 +146,7 @@ public final class CtlCommand {
         @Override public Integer call() {
             String joined = String.join(" ", data);
             byte[] body = hex ? HexFormat.of().parseHex(joined.replace(" ", "")) : joined.getBytes(StandardCharsets.UTF_8);
-            return withClient(spec, parent.socket, "send", (c, out) -> {
+            return withClient(spec, parent.socket, "ctl send", (c, out) -> {
                 try (KernLoaderClient.RemoteControl ctl = c.connectControl(name, unit)) {
                     int errno = ctl.send(ByteBuffer.wrap(body), 0);
                     if (errno != 0) throw new KpiException(errno, "send to " + name + " failed");
@@ -168,7 +168,7 @@ public final class CtlCommand {
         @Parameters(index = "0", paramLabel = "NAME") String name;
 
         @Override public Integer call() {
-            return withClient(spec, parent.socket, "recv", (c, out) -> {
+            return withClient(spec, parent.socket, "ctl recv", (c, out) -> {
                 try (KernLoaderClient.RemoteControl ctl = c.connectControl(name, unit)) {
                     return receive(c, ctl, count, timeout, hex, out, spec.commandLine().getErr());
                 }
@@ -187,7 +187,7 @@ public final class CtlCommand {
         @Parameters(index = "1", paramLabel = "OPTION") int option;
 
         @Override public Integer call() {
-            return withClient(spec, parent.socket, "getopt", (c, out) -> {
+            return withClient(spec, parent.socket, "ctl getopt", (c, out) -> {
                 try (KernLoaderClient.RemoteControl ctl = c.connectControl(name, unit)) {
                     int size = ctl.getOption(option, null);
                     if (size < 0) throw new KpiException(-size, "getopt " + option + " on " + name + " failed");
@@ -222,7 +222,7 @@ public final class CtlCommand {
 
         @Override public Integer call() {
             byte[] v = hex ? HexFormat.of().parseHex(value) : value.getBytes(StandardCharsets.UTF_8);
-            return withClient(spec, parent.socket, "setopt", (c, out) -> {
+            return withClient(spec, parent.socket, "ctl setopt", (c, out) -> {
                 try (KernLoaderClient.RemoteControl ctl = c.connectControl(name, unit)) {
                     int errno = ctl.setOption(option, v);
                     if (errno != 0) throw new KpiException(errno, "setopt " + option + " on " + name + " failed");

@@ -29,8 +29,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "firewall", mixinStandardHelpOptions = true,
         description = {"Show and replace the rule set of the firewall sample (docs/samples.md) through its kernel control.",
                 "Connecting loads the sample if kern_loader has it allocated.",
-                "Exit status: 0; 22 (EINVAL) for a rule set with a mistake (nothing changes); the kernel's errno (2: no such control);"
-                        + " a kern_loader code (101-127); or 1."},
+                "A rule set with a mistake (EINVAL: nothing changes) or no firewall control (ENOENT) exits 3."},
         subcommands = {FirewallCommand.Show.class, FirewallCommand.Load.class, FirewallCommand.Check.class,
                 FirewallCommand.Flush.class, FirewallCommand.Zero.class})
 public final class FirewallCommand {
@@ -50,7 +49,7 @@ public final class FirewallCommand {
 
     /**
      * Sends one command to the firewall and prints its reply; a refusal goes to stderr, with {@code source}
-     * (the rule file) and the line it names, and exits 22.
+     * (the rule file) and the line it names, and exits {@link ExitCodes#KERNEL_REFUSED}.
      */
     int ask(CommandSpec spec, String what, String message, String source) {
         return CtlCommand.withClient(spec, socket, "firewall " + what, (c, out) -> {
@@ -73,7 +72,7 @@ public final class FirewallCommand {
         if (source != null && m.matches()) err.println("firewall " + what + ": " + source + ":" + m.group(2) + ": " + m.group(3) + " (" + m.group(1) + ")");
         else err.println("firewall " + what + ": " + why);
         err.flush();
-        return Errno.EINVAL;
+        return ExitCodes.KERNEL_REFUSED;
     }
 
     /** A rule file's text, or stdin's for "-"; null (and a message) if it cannot be read. */

@@ -47,7 +47,7 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "kern_loader", mixinStandardHelpOptions = true,
         description = {"The kernel server loader daemon (docs/kern_loader.md).",
-                "Exit status: 0, 1 if it could not start (socket, kernel configuration), or 70 after a fatal error (docs/reliability.md)."})
+                "It exits 1 if it could not start (socket, kernel configuration), 70 after a fatal error (docs/reliability.md)."})
 public final class KernLoaderCommand implements Callable<Integer> {
     @Option(names = "-d", description = "Stay in the foreground (do not detach), logging to the terminal.")
     boolean foreground;

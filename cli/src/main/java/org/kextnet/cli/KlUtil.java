@@ -27,8 +27,8 @@ import org.kextnet.loader.rpc.RpcClient;
  * {@code -L}, use {@link KernLoaderClient} for its log events.
  */
 final class KlUtil {
-    /** How the results of LIST are printed: {@code -s}'s summary or {@code -k}'s table. */
-    enum Listing { SUMMARY, KEXTSTAT }
+    /** How the results of LIST and INFO are printed: {@code -s}'s summary or {@code -k}'s table, or with {@code -j} as JSON. */
+    enum Listing { SUMMARY, KEXTSTAT, JSON }
 
     /**
      * One kl_util invocation: the requests its options stand for, in order; how a listing is printed; -L; the socket.
@@ -42,7 +42,14 @@ final class KlUtil {
          * @throws IllegalArgumentException if {@code op} needs names and has none
          */
         static Invocation of(char op, List<String> names, boolean listen, Path socket) {
+            return of(op, names, listen, false, socket);
+        }
+
+        /** As {@link #of(char, List, boolean, Path)}; {@code json} ({@code -j}) prints -s and -k as one JSON document. */
+        static Invocation of(char op, List<String> names, boolean listen, boolean json, Path socket) {
             if ("luad".indexOf(op) >= 0 && names.isEmpty()) throw new IllegalArgumentException("name a server" + (op == 'a' ? " script" : ""));
+            if (json && op != 's' && op != 'k') throw new IllegalArgumentException("-j goes with -s or -k");
+            if (json && listen) throw new IllegalArgumentException("-j does not go with -L");
             List<Request<?>> q = new ArrayList<>();
             switch (op) {
                 case 'k' -> q.add(new Request.ListServers());
@@ -57,7 +64,7 @@ final class KlUtil {
                 case 'A', 'r' -> q.add(new Request.Abort(op == 'r'));
                 default -> throw new IllegalArgumentException("unknown operation -" + op);
             }
-            return new Invocation(List.copyOf(q), op == 'k' ? Listing.KEXTSTAT : Listing.SUMMARY, listen, socket);
+            return new Invocation(List.copyOf(q), json ? Listing.JSON : op == 'k' ? Listing.KEXTSTAT : Listing.SUMMARY, listen, socket);
         }
 
         // Loops rather than streams: kl_util -s runs these in a fresh JVM, where a lambda's first use costs milliseconds.
@@ -96,7 +103,7 @@ final class KlUtil {
      */
     static int fastMain(String[] args, long t0) {
         char op = 0;
-        boolean listen = false;
+        boolean listen = false, json = false;
         Path socket = null;
         List<String> names = new ArrayList<>();
         for (int i = 1; i < args.length; i++) {
@@ -107,6 +114,7 @@ final class KlUtil {
                 for (int k = 1; k < a.length(); k++) {
                     char c = a.charAt(k);
                     if (c == 'L') listen = true;
+                    else if (c == 'j') json = true;
                     else if ("sludaArk".indexOf(c) >= 0 && (op == 0 || op == c)) op = c;
                     else return -1; // unknown or conflicting: let picocli explain
                 }
@@ -115,7 +123,7 @@ final class KlUtil {
         }
         PrintWriter out = new PrintWriter(System.out, false);
         PrintWriter err = new PrintWriter(System.err, true);
-        int rc = new KlUtil(out, err).run(op == 0 ? 's' : op, names, listen, LoaderSocket.orDefault(socket));
+        int rc = new KlUtil(out, err).run(op == 0 ? 's' : op, names, listen, json, LoaderSocket.orDefault(socket));
         out.flush();
         long t1 = System.nanoTime(); // the last byte of output is written
         // KEXTNET_TIMING=1: the command's own work, from main's first statement to here (scripts/bench-kern_loader.sh).
@@ -124,13 +132,13 @@ final class KlUtil {
     }
 
     /** Runs kl_util's option {@code op} with its names; returns the exit status. */
-    int run(char op, List<String> names, boolean listen, Path socket) {
+    int run(char op, List<String> names, boolean listen, boolean json, Path socket) {
         Invocation q;
         try {
-            q = Invocation.of(op, names, listen, socket);
+            q = Invocation.of(op, names, listen, json, socket);
         } catch (IllegalArgumentException e) {
             err.println("kl_util: " + e.getMessage());
-            return 2;
+            return ExitCodes.USAGE;
         }
         return run(q);
     }
@@ -202,13 +210,16 @@ final class KlUtil {
      * (instanceof rather than a pattern switch, whose bootstrap would cost kl_util -s milliseconds in a fresh JVM.)
      */
     private void perform(RpcClient c, Invocation q) throws IOException {
+        List<ServerInfo> json = q.listing() == Listing.JSON ? new ArrayList<>() : null; // -j: one document at the end
         for (Request<?> r : q.requests()) {
             try {
                 if (r instanceof Request.ListServers l) {
                     List<ServerInfo> all = c.call(l);
-                    out.print(q.listing() == Listing.KEXTSTAT ? StatusFormat.kextstat(all) : StatusFormat.summary(all));
+                    if (json != null) json.addAll(all);
+                    else out.print(q.listing() == Listing.KEXTSTAT ? StatusFormat.kextstat(all) : StatusFormat.summary(all));
                 } else if (r instanceof Request.Info i) {
-                    out.print(StatusFormat.detail(c.call(i)));
+                    ServerInfo info = c.call(i);
+                    if (json != null) json.add(info); else out.print(StatusFormat.detail(info));
                 } else if (r instanceof Request.Abort a) {
                     for (LoaderException e : c.call(a)) report(e);
                 } else {
@@ -218,6 +229,7 @@ final class KlUtil {
                 report(e);
             }
         }
+        if (json != null) out.print(StatusFormat.json(json));
     }
 
     private void report(LoaderException e) {

@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "kl_util", mixinStandardHelpOptions = true,
         description = {"Kernel server loader utility (docs/kern_loader.md).",
-                "Exit status: 0, the kern_loader error code of the last failure (101-129), or 1 if kern_loader is not running or goes away."})
+                "A failure exits with the kern_loader code of the last one (101-129)."})
 public final class KlUtilCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -42,6 +42,9 @@ public final class KlUtilCommand implements Callable<Integer> {
     @Option(names = "-L", description = "Listen: print everything kern_loader logs, until interrupted or until kern_loader goes away (exit status 1).")
     boolean listen;
 
+    @Option(names = {"-j", "--json"}, description = "With -s or -k: print one JSON document (docs/kern_loader.md, \"JSON\").")
+    boolean json;
+
     @Option(names = "--socket", paramLabel = "PATH", description = "kern_loader's socket (default: $KEXTNET_SOCKET, /run/kextnet/kern_loader.sock for root).")
     Path socket;
 
@@ -52,7 +55,7 @@ public final class KlUtilCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         try {
             char c = op.load ? 'l' : op.unload ? 'u' : op.add ? 'a' : op.delete ? 'd' : op.abort ? 'A' : op.restart ? 'r' : op.kextstat ? 'k' : 's';
-            return new KlUtil(spec.commandLine().getOut(), spec.commandLine().getErr()).run(c, names, listen, LoaderSocket.orDefault(socket));
+            return new KlUtil(spec.commandLine().getOut(), spec.commandLine().getErr()).run(c, names, listen, json, LoaderSocket.orDefault(socket));
         } finally {
             // KEXTNET_TIMING=1: the command's own work, for scripts/bench-kern_loader.sh.
             if (System.getenv("KEXTNET_TIMING") != null) System.err.println("kl_util: work " + (System.nanoTime() - t0) / 1000 + " us");

@@ -32,7 +32,7 @@ public final class PortCommand {
     @Command(name = "send", mixinStandardHelpOptions = true,
             description = {"Send a message to an advertised port and print the server's reply (the body as text, or hex with --hex).",
                     "The first message to a server that is not loaded loads it.",
-                    "Exit status: 0, the server's non-zero return code (capped at 255), a kern_loader code (101-129), or 1."})
+                    "A server's non-zero return code is printed, and the command exits 4."})
     static final class Send implements Callable<Integer> {
         @Spec CommandSpec spec;
         @picocli.CommandLine.ParentCommand PortCommand parent;
@@ -54,7 +54,7 @@ public final class PortCommand {
                 out.printf("reply from %s: id %d, code %d, %d bytes, %d us%n", port, r.id(), r.code(), r.data().length, micros);
                 out.println(hex ? HexFormat.of().formatHex(r.data()) : new String(r.data(), StandardCharsets.UTF_8));
                 out.flush();
-                return r.code() == 0 ? 0 : Math.min(255, Math.abs(r.code()));
+                return r.code() == 0 ? ExitCodes.OK : ExitCodes.SERVER_CODE;
             } catch (LoaderException e) {
                 err.println("port send: " + e.getMessage() + ": " + LoaderError.describe(e.code()));
                 err.flush();

@@ -33,6 +33,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = {"Run the kernel.",
+                "With --config FILE: the kernel of that configuration (docs/configuration.md) until SIGINT or SIGTERM (or --duration),",
+                "then its interface counters and statistics; --admin-socket offers kern_loader's RPC for admin commands.",
                 "Without --config: the embedded default (no set-up, no root): kextnet and a peer kernel on a memory wire,",
                 "with ping, UDP echo, fragmentation and port-unreachable traffic between them, then netstat;",
                 "then kern_loader on that kernel with the example echo server: kl_util status, a demand load, an unload;",
@@ -64,6 +66,12 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--netns", paramLabel = "NAME", description = "With --tun: the network namespace to make (default: kextnet-run-PID); it must not exist.")
     String netns;
 
+    @Option(names = "--admin-socket", paramLabel = "PATH",
+            description = {"With --config: serve kern_loader's RPC on this Unix socket (mode rw-------), as the daemon does, so that",
+                    "'kextnet admin', 'kl_util' (-s, -k, -a ...) and 'kextnet ctl' reach this kernel (--socket PATH or KEXTNET_SOCKET).",
+                    "One process per socket (a lock beside it, and PATH's .pid file); 'kl_util -A' stops the run."})
+    Path adminSocket;
+
     private final PrintStream out = System.out;
 
     @Override public Integer call() throws Exception {
@@ -75,6 +83,10 @@ public final class RunCommand implements Callable<Integer> {
         return config != null ? runConfigured() : runEmbedded();
     }
 
+    /**
+     * The kernel of a configuration file, until SIGINT, SIGTERM, {@code --duration} or (with {@code --admin-socket})
+     * {@code kl_util -A}; then its statistics. On a signal the JVM's shutdown hook waits for them to be printed.
+     */
     private int runConfigured() throws InterruptedException {
         Kernel kernel = new Kernel("kextnet");
         KernelCommands commands = new KernelCommands(kernel);
@@ -84,19 +96,51 @@ public final class RunCommand implements Callable<Integer> {
             System.err.println("kextnet: " + e.getMessage());
             commands.closeServices();
             kernel.close();
-            return 2;
+            return ExitCodes.FAILED;
+        }
+        CountDownLatch stop = new CountDownLatch(1), done = new CountDownLatch(1);
+        AdminSocket admin = null;
+        if (adminSocket != null) {
+            try {
+                admin = AdminSocket.open(adminSocket.toAbsolutePath(), kernel, commands, stop::countDown);
+            } catch (DaemonFiles.StartFailure e) {
+                System.err.println("kextnet: " + e.getMessage());
+                commands.closeServices();
+                kernel.close();
+                return ExitCodes.FAILED;
+            }
         }
         out.print(commands.execute("ifconfig"));
-        out.println("kextnet: running" + (durationSeconds > 0 ? " for " + durationSeconds + " s" : " (Ctrl-C stops)"));
-        CountDownLatch stop = new CountDownLatch(1);
-        Thread hook = new Thread(stop::countDown);
+        out.println("kextnet: running" + (durationSeconds > 0 ? " for " + durationSeconds + " s" : " (Ctrl-C stops)")
+                + (admin != null ? "; admin socket " + admin.path() : ""));
+        out.flush();
+        // SIGINT and SIGTERM run the hooks, and the JVM halts when they end: this one holds it until the statistics are out.
+        Thread hook = new Thread(() -> {
+            stop.countDown();
+            try {
+                done.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "kextnet-run-stop");
         Runtime.getRuntime().addShutdownHook(hook);
-        if (durationSeconds > 0) stop.await(durationSeconds, TimeUnit.SECONDS); else stop.await();
-        out.print(commands.execute("netstat -i"));
-        out.print(commands.execute("netstat -s"));
-        commands.closeServices();
-        kernel.close();
-        return 0;
+        try {
+            if (durationSeconds > 0) stop.await(durationSeconds, TimeUnit.SECONDS); else stop.await();
+            out.print(commands.execute("netstat -i"));
+            out.print(commands.execute("netstat -s"));
+            out.flush();
+        } finally {
+            if (admin != null) admin.close();
+            commands.closeServices();
+            kernel.close();
+            done.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // a signal stopped it: the hook is running, and returns now
+            }
+        }
+        return ExitCodes.OK;
     }
 
     private int runEmbedded() throws Exception {
@@ -124,7 +168,7 @@ public final class RunCommand implements Callable<Integer> {
                     new DemoPeer.KernelPeer(peer, "10.99.0.2"), peer, "10.99.0.1", "10.99.0.2", "over the memory wire"));
             commands.closeServices();
             out.println(ok ? "kextnet: embedded run OK" : "kextnet: embedded run FAILED");
-            return ok ? 0 : 1;
+            return ok ? ExitCodes.OK : ExitCodes.FAILED;
         }
     }
 

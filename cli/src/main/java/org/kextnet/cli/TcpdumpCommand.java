@@ -27,8 +27,7 @@ import picocli.CommandLine.Spec;
                 + " (docs/samples.md; it must be loaded or allocated, and the client privileged).",
                 "EXPRESSION: ip, arp, icmp, udp, tcp, proto P, [src|dst] host A.B.C.D, [src|dst] net A.B.C.D/LEN, [src|dst] port N,"
                         + " with and, or, not and parentheses.",
-                "Exit status: 0; 22 (EINVAL) for a bad expression or option, 6 (ENXIO) no such interface, the kernel's errno"
-                        + " (2: no capture control, 1: EPERM); a kern_loader code (101-127); or 1."})
+                "A bad expression or option (EINVAL), no such interface (ENXIO), no capture control (ENOENT) or EPERM exits 3."})
 public final class TcpdumpCommand implements Callable<Integer> {
     static final String CONTROL = "capture";
 
@@ -89,7 +88,7 @@ public final class TcpdumpCommand implements Callable<Integer> {
         return n == 0 ? null : new String(b.array(), 0, n, StandardCharsets.UTF_8);
     }
 
-    /** "EINVAL: what is wrong" from the capture control, as the exception (and exit status) of that errno. */
+    /** "EINVAL: what is wrong" from the capture control, as the exception of that errno (named on stderr; exit 3). */
     private static KpiException refusal(String why) {
         int colon = why.indexOf(':');
         String name = colon > 0 ? why.substring(0, colon) : "";

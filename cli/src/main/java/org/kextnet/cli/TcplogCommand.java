@@ -32,7 +32,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "tcplog", mixinStandardHelpOptions = true,
         description = {"Show the TCP connections the tcplog extension recorded (load it first: kl_util -a tcplog.kern_server).",
                 "Times are this machine's local time; Duration runs from connected to disconnected.",
-                "Exit status: 0, the kernel's errno (e.g. 2: tcplog is not loaded), 22 if tcplog refused a setting, a kern_loader code (101-127), or 1."})
+                "tcplog not loaded (ENOENT) or a setting it refused exits 3."})
 public final class TcplogCommand implements Callable<Integer> {
     /** The control's name (TcpLog.NAME; the cli does not link the example's classes). */
     static final String CONTROL = "tcplog";
@@ -52,8 +52,8 @@ public final class TcplogCommand implements Callable<Integer> {
         return CtlCommand.withClient(spec, socket, CONTROL, (c, out) -> {
             try (KernLoaderClient.RemoteControl ctl = c.connectControl(CONTROL, 0)) {
                 PrintWriter err = spec.commandLine().getErr();
-                if (limit != null && !setting(ctl, "limit " + limit, out, err)) return Errno.EINVAL;
-                if (delay != null && !setting(ctl, "delay " + delay, out, err)) return Errno.EINVAL;
+                if (limit != null && !setting(ctl, "limit " + limit, out, err)) return ExitCodes.KERNEL_REFUSED;
+                if (delay != null && !setting(ctl, "delay " + delay, out, err)) return ExitCodes.KERNEL_REFUSED;
                 if (stats) {
                     out.println(ask(ctl, "stats").getFirst());
                 } else {

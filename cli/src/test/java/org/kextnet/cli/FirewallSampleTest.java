@@ -68,7 +68,7 @@ class FirewallSampleTest extends SampleDaemon {
         Path bad = dir.resolve("bad.conf");
         Files.writeString(bad, "allow in all\nallow out all\nblock in proto udp to any port 7-\n");
         Run refused = run("firewall", "load", bad.toString());
-        assertThat(refused.code()).isEqualTo(22);
+        assertThat(refused.code()).isEqualTo(ExitCodes.KERNEL_REFUSED);
         assertThat(refused.err()).isEqualTo("firewall load: " + bad + ":3: '' is not a port (0..65535) (EINVAL)\n");
         assertThat(run("firewall", "show").out()).startsWith("# rule set 1: 3 rules;");
         assertThat(echo(7)).isFalse();
@@ -99,7 +99,7 @@ class FirewallSampleTest extends SampleDaemon {
 
     @Test void withoutTheSampleTheCommandSaysSo() {
         Run r = run("firewall", "show");
-        assertThat(r.code()).isEqualTo(2);
-        assertThat(r.err()).isEqualTo("ctl firewall show: ENOENT: connect to control firewall\n");
+        assertThat(r.code()).isEqualTo(ExitCodes.KERNEL_REFUSED);
+        assertThat(r.err()).isEqualTo("firewall show: ENOENT: connect to control firewall\n");
     }
 }

@@ -70,7 +70,7 @@ class KlUtilTransportTest extends InJvmDaemon {
     static Run inProcess(String transport, Path socket, char op, String... names) {
         System.setProperty(LoaderSocket.TRANSPORT_PROPERTY, transport);
         StringWriter out = new StringWriter(), err = new StringWriter();
-        int code = new KlUtil(new PrintWriter(out), new PrintWriter(err, true)).run(op, List.of(names), false, socket);
+        int code = new KlUtil(new PrintWriter(out), new PrintWriter(err, true)).run(op, List.of(names), false, false, socket);
         return new Run(code, out.toString(), err.toString());
     }
 

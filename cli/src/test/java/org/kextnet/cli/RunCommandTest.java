@@ -39,8 +39,8 @@ class RunCommandTest {
         } finally {
             System.setErr(old);
         }
-        assertThat(code).isEqualTo(2);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains(conf + ":3: ifconfig: unknown word 'mut'");
+        assertThat(code).as("a start that failed, not a usage error").isEqualTo(ExitCodes.FAILED);
+        assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("kextnet: " + conf + ":3: ifconfig: unknown word 'mut'\n");
     }
 
     @Test

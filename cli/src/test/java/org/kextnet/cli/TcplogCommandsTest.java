@@ -104,7 +104,7 @@ class TcplogCommandsTest extends InJvmDaemon {
 
         assertThat(run("tcplog", "--stats").out()).startsWith("records=3 live=1 finished=2 limit=1024 dropped=0 unlogged=0 flushed=0 delay=off ");
         Run bad = run("tcplog", "--limit", "0");
-        assertThat(bad.code()).isEqualTo(22);
+        assertThat(bad.code()).isEqualTo(ExitCodes.KERNEL_REFUSED);
         assertThat(bad.err()).isEqualTo("tcplog: error: limit wants one number from 1 to 65536, not '0'\n");
         Run limit = run("tcplog", "--limit", "2", "--stats", "--flush");
         assertThat(limit.code()).as(limit.err()).isZero();
@@ -121,8 +121,8 @@ class TcplogCommandsTest extends InJvmDaemon {
         assertThat(kernel.controls().list()).isEmpty();
         assertThat(run("admin", "nke").out()).doesNotContain("tcplog");
         Run gone = run("tcplog");
-        assertThat(gone.code()).isEqualTo(2);
-        assertThat(gone.err()).isEqualTo("ctl tcplog: ENOENT: connect to control tcplog\n");
+        assertThat(gone.code()).isEqualTo(ExitCodes.KERNEL_REFUSED);
+        assertThat(gone.err()).isEqualTo("tcplog: ENOENT: connect to control tcplog\n");
         exchange(8081, "after", 10); // TCP goes on without the filter
     }
 

@@ -56,10 +56,16 @@ class TcpLinuxTest {
         return dir;
     }
 
-    /** Waits (bounded) for a flag file the Linux side writes. */
-    private static void awaitFlag(Path dir, String name) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    /** Waits (bounded, generously: scapy takes long to start on a loaded machine) for a flag file the Linux side writes. */
+    private static void awaitFlag(Path dir, String name) throws InterruptedException { awaitFlag(dir, name, null); }
+
+    /** As above, failing at once with what the Linux side said if it ended without raising the flag. */
+    private static void awaitFlag(Path dir, String name, CompletableFuture<?> side) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
         while (!Files.exists(dir.resolve(name))) {
+            if (side != null && side.isDone() && !Files.exists(dir.resolve(name))) {
+                throw new AssertionError("Linux ended without signalling '" + name + "': " + side.join());
+            }
             if (System.nanoTime() > deadline) throw new AssertionError("Linux did not signal '" + name + "'");
             Thread.sleep(10);
         }
@@ -343,7 +349,8 @@ class TcpLinuxTest {
     void aSynFloodDoesNotKeepAClientFromBeingServed() throws Exception {
         TcpRig rig = echoRig();
         Path flags = flags();
-        CompletableFuture<NetNs.Result> flood = CompletableFuture.supplyAsync(() -> rig.python(WAIT, FLAGS_PY + """
+        Duration floodWait = WAIT.multipliedBy(3); // scapy builds and sends 3,000 packets one by one: slow on a loaded machine
+        CompletableFuture<NetNs.Result> flood = CompletableFuture.supplyAsync(() -> rig.python(floodWait, FLAGS_PY + """
                 import random
                 from scapy.all import IP, TCP, send, conf
                 conf.verb = 0
@@ -357,7 +364,7 @@ class TcpLinuxTest {
                 send(pkts[1000:])
                 print("sent", len(pkts))
                 """, TcpRig.LOCAL, flags.toString()));
-        awaitFlag(flags, "flooding");
+        awaitFlag(flags, "flooding", flood);
         NetNs.Result client = rig.python(WAIT, """
                 import socket, sys, time
                 served = 0
@@ -375,7 +382,7 @@ class TcpLinuxTest {
                     time.sleep(0.02)
                 print("served", served)
                 """, TcpRig.LOCAL);
-        NetNs.Result f = flood.get(WAIT.toSeconds() + 10, TimeUnit.SECONDS);
+        NetNs.Result f = flood.get(floodWait.toSeconds() + 10, TimeUnit.SECONDS);
 
         assertThat(f.output()).as("flood: %s", f).contains("sent 3000");
         assertThat(client.output()).as("client: %s", client).contains("served 40");

@@ -163,8 +163,11 @@ public final class KernLoader implements AutoCloseable {
 
     /** Allocating → Allocated: jar, link, ports, address range. On failure releases what it made. */
     private void allocate(ServerRecord rec, ServerScript script) throws LoaderException {
+        for (ServerScript.Skipped s : script.skipped())
+            log.log(LogPriority.WARNING, script.file() + ":" + s.line() + ": skipped, not a command (a command starts with a capital letter A-Z): '" + s.text() + "'");
         JarImage image = JarImage.read(script.reloc());
         LinkedServer linked = Linker.link(script, image, dependencyLoaders(image));
+        writeLoadable(script, image);
         List<Port> ports = new ArrayList<>();
         long address = -1;
         try {
@@ -185,6 +188,16 @@ public final class KernLoader implements AutoCloseable {
             }
             if (address >= 0) vm.free(address);
             throw e;
+        }
+    }
+
+    /** {@code LOADABLE}: the image just read, written where the script says; 110 if it cannot be. */
+    private void writeLoadable(ServerScript script, JarImage image) throws LoaderException {
+        if (script.loadable() == null) return;
+        try {
+            image.write(script.loadable());
+        } catch (java.io.IOException | RuntimeException e) {
+            throw new ScriptException(script.file(), 0, LoaderError.CANT_OPEN_SERVER, "LOADABLE " + script.loadable() + ": cannot write it: " + e);
         }
     }
 
@@ -231,6 +244,7 @@ public final class KernLoader implements AutoCloseable {
                 if (image.changedOnDisk()) {
                     log.log(LogPriority.NOTICE, rec.name + ": relocatable changed, re-initializing");
                     image = JarImage.read(rec.script.reloc());
+                    writeLoadable(rec.script, image);
                 }
                 deps = loadDependencies(rec, image);
                 linked = Linker.link(rec.script, image, deps.stream().map(d -> (ClassLoader) d.linked.loader()).toList());

@@ -30,8 +30,8 @@ import org.kextnet.loader.server.ServerThread;
 /**
  * The load sequence of one server, run while its record is Loading: a thread for the server, its
  * KernServ handle, WIRE (every class of the jar loaded and initialised on the server's thread), the
- * instance, an extension's {@code start(Kpi)}, then the load commands in file order (MAP binds a port,
- * INIT runs a routine, PORT_DEATH registers the routine). The caller makes the ports serve (draining what
+ * instance, an extension's {@code start(Kpi)}, then the load commands in file order (MAP binds a port, HMAP binds
+ * it to its handler table, INIT runs a routine, PORT_DEATH registers the routine). The caller makes the ports serve (draining what
  * was queued) once the record is Loaded. On failure everything made so far is taken down again (kernel
  * registrations included) and the caller gets 109.
  */
@@ -73,6 +73,7 @@ final class LoadSequence {
             for (Bound b : p.load) {
                 switch (b.routine.command()) {
                     case ScriptCommand.Map m -> maps.put(m.port(), MethodHandles.insertArguments(b.handle, 2, b.arg));
+                    case ScriptCommand.HandlerMap h -> maps.put(h.port(), b.table.handle());
                     case ScriptCommand.PortDeath d -> death = b.handle;
                     case ScriptCommand.Call c -> {
                         int rc = onThread(() -> (int) b.handle.invokeExact((KernServ) ctx, b.arg), callTimeout, "INIT " + c.routine());
@@ -126,7 +127,8 @@ final class LoadSequence {
         thread.shutdown(drain);
     }
 
-    private record Bound(Routine routine, MethodHandle handle, int arg) {}
+    /** A routine bound for this load; {@code table} is HMAP's handler table (null for the other commands). */
+    private record Bound(Routine routine, MethodHandle handle, int arg, HandlerTable table) {}
     private record Prepared(Object instance, List<Bound> load, List<Bound> unload, long wiredClassBytes) {}
 
     private Prepared prepare() throws Exception {
@@ -139,7 +141,7 @@ final class LoadSequence {
         return new Prepared(instance, bind(linked.load(), instance), bind(linked.unload(), instance), wired);
     }
 
-    private List<Bound> bind(List<Routine> routines, Object instance) throws ReflectiveOperationException {
+    private List<Bound> bind(List<Routine> routines, Object instance) throws ReflectiveOperationException, LoaderException {
         List<Bound> out = new ArrayList<>();
         MethodHandles.Lookup lookup = MethodHandles.publicLookup();
         for (Routine r : routines) {
@@ -147,10 +149,14 @@ final class LoadSequence {
             if (!r.isStatic()) h = h.bindTo(instance);
             MethodType t = switch (r.command()) {
                 case ScriptCommand.Map m -> MAP;
+                case ScriptCommand.HandlerMap hm -> MAP;
                 case ScriptCommand.Call c -> CALL;
                 case ScriptCommand.PortDeath d -> DEATH;
             };
-            out.add(new Bound(r, h.asType(t), r.argValue()));
+            h = h.asType(t);
+            HandlerTable table = r.command() instanceof ScriptCommand.HandlerMap hm
+                    ? HandlerTable.read(hm, rec.script.file(), r.table(), instance, h) : null;
+            out.add(new Bound(r, h, r.argValue(), table));
         }
         return out;
     }

@@ -8,12 +8,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
+import org.kextnet.kpi.Registration;
 import org.kextnet.kpi.server.LogPriority;
 import org.kextnet.loader.link.JarImage;
 import org.kextnet.loader.link.LinkedServer;
 import org.kextnet.loader.port.Port;
 import org.kextnet.loader.port.PortOwner;
 import org.kextnet.loader.script.ServerScript;
+import org.kextnet.loader.server.RegistrationLedger;
 import org.kextnet.loader.server.ServerContext;
 
 /**
@@ -343,19 +345,28 @@ final class ServerRecord implements PortOwner {
                 for (ServerScript.PortDecl d : script.ports()) portInfo.add(new ServerInfo.PortInfo(d.name(), d.advertised()));
             }
             Map<String, Integer> regs = new LinkedHashMap<>();
+            List<ServerInfo.Hook> hooks = new ArrayList<>();
             long wired = 0, allFaults = faults;
+            String health = "", why = fault;
             LoadedServer ls = loaded;
             if (ls != null) {
                 ServerContext c = ls.context;
+                RegistrationLedger ledger = options.ledger();
                 regs.putAll(c.outstanding());
-                options.ledger().outstanding(c).forEach((k, v) -> regs.merge(k, v, Integer::sum));
+                ledger.outstanding(c).forEach((k, v) -> regs.merge(k, v, Integer::sum));
                 wired = ls.wiredClassBytes + c.wiredBytes();
-                allFaults += options.ledger().faults(c); // contained by the kernel in this load's callbacks
+                allFaults += ledger.faults(c); // contained by the kernel in this load's callbacks
+                for (Registration r : ledger.registrations(c)) {
+                    hooks.add(new ServerInfo.Hook(r.kind(), r.name(), r.state().name().toLowerCase(java.util.Locale.ROOT), r.counters()));
+                }
+                health = ledger.health(c);
+                if (why == null) why = ledger.stuckIn(c);
             }
             return new ServerInfo(index, name, state,
-                    state == ServerState.ALLOCATING ? null : script.reloc().toString(), null,
+                    state == ServerState.ALLOCATING ? null : script.reloc().toString(),
+                    state == ServerState.ALLOCATING || script.loadable() == null ? null : script.loadable().toString(), // written by then
                     address, size, portInfo, image != null ? image.version() : "",
-                    image != null ? image.depends() : List.of(), dependents.size(), wired, allFaults, fault, regs);
+                    image != null ? image.depends() : List.of(), dependents.size(), wired, allFaults, why, regs, health, hooks);
         } finally {
             lock.unlock();
         }

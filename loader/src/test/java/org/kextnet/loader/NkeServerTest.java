@@ -304,6 +304,38 @@ class NkeServerTest {
         nothingLeftAfter("thrower");
     }
 
+    /**
+     * kl_util -k's view of an NKE: each registration with what the kernel counted of the calls into it; and an extension
+     * the kernel quarantined after repeated faults shows as Faulted while the server stays loaded.
+     */
+    @Test void eachRegistrationsCountersAndAQuarantinedExtensionsHealthAreShown() throws Exception {
+        loader.add(counter("START\n"));
+        ping(1);
+        ping(2);
+        ServerInfo i = loader.info("ipcount");
+        assertThat(i.health()).isEmpty();
+        assertThat(i.hooks()).extracting(h -> h.kind() + " " + h.name() + " " + h.state()).containsExactly("ipfilter ipcount active", "kctl ipcount active");
+        ServerInfo.Hook filter = i.hooks().getFirst();
+        assertThat(filter.counters().calls()).as("two echoes in, two replies out").isEqualTo(4);
+        assertThat(filter.counters().passed()).isEqualTo(4);
+        assertThat(filter.counters().dropped() + filter.counters().swallowed() + filter.counters().faults()).isZero();
+        assertThat(StatusFormat.kextstat(loader.list())).contains("      ipfilter   ipcount                       4          4          0          0       0");
+        loader.delete("ipcount");
+
+        TestJars.jar(dir, "thrower.jar", "t.Thrower", "1", null, Map.of("t.Thrower", THROWER));
+        loader.add(TestJars.script(dir, "thrower.kern_server", "SERVER_NAME thrower\nRELOC thrower.jar\nSTART\n"));
+        int limit = k.kernel().nke().policy().faultLimit();
+        for (int seq = 1; seq <= limit; seq++) k.injectIp(Frames.ipv4(k.peerIp(), k.ip(), Frames.PROTO_ICMP, Frames.icmpEcho(7, seq, new byte[16])));
+        k.runPending();
+        ServerInfo q = loader.info("thrower");
+        assertThat(q.state()).as("the loader's state").isEqualTo(ServerState.LOADED);
+        assertThat(q.health()).isEqualTo("Faulted");
+        assertThat(q.stateLabel()).isEqualTo("Faulted");
+        assertThat(q.faults()).isEqualTo(limit);
+        assertThat(StatusFormat.summary(loader.list())).isEqualTo("SERVER: thrower Faulted\n");
+        nothingLeftAfter("thrower");
+    }
+
     void nothingLeftAfter(String name) throws Exception {
         loader.delete(name);
         nothingLeft(name);

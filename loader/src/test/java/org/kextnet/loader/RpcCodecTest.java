@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
+import org.kextnet.kpi.Registration;
 import org.kextnet.loader.rpc.InfoCodec;
 import org.kextnet.loader.rpc.RpcFormatException;
 import org.kextnet.loader.rpc.RpcReader;
@@ -50,6 +51,32 @@ class RpcCodecTest {
             r.end();
             assertThat(b.position()).as("the buffer's own position does not move").isEqualTo(pos);
         }
+    }
+
+    /** Version 4 adds the extension's health and each registration's counters; a version-3 frame has neither. */
+    @Test void healthAndCountersTravelFromVersion4AndAreLeftOutBefore() throws Exception {
+        ServerInfo plain = info(1, Map.of("ipfilter", 1));
+        ServerInfo full = new ServerInfo(plain.index(), plain.name(), plain.state(), plain.relocatable(), null, plain.address(),
+                plain.size(), plain.ports(), plain.version(), plain.depends(), plain.refs(), plain.wired(), plain.faults(),
+                "ipfilter f did not return in 1.00 s", plain.registrations(), "Faulted (stuck)",
+                List.of(new ServerInfo.Hook("ipfilter", "f", "active", new Registration.Counters(12, 9, 1, 2, 0, 3, 45_000)),
+                        new ServerInfo.Hook("kctl", "c", "detaching", new Registration.Counters(1, 0, 0, 0, 1, 0, 7))));
+        RpcWriter w4 = new RpcWriter(0x02, 1).version(4);
+        InfoCodec.write(w4, full);
+        RpcReader r4 = new RpcReader(body(w4)).version(4);
+        assertThat(InfoCodec.read(r4)).isEqualTo(full);
+        r4.end();
+        assertThat(full.stateLabel()).isEqualTo("Faulted (stuck)");
+
+        RpcWriter w3 = new RpcWriter(0x02, 1).version(3);
+        InfoCodec.write(w3, full);
+        RpcReader r3 = new RpcReader(body(w3)).version(3);
+        ServerInfo old = InfoCodec.read(r3);
+        r3.end(); // nothing a version-3 client would not read
+        assertThat(old.health()).isEmpty();
+        assertThat(old.hooks()).isEmpty();
+        assertThat(old.registrations()).isEqualTo(full.registrations());
+        assertThat(old.stateLabel()).isEqualTo("Loaded");
     }
 
     @Test void shortfallsAndBadUtf8AreMalformed() {

@@ -93,7 +93,7 @@ class RpcEndingTest {
             @Override public boolean isMutating(String line) { return false; }
         }, RpcLimits.defaults());
         try (KernLoaderClient c = KernLoaderClient.connect(socket)) {
-            assertThat(c.version()).isEqualTo(3);
+            assertThat(c.version()).isEqualTo(Rpc.VERSION);
             assertThat(c.admin("big")).isEqualTo(big);
             assertThat(c.admin("small")).isEqualTo(small);
         }

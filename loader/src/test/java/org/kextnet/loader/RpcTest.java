@@ -235,6 +235,50 @@ class RpcTest {
         }
     }
 
+    /**
+     * An idle connection first reads without blocking for a moment (docs/rpc.md, "Latency"), then parks: frames that
+     * come quickly, one byte at a time with pauses longer than that moment, after a long pause, and several in one
+     * write are each answered once, in order, whichever way the daemon waited for them.
+     */
+    @Test void framesAreReadWhetherTheyComeWithinTheSpinOrAfterIt() throws Exception {
+        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.connect(UnixDomainSocketAddress.of(socket));
+            ch.write(ByteBuffer.allocate(8).putInt(Rpc.MAGIC).putShort((short) Rpc.VERSION).putShort((short) 0).flip());
+            read(ch, 4 + 2 + 2 + 8);
+            read(ch, read(ch, 2).getShort() + 4); // user name, then the daemon's pid
+            int tag = 1;
+            for (int i = 0; i < 200; i++, tag++) pingAndCheck(ch, ping(tag), tag); // quick: caught while spinning
+            byte[] slow = ping(tag).array();
+            for (byte b : slow) { // a byte every 2 ms: the spin runs out inside the frame and the read parks
+                ch.write(ByteBuffer.wrap(new byte[] {b}));
+                Thread.sleep(2);
+            }
+            expectPong(ch, tag++);
+            Thread.sleep(50); // idle past the spin: the next wait parks at once
+            pingAndCheck(ch, ping(tag), tag++);
+            pingAndCheck(ch, ping(tag), tag++);
+            ByteBuffer three = ByteBuffer.allocate(27).put(ping(tag)).put(ping(tag + 1)).put(ping(tag + 2)).flip();
+            ch.write(three);
+            for (int k = 0; k < 3; k++) expectPong(ch, tag++);
+        }
+    }
+
+    private static ByteBuffer ping(int tag) {
+        return ByteBuffer.allocate(9).putInt(5).put((byte) Op.PING.code()).putInt(tag).flip();
+    }
+
+    private static void pingAndCheck(SocketChannel ch, ByteBuffer ping, int tag) throws Exception {
+        ch.write(ping);
+        expectPong(ch, tag);
+    }
+
+    private static void expectPong(SocketChannel ch, int tag) throws Exception {
+        ByteBuffer r = frame(ch);
+        assertThat(r.get() & 0xff).isEqualTo(Op.PING.code() | 0x80);
+        assertThat(r.getInt()).isEqualTo(tag);
+        assertThat(r.getShort()).isZero();
+    }
+
     static ByteBuffer read(SocketChannel ch, int n) throws Exception {
         ByteBuffer b = ByteBuffer.allocate(n);
         while (b.hasRemaining()) if (ch.read(b) < 0) throw new java.io.EOFException();

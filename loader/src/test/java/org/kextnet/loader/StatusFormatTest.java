@@ -50,4 +50,24 @@ class StatusFormatTest {
                 "    1    1 0x10000000 0x2000   0x5d8    Loaded      lib (1.0) <> {} 2",
                 "    2    0 0x10002000 0x2000   0x5d8    Loaded      user (1.0) <1 gone> {timeout=1} 2");
     }
+
+    /** A server whose extension the kernel quarantined shows as Faulted, and -k lists each registration's counters. */
+    @Test void healthAndPerRegistrationCounters() {
+        ServerInfo base = info(2, "fw", ServerState.LOADED, 0x10002000L, List.of(), "ipfilter fw did not return in 1.00 s", List.of(), 0,
+                Map.of("ipfilter", 1, "kctl", 1));
+        ServerInfo stuck = new ServerInfo(base.index(), base.name(), base.state(), base.relocatable(), null, base.address(), base.size(),
+                base.ports(), base.version(), base.depends(), base.refs(), base.wired(), base.faults(), base.fault(), base.registrations(),
+                "Faulted (stuck)", List.of(
+                        new ServerInfo.Hook("ipfilter", "fw", "active", new org.kextnet.kpi.Registration.Counters(1200, 1000, 150, 50, 0, 2, 3_400_000)),
+                        new ServerInfo.Hook("kctl", "fw", "detaching", new org.kextnet.kpi.Registration.Counters(4, 0, 0, 0, 1, 0, 9_000))));
+        assertThat(StatusFormat.summary(List.of(stuck))).isEqualTo("SERVER: fw Faulted (stuck)\n");
+        assertThat(StatusFormat.detail(stuck)).contains("STATUS: Faulted (stuck) at address 0x10002000 for 0x2000 bytes\n",
+                "FAULT: ipfilter fw did not return in 1.00 s\n");
+        assertThat(StatusFormat.kextstat(List.of(stuck)).lines()).containsExactly(
+                "Index Refs Address    Size     Wired    State       Name (Version) <Linked Against> Registrations Faults",
+                "    2    0 0x10002000 0x2000   0x5d8    Faulted (stuck) fw (1.0) <> {ipfilter=1,kctl=1} 2",
+                "      Kind       Name                      Calls     Passed  Swallowed    Dropped  Faults OverBudget   Time(us)",
+                "      ipfilter   fw                         1200       1000        150         50       0          2       3400",
+                "      kctl       fw (detaching)                4          0          0          0       1          0          9");
+    }
 }

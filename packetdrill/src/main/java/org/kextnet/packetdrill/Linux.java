@@ -16,15 +16,27 @@ final class Linux {
     static final int IPPROTO_IP = 0, IPPROTO_ICMP = 1, IPPROTO_TCP = 6, IPPROTO_UDP = 17;
 
     static final int SOL_SOCKET = 1;
-    static final int SO_REUSEADDR = 2, SO_TYPE = 3, SO_ERROR = 4, SO_SNDBUF = 7, SO_RCVBUF = 8, SO_REUSEPORT = 15,
-            SO_RCVTIMEO = 20, SO_SNDTIMEO = 21, SO_PROTOCOL = 38, SO_DOMAIN = 39;
+    static final int SO_REUSEADDR = 2, SO_TYPE = 3, SO_ERROR = 4, SO_SNDBUF = 7, SO_RCVBUF = 8, SO_KEEPALIVE = 9,
+            SO_OOBINLINE = 10, SO_LINGER = 13, SO_REUSEPORT = 15, SO_RCVTIMEO = 20, SO_SNDTIMEO = 21,
+            SO_ACCEPTCONN = 30, SO_PROTOCOL = 38, SO_DOMAIN = 39;
 
-    static final int MSG_PEEK = 0x2, MSG_TRUNC = 0x20, MSG_DONTWAIT = 0x40, MSG_WAITALL = 0x100, MSG_NOSIGNAL = 0x4000;
+    /** Level {@code SOL_TCP} ({@code IPPROTO_TCP}). */
+    static final int TCP_NODELAY = 1, TCP_MAXSEG = 2, TCP_CORK = 3, TCP_KEEPIDLE = 4, TCP_KEEPINTVL = 5,
+            TCP_KEEPCNT = 6, TCP_SYNCNT = 7, TCP_INFO = 11, TCP_CONGESTION = 13, TCP_USER_TIMEOUT = 18;
+    /** {@code tcpi_state}: Linux's numbering of the TCP states. */
+    static final int TCP_ESTABLISHED = 1, TCP_SYN_SENT = 2, TCP_SYN_RECV = 3, TCP_FIN_WAIT1 = 4, TCP_FIN_WAIT2 = 5,
+            TCP_TIME_WAIT = 6, TCP_CLOSE = 7, TCP_CLOSE_WAIT = 8, TCP_LAST_ACK = 9, TCP_LISTEN = 10, TCP_CLOSING = 11;
+    /** {@code tcpi_ca_state} and {@code tcpi_options}. */
+    static final int TCP_CA_OPEN = 0, TCP_CA_RECOVERY = 3, TCPI_OPT_TIMESTAMPS = 1, TCPI_OPT_SACK = 2, TCPI_OPT_WSCALE = 4;
+
+    static final int MSG_OOB = 0x1, MSG_PEEK = 0x2, MSG_TRUNC = 0x20, MSG_DONTWAIT = 0x40, MSG_EOR = 0x80,
+            MSG_WAITALL = 0x100, MSG_ERRQUEUE = 0x2000, MSG_NOSIGNAL = 0x4000, MSG_MORE = 0x8000,
+            MSG_ZEROCOPY = 0x4000000, MSG_FASTOPEN = 0x20000000;
 
     static final int O_NONBLOCK = 0x800;
     static final int F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4;
     static final int FD_CLOEXEC = 1;
-    static final long FIONREAD = 0x541b, FIONBIO = 0x5421, SIOCOUTQ = 0x5411;
+    static final long FIONREAD = 0x541b, FIONBIO = 0x5421, SIOCOUTQ = 0x5411, SIOCATMARK = 0x8905;
 
     static final int SHUT_RD = 0, SHUT_WR = 1, SHUT_RDWR = 2;
 

@@ -47,6 +47,7 @@ final class Shim implements AutoCloseable {
             if ((flags & ~(Linux.SOCK_NONBLOCK | Linux.SOCK_CLOEXEC)) != 0) return -Linux.EINVAL;
             SocketTypes.Factory f = types.find(type & Linux.SOCK_TYPE_MASK, protocol);
             if (f == null) return -Linux.EPROTONOSUPPORT;
+            if (config.sysctls()) new LinuxSysctls(LinuxSysctls.PROC).applyTo(kernel.tcpConfig()); // as the script set them
             install(fd, new SocketFile(f.open(kernel), (flags & Linux.SOCK_NONBLOCK) != 0, (flags & Linux.SOCK_CLOEXEC) != 0));
             return 0;
         });

@@ -18,9 +18,12 @@ import org.kextnet.kernel.wire.Ipv4;
  * <li>{@code max_wait=SECONDS} (default 600): the longest virtual time {@code netdev_receive} moves the clock while
  *     nothing leaves the stack, and a blocking call on packetdrill's main thread waits, before giving up.</li>
  * <li>{@code verbose}: the shim says on stderr what it does with time and packets.</li>
+ * <li>{@code sysctls}: each {@code socket()} first reads Linux's {@code net.ipv4.tcp_*} sysctls of the network
+ *     namespace into the kernel's TCP settings where kextnet has the same setting ({@link LinuxSysctls}): for
+ *     packetdrill's own scripts, which configure the stack that way.</li>
  * </ul>
  */
-record ShimConfig(int localIp, int prefixLength, int mtu, long maxWaitNanos, boolean verbose) {
+record ShimConfig(int localIp, int prefixLength, int mtu, long maxWaitNanos, boolean verbose, boolean sysctls) {
     static final String DEFAULT_LOCAL_IP = "192.168.0.1";
     static final int DEFAULT_PREFIX = 16, DEFAULT_MTU = 1500;
     static final long DEFAULT_MAX_WAIT_SECONDS = 600;
@@ -31,7 +34,7 @@ record ShimConfig(int localIp, int prefixLength, int mtu, long maxWaitNanos, boo
     static ShimConfig parse(String flags) {
         int local = Ipv4.parse(DEFAULT_LOCAL_IP), prefix = DEFAULT_PREFIX, mtu = DEFAULT_MTU;
         long maxWait = DEFAULT_MAX_WAIT_SECONDS;
-        boolean verbose = false;
+        boolean verbose = false, sysctls = false;
         for (String word : (flags == null ? "" : flags).trim().split("[\\s,]+")) {
             if (word.isEmpty()) continue;
             int eq = word.indexOf('=');
@@ -45,13 +48,14 @@ record ShimConfig(int localIp, int prefixLength, int mtu, long maxWaitNanos, boo
                     case "mtu" -> mtu = range(key, Integer.parseInt(need(key, value)), 576, 65535);
                     case "max_wait" -> maxWait = range(key, Integer.parseInt(need(key, value)), 1, 86_400);
                     case "verbose" -> verbose = true;
+                    case "sysctls" -> sysctls = true;
                     default -> throw new IllegalArgumentException("unknown word '" + word + "'");
                 }
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("'" + word + "': not a number");
             }
         }
-        return new ShimConfig(local, prefix, mtu, maxWait * 1_000_000_000L, verbose);
+        return new ShimConfig(local, prefix, mtu, maxWait * 1_000_000_000L, verbose, sysctls);
     }
 
     private static int prefixOf(String netmask) {

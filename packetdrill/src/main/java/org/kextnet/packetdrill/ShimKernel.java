@@ -7,6 +7,8 @@ import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.buf.Buffers;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.inet.Route;
+import org.kextnet.kernel.inet.tcp.TcpConfig;
+import org.kextnet.kernel.inet.tcp.TcpSocket;
 import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kernel.net.Layers.Driver;
 import org.kextnet.kernel.net.PacketContext;
@@ -145,6 +147,12 @@ final class ShimKernel implements AutoCloseable {
 
     /** A new UDP socket (the global socket filters for UDP attach to it). */
     UdpSocket openUdp() { return kernel.udp().open(); }
+
+    /** A new TCP socket (the global socket filters for TCP attach to it). */
+    TcpSocket openTcp() { return kernel.tcp().open(); }
+
+    /** TCP's system-wide settings (the kernel's {@code net.inet.tcp} sysctls), which new connections read. */
+    TcpConfig tcpConfig() { return kernel.tcp().stack().config(); }
 
     @Override public void close() {
         kernel.close();

@@ -3,8 +3,8 @@ package org.kextnet.packetdrill;
 import java.nio.ByteBuffer;
 
 /**
- * One kernel socket as packetdrill's calls see it: the adapter a protocol writes to be scriptable (UDP today,
- * TCP next). Every method is one attempt that never blocks and speaks Linux: it returns a count or 0, or a
+ * One kernel socket as packetdrill's calls see it: the adapter a protocol writes to be scriptable (TCP, UDP,
+ * ICMP). Every method is one attempt that never blocks and speaks Linux: it returns a count or 0, or a
  * negative Linux errno. {@code -EAGAIN} means "would block": the shim then waits on virtual time until
  * {@link #pollEvents} changes (or the socket's timeout passes) and tries again, so a protocol implements
  * blocking once, by reporting readiness. {@code connect} may likewise return {@code -EINPROGRESS}; the shim waits

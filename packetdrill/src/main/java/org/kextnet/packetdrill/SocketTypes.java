@@ -5,8 +5,7 @@ import java.util.Map;
 
 /**
  * The socket types the shim can open, by Linux type and protocol: {@code socket(AF_INET, type, protocol)} finds
- * its adapter here. A protocol becomes scriptable with one {@link #register} line (TCP: {@code SOCK_STREAM},
- * {@code IPPROTO_TCP}, as the type's default).
+ * its adapter here. A protocol becomes scriptable with one {@link #register} line.
  */
 final class SocketTypes {
     /** Opens a new, unbound socket of one type on the shim's kernel. */
@@ -20,9 +19,10 @@ final class SocketTypes {
     private final Map<Key, Factory> factories = new HashMap<>();
     private final Map<Integer, Integer> defaults = new HashMap<>();
 
-    /** The types kextnet has today: UDP, and ICMP datagram sockets as far as {@link IcmpShimSocket} goes. */
+    /** The types kextnet has: TCP, UDP, and ICMP datagram sockets as far as {@link IcmpShimSocket} goes. */
     static SocketTypes standard() {
         SocketTypes t = new SocketTypes();
+        t.register(Linux.SOCK_STREAM, Linux.IPPROTO_TCP, true, TcpShimSocket::new);
         t.register(Linux.SOCK_DGRAM, Linux.IPPROTO_UDP, true, UdpShimSocket::new);
         t.register(Linux.SOCK_DGRAM, Linux.IPPROTO_ICMP, false, IcmpShimSocket::new);
         return t;

@@ -42,6 +42,8 @@ final class VirtualTime {
     static final long BUSY_LIMIT_SECONDS = 60;
     /** Real time a parked call waits for anything to happen before giving up. */
     static final long PARK_LIMIT_SECONDS = 600;
+    /** Real time the driver waits for another thread to start the call it is waiting to make. */
+    static final long START_LIMIT_SECONDS = 5;
 
     /** A blocking call on packetdrill's main thread that nothing in the kernel can ever complete. */
     static final class Stalled extends RuntimeException {
@@ -66,6 +68,16 @@ final class VirtualTime {
     private final Condition wake = lock.newCondition();
     /** The driver waits on it for every woken call to have run. */
     private final Condition settled = lock.newCondition();
+    /**
+     * Another thread is on its way to a call: packetdrill's system-call thread waits for a blocking call's start
+     * time itself (usleep, then spinning on the clock) while its main thread goes on. Until the call starts, the
+     * driver neither moves time nor concludes that nothing will leave the stack: the call may be what sends.
+     */
+    private boolean otherStarting;
+    /** Signalled when another thread's call starts. */
+    private final Condition started = lock.newCondition();
+    /** Consecutive clock reads of a non-driver thread that found the clock where it left it. */
+    private final ThreadLocal<int[]> spins = ThreadLocal.withInitial(() -> new int[1]);
     private final List<Waiter> waiters = new ArrayList<>();
     private int woken;
     /** Operations of the driver other than clock reads; a read that sees the same count as the last read spins. */
@@ -73,6 +85,8 @@ final class VirtualTime {
     private long driverOpsAtLastRead = -1;
     /** The end time of the last call of a non-driver thread, for its next clock read. */
     private final ThreadLocal<long[]> endTime = new ThreadLocal<>();
+    /** The time a non-driver thread last read: reading it again means the thread spins, waiting for time to pass. */
+    private final ThreadLocal<Long> lastRead = new ThreadLocal<>();
 
     /**
      * @param log where the shim's diagnostics go (stderr); null to stay silent
@@ -101,6 +115,13 @@ final class VirtualTime {
     int call(IntSupplier op) {
         boolean onDriver = acquire();
         try {
+            if (!onDriver) {
+                spins.get()[0] = 0;
+                if (otherStarting) {
+                    otherStarting = false;
+                    started.signalAll();
+                }
+            }
             int r = op.getAsInt();
             wakeAll();
             return r;
@@ -113,16 +134,35 @@ final class VirtualTime {
     /**
      * {@code gettimeofday}: the virtual time in microseconds since {@link #EPOCH_MICROS}'s epoch. On the driver a
      * read that follows a read moves the clock by {@link #SPIN_NANOS}; on another thread the first read after a
-     * call gives that call's end time.
+     * call gives that call's end time, and a read that would give the same time as that thread's last read moves the
+     * clock by {@link #SPIN_NANOS}: packetdrill's system-call thread waits for a blocking call's start time itself
+     * (with {@code usleep}, then spinning), while its main thread waits for it.
      */
     long readClockMicros() {
         if (!onDriver()) {
             long[] end = endTime.get();
             if (end != null) {
                 endTime.remove();
+                lastRead.set(end[0]);
                 return micros(end[0]);
             }
-            return micros(kernel.now()); // the clock is volatile: another thread's read needs no lock
+            long now = kernel.now(); // the clock is volatile: another thread's read needs no lock
+            Long last = lastRead.get();
+            int[] spun = spins.get();
+            if (last != null && last == now) { // spinning: packetdrill waits on this thread for a call's start time
+                lockBounded();
+                try {
+                    if (++spun[0] >= 2) otherStarting = true; // one repeated read is end_syscall's verbose print
+                    step(Math.min(kernel.now() + SPIN_NANOS, nextEvent()));
+                    now = kernel.now();
+                } finally {
+                    lock.unlock();
+                }
+            } else {
+                spun[0] = 0;
+            }
+            lastRead.set(now);
+            return micros(now);
         }
         acquireDriver();
         try {
@@ -137,11 +177,14 @@ final class VirtualTime {
     /** {@code usleep} on the driver: moves the clock by {@code nanos}, stopping at every timer and timeout on the way. */
     void sleep(long nanos) {
         acquireDriver();
-        driverOps++;
+        boolean onDriver = onDriver();
+        if (onDriver) driverOps++;
+        else otherStarting = true; // the system-call thread waits for its call's start time
         try {
             long target = kernel.now() + Math.max(0, nanos);
             while (kernel.now() < target) {
                 settle();
+                if (onDriver) awaitStart();
                 step(Math.min(target, nextEvent()));
             }
             settle();
@@ -176,6 +219,7 @@ final class VirtualTime {
             long start = kernel.now();
             while (true) {
                 settle();
+                awaitStart();
                 ShimKernel.Frame f = kernel.takeSent();
                 if (f != null) {
                     if (verbose) say(seconds(f.nanos()) + " out: " + PacketText.describe(f.data()));
@@ -269,6 +313,28 @@ final class VirtualTime {
         }
     }
 
+    /**
+     * On the driver, with the lock: returns once no other thread is on its way to a call (the lock is released
+     * meanwhile), or after {@link #START_LIMIT_SECONDS} of real time (then it says so and goes on).
+     */
+    private void awaitStart() {
+        long left = TimeUnit.SECONDS.toNanos(START_LIMIT_SECONDS);
+        while (otherStarting) {
+            if (left <= 0) {
+                say("packetdrill's system-call thread waited for a call's start time and made none within "
+                        + START_LIMIT_SECONDS + " s (real time); the clock moves on");
+                otherStarting = false;
+                return;
+            }
+            try {
+                left = started.awaitNanos(left);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for another thread's call", e);
+            }
+        }
+    }
+
     /** Wakes every parked call: whatever just happened may be what it waits for. */
     private void wakeAll() {
         boolean any = false;
@@ -299,6 +365,7 @@ final class VirtualTime {
         long start = kernel.now();
         while (true) {
             settle();
+            awaitStart();
             if (ready.getAsBoolean()) return true;
             if (kernel.now() >= deadline) return false;
             long next = Math.min(nextEvent(), deadline);

@@ -9,7 +9,9 @@ import java.nio.ByteBuffer;
 final class Ip4 {
     static final int LOCAL = 0xc0a80001;  // 192.168.0.1
     static final int REMOTE = 0xc0000201; // 192.0.2.1
-    static final int UDP = 17, ICMP = 1;
+    static final int UDP = 17, ICMP = 1, TCP = 6;
+    /** TCP's control bits. */
+    static final int FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10;
 
     private Ip4() {}
 
@@ -23,6 +25,20 @@ final class Ip4 {
         l4[6] = (byte) (c >>> 8);
         l4[7] = (byte) c;
         return ip(src, dst, UDP, 0, l4);
+    }
+
+    /** A TCP segment; {@code options} raw (a multiple of 4 bytes). */
+    static byte[] tcp(int src, int srcPort, int dst, int dstPort, int seq, int ack, int flags, int window, byte[] options,
+                      byte[] payload) {
+        int hl = 20 + options.length;
+        ByteBuffer t = ByteBuffer.allocate(hl + payload.length);
+        t.putShort((short) srcPort).putShort((short) dstPort).putInt(seq).putInt(ack).put((byte) (hl / 4 << 4)).put((byte) flags)
+                .putShort((short) window).putShort((short) 0).putShort((short) 0).put(options).put(payload);
+        byte[] l4 = t.array();
+        int c = fold(pseudoSum(src, dst, TCP, l4.length) + sum(l4));
+        l4[16] = (byte) (c >>> 8);
+        l4[17] = (byte) c;
+        return ip(src, dst, TCP, 0, l4);
     }
 
     static byte[] echoRequest(int src, int dst, int id, int seq, int payloadLength) {
@@ -59,6 +75,29 @@ final class Ip4 {
     static int dstPort(byte[] p) { return u16(p, l4(p) + 2); }
     static int icmpType(byte[] p) { return p[l4(p)] & 0xff; }
     static int icmpCode(byte[] p) { return p[l4(p) + 1] & 0xff; }
+
+    static int tcpSeq(byte[] p) { return ByteBuffer.wrap(p).getInt(l4(p) + 4); }
+    static int tcpAck(byte[] p) { return ByteBuffer.wrap(p).getInt(l4(p) + 8); }
+    static int tcpFlags(byte[] p) { return p[l4(p) + 13] & 0xff; }
+    static int tcpWindow(byte[] p) { return u16(p, l4(p) + 14); }
+    private static int tcpHeaderLength(byte[] p) { return (p[l4(p) + 12] & 0xf0) >>> 2; }
+
+    /** The options of a segment the stack sent, as bytes. */
+    static byte[] tcpOptions(byte[] p) {
+        int o = l4(p);
+        byte[] out = new byte[tcpHeaderLength(p) - 20];
+        System.arraycopy(p, o + 20, out, 0, out.length);
+        return out;
+    }
+
+    /** The payload of a segment the stack sent. */
+    static byte[] tcpPayload(byte[] p) {
+        int o = l4(p) + tcpHeaderLength(p);
+        int len = u16(p, 2) - o;
+        byte[] out = new byte[len];
+        System.arraycopy(p, o, out, 0, len);
+        return out;
+    }
 
     /** The UDP payload of a datagram the stack sent. */
     static byte[] udpPayload(byte[] p) {

@@ -25,8 +25,11 @@ final class Manifest {
         boolean runs() { return this == PASS || this == FAIL; }
     }
 
-    /** One script: where it is, how the table names it, what it must do and why. */
-    record Entry(Path script, String name, Expect expect, String why) {}
+    /**
+     * One script: where it is, how the table names it, what it must do and why, and whether it is one of
+     * packetdrill's own (written for Linux) rather than kextnet's.
+     */
+    record Entry(Path script, String name, Expect expect, String why, boolean external) {}
 
     private Manifest() {}
 
@@ -63,7 +66,7 @@ final class Manifest {
             if (matched.isEmpty()) throw new IllegalArgumentException(where + "'" + w[0] + "' matches no script under " + base);
             for (Path p : matched) {
                 String name = base.relativize(p).toString();
-                entries.put(p, new Entry(p, name, expect, why));
+                entries.put(p, new Entry(p, name, expect, why, external));
             }
         }
         List<Entry> out = new ArrayList<>(entries.values());

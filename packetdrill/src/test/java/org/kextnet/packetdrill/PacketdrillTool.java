@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
 
 /**
  * packetdrill and the shim, built by {@code build.sh} into {@code target/}, and one script's run through
- * {@code run-script.sh}. Outside CI a missing tool (gcc, bison, flex, packetdrill's source) or a missing privilege
+ * {@code run-script.sh}. Outside CI a missing tool (gcc, bison, flex, patch, packetdrill's source) or a missing privilege
  * (root: packetdrill locks its memory) skips the tests with the reason and how to get it; under {@code CI=true}
  * they fail instead, because CI installs everything and a skip there would hide a broken set-up.
  */
@@ -31,14 +31,23 @@ final class PacketdrillTool {
     final Path scripts;
     /** packetdrill's source tree (build.sh's default, or $PACKETDRILL_SRC). */
     final Path source;
+    /** packetdrill's own scripts as build.sh copies them to run ({@code gtests/net/...} under it). */
+    final Path linuxScripts;
     private final boolean isolate;
 
     private PacketdrillTool(Path module, Path source, boolean isolate) {
         this.module = module;
         this.scripts = module.resolve("scripts");
         this.source = source;
+        this.linuxScripts = module.resolve("target/packetdrill-tests");
         this.isolate = isolate;
     }
+
+    /**
+     * Whether scripts run in a network namespace of their own (with a placeholder tun0): packetdrill's own
+     * scripts change sysctls and configure tun0 with their shell commands, which must not touch this machine.
+     */
+    boolean isolates() { return isolate; }
 
     static boolean inCi() { return "true".equalsIgnoreCase(System.getenv("CI")); }
 
@@ -63,26 +72,33 @@ final class PacketdrillTool {
         return new PacketdrillTool(module, source, canIsolate());
     }
 
-    /** Whether {@code unshare --net} works here (a container may refuse it even to root). */
+    /**
+     * Whether run-script.sh's {@code --isolate} works here: {@code unshare --net} (a container may refuse it even
+     * to root) and a TUN device made in the new namespace ({@code ip tuntap}, /dev/net/tun).
+     */
     private static boolean canIsolate() throws IOException, InterruptedException {
-        if (!onPath("unshare")) return false;
-        Process p = new ProcessBuilder("unshare", "--net", "--", "true").redirectErrorStream(true).start();
+        if (!onPath("unshare") || !onPath("ip")) return false;
+        Process p = new ProcessBuilder("unshare", "--net", "--", "ip", "tuntap", "add", "dev", "tun0", "mode", "tun")
+                .redirectErrorStream(true).start();
         boolean done = p.waitFor(30, TimeUnit.SECONDS);
         if (!done) p.destroyForcibly();
         boolean ok = done && p.exitValue() == 0;
-        if (!ok) System.err.println("PacketdrillTool: unshare --net does not work here: scripts run in this machine's network namespace");
+        if (!ok) System.err.println("PacketdrillTool: unshare --net or ip tuntap does not work here: scripts run in this machine's network namespace");
         return ok;
     }
 
     /**
      * Runs one script with run-script.sh in its own folder (scripts name helpers relative to it), in a network
-     * namespace of its own when {@code unshare} is there, so that a script's shell commands (sysctls, tc) touch
+     * namespace of its own when it can ({@code --isolate}), so that a script's shell commands (sysctls, tc) touch
      * nothing of this machine's; bounded by {@code limit} of real time.
+     * @param linux a script of packetdrill's own, written for Linux: the shim reads the sysctls it sets
+     *              ({@code --so_flags=sysctls})
      */
-    Result run(Path script, Duration limit, String... options) throws IOException, InterruptedException {
+    Result run(Path script, Duration limit, boolean linux, String... options) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
-        if (isolate) cmd.addAll(List.of("unshare", "--net", "--"));
         cmd.add(module.resolve("run-script.sh").toString());
+        if (isolate) cmd.add("--isolate");
+        if (linux) cmd.add("--so_flags=sysctls");
         cmd.addAll(List.of(options));
         cmd.add(script.getFileName().toString());
         Path log = Files.createTempFile("pd-run", ".log");

@@ -227,7 +227,8 @@ class ShimTest {
         shim("");
         int fd = nextFd++;
         assertThat(shim.socket(fd, Linux.AF_INET6, Linux.SOCK_DGRAM, 0)).isEqualTo(-Linux.EAFNOSUPPORT);
-        assertThat(shim.socket(fd, Linux.AF_INET, Linux.SOCK_STREAM, 0)).isEqualTo(-Linux.EPROTONOSUPPORT); // until TCP
+        assertThat(shim.socket(fd, Linux.AF_INET, Linux.SOCK_RAW, 0)).isEqualTo(-Linux.EPROTONOSUPPORT);
+        assertThat(shim.socket(fd, Linux.AF_INET, Linux.SOCK_STREAM, Linux.IPPROTO_UDP)).isEqualTo(-Linux.EPROTONOSUPPORT);
         assertThat(shim.socket(fd, Linux.AF_INET, Linux.SOCK_DGRAM, Linux.IPPROTO_TCP)).isEqualTo(-Linux.EPROTONOSUPPORT);
         assertThat(shim.socket(fd, Linux.AF_INET, Linux.SOCK_DGRAM | 0x4000_0000, 0)).isEqualTo(-Linux.EINVAL);
         int a = udp(7000, 0);
@@ -303,7 +304,8 @@ class ShimTest {
 
     @Test void soFlagsAreCheckedWordByWord() {
         assertThat(ShimConfig.parse("local_ip=192.168.7.7, prefix=24 max_wait=9 verbose"))
-                .isEqualTo(new ShimConfig(0xc0a80707, 24, 1500, 9_000_000_000L, true));
+                .isEqualTo(new ShimConfig(0xc0a80707, 24, 1500, 9_000_000_000L, true, false));
+        assertThat(ShimConfig.parse("sysctls").sysctls()).isTrue();
         assertThat(ShimConfig.parse("local_ip=10.1.2.3 netmask=255.255.255.0 mtu=1400 local_ip=192.168.0.9").prefixLength()).isEqualTo(24);
         assertThat(ShimConfig.parse("local_ip=10.1.2.3 local_ip=192.168.0.9").localIp()).isEqualTo(0xc0a80009); // --so_flags come last
         assertThatThrownBy(() -> ShimConfig.parse("netmask=255.0.255.0")).hasMessageContaining("not contiguous");

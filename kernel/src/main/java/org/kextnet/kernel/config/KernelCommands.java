@@ -44,7 +44,7 @@ public final class KernelCommands {
 
     /** Whether a line changes the kernel (as opposed to only showing state). */
     public static boolean isMutating(String line) {
-        String[] w = words(line);
+        String[] w = withoutJson(words(line));
         if (w.length == 0) return false;
         return switch (w[0]) {
             case "netstat", "nke" -> false;
@@ -63,6 +63,8 @@ public final class KernelCommands {
     public String execute(String line) {
         String[] w = words(line);
         if (w.length == 0) return "";
+        String[] plain = withoutJson(w);
+        if (plain.length != w.length) return json(plain);
         return switch (w[0]) {
             case "ifconfig" -> ifconfig(w);
             case "route" -> route(w);
@@ -73,6 +75,60 @@ public final class KernelCommands {
             case "nke" -> kernel.nke().describe();
             default -> throw new IllegalArgumentException("unknown command '" + w[0] + "' (expected ifconfig, route, arp, sysctl, service, netstat or nke)");
         };
+    }
+
+    /** The words without {@code -j}, which asks any listing for JSON ({@link #json}). */
+    private static String[] withoutJson(String[] w) {
+        return Arrays.stream(w).filter(x -> !x.equals("-j")).toArray(String[]::new);
+    }
+
+    /**
+     * A listing as one JSON document ({@code -j} anywhere in the line): ifconfig, route show, arp -a, sysctl NAME,
+     * netstat -i/-s/-r/-a/-t/-k, nke. The field names are documented in docs/configuration.md ("JSON").
+     * @throws IllegalArgumentException for a line that is not a listing (nothing is changed)
+     */
+    private String json(String[] w) {
+        JsonListings j = new JsonListings(kernel);
+        String what = String.join(" ", w);
+        if (w.length == 0) throw new IllegalArgumentException("-j: no command");
+        return switch (w[0]) {
+            case "ifconfig" -> {
+                if (w.length > 2) throw notAListing(what);
+                Interface ifp = w.length == 2 ? kernel.findInterface(w[1]) : null;
+                if (w.length == 2 && ifp == null) throw new IllegalArgumentException("no interface " + w[1]);
+                yield j.interfaces(ifp);
+            }
+            case "route" -> {
+                if (w.length > 2 || w.length == 2 && !w[1].equals("show")) throw notAListing(what);
+                yield j.routes();
+            }
+            case "arp" -> {
+                if (w.length > 2 || w.length == 2 && !w[1].equals("-a")) throw notAListing(what);
+                yield j.arp();
+            }
+            case "sysctl" -> {
+                if (w.length != 2 || w[1].contains("=")) throw notAListing(what);
+                yield JsonListings.sysctl(sysctl(w));
+            }
+            case "nke" -> j.nke();
+            case "netstat" -> switch (w.length > 1 ? w[1] : "-i") {
+                case "-i" -> j.interfaceCounters();
+                case "-s" -> {
+                    if (w.length != 2 && (w.length != 4 || !w[2].equals("-p"))) throw new IllegalArgumentException("usage: netstat -s [-p PROTOCOL]");
+                    yield j.statistics(w.length == 4 ? w[3] : null);
+                }
+                case "-r" -> j.routes();
+                case "-a", "-an" -> j.sockets();
+                case "-t" -> j.tcp();
+                case "-k" -> j.nke();
+                default -> throw new IllegalArgumentException("netstat: unknown option '" + w[1] + "' (-i, -s, -r, -a, -t, -k)");
+            };
+            default -> throw notAListing(what);
+        };
+    }
+
+    private static IllegalArgumentException notAListing(String line) {
+        return new IllegalArgumentException("-j: '" + line + "' is not a listing (ifconfig [IF], route show, arp -a, sysctl NAME, netstat -i/-s/-r/-a/-t/-k, nke)");
     }
 
     static String[] words(String line) {
@@ -366,7 +422,10 @@ public final class KernelCommands {
         return b.toString();
     }
 
-    private List<TcpInfo> sortedConnections() {
+    private List<TcpInfo> sortedConnections() { return sortedConnections(kernel); }
+
+    /** The kernel's TCP connections by local port, then remote endpoint (the order the listings print). */
+    static List<TcpInfo> sortedConnections(Kernel kernel) {
         List<TcpInfo> l = new ArrayList<>(kernel.tcp().connections());
         l.sort(java.util.Comparator.comparingInt((TcpInfo c) -> c.local().port()).thenComparing(c -> String.valueOf(c.remote())));
         return l;

@@ -1,6 +1,7 @@
 package org.kextnet.kernel.nke;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -82,17 +83,27 @@ public final class Nke {
             if (h.isStuck()) b.append("  stuck: ").append(h.stuckIn()).append('\n');
             for (String l : h.describe()) b.append("  ").append(l).append('\n');
         }
-        section(b, "ip filters (ipv4)", parts.ipv4().filters().v4().describe());
-        for (var ifp : parts.interfaces().list()) section(b, "interface filters (" + ifp.name() + ")", ifp.filters().chain().describe());
-        section(b, "socket filters", parts.socketFilters().describe());
-        section(b, "protocols", parts.protocols().describe());
-        section(b, "extension interfaces", parts.extensionInterfaces().describe());
-        section(b, "domain protocols", parts.domains().describe());
-        section(b, "kernel controls", parts.controls().describe());
+        chains().forEach((title, lines) -> section(b, title, lines));
         List<String> counters = new ArrayList<>();
         for (ExtensionHandle h : all) for (String l : h.describeCounters()) counters.add(h.name() + ": " + l);
         section(b, "counters", counters);
         return b.toString();
+    }
+
+    /**
+     * Each hook point's chain in order, by title ("ip filters (ipv4)", "interface filters (wire0)", "socket filters",
+     * "protocols", "extension interfaces", "domain protocols", "kernel controls"): a line per entry, empty when none.
+     */
+    public Map<String, List<String>> chains() {
+        Map<String, List<String>> m = new LinkedHashMap<>();
+        m.put("ip filters (ipv4)", parts.ipv4().filters().v4().describe());
+        for (var ifp : parts.interfaces().list()) m.put("interface filters (" + ifp.name() + ")", ifp.filters().chain().describe());
+        m.put("socket filters", parts.socketFilters().describe());
+        m.put("protocols", parts.protocols().describe());
+        m.put("extension interfaces", parts.extensionInterfaces().describe());
+        m.put("domain protocols", parts.domains().describe());
+        m.put("kernel controls", parts.controls().describe());
+        return m;
     }
 
     private static void section(StringBuilder b, String title, List<String> lines) {

@@ -128,6 +128,36 @@ public final class Tcp {
         return 12;
     }
 
+    /** The length of {@link #writeSynOptions}' options: a multiple of 4. */
+    public static int synOptionsLength(boolean windowScale, boolean sackPermitted, boolean timestamps) {
+        return LEN_MSS + (timestamps ? 12 : sackPermitted ? 4 : 0) + (windowScale ? 4 : 0);
+    }
+
+    /**
+     * Writes the options of a SYN or SYN-ACK in 20 bytes at most: MSS; then SACK-permitted packed with the
+     * timestamps (or NOP, NOP, timestamps; or NOP, NOP, SACK-permitted without them); then NOP, window scale. Each
+     * 4-byte field stays aligned, as RFC 7323 appendix A asks of the timestamps, and it is the order Linux uses, so
+     * that a SYN reads the same whichever of the two stacks sent it.
+     * @param windowScale the shift to announce, or -1 for none
+     * @return the length written ({@link #synOptionsLength})
+     */
+    public static int writeSynOptions(MemorySegment s, long o, int mss, int windowScale, boolean sackPermitted,
+                                      boolean timestamps, int tsVal, int tsEcr) {
+        long p = o + writeMss(s, o, mss);
+        if (timestamps) {
+            int first = sackPermitted ? OPT_SACK_PERMITTED << 24 | LEN_SACK_PERMITTED << 16 | OPT_TIMESTAMP << 8 | LEN_TIMESTAMP
+                    : TS_PREFIX;
+            s.set(U32, p, first);
+            s.set(U32, p + 4, tsVal);
+            s.set(U32, p + 8, tsEcr);
+            p += 12;
+        } else if (sackPermitted) {
+            p += writeSackPermitted(s, p);
+        }
+        if (windowScale >= 0) p += writeWindowScale(s, p, windowScale);
+        return (int) (p - o);
+    }
+
     /**
      * Writes NOP, NOP, a SACK option with {@code n} blocks taken from {@code edges} as (left, right) pairs;
      * returns the length (4 + 8n).

@@ -69,6 +69,37 @@ class TcpTest {
         assertThat(o.mss).isEqualTo(-1);
     }
 
+    /** The bytes of {@link Tcp#writeSynOptions} for the options given. */
+    private byte[] synOptions(int wscale, boolean sack, boolean ts) {
+        int n = Tcp.writeSynOptions(s, 0, 1460, wscale, sack, ts, 0x01020304, 0x05060708);
+        assertThat(n).isEqualTo(Tcp.synOptionsLength(wscale >= 0, sack, ts));
+        return s.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    @Test void synOptionsTakeTwentyBytesAtMostWithEveryFieldAligned() {
+        byte[] mss = {2, 4, 0x05, (byte) 0xb4};
+        byte[] ts = {8, 10, 1, 2, 3, 4, 5, 6, 7, 8};
+        assertThat(synOptions(7, true, true)).containsExactly(concat(mss, new byte[] {4, 2}, ts, new byte[] {1, 3, 3, 7}));
+        assertThat(synOptions(7, false, true)).containsExactly(concat(mss, new byte[] {1, 1}, ts, new byte[] {1, 3, 3, 7}));
+        assertThat(synOptions(7, true, false)).containsExactly(concat(mss, new byte[] {1, 1, 4, 2}, new byte[] {1, 3, 3, 7}));
+        assertThat(synOptions(-1, true, true)).containsExactly(concat(mss, new byte[] {4, 2}, ts));
+        assertThat(synOptions(-1, false, false)).containsExactly(mss);
+        Tcp.writeSynOptions(s, 20, 1460, 14, true, true, 9, 0);
+        Tcp.write(s, 0, 1, 2, 0, 0, 40, Tcp.SYN, 0, 0);
+        Tcp.Options o = new Tcp.Options();
+        assertThat(o.parse(s, 0)).isTrue();
+        assertThat(o.mss).isEqualTo(1460);
+        assertThat(o.windowScale).isEqualTo(14);
+        assertThat(o.sackPermitted).isTrue();
+        assertThat(o.tsVal).isEqualTo(9);
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        for (byte[] p : parts) b.writeBytes(p);
+        return b.toByteArray();
+    }
+
     private boolean parse(int... bytes) {
         int hl = 20 + ((bytes.length + 3) & ~3);
         for (int i = 20; i < hl; i++) s.set(ValueLayout.JAVA_BYTE, i, (byte) (i - 20 < bytes.length ? bytes[i - 20] : 0));

@@ -27,6 +27,15 @@ public interface KernServ {
     /** The names of the server's ports, in script order. */
     List<String> ports();
 
+    /**
+     * The id of one of the server's own ports, advertised or not. A port that is only mapped (no
+     * {@code ADVERTIZED_PORT}/{@code ADVERTISE}) cannot be looked up by name; its server reaches it through this id and
+     * hands it to a client, for example in a reply, and the client sends to the id, as a Mach server gave out send
+     * rights to the ports kern_loader passed it. The id stays the same across unloads.
+     * @return the port's id, or 0 if the server has no port of that name
+     */
+    long port(String name);
+
     /** The server's instance: the object its instance routines are called on. */
     Object instance();
 

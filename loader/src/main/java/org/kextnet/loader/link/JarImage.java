@@ -38,13 +38,15 @@ public final class JarImage {
     private final long mtime, size;
     private final Map<String, byte[]> classes;
     private final Map<String, byte[]> resources;
+    private final Manifest manifest;
     private final String serverClass, version;
     private final List<String> depends;
     private final long classBytes;
 
     private JarImage(Path path, long mtime, long size, Map<String, byte[]> classes, Map<String, byte[]> resources,
-                     String serverClass, String version, List<String> depends) {
+                     Manifest manifest, String serverClass, String version, List<String> depends) {
         this.path = path;
+        this.manifest = manifest;
         this.mtime = mtime;
         this.size = size;
         this.classes = classes;
@@ -104,7 +106,7 @@ public final class JarImage {
         String deps = trim(a.getValue(DEPENDS));
         List<String> depends = deps == null ? List.of() : List.of(deps.split("[\\s,]+"));
         return new JarImage(path, attrs.lastModifiedTime().toMillis(), attrs.size(), Collections.unmodifiableMap(classes),
-                Collections.unmodifiableMap(resources), cls, version, depends);
+                Collections.unmodifiableMap(resources), mf, cls, version, depends);
     }
 
     private static String trim(String s) {
@@ -120,6 +122,31 @@ public final class JarImage {
             return a.lastModifiedTime().toMillis() != mtime || a.size() != size;
         } catch (IOException e) {
             return true;
+        }
+    }
+
+    /**
+     * Writes the image as the loader holds it (its manifest, classes and resources, entries sorted) to {@code file}, as
+     * 3.x's kern_loader wrote the "loadable" it had relocated for gdb: what runs, even after the jar on disk changes.
+     * Written beside it and renamed into place, so a reader never sees half of it.
+     */
+    public void write(Path file) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        Path tmp = Files.createTempFile(dir, ".loadable-", ".tmp");
+        try {
+            try (java.util.jar.JarOutputStream out = new java.util.jar.JarOutputStream(Files.newOutputStream(tmp), manifest)) {
+                Map<String, byte[]> entries = new java.util.TreeMap<>(resources);
+                entries.remove("META-INF/MANIFEST.MF");
+                classes.forEach((n, b) -> entries.put(n.replace('.', '/') + ".class", b));
+                for (Map.Entry<String, byte[]> e : entries.entrySet()) {
+                    out.putNextEntry(new java.util.jar.JarEntry(e.getKey()));
+                    out.write(e.getValue());
+                    out.closeEntry();
+                }
+            }
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
         }
     }
 

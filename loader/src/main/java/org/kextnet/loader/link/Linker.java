@@ -50,7 +50,7 @@ public final class Linker {
         boolean needsInstance = extension;
         for (ScriptCommand c : script.load()) {
             Routine r = resolve(script, cls, c);
-            needsInstance |= !r.isStatic();
+            needsInstance |= !r.isStatic() || r.table() != null && !Modifier.isStatic(r.table().getModifiers());
             load.add(r);
         }
         for (ScriptCommand.Call c : script.unload()) {
@@ -78,6 +78,7 @@ public final class Linker {
         ScriptArg arg;
         switch (c) {
             case ScriptCommand.Map m -> { params = MAP_PARAMS; ret = int.class; arg = m.arg(); form = "public int " + m.routine() + "(KernServ, PortMessage, int)"; }
+            case ScriptCommand.HandlerMap h -> { params = MAP_PARAMS; ret = int.class; arg = ScriptArg.ZERO; form = "public int " + h.routine() + "(KernServ, PortMessage, int)"; }
             case ScriptCommand.Call k -> { params = CALL_PARAMS; ret = int.class; arg = k.arg(); form = "public int " + k.routine() + "(KernServ, int)"; }
             case ScriptCommand.PortDeath d -> { params = DEATH_PARAMS; ret = void.class; arg = ScriptArg.ZERO; form = "public void " + d.routine() + "(KernServ, long)"; }
         }
@@ -104,7 +105,9 @@ public final class Linker {
         if (!Modifier.isPublic(m.getDeclaringClass().getModifiers()))
             throw new ScriptException(script.file(), c.line(), LoaderError.SERVER_WONT_LINK, "routine " + c.routine() + " is declared in a non-public class");
         Field f = null;
-        if (arg.isSymbol()) {
+        if (c instanceof ScriptCommand.HandlerMap h) {
+            f = handlerTable(script, cls, h);
+        } else if (arg.isSymbol()) {
             try {
                 f = cls.getField(arg.symbol());
             } catch (NoSuchFieldException | LinkageError e) {
@@ -115,5 +118,23 @@ public final class Linker {
                         "argument " + arg.symbol() + " is not a public static int field of " + cls.getName());
         }
         return new Routine(c, m, arg, f);
+    }
+
+    /**
+     * HMAP's handler table: a public field of the server class, static or of its instance, whose type is a
+     * {@code java.util.Map} (message id to a {@code ToIntBiFunction<KernServ, PortMessage>}); its entries are checked at
+     * load, when it is read.
+     */
+    private static Field handlerTable(ServerScript script, Class<?> cls, ScriptCommand.HandlerMap h) throws ScriptException {
+        Field f;
+        try {
+            f = cls.getField(h.table());
+        } catch (NoSuchFieldException | LinkageError e) {
+            f = null;
+        }
+        if (f == null || !java.util.Map.class.isAssignableFrom(f.getType()))
+            throw new ScriptException(script.file(), h.line(), LoaderError.SERVER_WONT_LINK, "handler table " + h.table()
+                    + " is not a public field of " + cls.getName() + " of type Map<Integer, ToIntBiFunction<KernServ, PortMessage>>");
+        return f;
     }
 }

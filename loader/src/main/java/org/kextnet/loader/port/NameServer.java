@@ -43,6 +43,9 @@ public final class NameServer {
         return p != null && p.advertised() ? p : null;
     }
 
+    /** Any server port by name, advertised or not (for its own server: {@code KernServ.port}). */
+    public Port named(String name) { return byName.get(name); }
+
     /** A server port by id (any port, advertised or not: holding the id is the send right). */
     public Port port(long id) { return byId.get(id); }
 

@@ -22,8 +22,21 @@ import org.kextnet.loader.LoaderException;
  * watchdog calls {@link #check}, which closes a connection whose greeting, frame or write has taken longer than
  * {@link RpcLimits#frameTimeoutMillis}, or that has been idle for {@link RpcLimits#idleTimeoutMillis} (status listeners
  * excepted).
+ *
+ * <p>Latency: a virtual thread that reads an empty socket parks, and the JDK's poller unparks it when bytes arrive; on
+ * a busy machine each of those wake-ups waits for a CPU, which made a sequential client's round trip three times what
+ * a platform thread per connection gave (docs/benchmarks.md). So a connection whose client is quick (its last frame
+ * came within twice {@link #SPIN_NANOS} of the daemon being ready for it) first reads without blocking for up to
+ * {@link #SPIN_NANOS}, yielding its carrier between reads, and parks only if nothing came.
  */
 final class Connection implements Session.Out, Outbox.Owner {
+    static final long DEFAULT_SPIN_MICROS = 50;
+    /**
+     * How long an idle connection whose client is quick reads without blocking before it parks: microseconds, from the
+     * system property {@code kextnet.rpc.spinMicros} (0 to 1000; 0 never), default {@value #DEFAULT_SPIN_MICROS}.
+     */
+    static final long SPIN_NANOS = TimeUnit.MICROSECONDS.toNanos(Math.clamp(Long.getLong("kextnet.rpc.spinMicros", DEFAULT_SPIN_MICROS), 0, 1000));
+
     /** The connection whose thread this is (its reader, or one of its requests'): its writes drain inline. */
     private static final ThreadLocal<Connection> OWN = new ThreadLocal<>();
 
@@ -48,6 +61,11 @@ final class Connection implements Session.Out, Outbox.Owner {
     private volatile boolean closed;
     /** Why the connection was closed from outside (deadline, eviction, shutdown), or null. */
     private volatile RpcServer.Closed abortCause;
+    /**
+     * Whether the client's last frame came soon after the daemon was ready for it (then the next wait spins first). A new
+     * connection has to show it first, so that a flood of connections that say nothing costs no spinning.
+     */
+    private boolean quick;
     private final Object budget = new Object();
     private int outstanding;
     private long held;
@@ -121,8 +139,11 @@ final class Connection implements Session.Out, Outbox.Owner {
      * @return null to go on, or why the connection ends
      */
     private RpcServer.Closed next() throws IOException {
-        enter(Phase.IDLE, System.nanoTime());
+        long idleSince = System.nanoTime();
+        enter(Phase.IDLE, idleSince);
+        if (quick && SPIN_NANOS > 0 && in.buffered() < 4) spin();
         if (!in.fill(4)) return RpcServer.Closed.CLIENT; // a clean end between frames
+        quick = lastActivity - idleSince < 2 * SPIN_NANOS;
         int len = in.peekInt(0);
         if (len < 5 || len > Rpc.MAX_FRAME) {
             out.send(Response.errorFrame(0, 0, LoaderError.RPC_MALFORMED.code(), "frame length " + len + " outside 5.." + Rpc.MAX_FRAME));
@@ -168,6 +189,22 @@ final class Connection implements Session.Out, Outbox.Owner {
         if (cost > len && !grow(cost - len)) return RpcServer.Closed.CLIENT;
         session.handle(call.tag(), call.request(), () -> release(cost));
         return null;
+    }
+
+    /**
+     * Reads without blocking, yielding the carrier between reads, until bytes come, the stream ends or {@link #SPIN_NANOS}
+     * have passed. Meanwhile a write from another thread may find the channel non-blocking and retry; the channel is
+     * blocking again before this returns. (Once a virtual thread has used it, the socket stays non-blocking in the
+     * system; switching the channel's mode costs no system call.)
+     */
+    private void spin() throws IOException {
+        long deadline = System.nanoTime() + SPIN_NANOS;
+        socket.configureBlocking(false);
+        try {
+            while (in.readAvailable() == 0 && System.nanoTime() - deadline < 0) Thread.yield();
+        } finally {
+            socket.configureBlocking(true);
+        }
     }
 
     /** What the daemon allocates for a request beyond its frame, at the client's word: a control's receive buffer. */

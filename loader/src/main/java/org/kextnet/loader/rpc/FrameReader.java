@@ -65,6 +65,22 @@ final class FrameReader {
         }
     }
 
+    /**
+     * One read of what the channel has now, without waiting for a length (the caller has made the channel
+     * non-blocking): the bytes read, 0 if there were none, -1 at end of stream. A full buffer is not read into.
+     */
+    int readAvailable() throws IOException {
+        if (buf.remaining() == buf.capacity()) return buf.remaining();
+        buf.compact();
+        try {
+            int r = ch.read(buf);
+            if (r > 0) onBytes.run();
+            return r;
+        } finally {
+            buf.flip();
+        }
+    }
+
     /** The int at {@code offset} among the buffered bytes (big-endian). */
     int peekInt(int offset) { return buf.getInt(buf.position() + offset); }
 

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.kextnet.kpi.Registration;
 import org.kextnet.loader.ServerInfo;
 import org.kextnet.loader.ServerState;
 
@@ -23,6 +24,14 @@ public final class InfoCodec {
         w.i32(i.refs()).i64(i.wired()).i64(i.faults()).str(i.fault());
         w.u16(i.registrations().size());
         for (Map.Entry<String, Integer> e : i.registrations().entrySet()) w.str(e.getKey()).i32(e.getValue());
+        if (w.version() < 4) return;
+        w.str(i.health());
+        w.u16(i.hooks().size());
+        for (ServerInfo.Hook h : i.hooks()) {
+            Registration.Counters c = h.counters();
+            w.str(h.kind()).str(h.name()).str(h.state()).i64(c.calls()).i64(c.passed()).i64(c.swallowed()).i64(c.dropped())
+                    .i64(c.faults()).i64(c.overBudget()).i64(c.nanos());
+        }
     }
 
     /** LIST's result: {@code u32 n}, n infos. */
@@ -56,7 +65,17 @@ public final class InfoCodec {
         int nr = r.count16(6);
         Map<String, Integer> regs = nr == 0 ? Map.of() : new LinkedHashMap<>();
         for (int k = 0; k < nr; k++) regs.put(r.str(), r.i32());
-        return new ServerInfo(index, name, state, reloc, loadable, address, size, ports, version, deps, refs, wired, faults, fault, regs);
+        if (r.version() < 4) return new ServerInfo(index, name, state, reloc, loadable, address, size, ports, version, deps, refs, wired, faults, fault, regs);
+        String health = r.str();
+        int nh = r.count16(2 + 2 + 2 + 7 * 8);
+        List<ServerInfo.Hook> hooks = nh == 0 ? List.of() : new ArrayList<>(nh);
+        for (int k = 0; k < nh; k++) {
+            String kind = r.str(), hookName = r.str(), hookState = r.str();
+            hooks.add(new ServerInfo.Hook(kind, hookName, hookState,
+                    new Registration.Counters(r.i64(), r.i64(), r.i64(), r.i64(), r.i64(), r.i64(), r.i64())));
+        }
+        return new ServerInfo(index, name, state, reloc, loadable, address, size, ports, version, deps, refs, wired, faults, fault, regs,
+                health, hooks);
     }
 
     private static String emptyToNull(String s) { return s.isEmpty() ? null : s; }

@@ -243,6 +243,15 @@ public final class KernLoaderClient implements RpcClient {
         return call(new Request.Admin(line));
     }
 
+    /**
+     * Runs a kernel admin listing and returns it as one JSON document ({@code -j}, protocol 4: an older daemon would
+     * take {@code -j} for a word of the command, so the client refuses with 120 without sending anything).
+     */
+    public String adminJson(String line) throws IOException, LoaderException {
+        needs(4, "admin -j");
+        return call(new Request.Admin(line + " -j"));
+    }
+
     // ---- kernel controls (protocol 2) ----
 
     private void needs(int v, String what) throws LoaderException {

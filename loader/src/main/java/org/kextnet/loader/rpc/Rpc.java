@@ -20,9 +20,10 @@ public final class Rpc {
     /**
      * The protocol version this code speaks (and the highest it accepts). 2 added the kernel-control
      * operations ({@link Op#CTL_LIST} .. {@link Op#CTL_CLOSE}); 3 the daemon's pid in its greeting, the CLOSING event,
-     * responses in parts ({@link #PART}) and ADMIN output of any length.
+     * responses in parts ({@link #PART}) and ADMIN output of any length; 4 each server's extension health and
+     * per-registration counters in its info ({@link InfoCodec}), and {@code -j} (JSON) on admin listings.
      */
-    public static final int VERSION = 3;
+    public static final int VERSION = 4;
     public static final int MIN_VERSION = 1;
     public static final int MAX_FRAME = 16 << 20;
     public static final int MAX_STRING = 65535;

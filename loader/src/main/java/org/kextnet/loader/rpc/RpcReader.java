@@ -107,6 +107,9 @@ public final class RpcReader {
         return this;
     }
 
+    /** The protocol version the frame is laid out for. */
+    public int version() { return version; }
+
     /** Text as {@link RpcWriter#text} writes it for this reader's version. */
     public String text() throws RpcFormatException {
         if (version < 3) return str();

@@ -52,6 +52,9 @@ public final class RpcWriter {
         return this;
     }
 
+    /** The protocol version the frame is laid out for. */
+    public int version() { return version; }
+
     /**
      * Text of any length: from protocol 3 {@code u32} length + UTF-8; before it a {@code str}, cut at
      * {@link Rpc#MAX_STRING} bytes as protocols 1 and 2 carry it.

@@ -15,12 +15,19 @@ import org.kextnet.loader.LoaderError;
 
 /**
  * Parses server scripts ({@code *.kern_server}): the NeXTSTEP 1.0 keywords and the 3.x ones where they map.
- * The format is in docs/kern_loader.md. Line oriented; {@code #} starts a comment; tokens are separated by
- * blanks. The first error stops the parse with a {@link ScriptException} naming file, line and code:
+ * The format is in docs/kern_loader.md. Line oriented, as 3.x's parser: a line is a command only if it starts
+ * with a capital letter A-Z; every other line (blank, a {@code #} comment, indented, lower case) is skipped, and
+ * the skipped lines that are not blank or comments are listed in {@link ServerScript#skipped()} for kern_loader to
+ * warn about. After a command, {@code #} starts a comment; tokens are separated by blanks. A whole-line comment
+ * {@code # unload script:} (3.x's listing of the load and unload command files one after the other) begins the
+ * unload commands, as {@code UNLOAD_COMMANDS} does. The first error stops the parse with a {@link ScriptException}
+ * naming file, line and code:
  * <ul>
  * <li>111 BAD_RELOCATABLE: unknown keyword, wrong number of arguments, bad name or number, a second
- *   {@code SERVER_NAME}/{@code RELOC}/{@code PORT_DEATH}, an advertised port without {@code MAP}, no
- *   {@code MAP} and no {@code START}, no {@code RELOC};</li>
+ *   {@code SERVER_NAME}/{@code RELOC}/{@code PORT_DEATH}/{@code LOADABLE}, an advertised port without {@code MAP},
+ *   no {@code MAP} and no {@code START}, no {@code RELOC}, a command other than {@code CALL}/{@code FREE} among the
+ *   unload commands, a load-time {@code CALL} after a comment that reads as the start of the unload commands but is
+ *   not the marker (it would run at the wrong time);</li>
  * <li>107 PORT_EXISTS: a port declared or mapped twice;</li>
  * <li>105 NEED_SERVER_NAME: no {@code SERVER_NAME};</li>
  * <li>110 CANT_OPEN_SERVER: the script or the {@code RELOC} jar cannot be read.</li>
@@ -33,6 +40,11 @@ public final class ScriptParser {
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,63}");
     private static final Pattern IDENT = Pattern.compile("[A-Za-z_$][A-Za-z0-9_$]{0,254}");
+    /** 3.x's separator between the load and the unload commands, as its listings print it: {@code # unload script:}. */
+    private static final Pattern UNLOAD_MARKER = Pattern.compile("#\\s*unload(\\s+(script|scripts|commands?|sequence))?\\s*:?\\s*",
+            Pattern.CASE_INSENSITIVE);
+    /** A comment that begins with the word "unload": the marker, or something a reader could take for it. */
+    private static final Pattern UNLOAD_WORD = Pattern.compile("#\\s*unload\\b.*", Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
 
     private ScriptParser() {}
 
@@ -62,13 +74,20 @@ public final class ScriptParser {
         private final Path file;
         private final Predicate<Path> relocExists;
         private String name;
-        private Path reloc;
+        private Path reloc, loadable;
         private int relocLine;
         private final Map<String, PortState> ports = new LinkedHashMap<>();
         private final List<ScriptCommand> load = new ArrayList<>();
         private final List<ScriptCommand.Call> unload = new ArrayList<>();
+        private final List<ServerScript.Skipped> skipped = new ArrayList<>();
         private boolean start, wire, detach, portDeath, unloadSection;
         private int lineNo;
+        /** The line that began the unload commands, and how it read (for errors). */
+        private int unloadSince;
+        private String unloadBy;
+        /** A comment in the load commands that begins with "unload" without being the marker (0 if none). */
+        private int unloadLookalike;
+        private String lookalikeText;
 
         Parse(Path file, Predicate<Path> relocExists) {
             this.file = file;
@@ -100,17 +119,25 @@ public final class ScriptParser {
                 lineNo = relocLine;
                 throw error(LoaderError.CANT_OPEN_SERVER, "RELOC " + reloc + ": no such readable file");
             }
-            return new ServerScript(file, name, reloc, decls, load, unload, start, wire, detach);
+            return new ServerScript(file, name, reloc, decls, load, unload, start, wire, detach, loadable, skipped);
         }
 
         private void line(String raw) throws ScriptException {
+            if (raw.isEmpty()) return;
+            char first = raw.charAt(0);
+            if (first < 'A' || first > 'Z') { // not a command (3.x's parser: only a capital letter starts one)
+                String s = raw.strip();
+                if (s.startsWith("#")) comment(s);
+                else if (!s.isEmpty()) skipped.add(new ServerScript.Skipped(lineNo, printable(s)));
+                return;
+            }
             int hash = raw.indexOf('#');
             String s = (hash >= 0 ? raw.substring(0, hash) : raw).strip();
-            if (s.isEmpty()) return;
             String[] w = s.split("[ \t\f\u000b]+");
             String kw = w[0];
-            if (unloadSection && !kw.equals("CALL") && !kw.equals("FREE") && !kw.equals("UNLOAD_COMMANDS"))
-                throw error(LoaderError.BAD_RELOCATABLE, kw + " is not allowed among unload commands (only CALL and FREE)");
+            if (unloadSection && !kw.equals("CALL") && !kw.equals("FREE") && !kw.equals("UNLOAD_COMMANDS") && !kw.equals("LOAD_COMMANDS"))
+                throw error(LoaderError.BAD_RELOCATABLE, kw + " is not allowed among unload commands (only CALL and FREE); they begin at line "
+                        + unloadSince + " (" + unloadBy + "); put LOAD_COMMANDS before load commands that follow them");
             switch (kw) {
                 case "SERVER_NAME" -> {
                     args(w, 1, 1);
@@ -120,13 +147,7 @@ public final class ScriptParser {
                 case "RELOC" -> {
                     args(w, 1, 1);
                     if (reloc != null) throw error(LoaderError.BAD_RELOCATABLE, "second RELOC");
-                    Path dir = file.toAbsolutePath().getParent();
-                    try {
-                        Path p = Path.of(w[1]);
-                        reloc = (p.isAbsolute() || dir == null ? p : dir.resolve(p)).normalize();
-                    } catch (RuntimeException e) {
-                        throw error(LoaderError.BAD_RELOCATABLE, "bad RELOC path '" + w[1] + "'");
-                    }
+                    reloc = path(w[1], "RELOC");
                     relocLine = lineNo;
                 }
                 case "ADVERTIZED_PORT", "ADVERTISE" -> {
@@ -137,15 +158,22 @@ public final class ScriptParser {
                     else if (p.advertised) throw error(LoaderError.PORT_EXISTS, "port '" + port + "' already advertised (line " + p.line + ")");
                     else p.advertised = true;
                 }
-                case "MAP", "SMAP", "HMAP" -> {
+                case "HMAP" -> {
+                    args(w, 3, 3);
+                    String port = name(w[1], "port name");
+                    String routine = routine(w[2]);
+                    if (!IDENT.matcher(w[3]).matches())
+                        throw error(LoaderError.BAD_RELOCATABLE, "HMAP's third argument names the handler table (a field of the server class), not '"
+                                + printable(w[3]) + "'");
+                    mapPort(port);
+                    load.add(new ScriptCommand.HandlerMap(port, routine, w[3], lineNo));
+                }
+                case "MAP", "SMAP" -> {
                     args(w, 2, 3);
                     String port = name(w[1], "port name");
                     String routine = routine(w[2]);
                     ScriptArg arg = w.length > 3 ? arg(w[3]) : ScriptArg.ZERO;
-                    PortState p = ports.get(port);
-                    if (p == null) ports.put(port, new PortState(lineNo, false, true));
-                    else if (p.mapped) throw error(LoaderError.PORT_EXISTS, "port '" + port + "' already mapped");
-                    else p.mapped = true;
+                    mapPort(port);
                     load.add(new ScriptCommand.Map(port, routine, arg, lineNo));
                 }
                 case "INIT" -> {
@@ -154,6 +182,10 @@ public final class ScriptParser {
                 }
                 case "CALL" -> {
                     args(w, 1, 2);
+                    if (!unloadSection && unloadLookalike > 0)
+                        throw error(LoaderError.BAD_RELOCATABLE, "CALL " + w[1] + " would run at load time, but follows the comment on line "
+                                + unloadLookalike + " ('" + lookalikeText + "'), which is not the unload marker: begin the unload commands with "
+                                + "UNLOAD_COMMANDS or '# unload script:', or put LOAD_COMMANDS before a CALL meant for load time");
                     if (unloadSection) unload.add(call(w)); else load.add(call(w));
                 }
                 case "FREE" -> {
@@ -169,9 +201,51 @@ public final class ScriptParser {
                 case "START" -> { args(w, 0, 0); start = true; }
                 case "WIRE" -> { args(w, 0, 0); wire = true; }
                 case "DETACH" -> { args(w, 0, 0); detach = true; }
-                case "LOAD_COMMANDS" -> { args(w, 0, 0); unloadSection = false; }
-                case "UNLOAD_COMMANDS" -> { args(w, 0, 0); unloadSection = true; }
+                case "LOADABLE" -> {
+                    args(w, 1, 1);
+                    if (loadable != null) throw error(LoaderError.BAD_RELOCATABLE, "second LOADABLE");
+                    loadable = path(w[1], "LOADABLE");
+                }
+                case "LOAD_COMMANDS" -> { args(w, 0, 0); unloadSection = false; unloadLookalike = 0; }
+                case "UNLOAD_COMMANDS" -> { args(w, 0, 0); beginUnload("UNLOAD_COMMANDS"); }
                 default -> throw error(LoaderError.BAD_RELOCATABLE, "unknown keyword '" + printable(kw) + "'");
+            }
+        }
+
+        /** A whole-line comment: 3.x's unload marker begins the unload commands; a look-alike is remembered. */
+        private void comment(String s) {
+            if (UNLOAD_MARKER.matcher(s).matches()) {
+                beginUnload("'" + printable(s) + "'");
+            } else if (!unloadSection && unloadLookalike == 0 && UNLOAD_WORD.matcher(s).matches()) {
+                unloadLookalike = lineNo;
+                lookalikeText = printable(s);
+            }
+        }
+
+        private void beginUnload(String by) {
+            if (!unloadSection) {
+                unloadSection = true;
+                unloadSince = lineNo;
+                unloadBy = by;
+            }
+        }
+
+        /** A port a MAP, SMAP or HMAP line maps (declaring it if needed). */
+        private void mapPort(String port) throws ScriptException {
+            PortState p = ports.get(port);
+            if (p == null) ports.put(port, new PortState(lineNo, false, true));
+            else if (p.mapped) throw error(LoaderError.PORT_EXISTS, "port '" + port + "' already mapped");
+            else p.mapped = true;
+        }
+
+        /** A file named by the script, relative to the script's directory. */
+        private Path path(String s, String what) throws ScriptException {
+            Path dir = file.toAbsolutePath().getParent();
+            try {
+                Path p = Path.of(s);
+                return (p.isAbsolute() || dir == null ? p : dir.resolve(p)).normalize();
+            } catch (RuntimeException e) {
+                throw error(LoaderError.BAD_RELOCATABLE, "bad " + what + " path '" + printable(s) + "'");
             }
         }
 

@@ -1,5 +1,6 @@
 package org.kextnet.loader.server;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -59,6 +60,21 @@ public final class NkeBridge implements KpiProvider, RegistrationLedger {
     @Override public long faults(KernServ owner) {
         ExtensionHandle h = handles.get(owner);
         return h == null ? 0 : h.faultCount();
+    }
+
+    @Override public List<Registration> registrations(KernServ owner) {
+        ExtensionHandle h = handles.get(owner);
+        return h == null ? List.of() : h.registrations();
+    }
+
+    @Override public String health(KernServ owner) {
+        ExtensionHandle h = handles.get(owner);
+        return h == null ? "" : h.health().label();
+    }
+
+    @Override public String stuckIn(KernServ owner) {
+        ExtensionHandle h = handles.get(owner);
+        return h == null ? null : h.stuckIn();
     }
 
     /**

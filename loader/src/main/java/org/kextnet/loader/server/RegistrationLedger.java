@@ -1,7 +1,9 @@
 package org.kextnet.loader.server;
 
+import java.util.List;
 import java.util.Map;
 
+import org.kextnet.kpi.Registration;
 import org.kextnet.kpi.server.KernServ;
 
 /**
@@ -26,6 +28,18 @@ public interface RegistrationLedger {
 
     /** Exceptions thrown by {@code owner}'s callbacks and contained by the kernel during this load. */
     default long faults(KernServ owner) { return 0; }
+
+    /** {@code owner}'s live registrations, each with its counters ({@link Registration#counters()}). */
+    default List<Registration> registrations(KernServ owner) { return List.of(); }
+
+    /**
+     * How the kernel sees {@code owner}'s extension during this load: "" (healthy), "Faulted" (a registration was
+     * removed after repeated faults) or "Faulted (stuck)" (a call into it ran past its hard limit).
+     */
+    default String health(KernServ owner) { return ""; }
+
+    /** What got {@code owner}'s extension stuck ("ipfilter x did not return in 1.00 s on thread T ..."), or null. */
+    default String stuckIn(KernServ owner) { return null; }
 
     /**
      * The load of {@code owner} is over: the kernel forgets it, and any registration call through what it

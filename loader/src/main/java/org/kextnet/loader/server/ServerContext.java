@@ -19,6 +19,7 @@ import org.kextnet.kpi.server.KernServ;
 import org.kextnet.kpi.server.LogPriority;
 import org.kextnet.loader.LogHub;
 import org.kextnet.loader.port.NameServer;
+import org.kextnet.loader.port.Port;
 import org.kextnet.loader.port.ReplyPort;
 
 /**
@@ -62,6 +63,13 @@ public final class ServerContext implements KernServ {
     @Override public String serverName() { return name; }
     @Override public String version() { return version; }
     @Override public List<String> ports() { return ports; }
+
+    @Override public long port(String portName) {
+        check();
+        if (!ports.contains(portName)) return 0;
+        Port p = names.named(portName);
+        return p != null && p.owner().serverName().equals(name) ? p.id() : 0;
+    }
     @Override public Object instance() { check(); return instance; }
 
     @Override public void log(LogPriority priority, String format, Object... args) {

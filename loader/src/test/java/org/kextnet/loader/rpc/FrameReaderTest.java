@@ -73,4 +73,33 @@ class FrameReaderTest {
         r.skip(9);
         assertThat(r.fill(1)).as("a clean end between frames").isFalse();
     }
+
+    /** What an idle connection's spin reads with: what is there now, without waiting, and never past a full buffer. */
+    @Test void readAvailableTakesWhatIsThereWithoutWaiting() throws Exception {
+        java.nio.channels.Pipe pipe = java.nio.channels.Pipe.open();
+        try (var source = pipe.source(); var sink = pipe.sink()) {
+            source.configureBlocking(false);
+            int[] activity = {0};
+            FrameReader r = new FrameReader(source, () -> activity[0]++);
+            assertThat(r.readAvailable()).as("nothing there").isZero();
+            assertThat(activity[0]).isZero();
+            sink.write(ByteBuffer.wrap(new byte[] {0, 0, 0, 5, 1}));
+            assertThat(r.readAvailable()).isEqualTo(5);
+            assertThat(activity[0]).isEqualTo(1);
+            assertThat(r.fill(5)).isTrue();
+            assertThat(r.peekInt(0)).isEqualTo(5);
+            r.take(5);
+            sink.write(ByteBuffer.wrap(new byte[FrameReader.SMALL + 10]));
+            int got = 0;
+            while (got < FrameReader.SMALL) got += r.readAvailable();
+            assertThat(r.buffered()).isEqualTo(FrameReader.SMALL);
+            assertThat(r.readAvailable()).as("a full buffer is not read into").isEqualTo(FrameReader.SMALL);
+            assertThat(r.buffered()).isEqualTo(FrameReader.SMALL);
+            r.take(FrameReader.SMALL);
+            assertThat(r.readAvailable()).as("the 10 bytes left in the pipe").isEqualTo(10);
+            r.take(10);
+            sink.close();
+            assertThat(r.readAvailable()).as("end of stream").isEqualTo(-1);
+        }
+    }
 }

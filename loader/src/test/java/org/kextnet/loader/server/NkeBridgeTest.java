@@ -27,6 +27,7 @@ class NkeBridgeTest {
         @Override public String serverName() { return "ipfw"; }
         @Override public String version() { return "1"; }
         @Override public List<String> ports() { return List.of(); }
+        @Override public long port(String name) { return 0; }
         @Override public Object instance() { return null; }
         @Override public void log(LogPriority priority, String format, Object... args) { log.add(priority.code() + " " + String.format(format, args)); }
         @Override public void callout(Runnable task) { task.run(); }

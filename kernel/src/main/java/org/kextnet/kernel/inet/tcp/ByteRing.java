@@ -13,11 +13,13 @@ import java.lang.foreign.ValueLayout;
  * <p>Owned by its {@link TcpConnection} and used only under its lock. The ring is a heap array: it never
  * leaves the connection, the garbage collector frees it with the connection, and copies between it and
  * off-heap packet buffers cost what off-heap copies cost; copies to and from a user's array are plain
- * array copies. It is allocated on first write (a half-open connection holds none) and grows only when the
- * limit is raised or an extension re-injects more than fits; it never shrinks.
+ * array copies. It is allocated on first write (a half-open connection holds none), small, and doubles as data
+ * needs room up to the limit (and beyond it only when an extension re-injects more than fits); it never shrinks.
  */
 final class ByteRing {
     private static final byte[] NONE = new byte[0];
+    /** The first array's size. */
+    static final int INITIAL = 4096;
 
     private byte[] ring = NONE;
     /** Ring index of the first byte. */
@@ -31,6 +33,8 @@ final class ByteRing {
 
     int length() { return length; }
     int limit() { return limit; }
+    /** Bytes of array allocated now. */
+    int allocated() { return ring.length; }
     /** Bytes a write may add without going over the limit. */
     int space() { return Math.max(0, limit - length); }
 
@@ -61,7 +65,12 @@ final class ByteRing {
 
     private void ensureCapacity(int need) {
         if (need <= ring.length) return;
-        int cap = Math.max(Math.max(limit, need), Math.min(2 * ring.length, Integer.MAX_VALUE - 8));
+        // Doubling from a small first array up to the limit: a connection that carries a request and a reply never
+        // allocates (and zeroes) a whole send buffer, 256 KiB by default; a bulk flow reaches the limit in a few
+        // doublings. Past the limit (data an extension re-injects) it keeps doubling.
+        long doubled = Math.max(INITIAL, 2L * ring.length);
+        long want = need > limit ? Math.max(need, doubled) : Math.min(limit, Math.max(need, doubled));
+        int cap = (int) Math.max(need, Math.min(want, Integer.MAX_VALUE - 8));
         byte[] r = new byte[cap];
         copyOut(0, r, 0, length);
         ring = r;

@@ -17,8 +17,8 @@ import org.kextnet.kernel.wire.Tcp;
  * (RFC 9293 3.8.5, RFC 6093): a read never crosses the mark, and unless urgent data is read inline
  * ({@code SO_OOBINLINE}) the urgent byte is taken out of the stream as BSD does.
  *
- * <p>Owned by its {@link TcpConnection}, used under its lock. A heap array, allocated on first data and grown
- * by receive-buffer auto-tuning; received packet buffers are copied in and freed at once, so a slow reader
+ * <p>Owned by its {@link TcpConnection}, used under its lock. A heap array, allocated small on first data and
+ * doubled as data needs room, up to the capacity (which receive-buffer auto-tuning raises); received packet buffers are copied in and freed at once, so a slow reader
  * holds no packet buffers.
  */
 final class ReceiveBuffer {
@@ -64,6 +64,9 @@ final class ReceiveBuffer {
     }
 
     int capacity() { return capacity; }
+
+    /** Bytes of array allocated now (at most the capacity, or what the data needed). */
+    int allocated() { return ring.length; }
     int readSeq() { return readSeq; }
     /** One past the last in-order byte. */
     int end() { return readSeq + contiguous; }
@@ -91,7 +94,7 @@ final class ReceiveBuffer {
             if (i < 0) return -1;
             remember(rStart[i], rEnd[i]);
         }
-        ensureRing();
+        ensureRing(seq - readSeq + len);
         int cap = ring.length;
         int at = head + (seq - readSeq);
         if (at >= cap) at -= cap;
@@ -302,11 +305,25 @@ final class ReceiveBuffer {
 
     // ---- sizing ----
 
-    private void ensureRing() {
-        if (ring.length < capacity) resize(capacity);
+    /**
+     * Makes the ring hold the first {@code need} bytes from {@link #readSeq}: doubling from a small first array up
+     * to the capacity, so that a connection that receives a request never allocates (and zeroes) the whole buffer.
+     * Every byte held sits within the ring's length, so reads and reassembly index by {@code ring.length}.
+     */
+    private void ensureRing(int need) {
+        if (need <= ring.length) return;
+        long doubled = Math.max(ByteRing.INITIAL, 2L * ring.length);
+        resize((int) Math.max(need, Math.min(capacity, doubled)));
     }
 
     /** Grows the ring (auto-tuning, or SO_RCVBUF raised); keeps every byte in place by sequence number. */
+    /** Sets the capacity, smaller or larger, while nothing has been received (the ring is not allocated yet). */
+    boolean setCapacityIfUnused(int newCapacity) {
+        if (ring.length > 0) return false;
+        capacity = newCapacity;
+        return true;
+    }
+
     void grow(int newCapacity) {
         if (newCapacity <= capacity) return;
         capacity = newCapacity;

@@ -126,6 +126,15 @@ public final class TcpConnection {
     /** Bytes duplicate ACKs say have left the network, for peers without SACK (Linux's reno sacked_out). */
     private long renoSacked;
     private boolean cwndLimited;
+    /**
+     * The pipe was at least half of cwnd ({@link #cwndFlight} bytes) when the data before this sequence number
+     * had been sent: the ACKs of that data may grow cwnd for as long as the flight is still at least half of it
+     * (RFC 7661 4.3: pipeACK at least cwnd/2 validates cwnd), even if the application had nothing more to send.
+     * Valid once {@link #cwndFilled}.
+     */
+    private int cwndFullEnd;
+    private long cwndFlight;
+    private boolean cwndFilled;
     private boolean forceRetransmit;
     private long lastSendTime;
     /** The last transmit stamp: stamps are strictly increasing, so RACK orders sends made within one clock tick. */
@@ -546,9 +555,10 @@ public final class TcpConnection {
     }
 
     private void discardReceived() {
+        boolean any = rcv.readable() > 0 || filtered.length() > 0;
         rcv.discard();
         filtered.consume(filtered.length());
-        if (state.isSynchronized() && windowUpdateWorthSending()) {
+        if (any && state.isSynchronized() && windowUpdateWorthSending()) { // nothing discarded: no news for the peer
             ackNow = true;
             output(stack.now());
         }
@@ -663,8 +673,9 @@ public final class TcpConnection {
     public int sendBuffer() { return snd.limit(); }
 
     /**
-     * SO_RCVBUF, in bytes: turns auto-tuning off. Before the handshake it also sets the window scale; after
-     * it the buffer only grows (a window once offered is not taken back, RFC 9293 3.8.6.2.2).
+     * SO_RCVBUF, in bytes: turns auto-tuning off. Before the handshake it sets the buffer, smaller than the
+     * default too, and the window scale; after it the buffer only grows (a window once offered is not taken
+     * back, RFC 9293 3.8.6.2.2).
      */
     public void setReceiveBuffer(int bytes) {
         if (bytes <= 0) throw new IllegalArgumentException("receive buffer " + bytes);
@@ -672,7 +683,8 @@ public final class TcpConnection {
         try {
             options.receiveBuffer = bytes;
             userRcvBuf = true;
-            rcv.grow(bytes + scaleSlack());
+            // no window offered yet (no SYN sent): the buffer may shrink too
+            if (state != TcpState.CLOSED || !rcv.setCapacityIfUnused(bytes + scaleSlack())) rcv.grow(bytes + scaleSlack());
             filtered.setLimit(bytes);
         } finally {
             lock.unlock();
@@ -813,7 +825,9 @@ public final class TcpConnection {
     /** RFC 7323 2.3: the shift our window needs to reach the largest receive buffer. */
     private void chooseReceiveScale() {
         rcvScale = receiveScale(cfg, options);
-        rcv.grow(Math.max(rcv.capacity(), receiveBufferBase(cfg, options) + scaleSlack()));
+        int want = receiveBufferBase(cfg, options) + scaleSlack();
+        // SO_RCVBUF below the default, set before the handshake: nothing was received, the buffer may shrink
+        if (!userRcvBuf || !rcv.setCapacityIfUnused(want)) rcv.grow(Math.max(rcv.capacity(), want));
     }
 
     /** The window scale a connection with these options announces (a SYN cookie's SYN-ACK computes it too). */
@@ -1165,7 +1179,6 @@ public final class TcpConnection {
                 return;
             }
         }
-        if (tsOk) updateTsRecent(seq, now);
         if (!ackField(flags, seq, ack, wnd, len, now)) return;
         if (state == TcpState.CLOSED) return;
         // sixth: URG
@@ -1254,7 +1267,11 @@ public final class TcpConnection {
             challengeAck(now);
             return false;
         }
+        // R3 only now: a segment dropped for its ACK must not move TS.Recent (else its forged TSval would make PAWS
+        // drop the peer's next segments); before any action, so that what this ACK sends echoes this TSval
+        if (tsOk) updateTsRecent(seq, now);
         boolean advanced = Seq.gt(ack, sndUna);
+        boolean fullFlightAcked = cwndFilled && Seq.lt(sndUna, cwndFullEnd) && 2 * cwndFlight >= cc.cwnd();
         long newWnd = (long) wnd << sndScale;
         boolean windowUpdate = Seq.lt(sndWl1, seq) || (sndWl1 == seq && Seq.leq(sndWl2, ack));
         // RFC 5681 2's duplicate ACK (for SACK connections RFC 6675 2's, decided below)
@@ -1325,7 +1342,7 @@ public final class TcpConnection {
                 if (Seq.geq(ack, recoveryPoint)) endRecovery(now);
                 cc.onAck(ackedBytes, true, now, rtt.srtt());
             } else {
-                cc.onAck(ackedBytes, cwndLimited, now, rtt.srtt());
+                cc.onAck(ackedBytes, cwndLimited || fullFlightAcked, now, rtt.srtt());
             }
             growSendBuffer();
             dupAcks = 0;
@@ -1664,6 +1681,13 @@ public final class TcpConnection {
             sendNew(len, fin, now);
             sentAny = true;
         }
+        long flight = sb.pipe() - Math.min(renoSacked, sb.pipe());
+        if (2 * flight >= cc.cwnd()) { // what went out so far validates cwnd
+            boolean sameFlight = cwndFilled && Seq.lt(sndUna, cwndFullEnd); // its ACKs shrink the pipe, not the flight
+            cwndFlight = sameFlight ? Math.max(cwndFlight, flight) : flight;
+            cwndFullEnd = sndNxt;
+            cwndFilled = true;
+        }
         if (!sentAny && (ackNow || dsackPending)) sendAck(now);
         else if (!sentAny && rcvUnackedBytes > 0 && !dackArmed) armDelayedAck(now);
     }
@@ -1747,8 +1771,7 @@ public final class TcpConnection {
         int optLen;
         int blocks = 0;
         if (syn) {
-            optLen = 4 + (synWscale() ? 4 : 0)
-                    + (synSack() ? 4 : 0) + (synTs() ? 12 : 0);
+            optLen = Tcp.synOptionsLength(synWscale(), synSack(), synTs());
         } else {
             optLen = tsOk ? 12 : 0;
             if (sackOk && (flags & Tcp.RST) == 0 && (dsackPending || rcv.hasHoles())) {
@@ -1783,10 +1806,8 @@ public final class TcpConnection {
         Tcp.write(s, o, localPort, remotePort, seq, ackNum, hl, flags, window, urp);
         long p = o + Tcp.MIN_HEADER;
         if (syn) {
-            p += Tcp.writeMss(s, p, advMss);
-            if (synWscale()) p += Tcp.writeWindowScale(s, p, rcvScale);
-            if (synSack()) p += Tcp.writeSackPermitted(s, p);
-            if (synTs()) p += Tcp.writeTimestamps(s, p, tsNow(now), state == TcpState.SYN_SENT && !tsOk ? 0 : tsRecent);
+            p += Tcp.writeSynOptions(s, p, advMss, synWscale() ? rcvScale : -1, synSack(), synTs(), tsNow(now),
+                    state == TcpState.SYN_SENT && !tsOk ? 0 : tsRecent);
         } else {
             if (tsOk) p += Tcp.writeTimestamps(s, p, tsNow(now), tsRecent);
             if (blocks > 0) {

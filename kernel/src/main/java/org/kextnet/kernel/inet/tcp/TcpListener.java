@@ -44,7 +44,7 @@ public final class TcpListener {
     public TcpEndpoint local() { return new TcpEndpoint(localHigh, localLow, localPort); }
     public int backlog() { return backlog; }
     public boolean isClosed() { return closed; }
-    /** The options new connections start with (a copy each). */
+    /** The options new connections start with (a copy each, of the listening socket's options as they are now). */
     TcpSocketOptions template() { return template.copy(); }
 
     /** The next established connection, or null if none waits (non-blocking; the upcall says when one does). */

@@ -145,9 +145,11 @@ public final class TcpService implements AutoCloseable {
         }
     }
 
+    /** Out of the list first: whoever sees the connection end (the client, a test) finds it no longer served. */
     private void finish(TcpSocket so) {
+        boolean served = serving.remove(so);
         so.close();
-        if (serving.remove(so)) slots.release();
+        if (served) slots.release();
     }
 
     private static void echo(TcpSocket so) throws SocketError, InterruptedException {

@@ -535,8 +535,16 @@ public final class TcpSocket extends KernelSocket implements TcpUpcall, TcpListe
                 case SocketConstants.SO_SNDBUF, SocketConstants.SO_RCVBUF, SocketConstants.SO_KEEPALIVE, SocketConstants.SO_OOBINLINE -> {
                     if (value.length != 4) return Errno.EINVAL;
                     int n = v.getInt();
-                    if (n < 0) return Errno.EINVAL;
-                    if (c == null) return 0; // a listener: its connections start with the system's values
+                    if (n < 0 || n == 0 && (name == SocketConstants.SO_SNDBUF || name == SocketConstants.SO_RCVBUF)) return Errno.EINVAL;
+                    if (c == null) { // a listener: the connections it makes from now on start with these
+                        switch (name) {
+                            case SocketConstants.SO_SNDBUF -> options.sendBuffer = n;
+                            case SocketConstants.SO_RCVBUF -> options.receiveBuffer = n;
+                            case SocketConstants.SO_KEEPALIVE -> options.keepAlive = n != 0;
+                            default -> options.oobInline = n != 0;
+                        }
+                        return 0;
+                    }
                     switch (name) {
                         case SocketConstants.SO_SNDBUF -> c.setSendBuffer(n);
                         case SocketConstants.SO_RCVBUF -> c.setReceiveBuffer(n);
@@ -552,8 +560,12 @@ public final class TcpSocket extends KernelSocket implements TcpUpcall, TcpListe
         if (name == SocketConstants.TCP_CONGESTION) {
             String cc = new String(value, java.nio.charset.StandardCharsets.US_ASCII).trim();
             try {
-                if (c != null) c.setCongestionControl(cc);
-                else options.congestionControl = cc;
+                if (c != null) {
+                    c.setCongestionControl(cc);
+                } else {
+                    CongestionControl.create(cc); // a listener's connections must be able to use it
+                    options.congestionControl = cc;
+                }
             } catch (IllegalArgumentException e) {
                 return Errno.ENOENT;
             }

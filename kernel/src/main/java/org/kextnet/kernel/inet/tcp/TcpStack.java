@@ -100,7 +100,9 @@ public final class TcpStack implements AutoCloseable {
 
     /**
      * Listens on {@code local} (the wildcard address for all of this host's; port 0 for an ephemeral one).
-     * @param template the options connections made for it start with (copied)
+     * @param template the options connections made for it start with: kept, not copied, and copied into each
+     *                 connection as it is made, so that an option set on the listening socket later applies to the
+     *                 connections made after (as in BSD and Linux)
      * @throws TcpException EADDRINUSE, EADDRNOTAVAIL
      */
     public TcpListener listen(TcpEndpoint local, int backlog, TcpSocketOptions template, TcpListenUpcall upcall)
@@ -117,7 +119,7 @@ public final class TcpStack implements AutoCloseable {
                     }
                 }
             }
-            TcpListener l = new TcpListener(this, local.high(), local.low(), port, backlog, template.copy(), upcall);
+            TcpListener l = new TcpListener(this, local.high(), local.low(), port, backlog, template, upcall);
             TcpListener[] now = old == null ? new TcpListener[1] : java.util.Arrays.copyOf(old, old.length + 1);
             now[now.length - 1] = l;
             listeners.set(port, now);
@@ -511,7 +513,7 @@ public final class TcpStack implements AutoCloseable {
         int mtu = network.routeMtu(rh, rl);
         int advMss = Math.min(Math.max(64, (mtu > 0 ? mtu : 576) - nh - Tcp.MIN_HEADER), 65535);
         if (tmpl.maxSegment > 0) advMss = Math.min(advMss, tmpl.maxSegment);
-        int optLen = 4 + (ws ? 4 : 0) + (sack ? 4 : 0) + (ts ? 12 : 0);
+        int optLen = Tcp.synOptionsLength(ws, sack, ts);
         int hl = Tcp.MIN_HEADER + optLen;
         Packet m = buffers.alloc(hl);
         if (m == null) {
@@ -523,17 +525,15 @@ public final class TcpStack implements AutoCloseable {
         long mo = m.offset();
         Tcp.write(ms, mo, lp, rp, iss, irs + 1, hl, Tcp.SYN | Tcp.ACK, window, 0);
         long p = mo + Tcp.MIN_HEADER;
-        p += Tcp.writeMss(ms, p, advMss);
-        if (ws) p += Tcp.writeWindowScale(ms, p, rcvScale);
-        if (sack) p += Tcp.writeSackPermitted(ms, p);
+        int tsVal = 0;
         if (ts) {
             // Linux's encoding: the options the cookie cannot hold ride in the low 6 bits of our timestamp
             int tsNow = (int) (now / 1_000_000L) + tsOffset(lh, ll, lp, rh, rl, rp);
             int bits = (ws ? opts.windowScale : 0xf) | (sack ? 0x10 : 0);
-            int tsVal = (tsNow & ~0x3f) | bits;
+            tsVal = (tsNow & ~0x3f) | bits;
             if (Integer.compareUnsigned(tsVal, tsNow) > 0) tsVal -= 64;
-            Tcp.writeTimestamps(ms, p, tsVal, opts.tsVal);
         }
+        Tcp.writeSynOptions(ms, p, advMss, ws ? rcvScale : -1, sack, ts, tsVal, opts.tsVal);
         if (!network.checksumOffload(rh, rl)) Tcp.fillChecksum(ms, mo, hl, network.pseudoHeaderSum(lh, ll, rh, rl, hl));
         count(Stat.TCP_SYNCOOKIES_SENT);
         count(Stat.TCP_SND_TOTAL);

@@ -114,4 +114,31 @@ class ReceiveBufferTest {
         r.place(BASE + 100, bytes(100, 2), 0, 2);
         assertThat(read(r, 1000)).isEqualTo(Arrays.copyOfRange(bytes(0, 104).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), 40, 104));
     }
+
+    @Test void theRingStartsSmallAndGrowsAsDataNeedsItKeepingEveryByteThroughWrapsAndHoles() {
+        ReceiveBuffer r = new ReceiveBuffer(256 * 1024, 64);
+        r.init(BASE);
+        r.place(BASE, bytes(0, 64), 0, 64);
+        assertThat(r.allocated()).as("a request does not allocate the whole buffer").isEqualTo(ByteRing.INITIAL);
+        assertThat(read(r, 64)).isEqualTo(bytes(0, 64).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+
+        // A random arrival order, out-of-order data far ahead of the small ring, the reader lagging: the ring grows
+        // while its head is anywhere, and every byte comes out in order.
+        SplittableRandom rnd = new SplittableRandom(11);
+        byte[] stream = new byte[3_000_000];
+        rnd.nextBytes(stream);
+        int base = BASE + 64;
+        byte[] out = new byte[stream.length];
+        int consumed = 0;
+        while (consumed < stream.length) {
+            int end = r.end() - base;
+            int s = Math.max(end, end + rnd.nextInt(-100, 40_000));
+            int len = rnd.nextInt(1, 1500);
+            len = Math.min(Math.min(len, r.rightEdge() - base - s), stream.length - s);
+            if (len > 0) r.place(base + s, MemorySegment.ofArray(stream), s, len);
+            if (rnd.nextInt(3) == 0) consumed += r.read(MemorySegment.ofArray(out), consumed, rnd.nextInt(1, 20_000));
+        }
+        assertThat(out).isEqualTo(stream);
+        assertThat(r.allocated()).isGreaterThan(ByteRing.INITIAL).isLessThanOrEqualTo(256 * 1024);
+    }
 }

@@ -230,6 +230,33 @@ class TcpFeaturesTest {
         assertThat(net.a.stack.connections().get(0).bytesSent()).isEqualTo(100);
     }
 
+    /** RFC 7661: a flight of at least half the window validates it, even when the application had no more to send. */
+    @Test void aFlightOfHalfTheWindowOrMoreGrowsItThoughNothingMoreWaits() throws Exception {
+        TcpConfig cfg = new TcpConfig();
+        cfg.congestionControl = "newreno";
+        net = TcpTestNet.withRawPeer(cfg);
+        RawPeer b = new RawPeer(net).connect(true, true, 0);
+        int smss = b.c.mss();
+        b.c.write(ByteBuffer.wrap(new byte[10 * smss])); // exactly the initial window
+        List<Seg> flight = data(b.received());
+        assertThat(flight).hasSize(10);
+        for (Seg s : flight) net.inject(b.seg(Tcp.ACK).ack(s.end())); // one ACK per segment
+        net.runFor(0);
+        assertThat(b.c.info().cwnd()).isEqualTo(20L * smss); // slow start: one SMSS per SMSS acknowledged
+
+        b.c.write(ByteBuffer.wrap(new byte[9 * smss])); // under half of the window: application-limited
+        List<Seg> small = data(b.received());
+        assertThat(small).hasSize(9);
+        for (Seg s : small) net.inject(b.seg(Tcp.ACK).ack(s.end()));
+        net.runFor(0);
+        assertThat(b.c.info().cwnd()).as("a window the application uses less than half of does not grow").isEqualTo(20L * smss);
+
+        b.c.write(ByteBuffer.wrap(new byte[10 * smss])); // half of it: validated, until cwnd passes twice the flight
+        for (Seg s : data(b.received())) net.inject(b.seg(Tcp.ACK).ack(s.end()));
+        net.runFor(0);
+        assertThat(b.c.info().cwnd()).isEqualTo(21L * smss);
+    }
+
     @Test void dataReceivedBeforeAResetIsReadBeforeTheError() throws Exception {
         net = TcpTestNet.withRawPeer(new TcpConfig());
         RawPeer b = new RawPeer(net).connect(true, true, 7);

@@ -148,6 +148,24 @@ class TcpSocketTest {
                 .isInstanceOfSatisfying(SocketError.class, e -> assertThat(e.errno()).isEqualTo(Errno.ECONNREFUSED));
     }
 
+    /** BSD and Linux: a connection starts with the options its listening socket has when the connection is made. */
+    @Test void optionsSetOnAListeningSocketApplyToTheConnectionsItMakesAfterwards() throws Exception {
+        TcpSocket server = listen(b, 7010);
+        server.setOption(SocketConstants.IPPROTO_TCP, SocketConstants.TCP_MAXSEG, 1000);
+        server.setOption(SocketConstants.SOL_SOCKET, SocketConstants.SO_RCVBUF, 20_000);
+        server.setOption(SocketConstants.IPPROTO_TCP, SocketConstants.TCP_NODELAY, 1);
+        assertThatThrownBy(() -> server.setOption(SocketConstants.IPPROTO_TCP, SocketConstants.TCP_CONGESTION, "vegas".getBytes()))
+                .isInstanceOfSatisfying(SocketError.class, e -> assertThat(e.errno()).isEqualTo(Errno.ENOENT));
+        TcpSocket client = keep(a.tcp().open());
+        client.connect(B, 7010);
+        TcpSocket accepted = keep(server.accept(WAIT, TimeUnit.SECONDS));
+        assertThat(client.connection().mss()).as("the SYN-ACK announced 1000").isLessThanOrEqualTo(1000);
+        assertThat(accepted.connection().receiveBuffer()).isEqualTo(20_000);
+        assertThat(accepted.connection().noDelay()).isTrue();
+        assertThatThrownBy(() -> accepted.setOption(SocketConstants.SOL_SOCKET, SocketConstants.SO_SNDBUF, 0))
+                .isInstanceOfSatisfying(SocketError.class, e -> assertThat(e.errno()).isEqualTo(Errno.EINVAL));
+    }
+
     @Test void nonBlockingCallsAndASelector() throws Exception {
         TcpSocket server = listen(b, 7002);
         server.setBlocking(false);

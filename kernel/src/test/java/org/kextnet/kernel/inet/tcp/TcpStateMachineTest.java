@@ -68,6 +68,8 @@ class TcpStateMachineTest {
             assertThat(syn.sackPermitted()).isTrue();
             assertThat(syn.ts()).isTrue();
             assertThat(syn.tsEcr()).isZero();
+            assertThat(syn.headerLength()).as("every option in 20 bytes").isEqualTo(Tcp.MIN_HEADER + 20);
+            assertThat(synAck.headerLength()).isEqualTo(Tcp.MIN_HEADER + 20);
             assertThat(synAck.has(Tcp.SYN | Tcp.ACK)).isTrue();
             assertThat(synAck.ack()).isEqualTo(syn.seq() + 1);
             assertThat(synAck.tsEcr()).isEqualTo(syn.tsVal());
@@ -104,6 +106,19 @@ class TcpStateMachineTest {
             assertThat(ci.receiveScale()).isZero();
             assertThat(ci.mss()).isEqualTo(1460);
             assertThat(net.sentBy("A").get(1).window()).isEqualTo(65535); // unscaled, capped
+        }
+
+        @Test void aReceiveBufferSetBeforeConnectingIsTheWindowOfferedEvenBelowTheDefault() throws Exception {
+            net = new TcpTestNet();
+            net.b.stack.listen(net.b.at(80), 16, new TcpSocketOptions(), new Events());
+            TcpConnection client = net.a.stack.open(new Events());
+            client.setReceiveBuffer(20_000);
+            assertThat(client.receiveBuffer()).isEqualTo(20_000);
+            client.connect(net.b.at(80));
+            net.runUntil(() -> client.state() == TcpState.ESTABLISHED, SECOND);
+            assertThat(client.receiveBuffer()).isEqualTo(20_000);
+            assertThat(net.sentBy("A").get(0).wscale()).isZero(); // 20 000 bytes need no scaling
+            assertThat(net.sentBy("A").get(1).window()).isEqualTo(20_000);
         }
 
         @Test void theMssFollowsTheRouteMtuAndThePeersOption() throws Exception {
@@ -299,6 +314,31 @@ class TcpStateMachineTest {
             assertThat(p.client.read(ByteBuffer.allocate(4))).isEqualTo(-1);
             net.runUntil(() -> p.server.state() == TcpState.CLOSED, SECOND);
             assertThat(p.serverEvents.log).last().asString().contains("released");
+        }
+
+        @Test void shuttingDownReadingTellsThePeerOnlyWhenItDiscardedSomething() throws Exception {
+            net = new TcpTestNet();
+            Pair p = new Pair(net);
+            net.runFor(100 * MS);
+            int before = net.sentBy("B").size(); // the SYN-ACK offered 64 KiB of a larger buffer
+            p.server.shutdownInput();
+            net.runFor(100 * MS);
+            assertThat(net.sentBy("B")).as("nothing discarded: no window update").hasSize(before);
+
+            TcpConnection client = net.a.stack.open(new Events());
+            client.connect(net.b.at(80));
+            net.runUntil(() -> p.serverEvents.accepted.size() == 2, SECOND);
+            TcpConnection server = p.serverEvents.accepted.get(1);
+            client.write(ByteBuffer.wrap(new byte[10_000]));
+            net.runFor(100 * MS); // received, acknowledged, not read
+            int acked = net.sentBy("B").size();
+            server.shutdownInput(); // 10 000 bytes discarded: the window opens by as much
+            net.runFor(0);
+            List<Seg> update = net.sentBy("B").subList(acked, net.sentBy("B").size());
+            assertThat(update).hasSize(1);
+            assertThat(update.get(0).isPureAck()).isTrue();
+            assertThat(update.get(0).dstPort()).isEqualTo(client.local().port());
+            assertThat(server.read(ByteBuffer.allocate(10))).isEqualTo(-1);
         }
 
         @Test void halfCloseFromTheServerWhileTheClientStillSends() throws Exception {
@@ -582,6 +622,25 @@ class TcpStateMachineTest {
             // an out-of-order segment (above Last.ACK.sent) does not move TS.Recent (RFC 7323 4.3)
             net.inject(b.seg(Tcp.ACK).seq(b.snd + 10).data(bytes("z")));
             assertThat(RawPeer.only(b.received()).tsEcr()).isEqualTo(sent);
+        }
+
+        @Test void aSegmentDroppedForItsAckLeavesTsRecentAlone() throws Exception {
+            net = TcpTestNet.withRawPeer(new TcpConfig());
+            RawPeer b = new RawPeer(net).connect(true, true, 7);
+            int before = b.tsVal;
+            // a FIN acknowledging what A never sent, with a TSval far ahead: a challenge ACK (RFC 5961 5.2), no more
+            net.inject(b.seg(Tcp.ACK | Tcp.FIN).ts(b.tsVal + 1_000_000, b.lastTsFromA).ack(b.rcv + 9999));
+            Seg challenge = RawPeer.only(b.received());
+            assertThat(challenge.isPureAck()).isTrue();
+            assertThat(challenge.tsEcr()).isEqualTo(before);
+            assertThat(b.c.state()).isEqualTo(TcpState.ESTABLISHED);
+            // the peer's next segment, with its own clock's TSval, is not taken for an old duplicate (PAWS)
+            b.send(bytes("data"));
+            Seg ack = RawPeer.only(b.receivedWithin(100 * MS));
+            assertThat(ack.ack()).isEqualTo(b.snd);
+            assertThat(ack.tsEcr()).isEqualTo(b.tsVal);
+            assertThat(readAll(b.c)).isEqualTo("data");
+            assertThat(net.a.count(Stat.TCP_PAWS_DROPS)).isZero();
         }
     }
 
