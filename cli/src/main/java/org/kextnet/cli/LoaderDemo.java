@@ -2,42 +2,43 @@ package org.kextnet.cli;
 
 import java.io.PrintStream;
 import java.net.URISyntaxException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-import java.nio.ByteBuffer;
-import java.util.concurrent.TimeUnit;
-
 import org.kextnet.kernel.Kernel;
-import org.kextnet.kernel.config.KernelCommands;
-import org.kextnet.kernel.inet.Pinger;
 import org.kextnet.kernel.inet.tcp.TcpSocket;
-import org.kextnet.kernel.inet.udp.UdpSocket;
 import org.kextnet.kpi.server.LogPriority;
-import org.kextnet.loader.LoaderOptions;
-import org.kextnet.loader.rpc.KernelControls;
-import org.kextnet.loader.server.NkeBridge;
 import org.kextnet.loader.KernLoader;
 import org.kextnet.loader.LoaderException;
+import org.kextnet.loader.LoaderOptions;
 import org.kextnet.loader.ServerState;
 import org.kextnet.loader.StatusFormat;
 import org.kextnet.loader.rpc.AdminCommands;
 import org.kextnet.loader.rpc.KernLoaderClient;
-import org.kextnet.loader.rpc.Request;
+import org.kextnet.loader.rpc.KernelControls;
 import org.kextnet.loader.rpc.PeerPolicy;
+import org.kextnet.loader.rpc.Request;
 import org.kextnet.loader.rpc.RpcServer;
+import org.kextnet.loader.server.NkeBridge;
 
 /**
  * The kern_loader part of the main job: kern_loader in the foreground on the embedded kernel, joined to it, with
  * the example echo server, driven over its socket exactly as kl_util and {@code kextnet port send} drive it:
  * status, a demand load on the first message, an unload, and the status again; then the example NKE (the IP
  * filter counter): added with START, traffic counted by its filter and read over its kernel control, its
- * registrations in {@code kl_util -k}, an unload, and the registrations gone; then tcplog on a TCP exchange.
+ * registrations in {@code kl_util -k}, an unload, and the registrations gone; then tcplog on a TCP exchange; then the
+ * samples ({@link SamplesDemo}). The traffic comes from a {@link DemoPeer}: the in-process peer kernel, or Linux
+ * behind a TUN device ({@code run --tun}). Each part is a short headed section saying what it shows and why.
  */
 final class LoaderDemo {
     private final PrintStream out;
@@ -79,12 +80,24 @@ final class LoaderDemo {
         return null;
     }
 
-    /**
-     * Runs the demonstration against {@code kernel} (configured by {@code commands}), with traffic for the NKE from
-     * {@code peer}; returns whether every step did what it should.
-     */
-    boolean run(Kernel kernel, Kernel peer, KernelCommands commands, Path script, Path nke) throws Exception {
+    /** A short headed section: what is shown, and why. */
+    static void section(PrintStream out, String title, String why) {
         out.println();
+        out.println("== " + title + " ==");
+        out.println(why);
+    }
+
+    /**
+     * Runs the demonstration on {@code hosts.kernel()} with traffic from {@code hosts.peer()}, then the samples' part
+     * ({@link SamplesDemo}); returns whether every step did what it should.
+     */
+    boolean run(DemoHosts hosts) throws Exception {
+        Kernel kernel = hosts.kernel();
+        String here = hosts.here();
+        DemoPeer peer = hosts.peer();
+        Path script = echoScript(), nke = nkeScript();
+        section(out, "kern_loader: servers loaded on demand (NeXTSTEP)",
+                "kern_loader runs in this process on the kernel above, with the example echo server; the commands are kl_util's.");
         if (script == null) {
             out.println("kern_loader: the example echo server is not built (examples/echo-server): FAILED");
             return false;
@@ -95,7 +108,10 @@ final class LoaderDemo {
         NkeBridge bridge = new NkeBridge(kernel);
         try (KernLoader loader = new KernLoader(LoaderOptions.defaults().withKernel(bridge, bridge))) {
             loader.log().echoTo(out, LogPriority.INFO);
-            RpcServer server = new RpcServer(loader, AdminCommands.of(commands), KernelControls.of(kernel), new PeerPolicy(null), sock, "rw-------", null);
+            // The socket is this user's alone (mode 0600 in a private directory): its primary group is made the admin
+            // group, so that the walk-through's kl_util -a/-u work without root.
+            PeerPolicy policy = new PeerPolicy(Files.readAttributes(dir, PosixFileAttributes.class).group().getName());
+            RpcServer server = new RpcServer(loader, AdminCommands.of(hosts.commands()), KernelControls.of(kernel), policy, sock, "rw-------", null);
             try (server) {
                 out.println("kern_loader -d " + script + "   (in the foreground, on the embedded kernel; socket " + sock + ")");
                 for (LoaderException e : loader.configure(List.of(script), null)) {
@@ -139,8 +155,9 @@ final class LoaderDemo {
                     ok &= c.info("echo").state() == ServerState.ALLOCATED;
                     ok &= c.lookup("echo") != 0; // advertised again: the next message loads it again
 
-                    ok &= nke(c, loader, peer, nke);
-                    ok &= tcplog(c, kernel, peer, tcplogScript());
+                    ok &= nke(c, here, peer, nke);
+                    ok &= tcplog(c, kernel, here, peer, tcplogScript());
+                    ok &= new SamplesDemo(out, c, hosts, dir).run();
                 }
             }
         } finally {
@@ -157,8 +174,9 @@ final class LoaderDemo {
      * peer counted by the filter and read over the control, its registrations in kl_util -k, then an unload after
      * which the kernel records none.
      */
-    private boolean nke(KernLoaderClient c, KernLoader loader, Kernel peer, Path script) throws Exception {
-        out.println();
+    private boolean nke(KernLoaderClient c, String here, DemoPeer peer, Path script) throws Exception {
+        section(out, "an NKE: the example IP filter counter (examples/ipfilter-counter)",
+                "Added with START, its start(Kpi) registers an IP filter and a kernel control; it counts " + peer.name() + "'s traffic.");
         if (script == null) {
             out.println("kern_loader: the example NKE is not built (examples/ipfilter-counter): FAILED");
             return false;
@@ -167,16 +185,10 @@ final class LoaderDemo {
         c.add(script);
         c.ping();
         boolean ok = c.info("ipcount").state() == ServerState.LOADED;
-        int target = org.kextnet.kernel.wire.Ipv4.parse("10.99.0.1");
         int replies = 0;
-        try (Pinger p = peer.pinger()) {
-            for (int seq = 1; seq <= 3; seq++) if (p.ping(target, seq, 56, 2, TimeUnit.SECONDS) >= 0) replies++;
-        }
-        try (UdpSocket so = peer.udp().open().bind(0, 0)) {
-            so.send(ByteBuffer.wrap("count me".getBytes(StandardCharsets.US_ASCII)), target, 7);
-            if (so.receive(ByteBuffer.allocate(64), 2, TimeUnit.SECONDS) != null) replies++;
-        }
-        out.println("peer -> 10.99.0.1: 3 pings and 1 UDP echo, " + replies + " replies");
+        for (int seq = 1; seq <= 3; seq++) if (peer.ping(here, seq, 2) >= 0) replies++;
+        if (peer.udpExchange(here, 7, "count me".getBytes(StandardCharsets.US_ASCII)) != null) replies++;
+        out.println(peer.name() + " -> " + here + ": 3 pings and 1 UDP echo, " + replies + " replies");
         out.println("$ kextnet ctl send ipcount stats      (the NKE's kernel control, through kern_loader)");
         String stats;
         try (KernLoaderClient.RemoteControl ctl = c.connectControl("ipcount", 0)) {
@@ -209,8 +221,9 @@ final class LoaderDemo {
      * the peer asks the kernel's port 80 and reads the answer, {@code kextnet tcplog} shows the listener and the
      * connection with their bytes, and an unload removes the filter and the control.
      */
-    private boolean tcplog(KernLoaderClient c, Kernel kernel, Kernel peer, Path script) throws Exception {
-        out.println();
+    private boolean tcplog(KernLoaderClient c, Kernel kernel, String here, DemoPeer peer, Path script) throws Exception {
+        section(out, "tcplog: a socket filter on TCP (examples/tcplog, after Apple's tcplognke)",
+                "Its global socket filter records the kernel's listener on port 80 and the connection " + peer.name() + " makes to it.");
         if (script == null) {
             out.println("kern_loader: tcplog is not built (examples/tcplog): FAILED");
             return false;
@@ -221,25 +234,26 @@ final class LoaderDemo {
         boolean ok = c.info("tcplog").state() == ServerState.LOADED;
         byte[] request = "GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
         byte[] answer = "HTTP/1.0 200 OK\r\n\r\nhello from kextnet\n".getBytes(StandardCharsets.US_ASCII);
-        int target = org.kextnet.kernel.wire.Ipv4.parse("10.99.0.1");
         byte[] got;
         try (TcpSocket server = kernel.tcp().open().bind(0, 80)) {
             server.listen(4);
             server.setTimeout(5, TimeUnit.SECONDS);
-            try (TcpSocket client = peer.tcp().open()) {
-                client.setTimeout(5, TimeUnit.SECONDS);
-                client.connect(target, 80);
-                try (TcpSocket conn = server.accept(5, TimeUnit.SECONDS)) {
-                    if (conn == null) throw new IllegalStateException("no connection accepted");
-                    client.write(ByteBuffer.wrap(request));
-                    client.shutdown(org.kextnet.kpi.socket.SocketConstants.SHUT_WR);
-                    readToEnd(conn); // the request, up to the peer's FIN
-                    conn.write(ByteBuffer.wrap(answer));
+            // The peer's side on a thread of its own (Linux's nc is a process that waits for the answer).
+            CompletableFuture<byte[]> client = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return peer.tcpExchange(here, 80, request);
+                } catch (Exception e) {
+                    throw new CompletionException(e);
                 }
-                got = readToEnd(client);
+            });
+            try (TcpSocket conn = server.accept(10, TimeUnit.SECONDS)) {
+                if (conn == null) throw new IllegalStateException("no connection accepted");
+                readToEnd(conn); // the request, up to the peer's FIN
+                conn.write(ByteBuffer.wrap(answer));
             }
+            got = client.get(20, TimeUnit.SECONDS);
         }
-        out.println("peer -> 10.99.0.1:80 over TCP: a " + request.length + "-byte request, a " + got.length + "-byte answer");
+        out.println(peer.name() + " -> " + here + ":80 over TCP: a " + request.length + "-byte request, a " + got.length + "-byte answer");
         ok &= java.util.Arrays.equals(got, answer);
         out.println("$ kextnet tcplog      (its kernel control, through kern_loader)");
         List<String> lines;
@@ -256,7 +270,7 @@ final class LoaderDemo {
         out.print(TcplogCommand.table(records, java.time.ZoneId.systemDefault()));
         ok &= records.size() == 2
                 && records.get(0).contains(" kind=listen state=closed local=0.0.0.0:80 ")
-                && records.get(1).contains(" kind=in state=closed local=10.99.0.1:80 remote=10.99.0.2:")
+                && records.get(1).contains(" kind=in state=closed local=" + here + ":80 remote=" + peer.address() + ":")
                 && records.get(1).contains(" bytes_in=" + request.length + " ")
                 && records.get(1).contains(" bytes_out=" + answer.length + " ");
         out.println("$ kl_util -k");
@@ -271,7 +285,7 @@ final class LoaderDemo {
     }
 
     /** Reads until the peer's FIN (each read waits up to the socket's timeout). */
-    private static byte[] readToEnd(TcpSocket so) throws Exception {
+    static byte[] readToEnd(TcpSocket so) throws Exception {
         java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
         ByteBuffer b = ByteBuffer.allocate(4096);
         while (true) {

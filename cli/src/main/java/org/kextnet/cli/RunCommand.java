@@ -39,7 +39,10 @@ import picocli.CommandLine.Option;
                 "with ping, UDP echo, fragmentation and port-unreachable traffic between them, then netstat;",
                 "then kern_loader on that kernel with the example echo server: kl_util status, a demand load, an unload;",
                 "and the example NKE (an IP filter counter): loaded with START, traffic counted, kl_util -k, unloaded;",
-                "and tcplog (a socket filter on TCP): loaded, a TCP exchange with the peer recorded and shown, unloaded."})
+                "and tcplog (a socket filter on TCP): loaded, a TCP exchange with the peer recorded and shown, unloaded;",
+                "then the samples: a firewall rule blocks and then allows a ping, enetlog logs frames, capture writes a pcapng file",
+                "that is read back, pings cross a tunnel, and every sample's counters (kl_util -k, netstat -k).",
+                "--tun (root): the same on a TUN device in a network namespace of its own, with Linux's ping and nc as the peer."})
 public final class RunCommand implements Callable<Integer> {
     /** The embedded default's kernel configuration (same syntax as a --config file). */
     static final List<String> EMBEDDED_KERNEL = List.of(
@@ -54,8 +57,14 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--duration", paramLabel = "SECONDS", description = "With --config: stop after this many seconds (default: run until interrupted).")
     long durationSeconds;
 
-    @Option(names = "--no-loader", description = "Embedded default: skip the kern_loader part (echo server and example NKE).")
+    @Option(names = "--no-loader", description = "Embedded default: skip the kern_loader part (echo server, example NKE, samples).")
     boolean noLoader;
+
+    @Option(names = "--tun", description = "The walk-through on a TUN device, with Linux (in a network namespace this command makes and deletes) as the peer; needs root.")
+    boolean tun;
+
+    @Option(names = "--netns", paramLabel = "NAME", description = "With --tun: the network namespace to make (default: kextnet-run-PID); it must not exist.")
+    String netns;
 
     @Option(names = "--admin-socket", paramLabel = "PATH",
             description = {"With --config: serve kern_loader's RPC on this Unix socket (mode rw-------), as the daemon does, so that",
@@ -66,6 +75,11 @@ public final class RunCommand implements Callable<Integer> {
     private final PrintStream out = System.out;
 
     @Override public Integer call() throws Exception {
+        if (tun && config != null || netns != null && !tun) {
+            System.err.println("kextnet run: " + (tun ? "--tun and --config exclude each other" : "--netns goes with --tun"));
+            return 2;
+        }
+        if (tun) return new TunDemo(out, netns, !noLoader).run();
         return config != null ? runConfigured() : runEmbedded();
     }
 
@@ -150,7 +164,8 @@ public final class RunCommand implements Callable<Integer> {
             out.print(commands.execute("netstat -i"));
             out.println("netstat -s (kextnet):");
             out.print(commands.execute("netstat -s"));
-            if (!noLoader) ok &= new LoaderDemo(out).run(kernel, peer, commands, LoaderDemo.echoScript(), LoaderDemo.nkeScript());
+            if (!noLoader) ok &= new LoaderDemo(out).run(new DemoHosts(kernel, commands, "10.99.0.1", "wire0",
+                    new DemoPeer.KernelPeer(peer, "10.99.0.2"), peer, "10.99.0.1", "10.99.0.2", "over the memory wire"));
             commands.closeServices();
             out.println(ok ? "kextnet: embedded run OK" : "kextnet: embedded run FAILED");
             return ok ? ExitCodes.OK : ExitCodes.FAILED;

@@ -108,12 +108,24 @@ public final class NkeBridge implements KpiProvider, RegistrationLedger {
         }
 
         @Override public void log(Level level, java.util.ResourceBundle bundle, String msg, Throwable thrown) {
-            owner.log(priority(level), "%s%s", msg, thrown == null ? "" : ": " + thrown);
+            write(priority(level), msg + (thrown == null ? "" : ": " + thrown));
         }
 
         @Override public void log(Level level, java.util.ResourceBundle bundle, String format, Object... params) {
-            owner.log(priority(level), "%s", params == null || params.length == 0 ? format
-                    : java.text.MessageFormat.format(format, params));
+            write(priority(level), params == null || params.length == 0 ? format : java.text.MessageFormat.format(format, params));
+        }
+
+        /**
+         * The kernel logs about an extension after its unload too (the watchdog reports a call over budget up to a
+         * second late), when the server's handle is revoked and its log throws: such a line has nowhere to go and is
+         * dropped, rather than thrown into the kernel's thread.
+         */
+        private void write(LogPriority priority, String text) {
+            try {
+                owner.log(priority, "%s", text);
+            } catch (IllegalStateException unloaded) {
+                // the server is unloaded (ServerContext.check)
+            }
         }
     }
 }

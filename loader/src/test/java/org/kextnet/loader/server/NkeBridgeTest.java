@@ -22,7 +22,7 @@ import org.kextnet.kpi.server.LogPriority;
 /** The loader's view of a server's kernel registrations through the bridge. */
 class NkeBridgeTest {
     /** Just enough of a server handle for the bridge. */
-    static final class FakeServ implements KernServ {
+    static class FakeServ implements KernServ {
         final List<String> log = Collections.synchronizedList(new ArrayList<>());
         @Override public String serverName() { return "ipfw"; }
         @Override public String version() { return "1"; }
@@ -35,6 +35,29 @@ class NkeBridgeTest {
         @Override public ByteBuffer allocateWired(int bytes) { return ByteBuffer.allocateDirect(bytes); }
         @Override public boolean send(long replyPort, int id, byte[] data) { return false; }
         @Override public <T> java.util.Optional<T> kpi(Class<T> type) { return java.util.Optional.empty(); }
+    }
+
+    /**
+     * The kernel may log about an extension after its unload (the watchdog's late over-budget report), when the
+     * server's handle throws: the line is dropped, and nothing is thrown into the kernel.
+     */
+    @Test void theKernelsLogAboutAnUnloadedServerIsDroppedNotThrown() throws Exception {
+        try (Kernel kernel = new Kernel("bridge")) {
+            NkeBridge bridge = new NkeBridge(kernel);
+            var load = new FakeServ() { // as ServerContext does once the server is unloaded
+                volatile boolean revoked;
+                @Override public void log(LogPriority priority, String format, Object... args) {
+                    if (revoked) throw new IllegalStateException("server ipfw is unloaded: its KernServ handle is no longer valid");
+                    super.log(priority, format, args);
+                }
+            };
+            System.Logger log = bridge.provide(Kpi.class, load).orElseThrow().log();
+            log.log(System.Logger.Level.WARNING, "before");
+            load.revoked = true;
+            log.log(System.Logger.Level.WARNING, "after the unload");
+            log.log(System.Logger.Level.INFO, "{0} over budget", "a call");
+            assertThat(load.log).containsExactly("4 before");
+        }
     }
 
     @Test void registrationsAreRecordedPerLoadAndStragglersRemoved() throws Exception {
