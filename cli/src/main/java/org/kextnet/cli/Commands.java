@@ -50,8 +50,16 @@ public final class Commands {
         return cmd.getCommandSpec().qualifiedName(" ");
     }
 
+    /** A command's own footer (an example) comes first, the exit statuses last. */
     private static void footer(CommandLine cl) {
-        if (cl.getCommandSpec().usageMessage().footer().length == 0) cl.getCommandSpec().usageMessage().footer(ExitCodes.FOOTER);
+        String[] own = cl.getCommandSpec().usageMessage().footer();
+        if (own.length == 0) {
+            cl.getCommandSpec().usageMessage().footer(ExitCodes.FOOTER);
+        } else if (!String.join("\n", own).contains(ExitCodes.FOOTER[1])) {
+            List<String> all = new ArrayList<>(List.of(own));
+            all.addAll(List.of(ExitCodes.FOOTER)); // it starts with a blank line
+            cl.getCommandSpec().usageMessage().footer(all.toArray(String[]::new));
+        }
         for (CommandLine sub : cl.getSubcommands().values()) footer(sub);
     }
 }

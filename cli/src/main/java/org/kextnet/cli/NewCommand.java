@@ -30,8 +30,8 @@ import picocli.CommandLine.Spec;
                         + " applications set and read), server (a loadable server answering on its port).",
                 "NAME: the server's name (SERVER_NAME; also its port, filter or control name, and the jar's): a letter, then"
                         + " letters, digits, '_', '.', '-'; at most 64. The class is NAME in upper camel case.",
-                "Exit status: 0 made; 1 nothing written (the directory is not empty, no distribution repository, an I/O"
-                        + " error); 2 a bad KIND, NAME or option."},
+                "Nothing is written when it fails (exit 1: the directory is not empty, no distribution repository, an I/O"
+                        + " error; exit 2: a bad KIND, NAME or option)."},
         footer = {"", "Example:",
                 "  kextnet new ip-filter udpdrop --dir ~/src/udpdrop",
                 "  cd ~/src/udpdrop && JAVA_HOME=/path/to/jdk-25 mvn verify",

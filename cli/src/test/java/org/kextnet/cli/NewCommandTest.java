@@ -144,17 +144,17 @@ class NewCommandTest {
     @Test void refusalsWriteNothing() throws IOException {
         Run kind = make("firewall", "x", "--dir", dir.resolve("a").toString());
         assertThat(kind.code()).isEqualTo(2);
-        assertThat(kind.err()).startsWith("unknown KIND 'firewall': ip-filter, interface-filter, socket-filter, kernel-control, server");
+        assertThat(kind.err()).startsWith("kextnet new: unknown KIND 'firewall': ip-filter, interface-filter, socket-filter, kernel-control, server");
 
         Run name = make("server", "9lives", "--dir", dir.resolve("a").toString());
         assertThat(name.code()).isEqualTo(2);
-        assertThat(name.err()).startsWith("NAME '9lives': a letter, then letters, digits");
+        assertThat(name.err()).startsWith("kextnet new: NAME '9lives': a letter, then letters, digits");
 
         Run pkg = make("server", "ok", "--dir", dir.resolve("a").toString(), "--package", "com.acme.class");
         assertThat(pkg.code()).isEqualTo(2);
-        assertThat(pkg.err()).startsWith("--package: 'com.acme.class' is not a Java package name");
+        assertThat(pkg.err()).startsWith("kextnet new: --package: 'com.acme.class' is not a Java package name");
         assertThat(make("server", "ok", "--dir", dir.resolve("a").toString(), "--package", "org.kextnet.mine").err())
-                .startsWith("--package: org.kextnet is kextnet's own package");
+                .startsWith("kextnet new: --package: org.kextnet is kextnet's own package");
         assertThat(dir.resolve("a")).doesNotExist();
 
         Path full = Files.createDirectories(dir.resolve("full"));
