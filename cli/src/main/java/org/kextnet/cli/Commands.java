@@ -24,10 +24,8 @@ public final class Commands {
         // "admin netstat -k": the kernel command's own options are words of its line, not kextnet's options.
         cl.getSubcommands().get("admin").setUnmatchedOptionsArePositionalParams(true);
         // Every command's --help ends with the exit statuses, which mean the same for all (ExitCodes).
-        List<String> top = new ArrayList<>(List.of(LAUNCHER_COMMANDS));
-        top.addAll(List.of(ExitCodes.FOOTER));
-        cl.getCommandSpec().usageMessage().footer(top.toArray(String[]::new));
-        for (CommandLine sub : cl.getSubcommands().values()) footer(sub);
+        cl.getCommandSpec().usageMessage().footer(LAUNCHER_COMMANDS);
+        footer(cl);
         // A mistake on the command line: said once, on stderr, with where to look (not the whole usage), and exit 2.
         cl.setParameterExceptionHandler((e, args) -> {
             CommandLine cmd = e.getCommandLine();
@@ -50,16 +48,11 @@ public final class Commands {
         return cmd.getCommandSpec().qualifiedName(" ");
     }
 
-    /** A command's own footer (an example) comes first, the exit statuses last. */
+    /** Appends the exit statuses to the footer of {@code cl} and of every command under it, after its own (an example). */
     private static void footer(CommandLine cl) {
-        String[] own = cl.getCommandSpec().usageMessage().footer();
-        if (own.length == 0) {
-            cl.getCommandSpec().usageMessage().footer(ExitCodes.FOOTER);
-        } else if (!String.join("\n", own).contains(ExitCodes.FOOTER[1])) {
-            List<String> all = new ArrayList<>(List.of(own));
-            all.addAll(List.of(ExitCodes.FOOTER)); // it starts with a blank line
-            cl.getCommandSpec().usageMessage().footer(all.toArray(String[]::new));
-        }
+        List<String> all = new ArrayList<>(List.of(cl.getCommandSpec().usageMessage().footer()));
+        all.addAll(List.of(ExitCodes.FOOTER)); // it starts with a blank line
+        cl.getCommandSpec().usageMessage().footer(all.toArray(String[]::new));
         for (CommandLine sub : cl.getSubcommands().values()) footer(sub);
     }
 }
