@@ -6,8 +6,9 @@ import static org.kextnet.kernel.testing.TestNet.OUR_MAC;
 import static org.kextnet.kernel.testing.TestNet.PEER_IP;
 import static org.kextnet.kernel.testing.TestNet.PEER_MAC;
 
-import java.nio.ByteBuffer;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +26,9 @@ import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.testing.Frame;
 import org.kextnet.kernel.testing.Pkt;
 import org.kextnet.kernel.testing.TestNet;
+import org.kextnet.kernel.wire.Checksum;
+import org.kextnet.kernel.wire.Ipv4;
+import org.kextnet.kernel.wire.Tcp;
 
 /**
  * The malformed-traffic storm of docs/reliability.md, family by family, on one kernel: truncated headers, every IP
@@ -34,7 +38,6 @@ import org.kextnet.kernel.testing.TestNet;
  * reason.
  */
 class MalformedTrafficStormTest {
-    private static final int TCP = 6;
     private static final Set<Stat> TRUNCATION_REASONS = EnumSet.of(Stat.LINK_RUNT, Stat.ARP_MALFORMED, Stat.IP_TOO_SHORT,
             Stat.IP_TOO_SMALL, Stat.IP_BAD_HLEN, Stat.IP_BAD_LEN);
 
@@ -74,17 +77,17 @@ class MalformedTrafficStormTest {
 
     private static List<Pkt> templates() {
         return List.of(Pkt.echo(1, 1, Pkt.counting(32)), Pkt.udp(5000, 9, Pkt.counting(20)),
-                Pkt.raw(TCP, tcp(40000, 80, 1, 0, 0x02, 5, new byte[0])), Pkt.raw(Pkt.ICMP, new byte[0]).withOptions(0x94, 4, 0, 0));
+                Pkt.raw(Ipv4.PROTO_TCP, tcp(40000, 80, 1, 0, 0x02, 5, new byte[0])), Pkt.raw(Pkt.ICMP, new byte[0]).withOptions(0x94, 4, 0, 0));
     }
 
     @Test void truncatedHeadersAreEachCountedOnce() {
         List<byte[]> frames = new ArrayList<>();
         for (Pkt p : templates()) {
             byte[] whole = p.bytes();
-            for (int n = 0; n < whole.length; n++) frames.add(java.util.Arrays.copyOf(whole, n));
+            for (int n = 0; n < whole.length; n++) frames.add(Arrays.copyOf(whole, n));
         }
         byte[] arp = Pkt.arp(-1L & 0xffff_ffff_ffffL, PEER_MAC, 1, PEER_MAC, PEER_IP, 0, OUR_IP);
-        for (int n = 14; n < 42; n++) frames.add(java.util.Arrays.copyOf(arp, n));
+        for (int n = 14; n < 42; n++) frames.add(Arrays.copyOf(arp, n));
 
         net.markStats();
         storm("truncated", frames);
@@ -128,15 +131,15 @@ class MalformedTrafficStormTest {
         List<byte[]> frames = new ArrayList<>();
         for (int flags = 0; flags < 256; flags++) {
             for (int port : new int[] {80, 81}) {
-                frames.add(Pkt.raw(TCP, tcp(40000 + flags, port, 1000, flags * 7919, flags, 5, new byte[] {1, 2, 3})).bytes());
+                frames.add(Pkt.raw(Ipv4.PROTO_TCP, tcp(40000 + flags, port, 1000, flags * 7919, flags, 5, new byte[] {1, 2, 3})).bytes());
             }
         }
-        for (int offset = 0; offset < 16; offset++) frames.add(Pkt.raw(TCP, tcp(40001, 80, 1, 0, 0x02, offset, new byte[40])).bytes());
+        for (int offset = 0; offset < 16; offset++) frames.add(Pkt.raw(Ipv4.PROTO_TCP, tcp(40001, 80, 1, 0, 0x02, offset, new byte[40])).bytes());
         SplittableRandom r = new SplittableRandom(7);
         for (int i = 0; i < 500; i++) { // options of random kinds and lengths on SYNs
             byte[] opts = new byte[4 * (1 + r.nextInt(10))];
             r.nextBytes(opts);
-            frames.add(Pkt.raw(TCP, tcp(41000 + i, 80, r.nextInt(), 0, 0x02, 5 + opts.length / 4, opts)).bytes());
+            frames.add(Pkt.raw(Ipv4.PROTO_TCP, tcp(41000 + i, 80, r.nextInt(), 0, 0x02, 5 + opts.length / 4, opts)).bytes());
         }
         storm("TCP flags", frames);
     }
@@ -182,14 +185,11 @@ class MalformedTrafficStormTest {
 
     /** A TCP header from us-the-peer to the kernel with a correct checksum (offset in words, options after 20 bytes). */
     private static byte[] tcp(int srcPort, int dstPort, int seq, int ack, int flags, int offsetWords, byte[] after) {
-        ByteBuffer b = ByteBuffer.allocate(20 + after.length);
-        b.putShort((short) srcPort).putShort((short) dstPort).putInt(seq).putInt(ack)
-                .put((byte) (offsetWords << 4)).put((byte) flags).putShort((short) 65535).putShort((short) 0).putShort((short) 0)
-                .put(after);
-        byte[] a = b.array();
-        int sum = Pkt.checksum(a, 0, a.length, Pkt.pseudoHeader(PEER_IP, OUR_IP, TCP, a.length));
-        a[16] = (byte) (sum >>> 8);
-        a[17] = (byte) sum;
+        byte[] a = new byte[20 + after.length];
+        MemorySegment s = MemorySegment.ofArray(a);
+        Tcp.write(s, 0, srcPort, dstPort, seq, ack, offsetWords * 4, flags, 65535, 0);
+        System.arraycopy(after, 0, a, 20, after.length);
+        Tcp.fillChecksum(s, 0, a.length, Checksum.pseudoHeader(PEER_IP, OUR_IP, Ipv4.PROTO_TCP, a.length));
         return a;
     }
 }

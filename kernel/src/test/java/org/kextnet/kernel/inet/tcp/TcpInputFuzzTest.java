@@ -2,6 +2,7 @@ package org.kextnet.kernel.inet.tcp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -18,6 +19,8 @@ import org.kextnet.kernel.testing.FuzzRecords;
 import org.kextnet.kernel.testing.FuzzStack;
 import org.kextnet.kernel.testing.Pkt;
 import org.kextnet.kernel.testing.TestNet;
+import org.kextnet.kernel.wire.Checksum;
+import org.kextnet.kernel.wire.Ipv4;
 import org.kextnet.kernel.wire.Tcp;
 
 /**
@@ -249,9 +252,6 @@ class TcpInputFuzzTest {
     static void putInt(byte[] b, int at, int v) { ByteBuffer.wrap(b).putInt(at, v); }
 
     static void fillChecksum(byte[] seg, int src, int dst) {
-        seg[16] = seg[17] = 0;
-        int sum = Pkt.checksum(seg, 0, seg.length, Pkt.pseudoHeader(src, dst, 6, seg.length));
-        seg[16] = (byte) (sum >>> 8);
-        seg[17] = (byte) sum;
+        Tcp.fillChecksum(MemorySegment.ofArray(seg), 0, seg.length, Checksum.pseudoHeader(src, dst, Ipv4.PROTO_TCP, seg.length));
     }
 }
