@@ -83,6 +83,10 @@ final class VirtualTime {
     /** Operations of the driver other than clock reads; a read that sees the same count as the last read spins. */
     private long driverOps;
     private long driverOpsAtLastRead = -1;
+    /** Calls another thread (packetdrill's system-call thread) has begun; {@link #started} is signalled at each. */
+    private long otherCalls;
+    /** How long (real time) netdev_receive waits for a blocking call packetdrill has handed its thread but not begun. */
+    private static final long LATE_CALL_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
     /** The end time of the last call of a non-driver thread, for its next clock read. */
     private final ThreadLocal<long[]> endTime = new ThreadLocal<>();
     /** The time a non-driver thread last read: reading it again means the thread spins, waiting for time to pass. */
@@ -117,10 +121,9 @@ final class VirtualTime {
         try {
             if (!onDriver) {
                 spins.get()[0] = 0;
-                if (otherStarting) {
-                    otherStarting = false;
-                    started.signalAll();
-                }
+                otherCalls++;
+                otherStarting = false;
+                started.signalAll();
             }
             int r = op.getAsInt();
             wakeAll();
@@ -226,6 +229,7 @@ final class VirtualTime {
                     return f;
                 }
                 long next = nextEvent();
+                if (next == Long.MAX_VALUE && awaitLateCall()) continue; // a blocking call's thread was still on its way
                 if (next == Long.MAX_VALUE || next - start > maxWaitNanos) {
                     say("netdev_receive: nothing left the stack " + (next == Long.MAX_VALUE
                             ? "and no kernel timer is pending at " + seconds(kernel.now())
@@ -317,6 +321,22 @@ final class VirtualTime {
      * On the driver, with the lock: returns once no other thread is on its way to a call (the lock is released
      * meanwhile), or after {@link #START_LIMIT_SECONDS} of real time (then it says so and goes on).
      */
+    /**
+     * Nothing left the stack and no timer is pending: packetdrill may have handed a blocking call (a connect at +0)
+     * to its system-call thread that has not begun it yet. Waits a bounded real time for another thread's call to
+     * begin. @return whether one began (the caller looks again)
+     */
+    private boolean awaitLateCall() {
+        long calls = otherCalls, left = LATE_CALL_NANOS;
+        try {
+            while (otherCalls == calls && left > 0) left = started.awaitNanos(left);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for another thread's call", e);
+        }
+        return otherCalls != calls;
+    }
+
     private void awaitStart() {
         long left = TimeUnit.SECONDS.toNanos(START_LIMIT_SECONDS);
         while (otherStarting) {
