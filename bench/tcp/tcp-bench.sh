@@ -25,6 +25,8 @@
 #   DELAY_BY (line; or netem, see above) SIZE (64) CPS_THREADS (1) SKIP_BUILD (0) KEEP_LOGS (0)
 #   WORK (log directory, kept) JAVA_HOME JAVA_OPTS (added to kextnet's JVM: -XX:StartFlightRecording=... to profile)
 #   KERNEL_CLASSES (another build's kernel/target/classes, to compare builds)
+#   VETH_CC (Linux's congestion control for the veth flows: iperf3 -C; default the system's, bbr on this machine)
+#   KEXTNET_CC (kextnet's congestion control for every connection: cubic, the default, or newreno)
 # Everything it creates (namespaces kxt-pf-PID-*, devices, processes) is its own and removed on exit, also on
 # failure; only 10.211.0.0/24 and 10.212.0.0/16 inside those namespaces are used. Needs root, gcc, iproute2,
 # nftables, iperf3, JDK 25 and Maven (for the build), and ../shared/bench (or SHARED_BENCH) for the C reader.
@@ -34,6 +36,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 WHAT=${1:-all}
 REPS=${REPS:-3} DUR=${DUR:-5} WARM=${WARM:-4} IDUR=${IDUR:-10} MTU=${MTU:-1500} LOSS=${LOSS:-1} RTT_MS=${RTT_MS:-20}
 IMPAIRMENTS=${IMPAIRMENTS:-loss delay both} DELAY_BY=${DELAY_BY:-line} SIZE=${SIZE:-64} CPS_THREADS=${CPS_THREADS:-1} SKIP_BUILD=${SKIP_BUILD:-0}
+VETH_CC=${VETH_CC:-} KEXTNET_CC=${KEXTNET_CC:-}
 SHARED_BENCH=${SHARED_BENCH:-$ROOT/../shared/bench}
 [ -f "$SHARED_BENCH/tunbench.c" ] || SHARED_BENCH=/work/shared/bench
 [ "$(id -u)" = 0 ] || { echo "tcp-bench: needs root (namespaces, /dev/net/tun)" >&2; exit 1; }
@@ -138,6 +141,7 @@ start_kextnet() {  # start_kextnet LOG SECONDS [NETEM ARGS] [NETNS]: the stack o
   local extra=()
   [ -n "$netem" ] && extra=(netem "$netem")
   [ "$ns" != "$NS_L" ] && extra+=(route "default $LINUX")
+  [ -n "$KEXTNET_CC" ] && extra+=(cc "$KEXTNET_CC")
   "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
     -XX:+UseCompactObjectHeaders -Xms512m -Xmx512m -Dkextnet.unchecked=true ${JAVA_OPTS:-} -cp "$CP" \
     org.kextnet.bench.TunTcpMain dev "$DEV" netns "$ns" peer "$LINUX/24" local "$STACK/24" mtu "$MTU" \
@@ -189,7 +193,7 @@ veth_up() {
 
 iperf() {  # iperf OUT [-R]: one flow from A to B (or back), DUR s; prints the receiver's Gbit/s
   local out=$1; shift
-  ip netns exec "$NS_A" timeout $((CUR_DUR + 15)) iperf3 -c "$VB" -t "$CUR_DUR" -J "$@" > "$out" 2>&1 || true
+  ip netns exec "$NS_A" timeout $((CUR_DUR + 15)) iperf3 -c "$VB" -t "$CUR_DUR" ${VETH_CC:+-C "$VETH_CC"} -J "$@" > "$out" 2>&1 || true
   python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"]/1e9, 4))' "$out" 2>/dev/null || echo 0
 }
 loadgen_in() {  # loadgen_in NS DST PORT OUT: Linux writes for CUR_DUR s; prints write Gbit/s
@@ -225,6 +229,7 @@ report() {  # report LABEL "values..." [REF_LABEL "ref values..."]
 }
 
 echo "# $(uname -r), $(nproc) CPUs, load average at start: $(cut -d' ' -f1-3 /proc/loadavg); MTU $MTU"
+echo "# congestion control: kextnet ${KEXTNET_CC:-cubic}, Linux ${VETH_CC:-$(sysctl -n net.ipv4.tcp_congestion_control)}"
 
 if [ "$WHAT" = clean ] || [ "$WHAT" = all ]; then
   CIN=() CACK=() KIN=() KOUT=() KCPS=() VIN=() VOUT=() VCPS=() LOADS=() CCPU=() KINCPU=() KOUTCPU=() KCPSCPU=()
