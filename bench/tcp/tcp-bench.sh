@@ -8,8 +8,9 @@
 #   bulk in   one flow, Linux sends (loadgen tcp: 256 KiB writes for DUR s) to the C reader's port 5001, to the
 #             stack's discard service (9), or to iperf3 on the other side of the veth pair; the figure is what
 #             Linux's sender wrote per second (the C reader's own count of in-order payload is printed beside it);
-#   bulk out  one flow, Linux reads for DUR s from the stack's chargen service (19), or iperf3 -R over veth (the
-#             C reader only receives: it has no figure for this direction);
+#   bulk out  one flow, Linux reads for DUR s from the stack's chargen service (19), from bench/tcp/tunsend (the C
+#             reader's mirror: a minimal C sender on the same kind of device, one write per segment), or iperf3 -R
+#             over veth;
 #   cps       connections per second: open, write SIZE bytes, read them back, close (bench/tcp/tcpcps, CPS_THREADS
 #             clients) against the stack's echo service (7), or against tcpcps's one-thread echo server over veth.
 # impaired, for each impairment of IMPAIRMENTS ("loss", "delay", "both"), REPS rounds of kextnet then veth, bulk in
@@ -84,6 +85,7 @@ gcc -O2 -Wall -o "$W/tunbench" "$SHARED_BENCH/tunbench.c"
 gcc -O2 -Wall -pthread -o "$W/loadgen" "$SHARED_BENCH/loadgen.c"
 gcc -O2 -Wall -pthread -o "$W/tcpcps" "$ROOT/bench/tcp/tcpcps.c"
 gcc -O2 -Wall -o "$W/tundelay" "$ROOT/bench/tcp/tundelay.c"
+gcc -O2 -Wall -o "$W/tunsend" "$ROOT/bench/tcp/tunsend.c"
 goals=(compile)
 [ "$SKIP_BUILD" = 1 ] && goals=()
 (cd "$ROOT" && mvn -q -B -o -pl bench -am "${goals[@]}" dependency:copy-dependencies \
@@ -127,10 +129,11 @@ loss_counts() { ip netns exec "$1" nft list table inet pfloss 2>/dev/null | grep
 
 # ---- the three set-ups ----
 
-start_c_reader() {  # the C ACK-only reader on the TUN device
+start_c() {  # start_c LOG COMMAND...: a C responder (the ACK-only reader, the sender) on the TUN device
+  local log=$1; shift
   ip -n "$NS_L" link del "$DEV" 2>/dev/null || true
-  ip netns exec "$NS_L" "$W/tunbench" -i "$DEV" -m tcpack -d $((DUR + 6)) > "$W/c.$1.log" 2>&1 & PIDS+=($!)
-  wait_for 10 ip -n "$NS_L" link show "$DEV" || { echo "tunbench did not create $DEV: $(cat "$W/c.$1.log")" >&2; return 1; }
+  ip netns exec "$NS_L" "$@" > "$log" 2>&1 & PIDS+=($!)
+  wait_for 10 ip -n "$NS_L" link show "$DEV" || { echo "$1 did not create $DEV: $(cat "$log")" >&2; return 1; }
   ip -n "$NS_L" addr add "$LINUX/24" dev "$DEV"
   ip -n "$NS_L" link set "$DEV" mtu "$MTU" up
   sleep 0.2
@@ -232,18 +235,24 @@ echo "# $(uname -r), $(nproc) CPUs, load average at start: $(cut -d' ' -f1-3 /pr
 echo "# congestion control: kextnet ${KEXTNET_CC:-cubic}, Linux ${VETH_CC:-$(sysctl -n net.ipv4.tcp_congestion_control)}"
 
 if [ "$WHAT" = clean ] || [ "$WHAT" = all ]; then
-  CIN=() CACK=() KIN=() KOUT=() KCPS=() VIN=() VOUT=() VCPS=() LOADS=() CCPU=() KINCPU=() KOUTCPU=() KCPSCPU=()
+  CIN=() CACK=() COUT=() COUTCPU=() KIN=() KOUT=() KCPS=() VIN=() VOUT=() VCPS=() LOADS=() CCPU=() KINCPU=() KOUTCPU=() KCPSCPU=()
   veth_up direct
   for r in $(seq "$REPS"); do
     CUR_DUR=$DUR
     LOADS+=("$(loadavg)")
     # 1. the C ACK-only reader
-    start_c_reader "$r"
+    start_c "$W/c.$r.log" "$W/tunbench" -i "$DEV" -m tcpack -d $((DUR + 6))
     t0=$(cpu_ticks "${PIDS[-1]}")
     CIN+=("$(loadgen_in "$NS_L" "$STACK" 5001 "$W/c.$r.gen")")
     CCPU+=("$(per_cpu "${CIN[-1]}" "$DUR" $(( $(cpu_ticks "${PIDS[-1]}") - t0 )))")
     stop_all
     v=$(field tcp_payload_Gbps "$W/c.$r.log"); CACK+=("${v:-0}")
+    # 1b. the C sender (its mirror: one write per segment, go-back-N)
+    start_c "$W/cs.$r.log" "$W/tunsend" -i "$DEV" -p 19 -d $((DUR + 6))
+    t0=$(cpu_ticks "${PIDS[-1]}")
+    COUT+=("$(sink_out "$NS_L" "$STACK" 19 "$W/cs.$r.out")")
+    COUTCPU+=("$(per_cpu "${COUT[-1]}" "$DUR" $(( $(cpu_ticks "${PIDS[-1]}") - t0 )))")
+    stop_all
     # 2. kextnet: warm up each workload (the JIT), then measure
     start_kextnet "$W/k.$r.log" $((3 * WARM + 3 * DUR + 30))
     if [ "$WARM" -gt 0 ]; then
@@ -272,7 +281,7 @@ if [ "$WHAT" = clean ] || [ "$WHAT" = all ]; then
     VOUT+=("$(iperf "$W/v.$r.out.json" -R)")
     VCPS+=("$(cps "$NS_A" "$VB" 7 "$W/v.$r.cps")")
     stop_all
-    echo "# round $r (load $(loadavg)): C reader in ${CIN[-1]} (acked ${CACK[-1]}); kextnet in ${KIN[-1]} out ${KOUT[-1]} cps ${KCPS[-1]};" \
+    echo "# round $r (load $(loadavg)): C reader in ${CIN[-1]} (acked ${CACK[-1]}); C sender out ${COUT[-1]}; kextnet in ${KIN[-1]} out ${KOUT[-1]} cps ${KCPS[-1]};" \
       "veth in ${VIN[-1]} out ${VOUT[-1]} cps ${VCPS[-1]}; kextnet: $(grep RESULT "$W/k.$r.log" | cut -d' ' -f3- || echo 'no result')"
   done
   echo "TCP over TUN, clean, MTU $MTU, $REPS rounds of $DUR s (kextnet after ${WARM} s of warm-up per workload), load average at each round's start: ${LOADS[*]}"
@@ -285,9 +294,12 @@ if [ "$WHAT" = clean ] || [ "$WHAT" = all ]; then
   report "C ACK-only TUN reader" "${CCPU[*]}"
   report "kextnet (the whole JVM)" "${KINCPU[*]}" "the C reader" "${CCPU[*]}"
   echo " bulk out (Linux receives, Gbit/s read):"
-  report "kextnet chargen service" "${KOUT[*]}" "veth" "${VOUT[*]}"
+  report "C TUN sender (tunsend)" "${COUT[*]}"
+  report "kextnet chargen service" "${KOUT[*]}" "the C sender" "${COUT[*]}"
   report "Linux to Linux over veth (iperf3 -R)" "${VOUT[*]}"
-  report "kextnet, per CPU second of the JVM" "${KOUTCPU[*]}"
+  echo " bulk out, per CPU second of the responder:"
+  report "C TUN sender (tunsend)" "${COUTCPU[*]}"
+  report "kextnet (the whole JVM)" "${KOUTCPU[*]}" "the C sender" "${COUTCPU[*]}"
   echo " connections per second (open, $SIZE bytes echoed, close; $CPS_THREADS client thread(s)):"
   report "kextnet echo service" "${KCPS[*]}" "veth" "${VCPS[*]}"
   report "Linux to Linux over veth (tcpcps server)" "${VCPS[*]}"
