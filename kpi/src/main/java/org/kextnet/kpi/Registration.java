@@ -32,7 +32,8 @@ public interface Registration {
      * @param faults     calls that threw (each was contained)
      * @param overBudget calls that took longer than their head's soft budget (each was logged)
      * @param nanos      time spent in its callbacks, in nanoseconds: measured on every call of a control-path head,
-     *                   and on about one call in 64 of a packet head (filters, protocols), scaled up
+     *                   and on a packet head (filters, protocols) on each thread's first calls, then on about one
+     *                   call in 64, scaled up
      */
     record Counters(long calls, long passed, long swallowed, long dropped, long faults, long overBudget, long nanos) {}
 

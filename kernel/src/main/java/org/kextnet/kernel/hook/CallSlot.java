@@ -32,7 +32,8 @@ import org.kextnet.kernel.sync.ThreadAbandoned;
  *
  * <p>Each call is counted against its registration in this slot's counts ({@link KernelRegistration#counters()}):
  * a plain increment by the owning thread, at the registration's place in an array the slot holds. Its time is measured with {@link System#nanoTime()} on about one walk in
- * {@value #SAMPLE_MEAN} of a packet head (and scaled), and on every call of the other heads.
+ * {@value #SAMPLE_MEAN} of a packet head (and scaled) once the thread has timed its first {@value #EXACT_WALKS} walks
+ * exactly, and on every call of the other heads.
  */
 public final class CallSlot {
     /** Outcomes of a call, counted per registration: a callback without a verdict, and a packet's fate. */
@@ -42,6 +43,8 @@ public final class CallSlot {
     public static final long IDLE = 0, ABANDONED = -1;
     /** Mean distance between timed walks on a packet head, in walks (spread at random, so nothing aliases with it). */
     public static final int SAMPLE_MEAN = 64;
+    /** How many walks of a packet head each thread times exactly before it samples (see {@link #exactWalks}). */
+    public static final int EXACT_WALKS = 16 * SAMPLE_MEAN;
     /** What {@link #walkIn} returns for a timed walk: it never equals the clock, so every call takes the slow path. */
     private static final long TIMED = Long.MIN_VALUE;
 
@@ -108,6 +111,12 @@ public final class CallSlot {
     private boolean[] savedTimed = new boolean[4];
     // Timing: a countdown to the next timed walk of a packet head, and where the timed walk's last call ended.
     private int countdown = 1;
+    /**
+     * Walks of a packet head still timed exactly, each with weight 1, before sampling starts: a thread's first calls
+     * (class loading, the compiler, a registration called a handful of times at start) would otherwise be one sample
+     * scaled by {@value #SAMPLE_MEAN}, and a registration called once could show a minute for a call of a second.
+     */
+    private int exactWalks = EXACT_WALKS;
     private int random;
     private long timingStamp;
     private long timingWeight;
@@ -310,7 +319,11 @@ public final class CallSlot {
     }
 
     private long startTiming(boolean packetPath) {
-        if (packetPath) {
+        if (packetPath && exactWalks > 0) {
+            exactWalks--;
+            countdown = 1;
+            timingWeight = 1;
+        } else if (packetPath) {
             int x = random; // xorshift: the gap to the next timed walk, uniform in 1 .. 2 * SAMPLE_MEAN - 1
             x ^= x << 13;
             x ^= x >>> 17;

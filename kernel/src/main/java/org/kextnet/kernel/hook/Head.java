@@ -31,8 +31,9 @@ public enum Head {
     public String key() { return key; }
 
     /**
-     * Whether its callbacks run per packet: their time is sampled (one call in about {@value CallSlot#SAMPLE_MEAN},
-     * scaled), where every call of the others is timed.
+     * Whether its callbacks run per packet: their time is sampled (after each thread's first
+     * {@value CallSlot#EXACT_WALKS} walks, one call in about {@value CallSlot#SAMPLE_MEAN}, scaled), where every call
+     * of the others is timed.
      */
     public boolean packetPath() { return packetPath; }
 

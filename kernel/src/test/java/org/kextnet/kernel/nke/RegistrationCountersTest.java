@@ -84,6 +84,24 @@ class RegistrationCountersTest {
                 "com.example.counted: ipfilter judge: 2000 calls: 500 passed, 500 swallowed, 500 dropped; 500 faults, ");
     }
 
+    @Test void aPacketHeadsFirstCallsAreTimedExactlyNotScaledFromOneSample() throws Exception {
+        long[] inside = {0};
+        IpFilterRef slow = kpi.ipFilters().addV4("slow", Position.DEFAULT, new IpFilter() {
+            @Override public int input(Mbuf m, int offset, int protocol) {
+                long start = System.nanoTime(), until = start + 2_000_000;
+                while (System.nanoTime() < until) Thread.onSpinWait();
+                inside[0] += System.nanoTime() - start;
+                return 0;
+            }
+        });
+        udp(7, 3);
+        long nanos = slow.counters().nanos();
+        // Timed from outside, every call: at least what the callbacks measured themselves. One of them scaled by the
+        // sampling weight (64) would be over 20 times it.
+        assertThat(nanos).as("the time of 3 calls that measured %d ns inside", inside[0])
+                .isGreaterThanOrEqualTo(inside[0]).isLessThan(20 * inside[0]);
+    }
+
     @Test void countsAreKeptWhenARegistrationEndsAndItsPlaceStartsFromZeroForTheNext() throws Exception {
         IpFilterRef first = kpi.ipFilters().addV4("first", Position.DEFAULT, new IpFilter() {
             @Override public int input(Mbuf m, int offset, int protocol) { return 0; }
