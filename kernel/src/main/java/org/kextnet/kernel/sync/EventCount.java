@@ -18,8 +18,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class EventCount {
     private final AtomicInteger count = new AtomicInteger();
-    /** Threads inside {@link #awaitChange}; changed under the monitor, read without it by {@link #signalAll}. */
-    private volatile int waiters;
+    /**
+     * Whether a thread may be waiting that no signal has woken yet (set under the monitor, read without it). A signal
+     * takes the monitor only when it is set, and clears it as it wakes them all, so that the signals that follow
+     * before they wait again cost no more than when nobody waits. It may stay set after a wait ended without a
+     * signal (a timeout): the next signal then takes the monitor for nothing.
+     */
+    private volatile boolean waiting;
 
     /** The count now: read it before testing the state waited for, and pass it to {@link #awaitChange}. */
     public int count() { return count.get(); }
@@ -27,10 +32,11 @@ public final class EventCount {
     /** Announces a change (after making it): moves the count and wakes every waiting thread. */
     public void signalAll() {
         count.incrementAndGet();
-        // Both volatile: a waiter registers, then reads the count; this moves the count, then reads the waiters.
-        // Either this sees the waiter, or the waiter sees the new count and does not wait.
-        if (waiters != 0) {
+        // Both volatile: a waiter sets the flag, then reads the count; this moves the count, then reads the flag.
+        // Either this sees the flag, or the waiter sees the new count and does not wait.
+        if (waiting) {
             synchronized (this) {
+                waiting = false;
                 notifyAll();
             }
         }
@@ -44,21 +50,15 @@ public final class EventCount {
      */
     public boolean awaitChange(int seen, long deadline) throws InterruptedException {
         if (Thread.interrupted()) throw new InterruptedException();
+        if (count.get() != seen) return true;
         synchronized (this) {
-            waiters++;
-            try {
-                while (count.get() == seen) {
-                    if (deadline == Long.MAX_VALUE) {
-                        wait();
-                        continue;
-                    }
-                    long left = deadline - System.nanoTime();
-                    if (left <= 0) return false;
-                    wait(left / 1_000_000, (int) (left % 1_000_000));
-                }
-                return true;
-            } finally {
-                waiters--;
+            while (true) {
+                waiting = true; // before the count is read again: see signalAll
+                long left = deadline == Long.MAX_VALUE ? Long.MAX_VALUE : deadline - System.nanoTime();
+                if (count.get() != seen) return true;
+                if (left <= 0) return false;
+                if (left == Long.MAX_VALUE) wait();
+                else wait(left / 1_000_000, (int) (left % 1_000_000));
             }
         }
     }

@@ -2278,11 +2278,7 @@ public final class TcpConnection {
      * held. Called after every unlock that may have left work; one thread drains at a time.
      */
     private void drain() {
-        synchronized (lock) {
-            if (draining) return;
-            draining = true;
-        }
-        boolean done = false;
+        boolean mine = false; // whether this thread is the one draining
         try {
             int ev = 0;
             while (true) {
@@ -2290,6 +2286,7 @@ public final class TcpConnection {
                 TcpListener notify;
                 boolean dataIn;
                 synchronized (lock) {
+                    if (!mine && draining) return;
                     if ((ev & END) != 0 && (pendingEvents & END) == 0) {
                         endUnheard = false;
                         if (intercept) post(TcpUpcall.READABLE); // the reader may see the end now
@@ -2301,11 +2298,10 @@ public final class TcpConnection {
                     notify = notifyListener;
                     notifyListener = null;
                     dataIn = intercept && rcv.readable() > 0 && !readShut;
-                    if (tx == null && ev == 0 && notify == null && !dataIn) {
-                        draining = false; // with the lock held: whoever posts work from now on drains it
-                        done = true;
-                        return;
-                    }
+                    // with the lock held: whoever posts work after this drains it
+                    mine = tx != null || ev != 0 || notify != null || dataIn;
+                    draining = mine;
+                    if (!mine) return;
                 }
                 if (tx != null) transmit(tx);
                 TcpUpcall u = upcall;
@@ -2316,7 +2312,7 @@ public final class TcpConnection {
                 if ((ev & END) != 0 && u != null) u.events(this, ev & END);
             }
         } finally {
-            if (!done) {
+            if (mine) { // a callout threw: let the next caller drain
                 synchronized (lock) {
                     draining = false;
                 }
