@@ -32,6 +32,8 @@ public final class Readiness {
 
         /** The socket's state changed: every selector it is registered with looks again. */
         public void changed() {
+            // Sockets call this once per few segments, mostly with no selector: no iterator then (nothing allocated).
+            if (selectors.isEmpty()) return;
             for (Readiness r : selectors) r.wakeup();
         }
     }

@@ -3,7 +3,6 @@ package org.kextnet.kernel.sync;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
@@ -53,7 +52,13 @@ public final class GracePeriod implements AutoCloseable {
     /** The writer parked in {@link #awaitDrained}, or null. */
     private volatile Thread waiter;
     private final ReentrantLock writer = new ReentrantLock();
-    private final LinkedBlockingQueue<Runnable> pending = new LinkedBlockingQueue<>();
+    /**
+     * Reclaims waiting for a grace period. The reclaim thread parks while it is empty and {@link #defer} unparks it:
+     * a blocking queue's timed poll would allocate a node each time it times out, on an idle kernel too.
+     */
+    private final ConcurrentLinkedQueue<Runnable> pending = new ConcurrentLinkedQueue<>();
+    /** How long the reclaim thread parks with nothing pending before it looks again (a safety net). */
+    private static final long IDLE_PARK_NANOS = 100_000_000;
     /** Reclaims whose grace period is over, taken one at a time (by a replacement thread too). */
     private final ConcurrentLinkedQueue<Runnable> ready = new ConcurrentLinkedQueue<>();
     private final KernelThreads.Worker reclaimer;
@@ -165,6 +170,8 @@ public final class GracePeriod implements AutoCloseable {
             return;
         }
         pending.add(reclaim);
+        Thread t = reclaimer.thread();
+        if (t != null) LockSupport.unpark(t);
     }
 
     private void reclaimLoop() {
@@ -176,17 +183,16 @@ public final class GracePeriod implements AutoCloseable {
                     runGuarded(r);
                     if (!reclaimer.isCurrent()) return;
                 }
-                try {
-                    Runnable first = pending.poll(100, TimeUnit.MILLISECONDS);
-                    if (first == null) continue;
-                    batch.add(first);
-                    pending.drainTo(batch);
-                    synchronize();
-                    ready.addAll(batch);
-                    batch.clear();
-                } catch (InterruptedException e) {
-                    if (closed) break;
+                Runnable first = pending.poll();
+                if (first == null) {
+                    LockSupport.parkNanos(this, IDLE_PARK_NANOS);
+                    if (Thread.interrupted() && closed) break; // close() interrupts: it runs what is left itself
+                    continue;
                 }
+                for (Runnable next = first; next != null; next = pending.poll()) batch.add(next);
+                synchronize();
+                ready.addAll(batch);
+                batch.clear();
             }
         } catch (ThreadAbandoned gone) {
             // The watchdog gave up on this thread inside a final callback; the replacement took the queue.

@@ -2,7 +2,6 @@ package org.kextnet.kernel.inet.tcp;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.util.concurrent.locks.ReentrantLock;
 
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.stat.Stat;
@@ -32,13 +31,15 @@ import org.kextnet.kpi.Errno;
  * </ul>
  *
  * <h2>Locking and upcalls</h2>
- * One {@link ReentrantLock} per connection guards all of its state; segment processing, timers and user
- * calls take it. Nothing is called out while it is held: segments built under it wait in a transmit list,
- * events in a bit set, and after the lock is released the calling thread {@linkplain #drain() drains} them:
- * it hands the segments to the network and calls the {@link TcpUpcall}. One thread drains a connection at a
- * time (the others leave their work to it), so the network sees segments in the order they were built and
- * the upcall sees events in order and never concurrently. An upcall may therefore call back into the
- * connection. Lock order: a connection's lock may be held while taking its listener's, never the reverse.
+ * One lock per connection, the monitor of {@code lock}, guards all of its state; segment processing, timers and user
+ * calls take it. A monitor rather than a {@code ReentrantLock}: the packet thread and the application's reader or
+ * writer contend for it every few segments, and a contended {@code ReentrantLock} allocates a queue node each time, a
+ * monitor nothing on the heap. Nothing is called out while it is held: segments built under it wait in a transmit list,
+ * events in a bit set, and after the lock is released the calling thread {@linkplain #drain() drains} them: it hands
+ * the segments to the network and calls the {@link TcpUpcall}. One thread drains a connection at a time (the others
+ * leave their work to it), so the network sees segments in the order they were built and the upcall sees events in
+ * order and never concurrently. An upcall may therefore call back into the connection. Lock order: a connection's lock
+ * may be held while taking its listener's, never the reverse.
  *
  * <h2>Buffers</h2>
  * The send and receive buffers are the connection's own rings ({@link ByteRing}, {@link ReceiveBuffer});
@@ -57,7 +58,8 @@ public final class TcpConnection {
 
     final TcpStack stack;
     private final TcpConfig cfg;
-    final ReentrantLock lock = new ReentrantLock();
+    /** The connection's lock (its monitor): see Locking above. */
+    final Object lock = new Object();
     private volatile TcpUpcall upcall;
     private final TcpSocketOptions options;
     /** The listener of a passive connection until it is accepted (or dies). */
@@ -236,21 +238,15 @@ public final class TcpConnection {
 
     /** The local end, or null before bind or connect. */
     public TcpEndpoint local() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             return localPort == 0 ? null : new TcpEndpoint(localHigh, localLow, localPort);
-        } finally {
-            lock.unlock();
         }
     }
 
     /** The peer, or null before connect. */
     public TcpEndpoint remote() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             return remotePort == 0 ? null : new TcpEndpoint(remoteHigh, remoteLow, remotePort);
-        } finally {
-            lock.unlock();
         }
     }
 
@@ -260,12 +256,9 @@ public final class TcpConnection {
      * @throws TcpException EINVAL (already bound or connected), EADDRNOTAVAIL, EADDRINUSE
      */
     public void bind(TcpEndpoint local) throws TcpException {
-        lock.lock();
-        try {
+        synchronized (lock) {
             if (state != TcpState.CLOSED || localPort != 0 || userClosed) throw new TcpException(Errno.EINVAL, "already bound");
             stack.bindConnection(this, local);
-        } finally {
-            lock.unlock();
         }
     }
 
@@ -277,8 +270,7 @@ public final class TcpConnection {
      */
     public void connect(TcpEndpoint remote) throws TcpException {
         if (remote.port() == 0 || remote.isWildcard()) throw new TcpException(Errno.EINVAL, "connect to " + remote);
-        lock.lock();
-        try {
+        synchronized (lock) {
             switch (state) {
                 case CLOSED -> { }
                 case SYN_SENT, SYN_RECEIVED -> throw new TcpException(Errno.EALREADY, "connecting");
@@ -302,8 +294,6 @@ public final class TcpConnection {
             post(TcpUpcall.CONNECTING);
             sendSyn(now, false);
             armRtx(RTX_RTO, now + currentRto());
-        } finally {
-            lock.unlock();
         }
         drain();
     }
@@ -326,8 +316,7 @@ public final class TcpConnection {
 
     private int write(ByteBuffer src, boolean urgent) throws TcpException {
         int n;
-        lock.lock();
-        try {
+        synchronized (lock) {
             checkWritable();
             n = src.hasArray() ? snd.write(src.array(), src.arrayOffset() + src.position(), src.remaining())
                     : snd.write(MemorySegment.ofBuffer(src), 0, src.remaining());
@@ -339,8 +328,6 @@ public final class TcpConnection {
                 urgentMode = true;
             }
             if (state.isSynchronized()) output(stack.now());
-        } finally {
-            lock.unlock();
         }
         drain();
         return n;
@@ -354,15 +341,15 @@ public final class TcpConnection {
      */
     public int write(Packet data) {
         int r = 0;
-        lock.lock();
         try {
-            checkWritable();
-            for (Packet b = data; b != null; b = b.next()) snd.writeAll(b.segment(), b.offset(), b.length());
-            if (state.isSynchronized()) output(stack.now());
+            synchronized (lock) {
+                checkWritable();
+                for (Packet b = data; b != null; b = b.next()) snd.writeAll(b.segment(), b.offset(), b.length());
+                if (state.isSynchronized()) output(stack.now());
+            }
         } catch (TcpException e) {
             r = e.errno();
         } finally {
-            lock.unlock();
             data.free();
         }
         drain();
@@ -395,81 +382,69 @@ public final class TcpConnection {
      */
     public int read(ByteBuffer dst) throws TcpException {
         int n = 0;
-        lock.lock();
         try {
-            // a heap buffer is copied into as an array: nothing is allocated per call
-            Object d = dst.hasArray() ? dst.array() : MemorySegment.ofBuffer(dst);
-            long base = dst.hasArray() ? dst.arrayOffset() + dst.position() : 0;
-            int want = dst.remaining();
-            if (filtered.length() > 0) {
-                n = Math.min(want, filtered.length());
-                filtered.copyOut(0, d, base, n);
-                filtered.consume(n);
-            }
-            if (!intercept && n < want) n += rcv.read(d, base + n, want - n);
-            dst.position(dst.position() + n);
-            if (n > 0) {
-                autotuneCopied += n;
-                long now = stack.now();
-                autotune(now);
-                if (state.isSynchronized() && state != TcpState.TIME_WAIT && windowUpdateWorthSending()) {
-                    ackNow = true;
-                    stack.count(Stat.TCP_SND_WINDOW_UPDATES);
-                    output(now);
+            synchronized (lock) {
+                // a heap buffer is copied into as an array: nothing is allocated per call
+                Object d = dst.hasArray() ? dst.array() : MemorySegment.ofBuffer(dst);
+                long base = dst.hasArray() ? dst.arrayOffset() + dst.position() : 0;
+                int want = dst.remaining();
+                if (filtered.length() > 0) {
+                    n = Math.min(want, filtered.length());
+                    filtered.copyOut(0, d, base, n);
+                    filtered.consume(n);
                 }
-                return n;
+                if (!intercept && n < want) n += rcv.read(d, base + n, want - n);
+                dst.position(dst.position() + n);
+                if (n > 0) {
+                    autotuneCopied += n;
+                    long now = stack.now();
+                    autotune(now);
+                    if (state.isSynchronized() && state != TcpState.TIME_WAIT && windowUpdateWorthSending()) {
+                        ackNow = true;
+                        stack.count(Stat.TCP_SND_WINDOW_UPDATES);
+                        output(now);
+                    }
+                    return n;
+                }
+                if (intercept && (rcv.readable() > 0 || endUnheard)) return 0; // still on its way through the filters
+                if (error != 0) throw takeError();
+                if (state == TcpState.CLOSED && remotePort == 0) throw new TcpException(Errno.ENOTCONN, "not connected");
+                if (finReceived || readShut || state == TcpState.CLOSED) return -1;
+                return 0;
             }
-            if (intercept && (rcv.readable() > 0 || endUnheard)) return 0; // still on its way through the filters
-            if (error != 0) throw takeError();
-            if (state == TcpState.CLOSED && remotePort == 0) throw new TcpException(Errno.ENOTCONN, "not connected");
-            if (finReceived || readShut || state == TcpState.CLOSED) return -1;
-            return 0;
         } finally {
-            lock.unlock();
-            if (n > 0) drain();
+            if (n > 0) drain(); // after the lock: it hands out segments and events
         }
     }
 
     /** Bytes that {@link #read} would return now. */
     public int readable() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             return filtered.length() + (intercept ? 0 : rcv.readable());
-        } finally {
-            lock.unlock();
         }
     }
 
     /** Whether a read would not return 0: data, end of stream or an error waits (a selector's OP_READ). */
     public boolean isReadable() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             if (filtered.length() > 0 || (!intercept && rcv.readable() > 0)) return true;
             if (intercept && (rcv.readable() > 0 || endUnheard)) return false;
             return finReceived || error != 0 || readShut || (state == TcpState.CLOSED && remotePort != 0);
-        } finally {
-            lock.unlock();
         }
     }
 
     /** Bytes a write would take now. */
     public int writable() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             return state == TcpState.CLOSED || finQueued ? 0 : snd.space();
-        } finally {
-            lock.unlock();
         }
     }
 
     /** Whether a write would not return 0 (a selector's OP_WRITE): space, or an error to report. */
     public boolean isWritable() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             return (state.isSynchronized() && snd.space() > 0) || error != 0 || finQueued
                     || (state == TcpState.CLOSED && remotePort != 0);
-        } finally {
-            lock.unlock();
         }
     }
 
@@ -484,33 +459,24 @@ public final class TcpConnection {
 
     /** Takes and clears the pending error ({@code getsockopt(SO_ERROR)}). */
     public int takeErrno() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             int e = error;
             error = 0;
             return e;
-        } finally {
-            lock.unlock();
         }
     }
 
     /** Whether the next byte to read is the urgent mark ({@code SIOCATMARK}). */
     public boolean atUrgentMark() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             return !intercept && rcv.atMark();
-        } finally {
-            lock.unlock();
         }
     }
 
     /** The urgent byte taken out of the stream ({@code recv(MSG_OOB)}), or -1 if none waits; not with SO_OOBINLINE. */
     public int readOutOfBand() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             return rcv.takeOutOfBand();
-        } finally {
-            lock.unlock();
         }
     }
 
@@ -519,11 +485,8 @@ public final class TcpConnection {
      * on the sending side); reading goes on.
      */
     public void shutdownOutput() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             queueFin();
-        } finally {
-            lock.unlock();
         }
         drain();
     }
@@ -544,12 +507,9 @@ public final class TcpConnection {
      * arrives later is acknowledged and dropped (BSD's behaviour).
      */
     public void shutdownInput() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             readShut = true;
             discardReceived();
-        } finally {
-            lock.unlock();
         }
         drain();
     }
@@ -572,8 +532,7 @@ public final class TcpConnection {
      * gets a reset.
      */
     public void close() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             if (userClosed) return;
             userClosed = true;
             readShut = true;
@@ -598,8 +557,6 @@ public final class TcpConnection {
             }
             rcv.release();
             filtered.release();
-        } finally {
-            lock.unlock();
         }
         drain();
     }
@@ -609,8 +566,7 @@ public final class TcpConnection {
      * synchronized state, then CLOSED at once; buffered data is dropped.
      */
     public void abort() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             userClosed = true;
             readShut = true;
             if (state.isSynchronized() && state != TcpState.TIME_WAIT || state == TcpState.SYN_RECEIVED) {
@@ -621,8 +577,6 @@ public final class TcpConnection {
             else release();
             rcv.release();
             filtered.release();
-        } finally {
-            lock.unlock();
         }
         drain();
     }
@@ -631,12 +585,9 @@ public final class TcpConnection {
 
     /** TCP_NODELAY. */
     public void setNoDelay(boolean on) {
-        lock.lock();
-        try {
+        synchronized (lock) {
             options.noDelay = on;
             if (on && state.isSynchronized()) output(stack.now());
-        } finally {
-            lock.unlock();
         }
         drain();
     }
@@ -645,28 +596,22 @@ public final class TcpConnection {
 
     /** SO_KEEPALIVE, with the idle time, interval and count of probes (0 for the system's). */
     public void setKeepAlive(boolean on, long idle, long interval, int count) {
-        lock.lock();
-        try {
+        synchronized (lock) {
             options.keepAlive = on;
             options.keepIdle = idle;
             options.keepInterval = interval;
             options.keepCount = count;
             if (on && state.isSynchronized()) armKeepalive(stack.now());
-        } finally {
-            lock.unlock();
         }
     }
 
     /** SO_SNDBUF, in bytes (capped by {@link TcpConfig#sendBufferMax}). */
     public void setSendBuffer(int bytes) {
         if (bytes <= 0) throw new IllegalArgumentException("send buffer " + bytes);
-        lock.lock();
-        try {
+        synchronized (lock) {
             options.sendBuffer = bytes;
             userSndBuf = true;
             snd.setLimit(Math.min(bytes, cfg.sendBufferMax));
-        } finally {
-            lock.unlock();
         }
     }
 
@@ -679,15 +624,12 @@ public final class TcpConnection {
      */
     public void setReceiveBuffer(int bytes) {
         if (bytes <= 0) throw new IllegalArgumentException("receive buffer " + bytes);
-        lock.lock();
-        try {
+        synchronized (lock) {
             options.receiveBuffer = bytes;
             userRcvBuf = true;
             // no window offered yet (no SYN sent): the buffer may shrink too
             if (state != TcpState.CLOSED || !rcv.setCapacityIfUnused(bytes + scaleSlack())) rcv.grow(bytes + scaleSlack());
             filtered.setLimit(bytes);
-        } finally {
-            lock.unlock();
         }
     }
 
@@ -695,27 +637,21 @@ public final class TcpConnection {
 
     /** SO_OOBINLINE. */
     public void setOobInline(boolean on) {
-        lock.lock();
-        try {
+        synchronized (lock) {
             options.oobInline = on;
             rcv.setPullOutOfBand(!on);
-        } finally {
-            lock.unlock();
         }
     }
 
     /** TCP_CONGESTION: the controller for this connection; before the handshake, or at any time (it starts afresh). */
     public void setCongestionControl(String name) {
         CongestionControl c = CongestionControl.create(name);
-        lock.lock();
-        try {
+        synchronized (lock) {
             options.congestionControl = name;
             if (cc != null) {
                 c.init(cc.cwnd(), mss, stack.now());
                 cc = c;
             }
-        } finally {
-            lock.unlock();
         }
     }
 
@@ -735,8 +671,7 @@ public final class TcpConnection {
      * {@link TcpUpcall#dataIn} before it becomes readable. Data already readable stays first in line.
      */
     public void setDataInterception(boolean on) {
-        lock.lock();
-        try {
+        synchronized (lock) {
             if (on == intercept) return;
             if (on) { // what the reader could already see stays ahead of everything filtered
                 int n = rcv.readable();
@@ -747,8 +682,6 @@ public final class TcpConnection {
                 }
             }
             intercept = on;
-        } finally {
-            lock.unlock();
         }
         drain();
     }
@@ -759,14 +692,11 @@ public final class TcpConnection {
      * @return 0, ENOTCONN (reading was shut down or the connection is gone), ENOBUFS (over twice the buffer size)
      */
     public int appendReceived(Packet data) {
-        lock.lock();
-        try {
+        synchronized (lock) {
             if (readShut || userClosed) return Errno.ENOTCONN;
             if (filtered.length() + data.packetLength() > 2 * Math.max(filtered.limit(), rcv.capacity())) return Errno.ENOBUFS;
             for (Packet b = data; b != null; b = b.next()) filtered.writeAll(b.segment(), b.offset(), b.length());
             post(TcpUpcall.READABLE);
-        } finally {
-            lock.unlock();
         }
         data.free();
         drain();
@@ -775,8 +705,7 @@ public final class TcpConnection {
 
     /** A snapshot for listings. */
     public TcpInfo info() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             return new TcpInfo(state, localPort == 0 ? null : new TcpEndpoint(localHigh, localLow, localPort),
                     remotePort == 0 ? null : new TcpEndpoint(remoteHigh, remoteLow, remotePort), snd.length(),
                     filtered.length() + rcv.readable(), rtt.srtt(), rtt.rttvar(), currentRto(), rtt.backoff(),
@@ -784,8 +713,6 @@ public final class TcpConnection {
                     state.isSynchronized() ? Integer.toUnsignedLong(rcvAdv - rcvNxt) : 0, mss, sb.pipe(),
                     retransmits, bytesSent, bytesReceived, congestionControl(), sackOk, tsOk, sndScale, rcvScale,
                     fastRecovery || rtoRecovery);
-        } finally {
-            lock.unlock();
         }
     }
 
@@ -850,23 +777,17 @@ public final class TcpConnection {
 
     /** A SYN for a listener made this connection: SYN-RECEIVED, SYN-ACK. Does not take ownership of {@code m}. */
     void openFromSyn(TcpListener l, Packet m, Tcp.Options o, int isnFloor) {
-        lock.lock();
-        try {
+        synchronized (lock) {
             passiveOpen(l, m, o, isnFloor);
-        } finally {
-            lock.unlock();
         }
         drain();
     }
 
     /** A valid SYN cookie's ACK made this connection; the ACK ({@code m}, owned from here on) completes it. */
     void openFromCookie(TcpListener l, Packet m, int irs, int iss, int peerMss, int sndScale, boolean sack, boolean ts, int tsVal) {
-        lock.lock();
-        try {
+        synchronized (lock) {
             cookieOpen(l, irs, iss, peerMss, sndScale, sack, ts, tsVal);
             segmentArrives(m, stack.now());
-        } finally {
-            lock.unlock();
         }
         drain();
     }
@@ -1001,11 +922,8 @@ public final class TcpConnection {
 
     /** A segment for this connection; {@code m}'s data is the TCP header and payload. Takes ownership. */
     void input(Packet m) {
-        lock.lock();
-        try {
+        synchronized (lock) {
             segmentArrives(m, stack.now());
-        } finally {
-            lock.unlock();
         }
         drain();
     }
@@ -2032,8 +1950,7 @@ public final class TcpConnection {
 
     /** Runs a timer: the wheel's thread, no lock held on entry. */
     private void timer(Timeout t) {
-        lock.lock();
-        try {
+        synchronized (lock) {
             long now = stack.now();
             if (t == rtxTimer) {
                 rtxWheelAt = NONE;
@@ -2074,8 +1991,6 @@ public final class TcpConnection {
                     default -> { }
                 }
             }
-        } finally {
-            lock.unlock();
         }
         drain();
     }
@@ -2232,8 +2147,7 @@ public final class TcpConnection {
      * the path MTU, not below {@link TcpConfig#minPathMtu}.
      */
     void networkError(TcpNetwork.Error e, int mtu, int quotedSeq) {
-        lock.lock();
-        try {
+        synchronized (lock) {
             long now = stack.now();
             if (state == TcpState.CLOSED || state == TcpState.TIME_WAIT) return;
             if (!Seq.in(quotedSeq, sndUna, sndNxt) && !(state == TcpState.SYN_SENT && quotedSeq == iss)) {
@@ -2251,8 +2165,6 @@ public final class TcpConnection {
                 case HOST_UNREACHABLE, ADMIN_PROHIBITED -> softError = Errno.EHOSTUNREACH;
                 default -> { } // time exceeded, parameter problem: nothing to do
             }
-        } finally {
-            lock.unlock();
         }
         drain();
     }
@@ -2366,42 +2278,45 @@ public final class TcpConnection {
      * held. Called after every unlock that may have left work; one thread drains at a time.
      */
     private void drain() {
-        lock.lock();
-        if (draining) {
-            lock.unlock();
-            return;
-        }
-        draining = true;
+        boolean mine = false; // whether this thread is the one draining
         try {
+            int ev = 0;
             while (true) {
-                Packet tx = txHead;
-                txHead = txTail = null;
-                int ev = pendingEvents;
-                pendingEvents = 0;
-                TcpListener notify = notifyListener;
-                notifyListener = null;
-                boolean dataIn = intercept && rcv.readable() > 0 && !readShut;
-                if (tx == null && ev == 0 && notify == null && !dataIn) break;
-                lock.unlock();
-                try {
-                    if (tx != null) transmit(tx);
-                    TcpUpcall u = upcall;
-                    // the end comes after the data that came before it, the rest before the data
-                    if ((ev & ~END) != 0 && u != null) u.events(this, ev & ~END);
-                    if (notify != null) notify.upcall.acceptable(notify);
-                    if (dataIn) deliverDataIn(u);
-                    if ((ev & END) != 0 && u != null) u.events(this, ev & END);
-                } finally {
-                    lock.lock();
+                Packet tx;
+                TcpListener notify;
+                boolean dataIn;
+                synchronized (lock) {
+                    if (!mine && draining) return;
+                    if ((ev & END) != 0 && (pendingEvents & END) == 0) {
+                        endUnheard = false;
+                        if (intercept) post(TcpUpcall.READABLE); // the reader may see the end now
+                    }
+                    tx = txHead;
+                    txHead = txTail = null;
+                    ev = pendingEvents;
+                    pendingEvents = 0;
+                    notify = notifyListener;
+                    notifyListener = null;
+                    dataIn = intercept && rcv.readable() > 0 && !readShut;
+                    // with the lock held: whoever posts work after this drains it
+                    mine = tx != null || ev != 0 || notify != null || dataIn;
+                    draining = mine;
+                    if (!mine) return;
                 }
-                if ((ev & END) != 0 && (pendingEvents & END) == 0) {
-                    endUnheard = false;
-                    if (intercept) post(TcpUpcall.READABLE); // the reader may see the end now
-                }
+                if (tx != null) transmit(tx);
+                TcpUpcall u = upcall;
+                // the end comes after the data that came before it, the rest before the data
+                if ((ev & ~END) != 0 && u != null) u.events(this, ev & ~END);
+                if (notify != null) notify.upcall.acceptable(notify);
+                if (dataIn) deliverDataIn(u);
+                if ((ev & END) != 0 && u != null) u.events(this, ev & END);
             }
         } finally {
-            draining = false;
-            lock.unlock();
+            if (mine) { // a callout threw: let the next caller drain
+                synchronized (lock) {
+                    draining = false;
+                }
+            }
         }
     }
 
@@ -2419,8 +2334,7 @@ public final class TcpConnection {
     private void deliverDataIn(TcpUpcall u) {
         while (true) {
             Packet m;
-            lock.lock();
-            try {
+            synchronized (lock) {
                 int n = Math.min(intercept && !readShut ? rcv.readable() : 0, Math.min(mss > 0 ? 16 * mss : 65536, 65536));
                 if (n <= 0) return;
                 m = stack.buffers().alloc(n);
@@ -2439,19 +2353,14 @@ public final class TcpConnection {
                     ackNow = true;
                     output(stack.now());
                 }
-            } finally {
-                lock.unlock();
             }
             int r = u == null ? 0 : u.dataIn(this, m, 0);
             if (r == 0) {
-                lock.lock();
-                try {
+                synchronized (lock) {
                     if (!readShut) {
                         filtered.writeAll(m.segment(), m.offset(), m.length());
                         post(TcpUpcall.READABLE);
                     }
-                } finally {
-                    lock.unlock();
                 }
                 m.free();
             } else if (r != Errno.EJUSTRETURN) {
@@ -2464,19 +2373,15 @@ public final class TcpConnection {
 
     /** Aborts without a word to the peer (the stack closes). */
     void kill() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             if (state != TcpState.CLOSED) enterClosed(Errno.ECONNABORTED);
-        } finally {
-            lock.unlock();
         }
         drain();
     }
 
     /** Aborts with a reset to the peer (a listener closes with connections it never handed out). */
     void abortFromListener() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             if (state == TcpState.CLOSED) return;
             if (state != TcpState.TIME_WAIT) {
                 sendReset(stack.now());
@@ -2484,8 +2389,6 @@ public final class TcpConnection {
             }
             userClosed = true;
             enterClosed(Errno.ECONNABORTED);
-        } finally {
-            lock.unlock();
         }
         drain();
     }

@@ -3,7 +3,6 @@ package org.kextnet.kernel.inet.tcp;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
 
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.net.Contexts;
@@ -11,6 +10,7 @@ import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.socket.KernelSocket;
 import org.kextnet.kernel.socket.Readiness;
 import org.kextnet.kernel.socket.SocketError;
+import org.kextnet.kernel.sync.EventCount;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.net.ProtocolFamily;
 import org.kextnet.kpi.socket.SockAddr;
@@ -31,14 +31,20 @@ import org.kextnet.kpi.socket.SocketConstants;
  * the timeout the call takes or the socket's own ({@link #setTimeout}).
  *
  * <p>Locking: the socket's lock guards its fields; the engine's calls into it (events, data-in) come with no TCP
- * lock held, and filters are called with no lock held at all.
+ * lock held, and filters are called with no lock held at all. A blocked call waits on {@link #changed} with no
+ * lock held, having read its count before it tested what it waits for.
  */
 public final class TcpSocket extends KernelSocket implements TcpUpcall, TcpListenUpcall {
     /** Data handed to the data-out filters in pieces of at most this many bytes (one filter call each). */
     private static final int FILTER_CHUNK = 16 * 1024;
 
     private final TcpLayer tcp;
-    private final Condition changed = lock.newCondition();
+    /**
+     * Signalled after every change a blocked call may wait for (events, acceptable connections, close). Not a
+     * Condition of the socket's lock: a socket is signalled once per few segments, and a Condition would allocate
+     * on that path (see {@link EventCount}).
+     */
+    private final EventCount changed = new EventCount();
     private final TcpSocketOptions options;
     private final Readiness.Source readiness = new Readiness.Source(this::readyOps);
     /** The connection, until the socket listens. */
@@ -96,15 +102,13 @@ public final class TcpSocket extends KernelSocket implements TcpUpcall, TcpListe
         connect(SockAddr.of(address, port));
         if (!blocking) return;
         long deadline = deadline(timeoutNanos == 0 ? Long.MAX_VALUE : timeoutNanos);
-        lock.lock();
-        try {
-            while (!connection().isConnectFinished()) {
-                if (!await(deadline)) throw new SocketError(Errno.ETIMEDOUT, "connect to " + SockAddr.of(address, port));
-            }
-        } finally {
-            lock.unlock();
+        TcpConnection c = connection();
+        while (true) {
+            int seen = changed.count();
+            if (c.isConnectFinished()) break;
+            if (!await(seen, deadline)) throw new SocketError(Errno.ETIMEDOUT, "connect to " + SockAddr.of(address, port));
         }
-        int e = connection().takeErrno();
+        int e = c.takeErrno();
         if (e != 0) throw new SocketError(e, "connect to " + SockAddr.of(address, port));
     }
 
@@ -130,17 +134,18 @@ public final class TcpSocket extends KernelSocket implements TcpUpcall, TcpListe
         long deadline = deadline(blocking ? unit.toNanos(timeout) : -1);
         while (true) {
             TcpConnection c;
-            lock.lock();
-            try {
-                while (true) {
+            while (true) {
+                int seen = changed.count();
+                lock.lock();
+                try {
                     checkOpen();
                     if (listener == null) throw new SocketError(Errno.EINVAL, "not listening");
                     c = listener.accept();
-                    if (c != null) break;
-                    if (!await(deadline)) return null;
+                } finally {
+                    lock.unlock();
                 }
-            } finally {
-                lock.unlock();
+                if (c != null) break;
+                if (!await(seen, deadline)) return null;
             }
             TcpSocket so = (TcpSocket) c.upcall();
             so.awaitConnectHeard();
@@ -158,11 +163,9 @@ public final class TcpSocket extends KernelSocket implements TcpUpcall, TcpListe
      */
     private void awaitConnectHeard() throws InterruptedException {
         long deadline = System.nanoTime() + CONNECT_HEARD_WAIT;
-        lock.lock();
-        try {
-            while (!connectHeard && await(deadline)) { /* woken by events() */ }
-        } finally {
-            lock.unlock();
+        while (true) {
+            int seen = changed.count();
+            if (connectHeard || !await(seen, deadline)) return; // woken by events()
         }
     }
 
@@ -191,6 +194,7 @@ public final class TcpSocket extends KernelSocket implements TcpUpcall, TcpListe
         long deadline = deadline(blocking ? unit.toNanos(timeout) : -1);
         TcpConnection c = connection();
         while (true) {
+            int seen = changed.count();
             int n;
             try {
                 n = c.read(dst);
@@ -198,14 +202,8 @@ public final class TcpSocket extends KernelSocket implements TcpUpcall, TcpListe
                 throw TcpLayer.error(e);
             }
             if (n != 0) return n;
-            lock.lock();
-            try {
-                checkOpen();
-                if (c.isReadable()) continue;
-                if (!await(deadline)) return 0;
-            } finally {
-                lock.unlock();
-            }
+            checkOpen();
+            if (!await(seen, deadline)) return 0;
         }
     }
 
@@ -225,17 +223,12 @@ public final class TcpSocket extends KernelSocket implements TcpUpcall, TcpListe
         TcpConnection c = connection();
         int total = 0;
         while (src.hasRemaining()) {
+            int seen = changed.count();
             int n = filters().isEmpty() ? writeDirect(c, src) : writeFiltered(c, src);
             total += n;
             if (n > 0) continue;
-            lock.lock();
-            try {
-                checkOpen();
-                if (c.isWritable()) continue;
-                if (!await(deadline)) break;
-            } finally {
-                lock.unlock();
-            }
+            checkOpen();
+            if (!await(seen, deadline)) break;
         }
         return total;
     }
@@ -330,26 +323,17 @@ public final class TcpSocket extends KernelSocket implements TcpUpcall, TcpListe
         return System.nanoTime() + nanos;
     }
 
-    /** Waits for a change under the lock; false once the deadline passed (the caller gives up). */
-    private boolean await(long deadline) throws InterruptedException {
+    /**
+     * Waits, with no lock held, for a change after the count {@code seen} (read before the caller tested what it
+     * waits for); false once the deadline passed (the caller gives up).
+     */
+    private boolean await(int seen, long deadline) throws InterruptedException {
         if (deadline == Long.MIN_VALUE) return false;
-        if (deadline == Long.MAX_VALUE) {
-            changed.await();
-            return true;
-        }
-        long left = deadline - System.nanoTime();
-        if (left <= 0) return false;
-        changed.awaitNanos(left);
-        return true;
+        return changed.awaitChange(seen, deadline);
     }
 
     private void wake() {
-        lock.lock();
-        try {
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
+        changed.signalAll();
         readiness.changed();
     }
 
@@ -507,15 +491,14 @@ public final class TcpSocket extends KernelSocket implements TcpUpcall, TcpListe
 
     /** SO_LINGER with a timeout: close waits until the connection is gone or the time is up. */
     private void awaitReleased(TcpConnection c, long deadline) {
-        lock.lock();
         try {
-            while (c.state() != TcpState.CLOSED && c.state() != TcpState.TIME_WAIT) {
-                if (!await(deadline)) return;
+            while (true) {
+                int seen = changed.count();
+                if (c.state() == TcpState.CLOSED || c.state() == TcpState.TIME_WAIT) return;
+                if (!await(seen, deadline)) return;
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } finally {
-            lock.unlock();
         }
     }
 

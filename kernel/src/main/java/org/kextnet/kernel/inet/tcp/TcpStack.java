@@ -246,13 +246,10 @@ public final class TcpStack implements AutoCloseable {
      * beyond every sequence number the old one used (as Linux's tcp_tw_reuse does).
      */
     private boolean reuseTimeWait(TcpConnection old, TcpConnection c) {
-        old.lock.lock();
-        try {
+        synchronized (old.lock) {
             if (old.state() != TcpState.TIME_WAIT) return false;
             c.isnFloor = old.isnFloor();
             old.killTimeWait();
-        } finally {
-            old.lock.unlock();
         }
         return true;
     }
@@ -383,14 +380,11 @@ public final class TcpStack implements AutoCloseable {
     private int timeWaitSyn(TcpConnection c, Packet m) {
         Tcp.Options o = new Tcp.Options();
         if (!o.parse(m.segment(), m.offset())) return 0;
-        c.lock.lock();
-        try {
+        synchronized (c.lock) {
             if (!c.acceptsNewSyn(Tcp.seq(m.segment(), m.offset()), o)) return 0;
             int floor = c.isnFloor();
             c.killTimeWait();
             return floor == 0 ? 1 : floor;
-        } finally {
-            c.lock.unlock();
         }
     }
 

@@ -85,7 +85,7 @@ class TcpConcurrencyTest {
 
         @Override public void events(TcpConnection conn, int events) {
             if (inside.incrementAndGet() != 1) violation.compareAndSet(null, "concurrent upcalls");
-            if (conn.lock.isHeldByCurrentThread()) violation.compareAndSet(null, "upcall under the connection lock");
+            if (Thread.holdsLock(conn.lock)) violation.compareAndSet(null, "upcall under the connection lock");
             lock.lock();
             try {
                 changed.signalAll();

@@ -134,7 +134,7 @@ class TcpFeaturesTest {
         final List<Boolean> lockHeld = new ArrayList<>();
 
         @Override public int dataIn(TcpConnection c, Packet data, int flags) {
-            lockHeld.add(c.lock.isHeldByCurrentThread());
+            lockHeld.add(Thread.holdsLock(c.lock));
             if (upper) {
                 MemorySegment s = data.segment();
                 for (int i = 0; i < data.length(); i++) {
