@@ -16,6 +16,7 @@ public enum Stat {
     NO_BUFFERS("link", "packets dropped for lack of packet buffers"),
     LINK_FILTERED("link", "frames dropped by an interface filter"),
     LINK_FILTER_TAKEN("link", "frames taken by an interface filter"),
+    LINK_BAD_VNET_HEADER("link", "frames dropped for a malformed virtio-net header (TUN offloads)"),
     // arp
     ARP_RX_REQUEST("arp", "requests received"),
     ARP_RX_REPLY("arp", "replies received"),
