@@ -66,7 +66,7 @@ final class Offloads {
             long o = m.offset();
             int hl = Ipv4.headerLength(s, o);
             int protocol = Ipv4.protocol(s, o);
-            int at = protocol == Ipv4.PROTO_TCP ? Tcp.CHECKSUM : protocol == Ipv4.PROTO_UDP ? 6 : -1;
+            int at = Ipv4.transportChecksumOffset(protocol);
             if (at > 0 && hl + at + 2 <= m.length()) {
                 int sum = ~Checksum.fold(Checksum.sum(s, o + hl, m.length() - hl, 0)) & 0xffff;
                 s.set(Bytes.U16, o + hl + at, (short) (sum == 0 && protocol == Ipv4.PROTO_UDP ? 0xffff : sum));

@@ -398,17 +398,12 @@ public final class TunDriver implements Driver {
         long o = m.offset();
         int len = m.length();
         if (len >= Ipv4.MIN_HEADER && Ipv4.version(s, o) == 4 && start == Ipv4.headerLength(s, o)
-                && at - start == partialChecksumOffset(Ipv4.protocol(s, o))) {
+                && at - start == Ipv4.transportChecksumOffset(Ipv4.protocol(s, o))) {
             return Packet.CSUM_DATA_VALID | Packet.CSUM_PARTIAL;
         }
         int sum = ~Checksum.fold(Checksum.sum(s, o + start, len - start, 0)) & 0xffff;
         s.set(Bytes.U16, o + at, (short) (sum == 0 ? 0xffff : sum));
         return Packet.CSUM_DATA_VALID;
-    }
-
-    /** Where a {@code CSUM_PARTIAL} packet's checksum is, from the transport header: TCP's or UDP's; -1 for others. */
-    public static int partialChecksumOffset(int protocol) {
-        return protocol == Ipv4.PROTO_TCP ? 16 : protocol == Ipv4.PROTO_UDP ? 6 : -1;
     }
 
     private static void deliver(Interface ifp, PacketContext ctx, Packet[] batch, int n) {
@@ -529,7 +524,7 @@ public final class TunDriver implements Driver {
                 && Ipv4.version(s, ip) == 4) {
             int hl = Ipv4.headerLength(s, ip);
             int protocol = Ipv4.protocol(s, ip);
-            int at = partialChecksumOffset(protocol);
+            int at = Ipv4.transportChecksumOffset(protocol);
             if (at > 0) {
                 boolean gso = tso > 0 && protocol == Ipv4.PROTO_TCP;
                 int transport = protocol == Ipv4.PROTO_TCP ? Tcp.headerLength(s, ip + hl) : 8;
