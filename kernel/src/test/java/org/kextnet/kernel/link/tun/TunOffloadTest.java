@@ -77,14 +77,18 @@ class TunOffloadTest {
 
     /** An IPv4 TCP packet from the peer with full checksums; {@code mss} > 0 adds the MSS option (a SYN). */
     private static byte[] tcp(int flags, int seq, int ack, byte[] payload, int mss) {
+        return tcp(LOCAL, flags, seq, ack, payload, mss);
+    }
+
+    private static byte[] tcp(int dst, int flags, int seq, int ack, byte[] payload, int mss) {
         int thl = mss > 0 ? 24 : 20;
         int len = 20 + thl + payload.length;
         MemorySegment s = MemorySegment.ofArray(new byte[len]);
-        Ipv4.write(s, 0, 0, len, 1, Ipv4.FLAG_DF, 64, Ipv4.PROTO_TCP, PEER, LOCAL);
+        Ipv4.write(s, 0, 0, len, 1, Ipv4.FLAG_DF, 64, Ipv4.PROTO_TCP, PEER, dst);
         Tcp.write(s, 20, PEER_PORT, PORT, seq, ack, thl, flags, 65535, 0);
         if (mss > 0) Tcp.writeMss(s, 40, mss);
         MemorySegment.copy(MemorySegment.ofArray(payload), 0, s, 20 + thl, payload.length);
-        Tcp.fillChecksum(s, 20, thl + payload.length, Checksum.pseudoHeader(PEER, LOCAL, Ipv4.PROTO_TCP, thl + payload.length));
+        Tcp.fillChecksum(s, 20, thl + payload.length, Checksum.pseudoHeader(PEER, dst, Ipv4.PROTO_TCP, thl + payload.length));
         return s.toArray(ValueLayout.JAVA_BYTE);
     }
 
@@ -194,6 +198,42 @@ class TunOffloadTest {
         while (got.position() < data.length) assertThat(so.read(got)).isPositive();
         assertThat(got.position()).isEqualTo(data.length);
         assertThat(Arrays.copyOf(got.array(), data.length)).isEqualTo(data);
+    }
+
+    @Test void aForwardedGsoPacketIsCutIntoSegmentsBeforeADeviceThatDoesNotSegment() throws Exception {
+        List<byte[]> out = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Interface cap = kernel.createInterface("cap0", IfFamily.TUN, (ctx, m) -> {
+            out.add(m.toByteArray());
+            m.free();
+            return true;
+        }, 0, 1500);
+        kernel.addAddress(cap, InterfaceAddress.parse("10.10.0.2/24"));
+        cap.up();
+        kernel.setForwarding(true);
+        int far = Ipv4.parse("10.10.0.1");
+        byte[] data = pattern(10_000, 5);
+        byte[] p = tcp(far, Tcp.ACK | Tcp.PSH, 5000, 1, data, 0);
+        Tcp.setChecksum(MemorySegment.ofArray(p), 20, Checksum.fold(Checksum.pseudoHeader(PEER, far, Ipv4.PROTO_TCP, 20 + data.length)));
+        send(header(VirtioNet.F_NEEDS_CSUM, VirtioNet.GSO_TCPV4, 40, 1448, 20, 16), p);
+
+        int n = (data.length + 1447) / 1448;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (out.size() < n && System.nanoTime() < deadline) Thread.sleep(10);
+        assertThat(out).hasSize(n);
+        ByteArrayOutputStream joined = new ByteArrayOutputStream();
+        for (int i = 0; i < n; i++) {
+            MemorySegment s = MemorySegment.ofArray(out.get(i));
+            int len = Math.min(1448, data.length - i * 1448);
+            assertThat(s.byteSize()).isEqualTo(40 + len);
+            assertThat(Ipv4.ttl(s, 0)).as("forwarded: TTL turned").isEqualTo(63);
+            assertThat(Checksum.checksum(s, 0, 20)).isZero();
+            assertThat(Tcp.seq(s, 20)).isEqualTo(5000 + i * 1448);
+            assertThat(Tcp.flags(s, 20) & Tcp.PSH).isEqualTo(i == n - 1 ? Tcp.PSH : 0);
+            assertThat(Tcp.computeChecksum(s, 20, 20 + len, Checksum.pseudoHeader(PEER, far, Ipv4.PROTO_TCP, 20 + len)))
+                    .as("a finished checksum").isZero();
+            joined.write(out.get(i), 40, len);
+        }
+        assertThat(joined.toByteArray()).isEqualTo(data);
     }
 
     @Test void onlyAGsoPacketMayBeLargerThanTheMtu() throws Exception {
