@@ -24,6 +24,9 @@
 #
 # Environment: REPS (3) DUR (5) WARM (4) IDUR (10) MTU (1500) LOSS (1) RTT_MS (20) IMPAIRMENTS ("loss delay both")
 #   DELAY_BY (line; or netem, see above) SIZE (64) CPS_THREADS (1) SKIP_BUILD (0) KEEP_LOGS (0)
+#   OFFLOAD (unset: the tun type's default, on; off: kextnet's TUN device without virtio-net headers, checksum and
+#   segmentation offloads; both: clean runs kextnet twice a round, offloads on then off, and reports their ratio; set,
+#   it is passed as the device's offload option, which builds before it do not know)
 #   WORK (log directory, kept) JAVA_HOME JAVA_OPTS (added to kextnet's JVM: -XX:StartFlightRecording=... to profile)
 #   KERNEL_CLASSES (another build's kernel/target/classes, to compare builds)
 #   VETH_CC (Linux's congestion control for the veth flows: iperf3 -C; default the system's, bbr on this machine)
@@ -37,12 +40,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 WHAT=${1:-all}
 REPS=${REPS:-3} DUR=${DUR:-5} WARM=${WARM:-4} IDUR=${IDUR:-10} MTU=${MTU:-1500} LOSS=${LOSS:-1} RTT_MS=${RTT_MS:-20}
 IMPAIRMENTS=${IMPAIRMENTS:-loss delay both} DELAY_BY=${DELAY_BY:-line} SIZE=${SIZE:-64} CPS_THREADS=${CPS_THREADS:-1} SKIP_BUILD=${SKIP_BUILD:-0}
-VETH_CC=${VETH_CC:-} KEXTNET_CC=${KEXTNET_CC:-}
+OFFLOAD=${OFFLOAD:-} VETH_CC=${VETH_CC:-} KEXTNET_CC=${KEXTNET_CC:-}
 SHARED_BENCH=${SHARED_BENCH:-$ROOT/../shared/bench}
 [ -f "$SHARED_BENCH/tunbench.c" ] || SHARED_BENCH=/work/shared/bench
 [ "$(id -u)" = 0 ] || { echo "tcp-bench: needs root (namespaces, /dev/net/tun)" >&2; exit 1; }
 case $WHAT in clean|impaired|all) ;; *) echo "usage: tcp-bench.sh [clean|impaired|all]" >&2; exit 2;; esac
 case $DELAY_BY in line|netem) ;; *) echo "tcp-bench: DELAY_BY is line or netem" >&2; exit 2;; esac
+case $OFFLOAD in on|off|both|"") ;; *) echo "tcp-bench: OFFLOAD is on, off or both" >&2; exit 2;; esac
+KMODE=$OFFLOAD; [ "$OFFLOAD" = both ] && KMODE=on
 for n in REPS DUR WARM IDUR MTU RTT_MS SIZE CPS_THREADS; do
   [[ ${!n} =~ ^[0-9]+$ ]] || { echo "tcp-bench: $n must be a whole number" >&2; exit 2; }
 done
@@ -144,6 +149,7 @@ start_kextnet() {  # start_kextnet LOG SECONDS [NETEM ARGS] [NETNS]: the stack o
   local extra=()
   [ -n "$netem" ] && extra=(netem "$netem")
   [ "$ns" != "$NS_L" ] && extra+=(route "default $LINUX")
+  [ -n "$KMODE" ] && extra+=(offload "$KMODE")
   [ -n "$KEXTNET_CC" ] && extra+=(cc "$KEXTNET_CC")
   "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
     -XX:+UseCompactObjectHeaders -Xms512m -Xmx512m -Dkextnet.unchecked=true ${JAVA_OPTS:-} -cp "$CP" \
@@ -231,11 +237,44 @@ report() {  # report LABEL "values..." [REF_LABEL "ref values..."]
   fi
 }
 
-echo "# $(uname -r), $(nproc) CPUs, load average at start: $(cut -d' ' -f1-3 /proc/loadavg); MTU $MTU"
+ratio_line() {  # ratio_line LABEL "A..." "B...": the median of A[i]/B[i] and each round's
+  local r m lo hi
+  r=$(ratios "$2" "$3")
+  read -r m lo hi <<<"$(stats $r)"
+  printf '  %-46s median %-8s rounds: %s\n' "$1" "$m" "$r"
+}
+
+echo "# $(uname -r), $(nproc) CPUs, load average at start: $(cut -d' ' -f1-3 /proc/loadavg); MTU $MTU; kextnet offload ${OFFLOAD:-default}"
 echo "# congestion control: kextnet ${KEXTNET_CC:-cubic}, Linux ${VETH_CC:-$(sysctl -n net.ipv4.tcp_congestion_control)}"
+
+# kextnet_round TAG: one round of kextnet (offloads as KMODE says): warm-up, then bulk in, bulk out and connections;
+# sets RIN ROUT RCPS (rates) and RINCPU ROUTCPU RCPSCPU (per CPU second, CPU per connection).
+kextnet_round() {
+  local r=$1 t0 t1 t2 t3
+  start_kextnet "$W/k.$r.log" $((3 * WARM + 3 * DUR + 30))
+  if [ "$WARM" -gt 0 ]; then
+    CUR_DUR=$WARM
+    loadgen_in "$NS_L" "$STACK" 9 "$W/k.$r.warm.in" >/dev/null
+    sink_out "$NS_L" "$STACK" 19 "$W/k.$r.warm.out" >/dev/null
+    ip netns exec "$NS_L" timeout $((WARM + 15)) "$W/tcpcps" client "$STACK" 7 "$WARM" "$SIZE" "$CPS_THREADS" > "$W/k.$r.warm.cps" 2>&1 || true
+    CUR_DUR=$DUR
+  fi
+  t0=$(cpu_ticks "$KPID")
+  RIN=$(loadgen_in "$NS_L" "$STACK" 9 "$W/k.$r.in")
+  t1=$(cpu_ticks "$KPID")
+  ROUT=$(sink_out "$NS_L" "$STACK" 19 "$W/k.$r.out")
+  t2=$(cpu_ticks "$KPID")
+  RCPS=$(cps "$NS_L" "$STACK" 7 "$W/k.$r.cps")
+  t3=$(cpu_ticks "$KPID")
+  RINCPU=$(per_cpu "$RIN" "$DUR" $((t1 - t0)))
+  ROUTCPU=$(per_cpu "$ROUT" "$DUR" $((t2 - t1)))
+  RCPSCPU=$(awk -v n="$(field conns "$W/k.$r.cps")" -v t=$((t3 - t2)) -v hz="$HZ" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
+  stop_all
+}
 
 if [ "$WHAT" = clean ] || [ "$WHAT" = all ]; then
   CIN=() CACK=() COUT=() COUTCPU=() KIN=() KOUT=() KCPS=() VIN=() VOUT=() VCPS=() LOADS=() CCPU=() KINCPU=() KOUTCPU=() KCPSCPU=()
+  XIN=() XOUT=() XCPS=() XINCPU=() XOUTCPU=()
   veth_up direct
   for r in $(seq "$REPS"); do
     CUR_DUR=$DUR
@@ -253,26 +292,13 @@ if [ "$WHAT" = clean ] || [ "$WHAT" = all ]; then
     COUT+=("$(sink_out "$NS_L" "$STACK" 19 "$W/cs.$r.out")")
     COUTCPU+=("$(per_cpu "${COUT[-1]}" "$DUR" $(( $(cpu_ticks "${PIDS[-1]}") - t0 )))")
     stop_all
-    # 2. kextnet: warm up each workload (the JIT), then measure
-    start_kextnet "$W/k.$r.log" $((3 * WARM + 3 * DUR + 30))
-    if [ "$WARM" -gt 0 ]; then
-      CUR_DUR=$WARM
-      loadgen_in "$NS_L" "$STACK" 9 "$W/k.$r.warm.in" >/dev/null
-      sink_out "$NS_L" "$STACK" 19 "$W/k.$r.warm.out" >/dev/null
-      ip netns exec "$NS_L" timeout $((WARM + 15)) "$W/tcpcps" client "$STACK" 7 "$WARM" "$SIZE" "$CPS_THREADS" > "$W/k.$r.warm.cps" 2>&1 || true
-      CUR_DUR=$DUR
+    # 2. kextnet: warm up each workload (the JIT), then measure (with OFFLOAD=both, offloads on, then again off)
+    kextnet_round "$r"
+    KIN+=("$RIN"); KOUT+=("$ROUT"); KCPS+=("$RCPS"); KINCPU+=("$RINCPU"); KOUTCPU+=("$ROUTCPU"); KCPSCPU+=("$RCPSCPU")
+    if [ "$OFFLOAD" = both ]; then
+      KMODE=off; kextnet_round "$r.off"; KMODE=on
+      XIN+=("$RIN"); XOUT+=("$ROUT"); XCPS+=("$RCPS"); XINCPU+=("$RINCPU"); XOUTCPU+=("$ROUTCPU")
     fi
-    t0=$(cpu_ticks "$KPID")
-    KIN+=("$(loadgen_in "$NS_L" "$STACK" 9 "$W/k.$r.in")")
-    t1=$(cpu_ticks "$KPID")
-    KOUT+=("$(sink_out "$NS_L" "$STACK" 19 "$W/k.$r.out")")
-    t2=$(cpu_ticks "$KPID")
-    KCPS+=("$(cps "$NS_L" "$STACK" 7 "$W/k.$r.cps")")
-    t3=$(cpu_ticks "$KPID")
-    KINCPU+=("$(per_cpu "${KIN[-1]}" "$DUR" $((t1 - t0)))")
-    KOUTCPU+=("$(per_cpu "${KOUT[-1]}" "$DUR" $((t2 - t1)))")
-    KCPSCPU+=("$(awk -v n="$(field conns "$W/k.$r.cps")" -v t=$((t3 - t2)) -v hz="$HZ" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')")
-    stop_all
     # 3. Linux to Linux over veth
     ip netns exec "$NS_B" iperf3 -s -B "$VB" > "$W/iperf3.$r.log" 2>&1 & PIDS+=($!)
     ip netns exec "$NS_B" "$W/tcpcps" server "$VB" 7 $((2 * DUR + 60)) > "$W/v.$r.server" 2>&1 & PIDS+=($!)
@@ -283,6 +309,9 @@ if [ "$WHAT" = clean ] || [ "$WHAT" = all ]; then
     stop_all
     echo "# round $r (load $(loadavg)): C reader in ${CIN[-1]} (acked ${CACK[-1]}); C sender out ${COUT[-1]}; kextnet in ${KIN[-1]} out ${KOUT[-1]} cps ${KCPS[-1]};" \
       "veth in ${VIN[-1]} out ${VOUT[-1]} cps ${VCPS[-1]}; kextnet: $(grep RESULT "$W/k.$r.log" | cut -d' ' -f3- || echo 'no result')"
+    if [ "$OFFLOAD" = both ]; then
+      echo "#   kextnet offloads off: in ${XIN[-1]} out ${XOUT[-1]} cps ${XCPS[-1]}; $(grep RESULT "$W/k.$r.off.log" | cut -d' ' -f3- || echo 'no result')"
+    fi
   done
   echo "TCP over TUN, clean, MTU $MTU, $REPS rounds of $DUR s (kextnet after ${WARM} s of warm-up per workload), load average at each round's start: ${LOADS[*]}"
   echo " bulk in (Linux sends, Gbit/s written by the sender):"
@@ -304,6 +333,19 @@ if [ "$WHAT" = clean ] || [ "$WHAT" = all ]; then
   report "kextnet echo service" "${KCPS[*]}" "veth" "${VCPS[*]}"
   report "Linux to Linux over veth (tcpcps server)" "${VCPS[*]}"
   report "kextnet, CPU time per connection (us)" "${KCPSCPU[*]}"
+  if [ "$OFFLOAD" = both ]; then
+    echo " kextnet with offloads off, the same rounds (the figures above are with them on):"
+    report "bulk in (Gbit/s written)" "${XIN[*]}" "the C reader" "${CIN[*]}"
+    ratio_line "  offloads on / off" "${KIN[*]}" "${XIN[*]}"
+    report "bulk in per CPU second" "${XINCPU[*]}" "the C reader" "${CCPU[*]}"
+    ratio_line "  offloads on / off" "${KINCPU[*]}" "${XINCPU[*]}"
+    report "bulk out (Gbit/s read)" "${XOUT[*]}" "the C sender" "${COUT[*]}"
+    ratio_line "  offloads on / off" "${KOUT[*]}" "${XOUT[*]}"
+    report "bulk out per CPU second" "${XOUTCPU[*]}"
+    ratio_line "  offloads on / off" "${KOUTCPU[*]}" "${XOUTCPU[*]}"
+    report "connections per second" "${XCPS[*]}" "veth" "${VCPS[*]}"
+    ratio_line "  offloads on / off" "${KCPS[*]}" "${XCPS[*]}"
+  fi
 fi
 
 if [ "$WHAT" = impaired ] || [ "$WHAT" = all ]; then

@@ -22,7 +22,7 @@ import org.kextnet.kernel.stat.Stat;
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp ... org.kextnet.bench.TunTcpMain \
  *     dev kpf0 netns NS peer 10.211.0.1/24 local 10.211.0.2/24 seconds 20 [mtu 1500] [route "default 10.211.0.1"]
- *     [netem "both delay 10ms"] [cc cubic|newreno]
+ *     [netem "both delay 10ms"] [offload on|off] [cc cubic|newreno]
  * </pre>
  *
  * It prints {@code READY} once the device is up and the services listen, then runs for the given time (or until
@@ -30,7 +30,8 @@ import org.kextnet.kernel.stat.Stat;
  * any moved (so a script that loads it for part of the run gets the rate while loaded), the retransmissions, the
  * bytes its threads allocated, with netem netem's counters, and the kernel's statistics. The route argument is the {@code route add}
  * command's ({@code docs/configuration.md}), for a peer beyond the device's Linux side. The netem argument is netem's {@code set} command
- * without {@code set IF} ({@code docs/samples.md}): delay, loss and the rest on the stack's side of the device.
+ * without {@code set IF} ({@code docs/samples.md}): delay, loss and the rest on the stack's side of the device. The offload
+ * argument is the {@code tun} type's ({@code docs/tun-tap.md}): checksum and segmentation offloads, on by default.
  */
 public final class TunTcpMain {
     private TunTcpMain() {}
@@ -44,7 +45,7 @@ public final class TunTcpMain {
         double seconds = Double.parseDouble(a.getOrDefault("seconds", "10"));
         Map<String, String> options = new LinkedHashMap<>();
         options.put("dev", require(a, "dev"));
-        for (String k : new String[] {"netns", "peer", "mtu"}) if (a.containsKey(k)) options.put(k, a.get(k));
+        for (String k : new String[] {"netns", "peer", "mtu", "offload"}) if (a.containsKey(k)) options.put(k, a.get(k));
 
         try (Kernel kernel = new Kernel("tcpbench", Buffers.standard())) {
             Interface ifp = InterfaceTypes.find("tun").create(kernel, "tun0", options);

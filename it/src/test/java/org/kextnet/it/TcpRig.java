@@ -42,11 +42,20 @@ final class TcpRig {
     final KernelCommands commands;
 
     private TcpRig(Teardown teardown, TunDevice.Kind kind, String name, boolean routed) {
-        router = teardown.add(NetNs.create("tsv"));
+        this(teardown, kind, name, routed, "tsv");
+    }
+
+    /** {@code options}: more of the device type's options ({@code offload off}). */
+    private TcpRig(Teardown teardown, TunDevice.Kind kind, String name, boolean routed, String tag, String... options) {
+        router = teardown.add(NetNs.create(tag));
         // Standard pools: an impairment holds a bandwidth-delay product of frames.
         kernel = teardown.add(new Kernel(name, Buffers.standard()));
         String ifName = kind == TunDevice.Kind.TUN ? "tun0" : "tap0";
-        ifp = Stack.attach(kernel, router, ifName, kind, PEER + "/24", LOCAL + "/24", "dev", router.device("tsv"));
+        String[] o = new String[options.length + 2];
+        o[0] = "dev";
+        o[1] = router.device(tag);
+        System.arraycopy(options, 0, o, 2, options.length);
+        ifp = Stack.attach(kernel, router, ifName, kind, PEER + "/24", LOCAL + "/24", o);
         commands = new KernelCommands(kernel);
         teardown.add(commands::closeServices);
         if (!routed) {
@@ -69,6 +78,11 @@ final class TcpRig {
     }
 
     static TcpRig tun(Teardown teardown) { return new TcpRig(teardown, TunDevice.Kind.TUN, "it-tsv-tun", false); }
+
+    /** Linux's TCP right on a TUN device with offloads {@code on} or {@code off}; names tagged {@code kxo}. */
+    static TcpRig tunWithOffload(Teardown teardown, String offload) {
+        return new TcpRig(teardown, TunDevice.Kind.TUN, "it-kxo-tun", false, "kxo", "offload", offload);
+    }
 
     static TcpRig tap(Teardown teardown) { return new TcpRig(teardown, TunDevice.Kind.TAP, "it-tsv-tap", false); }
 

@@ -72,6 +72,8 @@ public final class Packet implements Mbuf {
     /** The interface the packet arrived on (the kernel's own {@code net.Interface}), or null. */
     private Ifnet rcvif;
     private int csumFlags;
+    /** TCP segmentation offload: the payload of each segment the device cuts this packet into, or 0 (xnu's tso_segsz). */
+    private int tsoSegmentSize;
     private int flags;
     /** Enqueue time in nanoseconds, set by drivers and queues that delay packets. */
     public long timestamp;
@@ -195,6 +197,21 @@ public final class Packet implements Mbuf {
 
     @Override public int csumFlags() { return csumFlags; }
     @Override public void setCsumFlags(int f) { this.csumFlags = f; }
+
+    /**
+     * Checksum flag of the kernel's own (not the KPI's): the transport checksum field holds only the pseudo-header's
+     * sum (folded, not complemented) and the rest is still to be added, by a device that offloads it or by
+     * {@code IpOutput} before a device that does not (Linux's CHECKSUM_PARTIAL, xnu's CSUM_DELAY_DATA). A packet so
+     * marked also carries {@link #CSUM_DATA_VALID}: this host made it, nothing corrupted it.
+     */
+    public static final int CSUM_PARTIAL = 0x100;
+
+    /**
+     * For a TCP packet larger than the MTU that a device cuts into segments (TCP segmentation offload): the payload
+     * bytes of each segment, every one but the last full; 0 for an ordinary packet.
+     */
+    public int tsoSegmentSize() { return tsoSegmentSize; }
+    public void setTsoSegmentSize(int bytes) { this.tsoSegmentSize = bytes; }
     @Override public int flags() { return flags; }
     @Override public void setFlags(int f) { this.flags = f; }
     public void addFlags(int f) { this.flags |= f; }
@@ -218,6 +235,7 @@ public final class Packet implements Mbuf {
         if (tags != null) tags.clear();
         flags = 0;
         csumFlags = 0;
+        tsoSegmentSize = 0;
         rcvif = null;
     }
 
@@ -360,6 +378,7 @@ public final class Packet implements Mbuf {
     private void copyHeaderFrom(Packet src) {
         rcvif = src.rcvif;
         csumFlags = src.csumFlags;
+        tsoSegmentSize = src.tsoSegmentSize;
         flags = src.flags;
         if (src.hasTags()) tags().copyFrom(src.tags);
     }
@@ -403,6 +422,7 @@ public final class Packet implements Mbuf {
         offset = Math.min(headroom, capacity);
         length = 0;
         csumFlags = 0;
+        tsoSegmentSize = 0;
         flags = 0;
         timestamp = 0;
     }

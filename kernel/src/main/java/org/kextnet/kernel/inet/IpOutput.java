@@ -12,12 +12,15 @@ import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.wire.Icmp;
 import org.kextnet.kernel.wire.Ipv4;
+import org.kextnet.kernel.wire.Tcp;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.ipfilter.IpPacketOptions;
 
 /**
  * IPv4 output (xnu's {@code ip_output}): routes locally originated packets, runs the IP output filters, and
- * fragments any packet, local or forwarded, that is larger than the outgoing interface's MTU.
+ * fragments any packet, local or forwarded, that is larger than the outgoing interface's MTU. A TCP super-segment
+ * (segmentation offload) is never fragmented: the device segments it, or {@link Offloads} does before a device that
+ * would not.
  */
 public final class IpOutput {
     private final InetConfig config;
@@ -60,7 +63,19 @@ public final class IpOutput {
             m.free();
             return Errno.EMSGSIZE;
         }
-        Ipv4.write(m.segment(), m.offset(), tos, total, nextId.getAndIncrement() & 0xffff,
+        // A TCP super-segment becomes that many datagrams, each with the next ID (as Linux's segmentation numbers
+        // them): it takes them all, so that no later datagram repeats one.
+        int ids = 1;
+        int tso = m.tsoSegmentSize();
+        if (tso > 0) {
+            if (protocol == Ipv4.PROTO_TCP && total >= Ipv4.MIN_HEADER + Tcp.MIN_HEADER) {
+                int payload = total - Ipv4.MIN_HEADER - Tcp.headerLength(m.segment(), m.offset() + Ipv4.MIN_HEADER);
+                ids = Math.max(1, (payload + tso - 1) / tso);
+            } else {
+                m.setTsoSegmentSize(0);
+            }
+        }
+        Ipv4.write(m.segment(), m.offset(), tos, total, (ids == 1 ? nextId.getAndIncrement() : nextId.getAndAdd(ids)) & 0xffff,
                 dontFragment ? Ipv4.FLAG_DF : 0, ttl, protocol, src, dst);
         ctx.stats().inc(Stat.IP_LOCAL_OUT);
         int f = filters.output(ctx, m, null, null);
@@ -105,13 +120,18 @@ public final class IpOutput {
     private int sendRouted(PacketContext ctx, Packet m, Route r, int dst) {
         if (r.ifp().driver().trusted()) {
             // Our own checksums need no second look when the packet comes in on the other side of memory.
-            m.setCsumFlags(Packet.CSUM_IP_CHECKED | Packet.CSUM_IP_VALID | Packet.CSUM_DATA_VALID);
+            m.setCsumFlags(m.csumFlags() | Packet.CSUM_IP_CHECKED | Packet.CSUM_IP_VALID | Packet.CSUM_DATA_VALID);
         }
         return send(ctx, m, r.ifp(), r.nextHop(dst));
     }
 
-    /** Sends a packet with a complete header out of {@code ifp} to {@code nextHop}, fragmenting it if needed. */
+    /**
+     * Sends a packet with a complete header out of {@code ifp} to {@code nextHop}, fragmenting it if needed. A packet
+     * that left work to the device (a TCP super-segment, a partial checksum) goes to a device that does it as it is,
+     * else it is finished first ({@link Offloads}): never fragmented for its size.
+     */
     int send(PacketContext ctx, Packet m, Interface ifp, int nextHop) {
+        if (Offloads.pending(m)) return Offloads.send(ctx, m, ifp, nextHop, this, buffers);
         int mtu = ifp.mtu();
         if (m.length() <= mtu) {
             ifp.output(ctx, m, nextHop);
@@ -138,16 +158,18 @@ public final class IpOutput {
                 Interface ifp = interfaces[i];
                 int mtu = ifp.mtu();
                 int j = i;
-                while (j < n && interfaces[j] == ifp && packets[j].length() <= mtu) interfaces[j++] = null;
+                while (j < n && interfaces[j] == ifp && packets[j].length() <= mtu && !Offloads.pending(packets[j])) {
+                    interfaces[j++] = null;
+                }
                 if (j > i) {
                     ifp.output(ctx, packets, v.nextHops, i, j, filters);
                     if (filters == null) ctx.stats().add(Stat.IP_FORWARDED, j - i);
-                } else { // packets[i] needs fragments
+                } else { // packets[i] needs fragments, or left work to a device (received from a TUN with offloads)
                     Packet m = packets[i];
                     packets[i] = null;
                     interfaces[i] = null;
                     if (filters == null) ctx.stats().inc(Stat.IP_FORWARDED);
-                    if (filters == null || filters.pass(ctx, m)) fragment(ctx, m, ifp, v.nextHops[i], mtu);
+                    if (filters == null || filters.pass(ctx, m)) send(ctx, m, ifp, v.nextHops[i]);
                     j = i + 1;
                 }
                 i = j;

@@ -53,6 +53,14 @@ public final class Layers {
          * receiving side skips verifying the checksums (a hardware checksum offload's effect). Default: no.
          */
         default boolean trusted() { return false; }
+
+        /**
+         * TCP segmentation offload: the largest IP packet (header included) carrying a TCP segment that the device
+         * takes and cuts into segments of the packet's {@link Packet#tsoSegmentSize()} itself (with the checksums:
+         * such a packet is {@link Packet#CSUM_PARTIAL}), or 0 if it takes none. A device that takes them also
+         * finishes the checksum of any other {@code CSUM_PARTIAL} packet. Default: 0.
+         */
+        default int tsoMaxSize() { return 0; }
     }
 
     /**

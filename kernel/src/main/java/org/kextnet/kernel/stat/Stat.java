@@ -16,6 +16,7 @@ public enum Stat {
     NO_BUFFERS("link", "packets dropped for lack of packet buffers"),
     LINK_FILTERED("link", "frames dropped by an interface filter"),
     LINK_FILTER_TAKEN("link", "frames taken by an interface filter"),
+    LINK_BAD_VNET_HEADER("link", "frames dropped for a malformed virtio-net header (TUN offloads)"),
     // arp
     ARP_RX_REQUEST("arp", "requests received"),
     ARP_RX_REPLY("arp", "replies received"),
@@ -153,6 +154,7 @@ public enum Stat {
     TCP_ICMP_IGNORED("tcp", "ICMP errors ignored (no connection, out of window or implausible)"),
     TCP_TIME_WAIT_REUSED("tcp", "TIME-WAIT connections reused by a new SYN"),
     TCP_RCVBUF_GROWN("tcp", "receive buffers grown by auto-tuning"),
+    TCP_SND_TSO("tcp", "super-segments sent for the device to cut into segments (segmentation offload)"),
     // extensions
     NKE_FAULTS("nke", "exceptions thrown by extension callbacks (contained)"),
     NKE_FAULT_DROPS("nke", "packets dropped because a filter threw"),

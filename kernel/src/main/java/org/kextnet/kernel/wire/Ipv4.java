@@ -46,6 +46,11 @@ public final class Ipv4 {
     public static int ttl(MemorySegment s, long o) { return s.get(ValueLayout.JAVA_BYTE, o + TTL) & 0xff; }
     public static int protocol(MemorySegment s, long o) { return s.get(ValueLayout.JAVA_BYTE, o + PROTOCOL) & 0xff; }
     public static int checksum(MemorySegment s, long o) { return s.get(Bytes.U16, o + CHECKSUM) & 0xffff; }
+
+    /** Where the checksum lies in the header of transport {@code protocol}: TCP's at 16, UDP's at 6; -1 for others. */
+    public static int transportChecksumOffset(int protocol) {
+        return protocol == PROTO_TCP ? 16 : protocol == PROTO_UDP ? 6 : -1;
+    }
     public static int src(MemorySegment s, long o) { return s.get(Bytes.U32, o + SRC); }
     public static int dst(MemorySegment s, long o) { return s.get(Bytes.U32, o + DST); }
 

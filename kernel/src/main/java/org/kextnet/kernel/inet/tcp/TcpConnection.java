@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import org.kextnet.kernel.buf.Packet;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.sync.Timeout;
+import org.kextnet.kernel.wire.Checksum;
 import org.kextnet.kernel.wire.Tcp;
 import org.kextnet.kpi.Errno;
 
@@ -76,6 +77,11 @@ public final class TcpConnection {
     /** An ISN this connection's must exceed (it reuses a TIME-WAIT 4-tuple), or 0. */
     int isnFloor;
     private boolean checksumOffload;
+    /**
+     * Segmentation offload: the largest network packet the route's device cuts into segments itself, 0 if it does
+     * not ({@link TcpNetwork#segmentOffload}). New data then leaves in super-segments of many MSS.
+     */
+    private int tsoMax;
 
     private volatile TcpState state = TcpState.CLOSED;
 
@@ -731,6 +737,7 @@ public final class TcpConnection {
         int mtu = stack.network().routeMtu(remoteHigh, remoteLow);
         if (mtu <= 0) mtu = nh == 20 ? 576 : 1280;
         pathMtu = mtu;
+        tsoMax = stack.network().segmentOffload(remoteHigh, remoteLow);
         advMss = Math.max(64, mtu - nh - Tcp.MIN_HEADER);
         if (options.maxSegment > 0) advMss = Math.min(advMss, options.maxSegment);
         advMss = Math.min(advMss, 65535);
@@ -1589,14 +1596,20 @@ public final class TcpConnection {
             }
             long wndRoom = sndWnd - (sndNxt - sndUna);
             int max = maxPayload();
-            int len = (int) Math.min(Math.min(unsent, max), Math.max(0, wndRoom));
+            int len = (int) Math.min(Math.min(unsent, sendLimit(max, pipe)), Math.max(0, wndRoom));
+            if (len > max) {
+                // A super-segment is whole segments; a short one after them goes only as the rules below let a
+                // short segment go: the last of the data, with Nagle off or half the peer's largest window.
+                int tail = len % max;
+                if (tail != 0 && (len < unsent || !(options.noDelay || (maxSndWnd > 0 && tail >= maxSndWnd / 2)))) len -= tail;
+            }
             boolean fin = finToSend && len == unsent;
             if (len < max && !fin && !sendPartial(len, unsent)) {
                 if (wndRoom < unsent && sb.isEmpty() && rtxDeadline == NONE) armPersist(now);
                 break;
             }
             if (len == 0 && !fin) break;
-            sendNew(len, fin, now);
+            sendNew(len, fin, len > max ? max : 0, now);
             sentAny = true;
         }
         long flight = sb.pipe() - Math.min(renoSacked, sb.pipe());
@@ -1628,10 +1641,29 @@ public final class TcpConnection {
         return mssBase - opt;
     }
 
-    private void sendNew(int len, boolean fin, long now) {
+    /**
+     * The most new data one segment built now may carry: {@code max} (one MSS less options), or, when the route's
+     * device segments ({@link #tsoMax}), as many of them as fit in its largest packet and in what the congestion
+     * window leaves (rounded up, as one MSS is sent whenever the window has any room). Not in urgent mode: a device
+     * does not carry the urgent pointer across the segments as TCP would.
+     */
+    private int sendLimit(int max, long pipe) {
+        if (tsoMax <= 0 || urgentMode) return max;
+        // The segment (TCP header, options, payload) fits the device's largest packet less the network header, and
+        // one packet buffer; options are what the MSS leaves of max.
+        int segment = Math.min(tsoMax - TcpEndpoint.networkHeader(remoteHigh, remoteLow), stack.buffers().large().maxData());
+        int room = segment - Tcp.MIN_HEADER - (mssBase - max);
+        long byCwnd = (cc.cwnd() - pipe + max - 1) / max;
+        int k = (int) Math.max(1, Math.min(room / max, byCwnd));
+        return k * max;
+    }
+
+    /** Sends new data; {@code tsoSize} is the payload of each segment when the device is to cut it (0: one segment). */
+    private void sendNew(int len, boolean fin, int tsoSize, long now) {
         int seq = sndNxt;
         int flags = Tcp.ACK | (fin ? Tcp.FIN : 0) | (len > 0 && seq + len == sndBufSeq + snd.length() ? Tcp.PSH : 0);
-        if (!buildAndQueue(seq, seq - sndBufSeq, len, flags, now, false)) return;
+        if (!buildAndQueue(seq, seq - sndBufSeq, len, flags, now, false, tsoSize)) return;
+        if (tsoSize > 0) stack.count(Stat.TCP_SND_TSO);
         sb.append(seq, seq + len + (fin ? 1 : 0), xmitStamp(now), fin);
         if (sb.count() == 1) firstUnackedTime = now;
         sndNxt = seq + len + (fin ? 1 : 0);
@@ -1686,6 +1718,15 @@ public final class TcpConnection {
      * @return false if no packet buffer was free (the segment counts as lost; timers repair it)
      */
     private boolean buildAndQueue(int seq, int dataOff, int len, int flags, long now, boolean syn) {
+        return buildAndQueue(seq, dataOff, len, flags, now, syn, 0);
+    }
+
+    /**
+     * As above; with {@code tsoSize} > 0 the segment is a super-segment for the device to cut into segments of that
+     * much payload: its checksum field holds the pseudo-header sum only ({@link Packet#CSUM_PARTIAL}), the device
+     * (or IPv4 output, for a route without one) finishing each segment's.
+     */
+    private boolean buildAndQueue(int seq, int dataOff, int len, int flags, long now, boolean syn, int tsoSize) {
         int optLen;
         int blocks = 0;
         if (syn) {
@@ -1737,7 +1778,12 @@ public final class TcpConnection {
             }
         }
         if (len > 0) snd.copyOut(dataOff, s, o + hl, len);
-        if (!checksumOffload) {
+        if (tsoSize > 0) {
+            long pseudo = stack.network().pseudoHeaderSum(localHigh, localLow, remoteHigh, remoteLow, hl + len);
+            Tcp.setChecksum(s, o, Checksum.fold(pseudo));
+            m.setCsumFlags(Packet.CSUM_PARTIAL | Packet.CSUM_DATA_VALID);
+            m.setTsoSegmentSize(tsoSize);
+        } else if (!checksumOffload) {
             Tcp.fillChecksum(s, o, hl + len, stack.network().pseudoHeaderSum(localHigh, localLow, remoteHigh, remoteLow, hl + len));
         }
         if ((flags & Tcp.ACK) != 0) {
@@ -2043,7 +2089,7 @@ public final class TcpConnection {
         if (unsent > 0 && wndRoom > 0) {
             int len = (int) Math.min(Math.min(unsent, maxPayload()), wndRoom);
             boolean fin = finQueued && !finSent && len == unsent;
-            sendNew(len, fin, now);
+            sendNew(len, fin, 0, now);
             tlpIsRetrans = false;
         } else {
             int last = sb.count() - 1;
@@ -2091,7 +2137,7 @@ public final class TcpConnection {
             return;
         }
         if (wndRoom > 0 && unsent > 0) { // a window too small for Nagle and SWS: send what fits
-            sendNew((int) Math.min(Math.min(unsent, maxPayload()), wndRoom), false, now);
+            sendNew((int) Math.min(Math.min(unsent, maxPayload()), wndRoom), false, 0, now);
             persistBackoff = 0;
             return;
         }

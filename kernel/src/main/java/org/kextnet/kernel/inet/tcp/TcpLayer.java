@@ -146,6 +146,12 @@ public final class TcpLayer implements TransportProtocol, TcpNetwork {
         return r != null && r.ifp().family() == IfFamily.LOOPBACK;
     }
 
+    /** The route's device's segmentation offload ({@link org.kextnet.kernel.net.Layers.Driver#tsoMaxSize()}). */
+    @Override public int segmentOffload(long dstHigh, long dstLow) {
+        Route r = config.routeFor((int) dstLow);
+        return r == null ? 0 : Math.min(r.ifp().driver().tsoMaxSize(), Ipv4.MAX_PACKET);
+    }
+
     /** An errno from a socket call, as the socket layer reports it. */
     static SocketError error(TcpException e) { return new SocketError(e.errno(), e.getMessage()); }
 }

@@ -60,4 +60,12 @@ public interface TcpNetwork {
      * unless their buffer carries {@code CSUM_DATA_VALID}. Asked once per connection.
      */
     default boolean checksumOffload(long dstHigh, long dstLow) { return false; }
+
+    /**
+     * TCP segmentation offload towards {@code dst}: the largest network packet (header included) that the route's
+     * device cuts into segments itself, or 0 if it does not. TCP then sends new data in super-segments of whole MSS,
+     * marked with their segment size and a partial checksum ({@code Packet.tsoSegmentSize}, {@code CSUM_PARTIAL});
+     * the network layer finishes them itself should they meet a device that does not. Asked once per connection.
+     */
+    default int segmentOffload(long dstHigh, long dstLow) { return 0; }
 }

@@ -173,12 +173,16 @@ public final class TcpService implements AutoCloseable {
     }
 
     private static void chargen(TcpSocket so) throws SocketError, InterruptedException {
-        byte[] turn = new byte[95 * (LINE + 2)]; // one full turn of the pattern: 95 lines
+        // Nine full turns of the pattern (95 lines each, 63 KiB): one write gives TCP enough for a 64 KiB
+        // super-segment where the device segments (one turn per write left most of them at 5 segments).
+        int turnLength = 95 * (LINE + 2);
+        byte[] turn = new byte[9 * turnLength];
         for (int i = 0; i < 95; i++) {
             System.arraycopy(PRINTABLE, i, turn, i * (LINE + 2), LINE);
             turn[i * (LINE + 2) + LINE] = '\r';
             turn[i * (LINE + 2) + LINE + 1] = '\n';
         }
+        for (int t = 1; t < 9; t++) System.arraycopy(turn, 0, turn, t * turnLength, turnLength);
         ByteBuffer sink = ByteBuffer.allocate(4096);
         while (true) {
             so.write(ByteBuffer.wrap(turn)); // blocks while the client does not read; fails once it is gone

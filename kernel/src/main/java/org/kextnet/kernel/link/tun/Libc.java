@@ -40,8 +40,12 @@ final class Libc {
     static final int AF_INET = 2, SOCK_DGRAM = 2;
 
     // <linux/if_tun.h>: _IOW('T', nr, int) = 0x40045400 | nr, _IOR = 0x80045400 | nr
-    static final long TUNSETIFF = 0x400454caL, TUNGETFEATURES = 0x800454cfL, TUNGETIFF = 0x800454d2L;
-    static final short IFF_TUN = 0x0001, IFF_TAP = 0x0002, IFF_MULTI_QUEUE = 0x0100, IFF_NO_PI = 0x1000;
+    static final long TUNSETIFF = 0x400454caL, TUNGETFEATURES = 0x800454cfL, TUNGETIFF = 0x800454d2L,
+            TUNSETOFFLOAD = 0x400454d0L, TUNSETVNETHDRSZ = 0x400454d8L;
+    static final short IFF_TUN = 0x0001, IFF_TAP = 0x0002, IFF_MULTI_QUEUE = 0x0100, IFF_NO_PI = 0x1000,
+            IFF_VNET_HDR = 0x4000;
+    /** TUNSETOFFLOAD's flags: what the device may hand us unfinished, and so what Linux may send it. */
+    static final int TUN_F_CSUM = 0x01, TUN_F_TSO4 = 0x02, TUN_F_TSO6 = 0x04;
 
     // <linux/sockios.h>
     static final long SIOCGIFFLAGS = 0x8913, SIOCSIFFLAGS = 0x8914, SIOCGIFMTU = 0x8921, SIOCSIFMTU = 0x8922;
@@ -68,6 +72,9 @@ final class Libc {
             CAPTURE, Linker.Option.firstVariadicArg(2));
     // int ioctl(int fd, unsigned long request, ...): the argument is variadic
     private static final MethodHandle IOCTL_PTR = link("ioctl", FunctionDescriptor.of(INT, INT, LONG, ADDR),
+            CAPTURE, Linker.Option.firstVariadicArg(2));
+    // the same, for requests whose argument is a value (TUNSETOFFLOAD)
+    private static final MethodHandle IOCTL_VALUE = link("ioctl", FunctionDescriptor.of(INT, INT, LONG, LONG),
             CAPTURE, Linker.Option.firstVariadicArg(2));
     private static final MethodHandle CLOSE = link("close", FunctionDescriptor.of(INT, INT), CAPTURE);
     private static final MethodHandle SOCKET = link("socket", FunctionDescriptor.of(INT, INT, INT, INT), CAPTURE);
@@ -112,6 +119,14 @@ final class Libc {
     static int ioctl(MemorySegment state, int fd, long request, MemorySegment arg) {
         try {
             return (int) IOCTL_PTR.invokeExact(state, fd, request, arg);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int ioctl(MemorySegment state, int fd, long request, long value) {
+        try {
+            return (int) IOCTL_VALUE.invokeExact(state, fd, request, value);
         } catch (Throwable t) {
             throw rethrow(t);
         }

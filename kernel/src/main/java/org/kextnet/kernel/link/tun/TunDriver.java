@@ -22,6 +22,11 @@ import org.kextnet.kernel.net.PacketContext;
 import org.kextnet.kernel.stat.Stat;
 import org.kextnet.kernel.sync.KernelThreads;
 import org.kextnet.kernel.sync.ThreadAbandoned;
+import org.kextnet.kernel.wire.Bytes;
+import org.kextnet.kernel.wire.Checksum;
+import org.kextnet.kernel.wire.Ipv4;
+import org.kextnet.kernel.wire.Tcp;
+import org.kextnet.kernel.wire.VirtioNet;
 
 /**
  * The driver of a Linux TUN (raw IP, {@link IfFamily#TUN}) or TAP (Ethernet, {@link IfFamily#ETHERNET})
@@ -45,7 +50,12 @@ import org.kextnet.kernel.sync.ThreadAbandoned;
  *
  * <p>{@link #open} opens a device for {@code ifconfig create} (the types {@code tun} and {@code tap}),
  * with the options {@code queues N}, {@code netns NAME}, {@code peer A.B.C.D/P}, {@code dev LINUXNAME},
- * {@code mtu N} and, for TAP, {@code lladdr XX:XX:XX:XX:XX:XX}.
+ * {@code mtu N}, for TUN {@code offload on|off}, and, for TAP, {@code lladdr XX:XX:XX:XX:XX:XX}.
+ *
+ * <p><b>Offloads</b> (TUN, on unless {@code offload off}): every read and write carries a virtio-net header. Linux
+ * then sends TCP packets of up to 64 KiB (GSO), handed up as one packet, and packets whose checksum it left
+ * unfinished ({@link #offloadState}); the driver takes from TCP packets of up to {@link #TSO_MAX} bytes
+ * ({@link #tsoMaxSize()}) for Linux to cut into segments.
  */
 public final class TunDriver implements Driver {
     private static final System.Logger LOG = System.getLogger("kextnet.tun");
@@ -58,8 +68,15 @@ public final class TunDriver implements Driver {
     /** Largest frame a discarding read may swallow when the pool is empty. */
     private static final int SINK_SIZE = 65536;
 
+    /** Most packets of up to 64 KiB (virtio-net headers on) a batch holds, so a reader keeps few large buffers. */
+    static final int LARGE_BATCH = 16;
+    /** The largest IP packet a device with offloads takes to segment (the largest IPv4 total length). */
+    public static final int TSO_MAX = 65535;
+
     private final TunDevice device;
     private final HostLink host;
+    /** Every read and write starts with a virtio-net header (offloads on). */
+    private final boolean vnet;
     private final Queue[] queues;
     private volatile Interface ifp;
     private volatile boolean running;
@@ -92,11 +109,15 @@ public final class TunDriver implements Driver {
     public TunDriver(TunDevice device, HostLink host) {
         this.device = device;
         this.host = host;
+        this.vnet = device.vnetHeader();
         this.queues = new Queue[device.queues()];
         for (int q = 0; q < queues.length; q++) queues[q] = new Queue(q, device.fd(q));
     }
 
     public TunDevice device() { return device; }
+
+    /** With offloads on, TCP may hand over packets of up to {@link #TSO_MAX} bytes for Linux to segment. */
+    @Override public int tsoMaxSize() { return vnet ? TSO_MAX : 0; }
 
     /** Frames read so far from queue {@code q} (how Linux spread the flows over the queues). */
     public long queueReceived(int q) { return queues[q].received; }
@@ -167,6 +188,8 @@ public final class TunDriver implements Driver {
         private boolean pollSaidReady;
         /** The watchdog gave up on this reader: it lets go of what only it holds, and reads no more. */
         boolean abandoned;
+        /** Large buffers (packets over a small buffer) in the batch being read. */
+        private int large;
 
         Reader(Queue q, Interface ifp, Arena arena) {
             this.q = q;
@@ -188,24 +211,28 @@ public final class TunDriver implements Driver {
          * @return true if the device is empty (or failing), so the reader should wait
          */
         boolean round() {
-            // Room for the largest frame the MTU allows (capped by the largest buffers there are).
-            int frameMax = Math.min(ifp.mtu() + linkHeader + LINK_SLACK, buffers.large().maxData());
+            // Room for the largest frame the MTU allows (capped by the largest buffers there are); with offloads,
+            // for the 64 KiB packets Linux then sends.
+            int frameMax = vnet ? buffers.large().maxData()
+                    : Math.min(ifp.mtu() + linkHeader + LINK_SLACK, buffers.large().maxData());
+            // The virtio-net header is read into the headroom, just in front of where the packet's data starts.
+            int hdr = vnet ? VirtioNet.HEADER_LENGTH : 0;
             int n = 0;
+            large = 0;
             boolean idle = false;
-            while (n < BATCH) {
+            while (n < BATCH && large < LARGE_BATCH) {
                 Packet m = takeBuffer(frameMax);
                 if (m == null) {
                     idle = discardOne();
                     break;
                 }
-                long address = m.segment().address() + m.offset();
-                long room = m.capacity() - m.offset();
+                long address = m.segment().address() + m.offset() - hdr;
+                long room = m.capacity() - m.offset() + hdr;
                 boolean afterPoll = pollSaidReady;
                 pollSaidReady = false;
                 long r = Libc.read(q.fd, address, room);
                 if (r > 0 && r < room) {
-                    m.setLength((int) r);
-                    batch[n++] = m;
+                    n = took(m, (int) r, n);
                     continue;
                 }
                 if (r >= room) {
@@ -229,8 +256,7 @@ public final class TunDriver implements Driver {
                     r = Libc.readErrno(state, q.fd, address, room);
                     if (r > 0) {
                         if (r < room) {
-                            m.setLength((int) r);
-                            batch[n++] = m;
+                            n = took(m, (int) r, n);
                         } else {
                             spare = m;
                             counters.inc(IfCounters.IERRORS);
@@ -261,6 +287,58 @@ public final class TunDriver implements Driver {
                 deliver(ifp, ctx, batch, n);
             }
             return idle;
+        }
+
+        /**
+         * Takes the {@code r} bytes just read into {@code m} into the batch at {@code n}; returns the batch's new
+         * size. With offloads, {@code r} counts the virtio-net header in front of the data: a malformed one is
+         * counted ({@link Stat#LINK_BAD_VNET_HEADER}) and the packet dropped, {@code m} kept as the spare.
+         */
+        private int took(Packet m, int r, int n) {
+            if (!vnet) {
+                m.setLength(r);
+                batch[n] = m;
+                return n + 1;
+            }
+            MemorySegment s = m.segment();
+            long h = m.offset() - VirtioNet.HEADER_LENGTH;
+            int len = r - VirtioNet.HEADER_LENGTH;
+            VirtioNet.Fault f = len < 0 ? VirtioNet.Fault.TOO_SHORT : VirtioNet.check(s, h, len);
+            if (f != null) {
+                spare = m;
+                ctx.stats().inc(Stat.LINK_BAD_VNET_HEADER);
+                counters.inc(IfCounters.IERRORS);
+                logOnce(q, BAD_VNET, "read");
+                return n;
+            }
+            int gso = VirtioNet.gsoType(s, h) == VirtioNet.GSO_NONE ? 0 : VirtioNet.gsoSize(s, h);
+            if (gso == 0 && len > ifp.mtu() + linkHeader + LINK_SLACK) {
+                // Only a GSO packet may be larger than the MTU: any other is what a plain device's read would have
+                // cut (Linux's side was given a larger MTU than ours), and is dropped and counted as it was there.
+                spare = m;
+                counters.inc(IfCounters.IERRORS);
+                logOnce(q, OVERSIZED, "read");
+                return n;
+            }
+            m.setLength(len);
+            int csum = offloadState(m, s, h);
+            Packet p = m;
+            if (len <= buffers.small().maxData()) {
+                // Most packets are small (ACKs, MTU-sized segments): copied into a small buffer, so that the large
+                // one, of a pool of few, reads the next packet.
+                Packet c = ctx.alloc(len);
+                if (c != null) {
+                    MemorySegment.copy(s, m.offset(), c.segment(), c.offset(), len);
+                    c.setLength(len);
+                    spare = m;
+                    p = c;
+                }
+            }
+            if (p == m) large++;
+            p.setCsumFlags(csum);
+            p.setTsoSegmentSize(gso);
+            batch[n] = p;
+            return n + 1;
         }
 
         /** Waits until the device is readable or {@link #POLL_MILLIS} passed (so stop() is seen). */
@@ -299,6 +377,33 @@ public final class TunDriver implements Driver {
                 ctx.close();
             }
         }
+    }
+
+    /**
+     * The checksum state a received packet's virtio-net header gives it. DATA_VALID: Linux checked it. NEEDS_CSUM:
+     * the transport checksum holds only the pseudo-header sum. Such a packet comes from this host's own Linux stack
+     * through memory, where nothing can corrupt it, so it is taken as verified ({@code CSUM_DATA_VALID}) rather than
+     * completed here: completing it is a pass in Java over every byte received, the very cost the offload saves,
+     * for a sum nobody needs when the packet is for this host (Linux's veth trusts CHECKSUM_PARTIAL the same way).
+     * It is also marked {@link Packet#CSUM_PARTIAL}, so that a packet forwarded on is finished before a device that
+     * would not finish it ({@code IpOutput}). A NEEDS_CSUM packet whose checksum is not the usual TCP or UDP one of
+     * an IPv4 packet is finished here, as the header says, so the partial mark always means that one.
+     */
+    private static int offloadState(Packet m, MemorySegment s, long h) {
+        int f = VirtioNet.flags(s, h);
+        if ((f & VirtioNet.F_NEEDS_CSUM) == 0) {
+            return (f & VirtioNet.F_DATA_VALID) != 0 ? Packet.CSUM_DATA_VALID : 0;
+        }
+        int start = VirtioNet.csumStart(s, h), at = start + VirtioNet.csumOffset(s, h);
+        long o = m.offset();
+        int len = m.length();
+        if (len >= Ipv4.MIN_HEADER && Ipv4.version(s, o) == 4 && start == Ipv4.headerLength(s, o)
+                && at - start == Ipv4.transportChecksumOffset(Ipv4.protocol(s, o))) {
+            return Packet.CSUM_DATA_VALID | Packet.CSUM_PARTIAL;
+        }
+        int sum = ~Checksum.fold(Checksum.sum(s, o + start, len - start, 0)) & 0xffff;
+        s.set(Bytes.U16, o + at, (short) (sum == 0 ? 0xffff : sum));
+        return Packet.CSUM_DATA_VALID;
     }
 
     private static void deliver(Interface ifp, PacketContext ctx, Packet[] batch, int n) {
@@ -349,6 +454,14 @@ public final class TunDriver implements Driver {
     }
 
     private boolean send(PacketContext ctx, Queue q, Packet m) {
+        if (vnet) {
+            m = withVnetHeader(ctx, m);
+            if (m == null) {
+                Interface i = ifp;
+                if (i != null) i.counters().inc(IfCounters.OERRORS);
+                return false;
+            }
+        }
         long expected;
         long r;
         if (m.next() == null) {
@@ -376,6 +489,54 @@ public final class TunDriver implements Driver {
         return false;
     }
 
+    /**
+     * Puts the virtio-net header in front of {@code m}: for a TCP packet TCP built for segmentation offload, GSO
+     * TCPV4 with its segment size, and NEEDS_CSUM (its checksum holds the pseudo-header sum, which is what Linux's
+     * segmentation starts from); for another {@link Packet#CSUM_PARTIAL} packet, NEEDS_CSUM alone; else all zero.
+     * In the headroom, or, for a packet without any (an extension's), in a copy. Returns null (and frees {@code m})
+     * only when no buffer is free for that copy.
+     */
+    private static Packet withVnetHeader(PacketContext ctx, Packet m) {
+        if (!m.prepend(VirtioNet.HEADER_LENGTH)) {
+            int len = m.packetLength();
+            Packet c = ctx.alloc(len + VirtioNet.HEADER_LENGTH);
+            if (c == null) {
+                ctx.stats().inc(Stat.NO_BUFFERS);
+                m.free();
+                return null;
+            }
+            c.setLength(len);
+            long at = c.offset();
+            for (Packet b = m; b != null; at += b.length(), b = b.next()) {
+                MemorySegment.copy(b.segment(), b.offset(), c.segment(), at, b.length());
+            }
+            c.setCsumFlags(m.csumFlags());
+            c.setTsoSegmentSize(m.tsoSegmentSize());
+            m.free();
+            m = c;
+            m.prepend(VirtioNet.HEADER_LENGTH);
+        }
+        MemorySegment s = m.segment();
+        long h = m.offset();
+        long ip = h + VirtioNet.HEADER_LENGTH;
+        int tso = m.tsoSegmentSize();
+        if ((tso > 0 || (m.csumFlags() & Packet.CSUM_PARTIAL) != 0) && m.length() >= VirtioNet.HEADER_LENGTH + Ipv4.MIN_HEADER
+                && Ipv4.version(s, ip) == 4) {
+            int hl = Ipv4.headerLength(s, ip);
+            int protocol = Ipv4.protocol(s, ip);
+            int at = Ipv4.transportChecksumOffset(protocol);
+            if (at > 0) {
+                boolean gso = tso > 0 && protocol == Ipv4.PROTO_TCP;
+                int transport = protocol == Ipv4.PROTO_TCP ? Tcp.headerLength(s, ip + hl) : 8;
+                VirtioNet.write(s, h, VirtioNet.F_NEEDS_CSUM, gso ? VirtioNet.GSO_TCPV4 : VirtioNet.GSO_NONE,
+                        hl + transport, gso ? tso : 0, hl, at);
+                return m;
+            }
+        }
+        VirtioNet.writeNone(s, h);
+        return m;
+    }
+
     /** A chained packet (only the mbuf KPI builds chains): one writev over its buffers. Allocates. */
     private static long writeChain(int fd, Packet m) {
         int count = 0;
@@ -391,14 +552,15 @@ public final class TunDriver implements Driver {
         }
     }
 
-    /** Pseudo-errno for {@link #logOnce}: a frame larger than the receive buffer. */
-    private static final int OVERSIZED = 31;
+    /** Pseudo-errnos for {@link #logOnce}: a frame larger than the receive buffer; a malformed virtio-net header. */
+    private static final int OVERSIZED = 31, BAD_VNET = 30;
 
     private void logOnce(Queue q, int errno, String op) {
         int bit = 1 << Math.min(errno, 31);
         if ((q.logged & bit) != 0) return;
         q.logged |= bit;
-        String what = errno == OVERSIZED ? "a frame larger than the interface's MTU" : Libc.errnoName(errno);
+        String what = errno == OVERSIZED ? "a frame larger than the interface's MTU"
+                : errno == BAD_VNET ? "a malformed virtio-net header (frame dropped)" : Libc.errnoName(errno);
         LOG.log(System.Logger.Level.WARNING, op + " on " + device + " queue " + q.index + ": " + what
                 + " (counted as an interface error; further ones are only counted)");
     }
@@ -446,7 +608,9 @@ public final class TunDriver implements Driver {
      * Opens a device for interface {@code name} (created by the caller over {@link Opened#driver}).
      * Options: {@code queues N} (default 1), {@code dev LINUXNAME} (default: {@code name}),
      * {@code netns NAME} (move the Linux device into that existing namespace), {@code peer A.B.C.D/P}
-     * (the address of the Linux side), {@code mtu N} (both sides; default 1500) and, for TAP,
+     * (the address of the Linux side), {@code mtu N} (both sides; default 1500), for TUN {@code offload on|off}
+     * (default on: checksum and TCP segmentation offloads through virtio-net headers, when Linux accepts them;
+     * {@link TunDevice#open(String, TunDevice.Kind, int, boolean)}) and, for TAP,
      * {@code lladdr XX:XX:XX:XX:XX:XX} (default: a random locally administered address). The Linux
      * side is always brought up.
      *
@@ -458,6 +622,7 @@ public final class TunDriver implements Driver {
         int queues = 1;
         int mtu = 1500;
         boolean mtuGiven = false;
+        boolean offload = kind == TunDevice.Kind.TUN;
         String dev = name, netns = null, peer = null;
         long lladdr = kind == TunDevice.Kind.TAP ? randomLocalMac() : 0;
         for (Map.Entry<String, String> o : new LinkedHashMap<>(options).entrySet()) {
@@ -469,6 +634,11 @@ public final class TunDriver implements Driver {
                     mtuGiven = true;
                 }
                 case "dev" -> dev = v;
+                case "offload" -> {
+                    if (kind != TunDevice.Kind.TUN) throw new IllegalArgumentException("tap option offload: only a TUN device has offloads");
+                    if (!v.equals("on") && !v.equals("off")) throw new IllegalArgumentException("tun option offload: '" + v + "' is not on or off");
+                    offload = v.equals("on");
+                }
                 case "netns" -> netns = v;
                 case "peer" -> {
                     try {
@@ -483,10 +653,13 @@ public final class TunDriver implements Driver {
                     lladdr = parseMac(v);
                 }
                 default -> throw new IllegalArgumentException("unknown " + type + " option '" + o.getKey()
-                        + "' (known: queues, dev, netns, peer, mtu" + (kind == TunDevice.Kind.TAP ? ", lladdr)" : ")"));
+                        + "' (known: queues, dev, netns, peer, mtu" + (kind == TunDevice.Kind.TAP ? ", lladdr)" : ", offload)"));
             }
         }
-        TunDevice device = TunDevice.open(dev, kind, queues);
+        TunDevice device = TunDevice.open(dev, kind, queues, offload);
+        if (offload && !device.vnetHeader()) {
+            LOG.log(System.Logger.Level.INFO, device + ": Linux refused IFF_VNET_HDR or TUNSETOFFLOAD; offloads off");
+        }
         try {
             HostLink host = new HostLink(device.name(), null);
             if (netns != null) host.moveTo(netns);

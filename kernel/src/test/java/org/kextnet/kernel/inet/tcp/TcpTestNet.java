@@ -83,6 +83,10 @@ final class TcpTestNet implements AutoCloseable {
         Impairment out = Impairment.NONE;
         int mtu = 1500;
         boolean offload;
+        /** Segmentation offload: the largest network packet the "device" takes to segment (0: none). */
+        int tsoMax;
+        /** The super-segments this host sent (TCP left them to the device to cut), in order. */
+        final List<SuperSegment> superSegments = new ArrayList<>();
         long lastDeparture, lastArrival;
         int queued;
         /** Segments a raw host received, oldest first. */
@@ -103,6 +107,10 @@ final class TcpTestNet implements AutoCloseable {
         @Override public int output(Packet m, long srcHigh, long srcLow, long dstHigh, long dstLow) {
             Seg seg = tracing || dropIf != null ? Seg.decode(name, now(), m) : null;
             if (tracing) trace.add(seg);
+            if (m.tsoSegmentSize() > 0) {
+                superSegments.add(new SuperSegment(seg != null ? seg : Seg.decode(name, now(), m), m.tsoSegmentSize(), m.csumFlags(),
+                        Tcp.checksum(m.segment(), m.offset()), Checksum.fold(pseudoHeaderSum(srcHigh, srcLow, dstHigh, dstLow, m.length()))));
+            }
             if (dstLow != TcpEndpoint.v4(peer.ip)) { // no such host: lost (a spoofed SYN's SYN-ACK)
                 m.free();
                 return 0;
@@ -164,6 +172,8 @@ final class TcpTestNet implements AutoCloseable {
 
         @Override public boolean checksumOffload(long dstHigh, long dstLow) { return offload; }
 
+        @Override public int segmentOffload(long dstHigh, long dstLow) { return tsoMax; }
+
         /** Delivers a segment that reached this host. */
         void deliver(Packet m, Host from) {
             if (from.out.rate > 0) from.queued--;
@@ -176,6 +186,12 @@ final class TcpTestNet implements AutoCloseable {
             stack.input(m, 0, TcpEndpoint.v4(from.ip), 0, TcpEndpoint.v4(ip));
         }
     }
+
+    /**
+     * A segment TCP built for the device to cut into segments of {@code tsoSize} payload bytes, with its checksum state
+     * and checksum field as TCP left them, beside the pseudo-header sum (folded) the field should hold.
+     */
+    record SuperSegment(Seg seg, int tsoSize, int csumFlags, int checksumField, int pseudoHeaderSum) {}
 
     private record Flight(long at, long order, Host to, Host from, Packet m) implements Comparable<Flight> {
         @Override public int compareTo(Flight o) {
