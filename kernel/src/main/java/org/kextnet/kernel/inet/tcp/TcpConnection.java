@@ -1700,9 +1700,15 @@ public final class TcpConnection {
         return true;
     }
 
-    /** A pure ACK now (with SACK and D-SACK blocks when due). */
+    /**
+     * A pure ACK now (with SACK and D-SACK blocks when due). Its sequence number is SND.NXT unless that lies beyond
+     * the peer's window, as it does while a zero-window probe's octet is out: a peer whose own window is zero accepts
+     * an empty segment only at its RCV.NXT (RFC 9293 3.10.7.4) and would drop the ACK unread, never hearing that our
+     * window opened (BSD keeps snd_nxt back in persist for the same reason).
+     */
     private void sendAck(long now) {
-        if (buildAndQueue(sndNxt, 0, 0, Tcp.ACK, now, false)) stack.count(Stat.TCP_SND_ACKS);
+        int seq = (long) (sndNxt - sndUna) > sndWnd ? sndUna + (int) sndWnd : sndNxt;
+        if (buildAndQueue(seq, 0, 0, Tcp.ACK, now, false)) stack.count(Stat.TCP_SND_ACKS);
     }
 
     /** A RST for this connection (<SEQ=SND.NXT><CTL=RST>, with the ACK as Linux sends it). */

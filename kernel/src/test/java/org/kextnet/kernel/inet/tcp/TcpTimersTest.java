@@ -68,6 +68,26 @@ class TcpTimersTest {
         assertThat(data(b.received())).extracting(Seg::len).containsExactly(655);
     }
 
+    @Test void whileAProbeOctetIsOutItsAcksCarryASequenceNumberAZeroWindowAccepts() throws Exception {
+        RawPeer b = connected();
+        b.window = 0;
+        net.inject(b.seg(Tcp.ACK));
+        b.c.write(ByteBuffer.wrap(new byte[5000]));
+        int una = b.rcv;
+        Seg probe = data(b.next(SECOND)).get(0);
+        assertThat(probe.seq()).isEqualTo(una);
+        b.rcv = una; // B's window is zero too: the probe's octet is not taken
+        // B sends data (its own probe): A's ACK of it must sit at B's RCV.NXT, not one past the probe's octet, or B,
+        // with no window, drops it as unacceptable and never learns what A acknowledged or offers.
+        b.send(new byte[1]);
+        Seg ack = b.receivedWithin(100 * MS).stream().filter(Seg::isPureAck).findFirst().orElseThrow(); // before the next probe
+        assertThat(ack.ack()).isEqualTo(b.snd);
+        assertThat(ack.seq()).as("the sequence number of A's ACK").isEqualTo(una);
+        b.window = 65535;
+        net.inject(b.seg(Tcp.ACK)); // B's window opens: the probe's octet again, then the rest
+        assertThat(data(b.received()).get(0).seq()).isEqualTo(una);
+    }
+
     @Test void aSilentPeerBehindAZeroWindowIsGivenUpOn() throws Exception {
         RawPeer b = connected();
         b.window = 0;
