@@ -54,10 +54,21 @@ public final class TcpService implements AutoCloseable {
     /** RFC 864's pattern: the 95 printable characters twice, so that each line is one slice of it. */
     private static final byte[] PRINTABLE;
     private static final int LINE = 72;
+    /** Echo's and discard's read buffer: the first one, and the largest it grows to. */
+    private static final int FIRST_BUFFER = 2048, MAX_BUFFER = 64 * 1024;
+
+    /** One full turn of the pattern, 95 lines: what chargen writes, again and again (read only; shared). */
+    private static final byte[] TURN;
 
     static {
         PRINTABLE = new byte[2 * 95];
         for (int i = 0; i < PRINTABLE.length; i++) PRINTABLE[i] = (byte) (' ' + i % 95);
+        TURN = new byte[95 * (LINE + 2)];
+        for (int i = 0; i < 95; i++) {
+            System.arraycopy(PRINTABLE, i, TURN, i * (LINE + 2), LINE);
+            TURN[i * (LINE + 2) + LINE] = '\r';
+            TURN[i * (LINE + 2) + LINE + 1] = '\n';
+        }
     }
 
     private final Kind kind;
@@ -106,7 +117,9 @@ public final class TcpService implements AutoCloseable {
                 slots.acquire();
                 TcpSocket so;
                 try {
-                    so = listener.accept(1, TimeUnit.SECONDS); // bounded, so that close is noticed
+                    // Untimed: close() closes the listener, which wakes this wait (and interrupts it). A timed wait
+                    // would cost a timer set and cancelled on the scheduler's thread for every connection.
+                    so = listener.accept(Long.MAX_VALUE, TimeUnit.NANOSECONDS);
                 } catch (SocketError e) {
                     slots.release();
                     return; // the listener was closed
@@ -153,9 +166,9 @@ public final class TcpService implements AutoCloseable {
     }
 
     private static void echo(TcpSocket so) throws SocketError, InterruptedException {
-        ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+        ByteBuffer buf = ByteBuffer.allocate(FIRST_BUFFER);
         while (true) {
-            buf.clear();
+            buf = roomier(buf);
             int n = so.read(buf);
             if (n < 0) break;
             buf.flip();
@@ -165,23 +178,26 @@ public final class TcpService implements AutoCloseable {
     }
 
     private static void discard(TcpSocket so) throws SocketError, InterruptedException {
-        ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+        ByteBuffer buf = ByteBuffer.allocate(FIRST_BUFFER);
         while (true) {
-            buf.clear();
+            buf = roomier(buf);
             if (so.read(buf) < 0) return;
         }
     }
 
+    /**
+     * The buffer for the next read, cleared: twice as large (up to {@link #MAX_BUFFER}) if the last read filled it. A
+     * connection that carries a request starts small, a bulk one reaches the large size in a few reads.
+     */
+    private static ByteBuffer roomier(ByteBuffer buf) {
+        if (buf.position() == buf.capacity() && buf.capacity() < MAX_BUFFER) return ByteBuffer.allocate(2 * buf.capacity());
+        return buf.clear();
+    }
+
     private static void chargen(TcpSocket so) throws SocketError, InterruptedException {
-        byte[] turn = new byte[95 * (LINE + 2)]; // one full turn of the pattern: 95 lines
-        for (int i = 0; i < 95; i++) {
-            System.arraycopy(PRINTABLE, i, turn, i * (LINE + 2), LINE);
-            turn[i * (LINE + 2) + LINE] = '\r';
-            turn[i * (LINE + 2) + LINE + 1] = '\n';
-        }
         ByteBuffer sink = ByteBuffer.allocate(4096);
         while (true) {
-            so.write(ByteBuffer.wrap(turn)); // blocks while the client does not read; fails once it is gone
+            so.write(ByteBuffer.wrap(TURN)); // blocks while the client does not read; fails once it is gone
             while (so.available() > 0) { // what the client sends is read and dropped (RFC 864)
                 sink.clear();
                 if (so.read(sink, 0, TimeUnit.NANOSECONDS) <= 0) break;
