@@ -2,7 +2,7 @@
 # tcp-bench.sh - TCP between Linux and kextnet over a plain TUN device, beside its same-run references: the C
 # ACK-only TUN reader of ../shared/bench (tunbench -m tcpack) and Linux to Linux over a veth pair.
 #
-#   sudo bench/tcp/tcp-bench.sh [clean|impaired|all]
+#   sudo bench/tcp/tcp-bench.sh [clean|impaired|cps|all]
 #
 # clean, for each of REPS rounds, the three set-ups one after the other (C reader, kextnet, veth):
 #   bulk in   one flow, Linux sends (loadgen tcp: 256 KiB writes for DUR s) to the C reader's port 5001, to the
@@ -12,6 +12,8 @@
 #             C reader only receives: it has no figure for this direction);
 #   cps       connections per second: open, write SIZE bytes, read them back, close (bench/tcp/tcpcps, CPS_THREADS
 #             clients) against the stack's echo service (7), or against tcpcps's one-thread echo server over veth.
+# cps, for each of REPS rounds, only the connections per second of clean (kextnet, then veth), with kextnet's CPU time
+#   per connection: the quick measure of connection cost (all does not include it: clean has it).
 # impaired, for each impairment of IMPAIRMENTS ("loss", "delay", "both"), REPS rounds of kextnet then veth, bulk in
 #   and out for IDUR s each. The Linux client (namespace A) reaches both the veth peer B and kextnet's TUN device
 #   through a router namespace R whose forwarding passes bench/tcp/tundelay, a delay line between two TUN devices
@@ -37,7 +39,7 @@ IMPAIRMENTS=${IMPAIRMENTS:-loss delay both} DELAY_BY=${DELAY_BY:-line} SIZE=${SI
 SHARED_BENCH=${SHARED_BENCH:-$ROOT/../shared/bench}
 [ -f "$SHARED_BENCH/tunbench.c" ] || SHARED_BENCH=/work/shared/bench
 [ "$(id -u)" = 0 ] || { echo "tcp-bench: needs root (namespaces, /dev/net/tun)" >&2; exit 1; }
-case $WHAT in clean|impaired|all) ;; *) echo "usage: tcp-bench.sh [clean|impaired|all]" >&2; exit 2;; esac
+case $WHAT in clean|impaired|cps|all) ;; *) echo "usage: tcp-bench.sh [clean|impaired|cps|all]" >&2; exit 2;; esac
 case $DELAY_BY in line|netem) ;; *) echo "tcp-bench: DELAY_BY is line or netem" >&2; exit 2;; esac
 for n in REPS DUR WARM IDUR MTU RTT_MS SIZE CPS_THREADS; do
   [[ ${!n} =~ ^[0-9]+$ ]] || { echo "tcp-bench: $n must be a whole number" >&2; exit 2; }
@@ -205,6 +207,10 @@ cps() {  # cps NS DST PORT OUT: connections per second
   v=$(field cps "$4"); echo "${v:-0}"
 }
 
+cps_cpu() {  # cps_cpu OUT TICKS: the responder's CPU microseconds per connection tcpcps completed
+  awk -v n="$(field conns "$1")" -v t="$2" -v hz="$HZ" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }'
+}
+
 stats() {  # median min max of the arguments
   printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {m = NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; printf "%.4g %.4g %.4g", m, v[1], v[NR]}'
 }
@@ -257,7 +263,7 @@ if [ "$WHAT" = clean ] || [ "$WHAT" = all ]; then
     t3=$(cpu_ticks "$KPID")
     KINCPU+=("$(per_cpu "${KIN[-1]}" "$DUR" $((t1 - t0)))")
     KOUTCPU+=("$(per_cpu "${KOUT[-1]}" "$DUR" $((t2 - t1)))")
-    KCPSCPU+=("$(awk -v n="$(field conns "$W/k.$r.cps")" -v t=$((t3 - t2)) -v hz="$HZ" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')")
+    KCPSCPU+=("$(cps_cpu "$W/k.$r.cps" $((t3 - t2)))")
     stop_all
     # 3. Linux to Linux over veth
     ip netns exec "$NS_B" iperf3 -s -B "$VB" > "$W/iperf3.$r.log" 2>&1 & PIDS+=($!)
@@ -283,6 +289,31 @@ if [ "$WHAT" = clean ] || [ "$WHAT" = all ]; then
   report "kextnet chargen service" "${KOUT[*]}" "veth" "${VOUT[*]}"
   report "Linux to Linux over veth (iperf3 -R)" "${VOUT[*]}"
   report "kextnet, per CPU second of the JVM" "${KOUTCPU[*]}"
+  echo " connections per second (open, $SIZE bytes echoed, close; $CPS_THREADS client thread(s)):"
+  report "kextnet echo service" "${KCPS[*]}" "veth" "${VCPS[*]}"
+  report "Linux to Linux over veth (tcpcps server)" "${VCPS[*]}"
+  report "kextnet, CPU time per connection (us)" "${KCPSCPU[*]}"
+fi
+
+if [ "$WHAT" = cps ]; then
+  KCPS=() VCPS=() LOADS=() KCPSCPU=()
+  veth_up direct
+  for r in $(seq "$REPS"); do
+    LOADS+=("$(loadavg)")
+    start_kextnet "$W/k.$r.log" $((WARM + DUR + 30))
+    [ "$WARM" -gt 0 ] && { ip netns exec "$NS_L" timeout $((WARM + 15)) "$W/tcpcps" client "$STACK" 7 "$WARM" "$SIZE" "$CPS_THREADS" > "$W/k.$r.warm.cps" 2>&1 || true; }
+    t0=$(cpu_ticks "$KPID")
+    KCPS+=("$(cps "$NS_L" "$STACK" 7 "$W/k.$r.cps")")
+    KCPSCPU+=("$(cps_cpu "$W/k.$r.cps" $(( $(cpu_ticks "$KPID") - t0 )))")
+    stop_all
+    ip netns exec "$NS_B" "$W/tcpcps" server "$VB" 7 $((DUR + 30)) > "$W/v.$r.server" 2>&1 & PIDS+=($!)
+    sleep 0.5
+    VCPS+=("$(cps "$NS_A" "$VB" 7 "$W/v.$r.cps")")
+    stop_all
+    echo "# round $r (load $(loadavg)): kextnet cps ${KCPS[-1]} (${KCPSCPU[-1]} us CPU each); veth cps ${VCPS[-1]};" \
+      "kextnet: $(grep RESULT "$W/k.$r.log" | cut -d' ' -f3- || echo 'no result')"
+  done
+  echo "TCP over TUN, connections per second, MTU $MTU, $REPS rounds of $DUR s (kextnet after ${WARM} s of warm-up), load average at each round's start: ${LOADS[*]}"
   echo " connections per second (open, $SIZE bytes echoed, close; $CPS_THREADS client thread(s)):"
   report "kextnet echo service" "${KCPS[*]}" "veth" "${VCPS[*]}"
   report "Linux to Linux over veth (tcpcps server)" "${VCPS[*]}"
