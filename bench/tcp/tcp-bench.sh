@@ -2,7 +2,7 @@
 # tcp-bench.sh - TCP between Linux and kextnet over a plain TUN device, beside its same-run references: the C
 # ACK-only TUN reader of ../shared/bench (tunbench -m tcpack) and Linux to Linux over a veth pair.
 #
-#   sudo bench/tcp/tcp-bench.sh [clean|impaired|all]
+#   sudo bench/tcp/tcp-bench.sh [clean|impaired|cps|all]
 #
 # clean, for each of REPS rounds, the three set-ups one after the other (C reader, kextnet, veth):
 #   bulk in   one flow, Linux sends (loadgen tcp: 256 KiB writes for DUR s) to the C reader's port 5001, to the
@@ -13,6 +13,8 @@
 #             over veth;
 #   cps       connections per second: open, write SIZE bytes, read them back, close (bench/tcp/tcpcps, CPS_THREADS
 #             clients) against the stack's echo service (7), or against tcpcps's one-thread echo server over veth.
+# cps, for each of REPS rounds, only the connections per second of clean (kextnet, then veth), with kextnet's CPU time
+#   per connection: the quick measure of connection cost (all does not include it: clean has it).
 # impaired, for each impairment of IMPAIRMENTS ("loss", "delay", "both"), REPS rounds of kextnet then veth, bulk in
 #   and out for IDUR s each. The Linux client (namespace A) reaches both the veth peer B and kextnet's TUN device
 #   through a router namespace R whose forwarding passes bench/tcp/tundelay, a delay line between two TUN devices
@@ -44,7 +46,7 @@ OFFLOAD=${OFFLOAD:-} VETH_CC=${VETH_CC:-} KEXTNET_CC=${KEXTNET_CC:-}
 SHARED_BENCH=${SHARED_BENCH:-$ROOT/../shared/bench}
 [ -f "$SHARED_BENCH/tunbench.c" ] || SHARED_BENCH=/work/shared/bench
 [ "$(id -u)" = 0 ] || { echo "tcp-bench: needs root (namespaces, /dev/net/tun)" >&2; exit 1; }
-case $WHAT in clean|impaired|all) ;; *) echo "usage: tcp-bench.sh [clean|impaired|all]" >&2; exit 2;; esac
+case $WHAT in clean|impaired|cps|all) ;; *) echo "usage: tcp-bench.sh [clean|impaired|cps|all]" >&2; exit 2;; esac
 case $DELAY_BY in line|netem) ;; *) echo "tcp-bench: DELAY_BY is line or netem" >&2; exit 2;; esac
 case $OFFLOAD in on|off|both|"") ;; *) echo "tcp-bench: OFFLOAD is on, off or both" >&2; exit 2;; esac
 KMODE=$OFFLOAD; [ "$OFFLOAD" = both ] && KMODE=on
@@ -218,6 +220,10 @@ cps() {  # cps NS DST PORT OUT: connections per second
   v=$(field cps "$4"); echo "${v:-0}"
 }
 
+cps_cpu() {  # cps_cpu OUT TICKS: the responder's CPU microseconds per connection tcpcps completed
+  awk -v n="$(field conns "$1")" -v t="$2" -v hz="$HZ" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }'
+}
+
 stats() {  # median min max of the arguments
   printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {m = NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; printf "%.4g %.4g %.4g", m, v[1], v[NR]}'
 }
@@ -268,7 +274,7 @@ kextnet_round() {
   t3=$(cpu_ticks "$KPID")
   RINCPU=$(per_cpu "$RIN" "$DUR" $((t1 - t0)))
   ROUTCPU=$(per_cpu "$ROUT" "$DUR" $((t2 - t1)))
-  RCPSCPU=$(awk -v n="$(field conns "$W/k.$r.cps")" -v t=$((t3 - t2)) -v hz="$HZ" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
+  RCPSCPU=$(cps_cpu "$W/k.$r.cps" $((t3 - t2)))
   stop_all
 }
 
@@ -346,6 +352,31 @@ if [ "$WHAT" = clean ] || [ "$WHAT" = all ]; then
     report "connections per second" "${XCPS[*]}" "veth" "${VCPS[*]}"
     ratio_line "  offloads on / off" "${KCPS[*]}" "${XCPS[*]}"
   fi
+fi
+
+if [ "$WHAT" = cps ]; then
+  KCPS=() VCPS=() LOADS=() KCPSCPU=()
+  veth_up direct
+  for r in $(seq "$REPS"); do
+    LOADS+=("$(loadavg)")
+    start_kextnet "$W/k.$r.log" $((WARM + DUR + 30))
+    [ "$WARM" -gt 0 ] && { ip netns exec "$NS_L" timeout $((WARM + 15)) "$W/tcpcps" client "$STACK" 7 "$WARM" "$SIZE" "$CPS_THREADS" > "$W/k.$r.warm.cps" 2>&1 || true; }
+    t0=$(cpu_ticks "$KPID")
+    KCPS+=("$(cps "$NS_L" "$STACK" 7 "$W/k.$r.cps")")
+    KCPSCPU+=("$(cps_cpu "$W/k.$r.cps" $(( $(cpu_ticks "$KPID") - t0 )))")
+    stop_all
+    ip netns exec "$NS_B" "$W/tcpcps" server "$VB" 7 $((DUR + 30)) > "$W/v.$r.server" 2>&1 & PIDS+=($!)
+    sleep 0.5
+    VCPS+=("$(cps "$NS_A" "$VB" 7 "$W/v.$r.cps")")
+    stop_all
+    echo "# round $r (load $(loadavg)): kextnet cps ${KCPS[-1]} (${KCPSCPU[-1]} us CPU each); veth cps ${VCPS[-1]};" \
+      "kextnet: $(grep RESULT "$W/k.$r.log" | cut -d' ' -f3- || echo 'no result')"
+  done
+  echo "TCP over TUN, connections per second, MTU $MTU, $REPS rounds of $DUR s (kextnet after ${WARM} s of warm-up), load average at each round's start: ${LOADS[*]}"
+  echo " connections per second (open, $SIZE bytes echoed, close; $CPS_THREADS client thread(s)):"
+  report "kextnet echo service" "${KCPS[*]}" "veth" "${VCPS[*]}"
+  report "Linux to Linux over veth (tcpcps server)" "${VCPS[*]}"
+  report "kextnet, CPU time per connection (us)" "${KCPSCPU[*]}"
 fi
 
 if [ "$WHAT" = impaired ] || [ "$WHAT" = all ]; then

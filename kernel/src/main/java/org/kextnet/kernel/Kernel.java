@@ -175,9 +175,10 @@ public final class Kernel implements AutoCloseable {
                     // A bug in one timeout; the next ones run. An Error goes on to the fatal-error rule.
                     System.getLogger("kextnet.kernel").log(System.Logger.Level.ERROR, "timer failed", e);
                 }
-                long next = wheel.nextDeadline();
-                long wait = next == Long.MAX_VALUE ? 1_000_000_000L : Math.max(next - clock.nanoTime(), wheel.tickNanos());
-                LockSupport.parkNanos(this, Math.min(wait, 1_000_000_000L));
+                // Parks until the earliest deadline (at most a second): only a timeout due sooner wakes it earlier.
+                long now = clock.nanoTime();
+                long next = wheel.sleepUntil(now + 1_000_000_000L);
+                LockSupport.parkNanos(this, Math.max(next - now, wheel.tickNanos()));
             }
         } catch (ThreadAbandoned gone) {
             // The watchdog gave up on this thread inside a callout; the replacement drives the wheel.

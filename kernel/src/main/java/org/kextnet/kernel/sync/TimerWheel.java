@@ -28,8 +28,16 @@ public final class TimerWheel {
     private long doneTick;
     private final long origin;
     private int scheduled;
-    /** Woken when a timeout is scheduled, so a driver parked with nothing to do can run it in time. */
+    /**
+     * Woken when a timeout is scheduled before {@link #driverWake}, so that a driver parked until then runs it in time.
+     */
     private volatile Runnable onSchedule = () -> {};
+    /**
+     * When the driver will next call {@link #advance} of its own accord ({@link #sleepUntil}); a timeout due before
+     * then wakes it, a later one does not (every connection arms timers, and waking a sleeping thread costs more than
+     * the rest of a short connection's timer work). Until a driver says, every schedule wakes it. Guarded by this.
+     */
+    private long driverWake = Long.MAX_VALUE;
 
     public TimerWheel(Clock clock) {
         this(clock, DEFAULT_TICK_NANOS, DEFAULT_SLOTS);
@@ -52,8 +60,23 @@ public final class TimerWheel {
 
     public long tickNanos() { return tickNanos; }
 
-    /** Called (with no lock held) after each {@link #schedule}: the driver's wake-up. */
+    /**
+     * Called (with no lock held) after a {@link #schedule} whose deadline comes before the time the driver said it
+     * sleeps until ({@link #sleepUntil}), or after every schedule while it said nothing: the driver's wake-up.
+     */
     public void onSchedule(Runnable wake) { this.onSchedule = wake; }
+
+    /**
+     * The driver is about to sleep: returns the time to sleep until, the earliest deadline scheduled or
+     * {@code latest} if that is sooner, and from now on wakes the driver ({@link #onSchedule}) only for a timeout due
+     * before that time. Atomic with {@link #schedule}: a timeout scheduled just before is in the answer, one
+     * scheduled just after is compared with it.
+     */
+    public synchronized long sleepUntil(long latest) {
+        long wake = Math.min(nextDeadline(), latest);
+        driverWake = wake;
+        return wake;
+    }
 
     /** Schedules {@code t} to expire {@code delayNanos} from now, moving it if it was scheduled. */
     public void scheduleAfter(Timeout t, long delayNanos) {
@@ -65,6 +88,7 @@ public final class TimerWheel {
      * was scheduled (on this wheel). A deadline in the past expires at the next {@link #advance}.
      */
     public void schedule(Timeout t, long deadline) {
+        boolean wake;
         synchronized (this) {
             if (t.wheel != null && t.wheel != this) throw new IllegalStateException("scheduled on another wheel");
             if (t.wheel == this) unlink(t);
@@ -80,8 +104,10 @@ public final class TimerWheel {
             slots[i] = t;
             t.wheel = this;
             scheduled++;
+            wake = deadline < driverWake;
+            if (wake) driverWake = deadline; // a second timeout as early wakes nobody again
         }
-        onSchedule.run();
+        if (wake) onSchedule.run();
     }
 
     /** Cancels {@code t}; returns whether it was scheduled (false if it had expired or was never scheduled). */

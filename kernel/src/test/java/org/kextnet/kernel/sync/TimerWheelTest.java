@@ -9,6 +9,7 @@ import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 import org.junit.jupiter.api.Test;
 
@@ -194,5 +195,62 @@ class TimerWheelTest {
         wheel.advance();
         assertThat(fired).hasSize(1);
         assertThat(wheel.nextExpiry()).isEqualTo(Long.MAX_VALUE);
+    }
+
+    @Test void theDriverIsWokenOnlyForATimeoutDueBeforeItPlansToWake() {
+        AtomicInteger wakes = new AtomicInteger();
+        wheel.onSchedule(wakes::incrementAndGet);
+        wheel.scheduleAfter(named("a"), 50 * MS);
+        assertThat(wakes).as("no driver has said when it wakes: every schedule wakes it").hasValue(1);
+        long now = clock.nanoTime();
+        assertThat(wheel.sleepUntil(now + 1000 * MS)).isEqualTo(now + 50 * MS);
+        wheel.scheduleAfter(named("later"), 60 * MS);
+        wheel.scheduleAfter(named("same"), 50 * MS);
+        assertThat(wakes).as("due when the driver wakes anyway").hasValue(1);
+        wheel.scheduleAfter(named("sooner"), 10 * MS);
+        assertThat(wakes).hasValue(2);
+        wheel.scheduleAfter(named("as soon"), 10 * MS);
+        assertThat(wakes).as("the driver is already woken for that time").hasValue(2);
+        assertThat(wheel.sleepUntil(now + 5 * MS)).as("at most the driver's own limit").isEqualTo(now + 5 * MS);
+        wheel.scheduleAfter(named("soonest"), 4 * MS);
+        assertThat(wakes).hasValue(3);
+        clock.advance(60 * MS);
+        wheel.advance();
+        assertThat(fired).containsExactlyInAnyOrder("soonest@60", "sooner@60", "as soon@60", "a@60", "same@60", "later@60");
+        assertThat(wheel.sleepUntil(clock.nanoTime() + 1000 * MS)).isEqualTo(clock.nanoTime() + 1000 * MS);
+        wheel.scheduleAfter(named("x"), 500 * MS);
+        assertThat(wakes).as("sooner than the second the idle driver sleeps").hasValue(4);
+    }
+
+    @Test void aDriverThatSleepsUntilItsNextDeadlineMissesNoTimeoutScheduledMeanwhile() throws Exception {
+        TimerWheel w = new TimerWheel(Clock.SYSTEM, MS, 256);
+        int threads = 3, each = 2_000;
+        CountDownLatch all = new CountDownLatch(threads * each);
+        Thread driver = Thread.ofPlatform().unstarted(() -> {
+            while (all.getCount() > 0) {
+                w.advance();
+                long now = System.nanoTime();
+                // an hour when idle: a wake-up lost would leave a timeout waiting past the test's bound
+                long next = w.sleepUntil(now + 3_600_000 * MS);
+                LockSupport.parkNanos(Math.max(next - now, MS));
+            }
+        });
+        w.onSchedule(() -> LockSupport.unpark(driver));
+        driver.start();
+        List<Thread> ts = new ArrayList<>();
+        for (int k = 0; k < threads; k++) {
+            int seed = k;
+            ts.add(Thread.ofPlatform().start(() -> {
+                Random r = new Random(seed);
+                for (int i = 0; i < each; i++) {
+                    w.scheduleAfter(new Timeout((x, now) -> all.countDown()), r.nextInt(3) * MS + r.nextInt((int) MS));
+                    if (i % 50 == 0) LockSupport.parkNanos(r.nextInt(2) * MS); // let the driver sleep
+                }
+            }));
+        }
+        for (Thread t : ts) t.join();
+        assertThat(all.await(30, TimeUnit.SECONDS)).as("%d timeouts left", all.getCount()).isTrue();
+        driver.join(10_000);
+        assertThat(w.size()).isZero();
     }
 }

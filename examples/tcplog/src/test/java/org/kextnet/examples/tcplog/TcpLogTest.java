@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.kextnet.kpi.Errno;
 import org.kextnet.kpi.Kpi;
 import org.kextnet.kpi.control.ControlClient;
+import org.kextnet.kpi.socket.SocketConstants;
 import org.kextnet.testkit.EmbeddedKernel;
 import org.kextnet.testkit.Frames;
 import org.kextnet.testkit.TcpTestSocket;
@@ -214,6 +215,7 @@ class TcpLogTest {
         try (EmbeddedKernel k = manual(); EmbeddedKernel peer = k.peer(); ControlClient c = startAndConnect(k)) {
             TcpTestSocket server = k.listenTcp(80);
             TcpTestSocket client = peer.connectTcp(k.ip(), 80);
+            client.setOption(SocketConstants.IPPROTO_TCP, SocketConstants.TCP_NODELAY, 1); // "two" follows at once, not after the ACK of "one "
             TcpTestSocket conn = server.accept();
             assertThat(ask(c, "delay 50")).containsExactly("delay 50ms");
 

@@ -18,8 +18,12 @@ import java.lang.foreign.ValueLayout;
  */
 final class ByteRing {
     private static final byte[] NONE = new byte[0];
-    /** The first array's size. */
-    static final int INITIAL = 4096;
+    /**
+     * The first array's size (the receive ring's too): a request or a reply of a few hundred bytes fits, and each
+     * connection of a request and a reply allocates and zeroes two of these, not two pages; a bulk flow reaches its
+     * buffer's size in a few more doublings.
+     */
+    static final int INITIAL = 512;
 
     private byte[] ring = NONE;
     /** Ring index of the first byte. */

@@ -1850,12 +1850,19 @@ public final class TcpConnection {
         return (int) field;
     }
 
-    /** Whether reading opened the window enough to tell the peer now (BSD: two segments, or half the buffer). */
+    /**
+     * Whether reading opened the window enough to tell the peer now (BSD: two segments, or half the buffer). Not while
+     * a delayed ACK is pending and the peer may still send two full segments (as FreeBSD, which sends no window
+     * update while TF_DELACK is set): their arrival is acknowledged at once, and that ACK, the delayed one or the
+     * reply the application is about to write carries the new window. A request read before its reply is written
+     * would otherwise cost a segment of its own.
+     */
     private boolean windowUpdateWorthSending() {
         int cap = rcv.capacity() - scaleSlack();
         long free = (long) cap - (rcvNxt - rcv.readSeq()) - filtered.length();
         long offered = rcvAdv - rcvNxt;
         long gain = free - offered;
+        if (dackArmed && rcvUnackedBytes > 0 && offered >= 2L * advMss) return false;
         return gain >= 2L * advMss || (gain >= cap / 2 && gain > 0);
     }
 

@@ -61,6 +61,8 @@ public final class TcpSocket extends KernelSocket implements TcpUpcall, TcpListe
     private volatile boolean connectHeard;
     /** How long accept waits for an accepted connection's CONNECTED upcall (it runs just after the engine queues it). */
     private static final long CONNECT_HEARD_WAIT = TimeUnit.SECONDS.toNanos(10);
+    /** The owner's upcall ({@link #setUpcall}), or null. */
+    private volatile Runnable upcall;
 
     TcpSocket(TcpLayer tcp) {
         this(tcp, null, new TcpSocketOptions());
@@ -85,6 +87,17 @@ public final class TcpSocket extends KernelSocket implements TcpUpcall, TcpListe
 
     /** This socket's readiness, for a {@link Readiness} selector. */
     public Readiness.Source readiness() { return readiness; }
+
+    /**
+     * Sets the socket's upcall (xnu's {@code so_upcall}, set with {@code sock_setupcall}): run after every change that
+     * may make the socket ready (data or the end arrived, room in the send buffer, a connection to accept, an error,
+     * the socket closed), on the thread that made the change, usually a packet thread, with no lock held. Code served
+     * this way (xnu's in-kernel servers, the echo service) costs no thread hand-off: the upcall calls the socket's
+     * operations with blocking off ({@link #setBlocking}) and does what they allow now. It must not block or wait,
+     * and should not throw (the packet thread would see it). Calls for one socket may overlap (the packet thread's,
+     * and the owner's own when it closes or writes): the upcall serializes itself. Null removes it.
+     */
+    public void setUpcall(Runnable upcall) { this.upcall = upcall; }
 
     /** Binds to {@code address}:{@code port} (0, 0 for any address and an ephemeral port). */
     public TcpSocket bind(int address, int port) throws SocketError {
@@ -335,6 +348,8 @@ public final class TcpSocket extends KernelSocket implements TcpUpcall, TcpListe
     private void wake() {
         changed.signalAll();
         readiness.changed();
+        Runnable u = upcall;
+        if (u != null) u.run();
     }
 
     // ---- the engine's calls (TcpUpcall, TcpListenUpcall), with no TCP lock held ----

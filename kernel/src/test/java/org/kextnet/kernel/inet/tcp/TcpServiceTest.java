@@ -86,6 +86,65 @@ public class TcpServiceTest {
         assertThat(MessageDigest.getInstance("SHA-256").digest(got)).isEqualTo(MessageDigest.getInstance("SHA-256").digest(data));
     }
 
+    @Test void echoOnUpcallsHoldsWhatTheSlowClientCannotTakeYetAndLosesNothing() throws Exception {
+        TcpService echo = keep(TcpService.start(b.tcp(), TcpService.Kind.ECHO, 0));
+        TcpSocket c = client(7);
+        int total = 8 << 20;
+        CompletableFuture<Integer> sent = CompletableFuture.supplyAsync(() -> {
+            try {
+                ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
+                int written = 0;
+                while (written < total) {
+                    chunk.clear().limit(Math.min(chunk.capacity(), total - written));
+                    for (int i = 0; i < chunk.limit(); i++) chunk.put(i, (byte) ((written + i) % 251)); // byte k is k mod 251
+                    written += c.write(chunk);
+                }
+                c.shutdown(SocketConstants.SHUT_WR);
+                return written;
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        // A slow reader: echo's send buffer fills, its reads stop while a reply waits, and the client's writes block.
+        ByteBuffer buf = ByteBuffer.allocate(16 * 1024);
+        long got = 0;
+        while (true) {
+            buf.clear();
+            int n = c.read(buf);
+            if (n < 0) break;
+            assertThat(n).as("data or the end within the wait").isPositive();
+            for (int i = 0; i < n; i++) {
+                if (buf.get(i) != (byte) ((got + i) % 251)) assertThat(buf.get(i)).as("byte %d", got + i).isEqualTo((byte) ((got + i) % 251));
+            }
+            got += n;
+            if (got % (1 << 20) < n) Thread.sleep(50);
+        }
+        assertThat(sent.get(WAIT, TimeUnit.SECONDS)).isEqualTo(total);
+        assertThat(got).isEqualTo(total);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
+        while (echo.connections() > 0 && System.nanoTime() < deadline) Thread.sleep(10);
+        assertThat(echo.connections()).isZero();
+    }
+
+    @Test void echoServesManyConnectionsAtOnceAndLetsEachGo() throws Exception {
+        TcpService echo = keep(TcpService.start(b.tcp(), TcpService.Kind.ECHO, 0));
+        java.util.List<TcpSocket> clients = new java.util.ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            TcpSocket c = client(7);
+            c.write(ByteBuffer.wrap(("line " + i).getBytes(StandardCharsets.US_ASCII)));
+            clients.add(c);
+        }
+        for (int i = 0; i < clients.size(); i++) {
+            TcpSocket c = clients.get(i);
+            c.shutdown(SocketConstants.SHUT_WR);
+            assertThat(new String(readAll(c), StandardCharsets.US_ASCII)).isEqualTo("line " + i);
+            c.close();
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
+        while (echo.connections() > 0 && System.nanoTime() < deadline) Thread.sleep(10);
+        assertThat(echo.connections()).isZero();
+    }
+
     @Test void discardReadsEverythingAndASocketFilterSeesIt() throws Exception {
         AtomicLong seenIn = new AtomicLong();
         ExtensionHandle ext = b.nke().open("svc-watch");

@@ -63,6 +63,41 @@ class TcpSocketTest {
         return java.util.Arrays.copyOf(buf.array(), buf.position());
     }
 
+    @Test void anUpcallRunsOnThePacketThreadWithNoLockHeldAndMayReadThereWithoutWaiting() throws Exception {
+        TcpSocket server = listen(b, 7005);
+        TcpSocket client = keep(a.tcp().open());
+        client.connect(B, 7005);
+        TcpSocket accepted = keep(server.accept(WAIT, TimeUnit.SECONDS));
+        accepted.setBlocking(false);
+        List<String> seen = Collections.synchronizedList(new ArrayList<>());
+        CompletableFuture<String> got = new CompletableFuture<>();
+        StringBuilder text = new StringBuilder();
+        Thread test = Thread.currentThread();
+        accepted.setUpcall(() -> {
+            seen.add(Thread.currentThread() == test ? "test thread" : accepted.isLockHeldByCurrentThread() ? "locked" : "ok");
+            try {
+                ByteBuffer buf = ByteBuffer.allocate(64);
+                int n;
+                while ((n = accepted.read(buf)) > 0) {
+                    text.append(new String(buf.array(), 0, n));
+                    buf.clear();
+                }
+                if (n < 0) got.complete(text.toString());
+            } catch (Exception e) {
+                got.completeExceptionally(e);
+            }
+        });
+        client.write(ByteBuffer.wrap("upcall".getBytes()));
+        client.shutdown(SocketConstants.SHUT_WR);
+        assertThat(got.get(WAIT, TimeUnit.SECONDS)).isEqualTo("upcall");
+        assertThat(seen).isNotEmpty().containsOnly("ok"); // from kernel b's packet thread, never the caller's, no lock
+        accepted.setUpcall(null);
+        int calls = seen.size();
+        accepted.write(ByteBuffer.wrap("bye".getBytes()));
+        assertThat(readFully(client, 3)).isEqualTo("bye".getBytes());
+        assertThat(seen).as("no upcall once removed").hasSize(calls);
+    }
+
     @Test void aConnectionCarriesBytesBothWaysAndClosesCleanly() throws Exception {
         TcpSocket server = listen(b, 7000);
         TcpSocket client = keep(a.tcp().open());

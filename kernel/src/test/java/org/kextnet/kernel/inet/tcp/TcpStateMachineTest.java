@@ -229,6 +229,27 @@ class TcpStateMachineTest {
             assertThat(p.client.read(ByteBuffer.allocate(10))).isZero(); // nothing more yet
         }
 
+        @Test void aRequestReadWhileItsAckIsDelayedIsAnsweredByTheReplyAloneWithTheWiderWindow() throws Exception {
+            net = new TcpTestNet();
+            Pair p = new Pair(net);
+            net.runFor(100 * MS);
+            int before = net.sentBy("B").size();
+            int synWindow = net.sentBy("B").get(0).window(); // the SYN-ACK offered 64 KiB of a larger buffer
+            p.client.write(ByteBuffer.wrap(bytes("request")));
+            net.runUntil(() -> p.server.readable() == 7, SECOND);
+            assertThat(readAll(p.server)).isEqualTo("request"); // the window could now grow by more than two segments
+            net.runFor(0);
+            assertThat(net.sentBy("B")).as("no window update while the delayed ACK is pending").hasSize(before);
+            p.server.write(ByteBuffer.wrap(bytes("reply")));
+            net.runFor(100 * MS); // past the delayed-ACK time: the reply acknowledged the request, nothing is left to send
+            List<Seg> sent = net.sentBy("B").subList(before, net.sentBy("B").size());
+            assertThat(sent).hasSize(1);
+            assertThat(sent.get(0).len()).isEqualTo(5);
+            Seg request = net.sentBy("A").stream().filter(x -> x.len() == 7).findFirst().orElseThrow();
+            assertThat(sent.get(0).ack()).isEqualTo(request.seq() + 7);
+            assertThat((long) sent.get(0).window() << net.sentBy("B").get(0).wscale()).as("the window the read opened").isGreaterThan(synWindow);
+        }
+
         @Test void dataWrittenBeforeTheHandshakeCompletesFollowsIt() throws Exception {
             net = new TcpTestNet();
             Events se = new Events();
