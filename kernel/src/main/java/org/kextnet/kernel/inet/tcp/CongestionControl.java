@@ -59,6 +59,20 @@ public interface CongestionControl {
     /** The sender was idle longer than an RTO (RFC 5681 4.1): restart from at most {@code restartWindow}. */
     void onIdle(long restartWindow, long now);
 
+    /**
+     * Every ACK that delivered data or made the connection declare some lost, in or out of recovery, after
+     * loss detection: its delivery-rate sample ({@code rs}, valid only during the call). A model-based
+     * controller (BBR) runs on these; the loss-based ones ignore them (the default).
+     */
+    default void onRateSample(RateSample rs, long now) { }
+
+    /**
+     * Whether segments sent now are to be marked application-limited, though the application is not what
+     * limits them: BBR's PROBE_RTT holds the window down on purpose, and its low rates must not lower the
+     * bandwidth estimate. False by default.
+     */
+    default boolean holdsWindowDown() { return false; }
+
     /** The controllers known by name: "cubic" and "newreno", and any registered. */
     Map<String, Supplier<CongestionControl>> KNOWN = new ConcurrentHashMap<>(Map.of(
             "cubic", Cubic::new, "newreno", NewReno::new));

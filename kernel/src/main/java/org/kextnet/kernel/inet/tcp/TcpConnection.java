@@ -120,6 +120,8 @@ public final class TcpConnection {
     // ---- congestion control and recovery ----
     private CongestionControl cc;
     private final Scoreboard sb = new Scoreboard();
+    /** The delivery-rate sample of the ACK being processed, refilled on each. */
+    private final RateSample rateSample = new RateSample();
     private boolean fastRecovery, rtoRecovery;
     private int recoveryPoint;
     private int dupAcks;
@@ -1278,6 +1280,7 @@ public final class TcpConnection {
         boolean dup = !advanced && len == 0 && (flags & (Tcp.SYN | Tcp.FIN)) == 0 && ack == sndUna
                 && newWnd == sndWnd && sndNxt != sndUna && !probeOutstanding;
         sb.beginAck();
+        long pipeBefore = pipe(), lostBefore = sb.lostTotal();
         long ackedBytes = 0;
         boolean finAcked = false;
         if (advanced) {
@@ -1356,6 +1359,7 @@ public final class TcpConnection {
         }
         if (tlpOutstanding && (advanced || dsack)) tlpAckCheck(ack, now);
         detectLoss(now, dup, dsack);
+        if (advanced || newlySacked > 0 || sb.lostTotal() != lostBefore) rateSample(pipeBefore, lostBefore, now);
         if (windowUpdate) {
             if (newWnd != sndWnd) stack.count(Stat.TCP_RCV_WINDOW_UPDATES);
             boolean opened = newWnd > sndWnd;
@@ -1397,6 +1401,25 @@ public final class TcpConnection {
         }
         return true;
     }
+
+    /**
+     * The ACK's delivery-rate sample (draft-cheng-iccrg-delivery-rate-estimation 3.3) for the controller, after
+     * loss detection and any change of recovery state, as Linux's {@code tcp_cong_control}.
+     */
+    private void rateSample(long pipeBefore, long lostBefore, long now) {
+        RateSample rs = rateSample;
+        sb.rateSample(rs, now, rtt.minRtt());
+        rs.priorInFlight = pipeBefore;
+        rs.inFlight = pipe();
+        rs.newlyLost = sb.lostTotal() - lostBefore;
+        rs.recovery = fastRecovery ? RateSample.RECOVERY : rtoRecovery ? RateSample.LOSS : RateSample.OPEN;
+        rs.smss = mss;
+        cc.onRateSample(rs, now);
+        if (cc.holdsWindowDown()) sb.markAppLimited(rs.inFlight);
+    }
+
+    /** What is in flight: the RFC 6675 pipe, less what duplicate ACKs said left the network for a peer without SACK. */
+    private long pipe() { return sb.pipe() - Math.min(renoSacked, sb.pipe()); }
 
     /** RFC 8985 6.2 steps 2-3: RACK's most recently delivered segment and RTT. */
     private void rackUpdate(long now) {
@@ -1652,7 +1675,7 @@ public final class TcpConnection {
         }
         cwndLimited = false;
         for (int burst = 0; burst < cfg.maxBurst; burst++) {
-            long pipe = sb.pipe() - Math.min(renoSacked, sb.pipe());
+            long pipe = pipe();
             boolean room = pipe < cc.cwnd();
             int lost = sb.nextLost();
             if (lost >= 0 && (room || forceRetransmit)) {
@@ -1664,7 +1687,10 @@ public final class TcpConnection {
             forceRetransmit = false;
             unsent = sndBufSeq + snd.length() - sndNxt;
             boolean finToSend = finQueued && !finSent && state != TcpState.SYN_RECEIVED;
-            if (unsent <= 0 && !finToSend) break;
+            if (unsent <= 0 && !finToSend) {
+                if (room && lost < 0) sb.markAppLimited(pipe); // the window had room the application did not fill
+                break;
+            }
             if (!room) {
                 cwndLimited = true;
                 break;
@@ -1675,13 +1701,14 @@ public final class TcpConnection {
             boolean fin = finToSend && len == unsent;
             if (len < max && !fin && !sendPartial(len, unsent)) {
                 if (wndRoom < unsent && sb.isEmpty() && rtxDeadline == NONE) armPersist(now);
+                else if (unsent < max && lost < 0) sb.markAppLimited(pipe); // less than a segment waits for more
                 break;
             }
             if (len == 0 && !fin) break;
             sendNew(len, fin, now);
             sentAny = true;
         }
-        long flight = sb.pipe() - Math.min(renoSacked, sb.pipe());
+        long flight = pipe();
         if (2 * flight >= cc.cwnd()) { // what went out so far validates cwnd
             boolean sameFlight = cwndFilled && Seq.lt(sndUna, cwndFullEnd); // its ACKs shrink the pipe, not the flight
             cwndFlight = sameFlight ? Math.max(cwndFlight, flight) : flight;
