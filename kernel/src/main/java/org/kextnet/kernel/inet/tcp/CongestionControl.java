@@ -8,8 +8,9 @@ import java.util.function.Supplier;
  * A congestion controller: one instance per connection, owning the connection's congestion window and
  * slow-start threshold (in bytes). The connection tells it what happened (ACKs outside recovery, the start
  * and end of loss recovery, retransmission timeouts, idle restarts); how much may be in flight is then
- * {@link #cwnd()}, compared with the RFC 6675 pipe. Loss detection and recovery (SACK, RACK, NewReno's
- * partial ACKs) stay in the connection, so a controller is only the window arithmetic of its RFC.
+ * {@link #cwnd()}, compared with the RFC 6675 pipe, and how fast it may go is {@link #pacingRate()}. Loss
+ * detection and recovery (SACK, RACK, NewReno's partial ACKs) stay in the connection, so a controller is only
+ * the window (and rate) arithmetic of its specification.
  *
  * <p>Called under the connection's lock, never concurrently. Controllers are chosen by name, per connection
  * ({@code TCP_CONGESTION}) or system-wide ({@link TcpConfig#congestionControl}).
@@ -65,6 +66,12 @@ public interface CongestionControl {
      * controller (BBR) runs on these; the loss-based ones ignore them (the default).
      */
     default void onRateSample(RateSample rs, long now) { }
+
+    /**
+     * The rate at which the sender paces its segments, bytes per second; 0 (the default) for none: segments go
+     * as soon as the window allows, as the loss-based controllers expect.
+     */
+    default long pacingRate() { return 0; }
 
     /**
      * Whether segments sent now are to be marked application-limited, though the application is not what

@@ -122,6 +122,8 @@ public final class TcpConnection {
     private final Scoreboard sb = new Scoreboard();
     /** The delivery-rate sample of the ACK being processed, refilled on each. */
     private final RateSample rateSample = new RateSample();
+    /** Spaces segments when the controller gives a pacing rate (BBR); idle otherwise. */
+    private final Pacer pacer;
     private boolean fastRecovery, rtoRecovery;
     private int recoveryPoint;
     private int dupAcks;
@@ -222,6 +224,7 @@ public final class TcpConnection {
         this.rtxTimer = new Timeout((t, now) -> timer(t));
         this.dackTimer = new Timeout((t, now) -> timer(t));
         this.idleTimer = new Timeout((t, now) -> timer(t));
+        this.pacer = new Pacer(stack.wheel(), (t, now) -> timer(t));
     }
 
     // =====================================================================================================
@@ -1674,11 +1677,13 @@ public final class TcpConnection {
             cc.onIdle((long) Math.max(1, cfg.initialWindow) * mss, now); // RFC 5681 4.1: restart after idle
         }
         cwndLimited = false;
+        long rate = cc.pacingRate();
         for (int burst = 0; burst < cfg.maxBurst; burst++) {
             long pipe = pipe();
             boolean room = pipe < cc.cwnd();
             int lost = sb.nextLost();
             if (lost >= 0 && (room || forceRetransmit)) {
+                if (!forceRetransmit && pacer.hold(now, rate, mss)) break; // not before its time (Pacer)
                 forceRetransmit = false;
                 if (!retransmit(lost, now)) break;
                 sentAny = true;
@@ -1705,6 +1710,7 @@ public final class TcpConnection {
                 break;
             }
             if (len == 0 && !fin) break;
+            if (pacer.hold(now, rate, mss)) break;
             sendNew(len, fin, now);
             sentAny = true;
         }
@@ -1754,6 +1760,7 @@ public final class TcpConnection {
             stack.add(Stat.TCP_SND_BYTES, len);
             bytesSent += len;
         }
+        pacer.sent(now, len, cc.pacingRate());
         lastSendTime = now;
         armAfterSend(now);
     }
@@ -1768,6 +1775,7 @@ public final class TcpConnection {
         int flags = Tcp.ACK | (fin ? Tcp.FIN : 0);
         if (!buildAndQueue(seq, seq - sndBufSeq, len, flags, now, false)) return false;
         sb.markRetransmitted(i, xmitStamp(now));
+        pacer.sent(now, len, cc.pacingRate());
         retransmits++;
         if (undoPossible) undoRetrans++;
         stack.count(Stat.TCP_SND_REXMIT);
@@ -2078,6 +2086,8 @@ public final class TcpConnection {
                     case RTX_PERSIST -> onPersist(now);
                     default -> { }
                 }
+            } else if (pacer.fired(t)) {
+                if (state.isSynchronized()) output(now);
             } else if (t == dackTimer) {
                 dackArmed = false;
                 if (state.isSynchronized() && state != TcpState.TIME_WAIT && (rcvUnackedBytes > 0 || ackNow)) {
@@ -2371,6 +2381,7 @@ public final class TcpConnection {
         stack.wheel().cancel(rtxTimer);
         stack.wheel().cancel(dackTimer);
         stack.wheel().cancel(idleTimer);
+        pacer.cancel();
         rtxWheelAt = idleWheelAt = NONE;
         sb.clear();
         snd.release();
