@@ -80,9 +80,9 @@ public interface CongestionControl {
      */
     default boolean holdsWindowDown() { return false; }
 
-    /** The controllers known by name: "cubic" and "newreno", and any registered. */
+    /** The controllers known by name: "cubic", "newreno" and "bbr", and any registered. */
     Map<String, Supplier<CongestionControl>> KNOWN = new ConcurrentHashMap<>(Map.of(
-            "cubic", Cubic::new, "newreno", NewReno::new));
+            "cubic", Cubic::new, "newreno", NewReno::new, "bbr", Bbr::new));
 
     /** A new controller of the named kind. @throws IllegalArgumentException for an unknown name */
     static CongestionControl create(String name) {

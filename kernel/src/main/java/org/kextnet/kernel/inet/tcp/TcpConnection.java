@@ -724,6 +724,9 @@ public final class TcpConnection {
         }
     }
 
+    /** The controller itself, for tests; null before the handshake completes. Under the lock's discipline: read, do not drive. */
+    CongestionControl congestion() { return cc; }
+
     public String congestionControl() {
         CongestionControl c = cc;
         return c != null ? c.name() : options.congestionControl != null ? options.congestionControl : cfg.congestionControl;
