@@ -232,13 +232,14 @@ final class Bbr implements CongestionControl {
         else priorCwnd = Math.max(priorCwnd, cwnd);
     }
 
-    /** In STARTUP the rate only rises (an early sample is low); the first RTT sets it from the initial window. */
+    /**
+     * The first RTT sets the rate from the initial window (the first samples, a segment or two per RTT, would be
+     * far too low); until the pipe is full the rate only rises.
+     */
     private void setPacingRate(double gain) {
+        if (pacingRate == 0 && minRtt != NONE && minRtt > 0) pacingRate = (long) (HIGH_GAIN * Math.max(cwnd, initialWindow) * 1e9 / minRtt);
         long bw = btlBw.get();
-        if (bw == 0) {
-            if (pacingRate == 0 && minRtt != NONE && minRtt > 0) pacingRate = (long) (HIGH_GAIN * cwnd * 1e9 / minRtt);
-            return;
-        }
+        if (bw == 0) return;
         long rate = (long) (bw * gain * PACING_MARGIN);
         if (fullBwReached || rate > pacingRate) pacingRate = rate;
     }

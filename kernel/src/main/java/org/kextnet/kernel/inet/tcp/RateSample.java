@@ -30,8 +30,6 @@ final class RateSample {
     long ackedSacked, newlyLost;
     /** {@link #OPEN}, {@link #RECOVERY} or {@link #LOSS}, after this ACK. */
     int recovery;
-    /** The sender MSS. */
-    int smss;
 
     /** Whether {@link #rate} means something: a positive interval. */
     boolean valid() { return interval > 0; }

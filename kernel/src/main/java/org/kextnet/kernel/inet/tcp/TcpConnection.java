@@ -1419,7 +1419,6 @@ public final class TcpConnection {
         rs.inFlight = pipe();
         rs.newlyLost = sb.lostTotal() - lostBefore;
         rs.recovery = fastRecovery ? RateSample.RECOVERY : rtoRecovery ? RateSample.LOSS : RateSample.OPEN;
-        rs.smss = mss;
         cc.onRateSample(rs, now);
         if (cc.holdsWindowDown()) sb.markAppLimited(rs.inFlight);
     }

@@ -89,7 +89,6 @@ class BbrTest {
             rs.newlyLost = lossToReport;
             lossToReport = 0;
             rs.recovery = recovery;
-            rs.smss = MSS;
             if (recovery == RateSample.OPEN) cc.onAck(rs.ackedSacked, true, now, rtt);
             cc.onRateSample(rs, now);
             if (cc.holdsWindowDown()) sb.markAppLimited(sb.pipe());
@@ -135,6 +134,19 @@ class BbrTest {
         assertThat(b.cwnd()).isBetween(2 * BDP + 29 * MSS, 2 * BDP + 34 * MSS);
         assertThat(b.pacingRate()).as("the estimate, less 1 %, at gain 1, 1.25 or 0.75")
                 .isIn((long) (b.btlBw() * 0.99), (long) (b.btlBw() * 1.25 * 0.99), (long) (b.btlBw() * 0.75 * 0.99));
+    }
+
+    @Test void theFirstRttSetsThePacingRateFromTheInitialWindowAndStartupOnlyRaisesIt() {
+        Path p = new Path(new Bbr(), BW, RTT);
+        assertThat(p.cc.pacingRate()).as("no RTT yet: the initial window goes at once").isZero();
+        List<Long> rates = new ArrayList<>();
+        p.runUntil(2 * SECOND, () -> {
+            if (p.bbr().mode() == Bbr.Mode.STARTUP) rates.add(p.cc.pacingRate());
+        });
+        long first = rates.getFirst();
+        assertThat((double) first).isCloseTo(2 / Math.log(2) * 10 * MSS * SECOND / p.bbr().minRtt(), withinPercentage(1));
+        assertThat(rates).isSorted();
+        assertThat(rates.getLast()).isGreaterThan(2 * BW);
     }
 
     @Test void probeBwCyclesThroughItsEightPhasesEachAtLeastOneRtprop() {
