@@ -32,7 +32,8 @@
 #   WORK (log directory, kept) JAVA_HOME JAVA_OPTS (added to kextnet's JVM: -XX:StartFlightRecording=... to profile)
 #   KERNEL_CLASSES (another build's kernel/target/classes, to compare builds)
 #   VETH_CC (Linux's congestion control for the veth flows: iperf3 -C; default the system's, bbr on this machine)
-#   KEXTNET_CC (kextnet's congestion control for every connection: cubic, the default, or newreno)
+#   KEXTNET_CC (kextnet's congestion control for every connection: cubic, the default, newreno or bbr)
+#   TAG (a word in the namespaces' names, kxt-pf-TAG-PID-*, to tell whose they are)
 # Everything it creates (namespaces kxt-pf-PID-*, devices, processes) is its own and removed on exit, also on
 # failure; only 10.211.0.0/24 and 10.212.0.0/16 inside those namespaces are used. Needs root, gcc, iproute2,
 # nftables, iperf3, JDK 25 and Maven (for the build), and ../shared/bench (or SHARED_BENCH) for the C reader.
@@ -65,7 +66,8 @@ export JAVA_HOME
 
 if [ -n "${WORK:-}" ]; then W=$WORK; OWN_W=0; else W=$(mktemp -d "${TMPDIR:-/tmp}/kextnet-tcp-bench.XXXXXX"); OWN_W=1; fi
 mkdir -p "$W"
-P="kxt-pf-$$"
+[[ ${TAG:-} =~ ^[a-z0-9]{0,8}$ ]] || { echo "tcp-bench: TAG is up to 8 lower-case letters and digits" >&2; exit 2; }
+P="kxt-pf-${TAG:+$TAG-}$$"
 NS_L=$P-l NS_A=$P-a NS_B=$P-b NS_R=$P-r
 DEV="kpf$(( $$ % 100000 ))"
 LINUX=10.211.0.1 STACK=10.211.0.2

@@ -22,7 +22,7 @@ import org.kextnet.kernel.stat.Stat;
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp ... org.kextnet.bench.TunTcpMain \
  *     dev kpf0 netns NS peer 10.211.0.1/24 local 10.211.0.2/24 seconds 20 [mtu 1500] [route "default 10.211.0.1"]
- *     [netem "both delay 10ms"] [offload on|off] [cc cubic|newreno]
+ *     [netem "both delay 10ms"] [offload on|off] [cc cubic|newreno|bbr]
  * </pre>
  *
  * It prints {@code READY} once the device is up and the services listen, then runs for the given time (or until
@@ -50,7 +50,7 @@ public final class TunTcpMain {
         try (Kernel kernel = new Kernel("tcpbench", Buffers.standard())) {
             Interface ifp = InterfaceTypes.find("tun").create(kernel, "tun0", options);
             kernel.addAddress(ifp, InterfaceAddress.parse(require(a, "local")));
-            if (a.containsKey("cc")) kernel.tcp().stack().config().congestionControl = a.get("cc");
+            if (a.containsKey("cc")) new KernelCommands(kernel).execute("sysctl net.inet.tcp.cc.algorithm=" + a.get("cc")); // refuses an unknown name
             ifp.up();
             if (a.containsKey("route")) new KernelCommands(kernel).execute("route add " + a.get("route"));
             if (a.containsKey("netem")) {

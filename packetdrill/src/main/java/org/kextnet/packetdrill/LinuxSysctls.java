@@ -62,6 +62,7 @@ final class LinuxSysctls {
         number("tcp_recovery", 0, Integer.MAX_VALUE, v -> cfg.rack = (v & 1) != 0);
         number("tcp_early_retrans", 0, 4, v -> cfg.tailLossProbe = v >= 3);
         String cc = read("tcp_congestion_control");
+        // not bbr, some systems' default: packetdrill's scripts expect CUBIC's timing unless they ask for another
         if ("cubic".equals(cc)) cfg.congestionControl = "cubic";
         else if ("reno".equals(cc)) cfg.congestionControl = "newreno";
     }

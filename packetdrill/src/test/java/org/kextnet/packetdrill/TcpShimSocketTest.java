@@ -239,7 +239,10 @@ class TcpShimSocketTest {
         assertThat(shim.setOption(fd, Linux.IPPROTO_TCP, Linux.TCP_CONGESTION, ByteBuffer.wrap("reno\0".getBytes()))).isZero();
         assertThat(shim.getOption(fd, Linux.IPPROTO_TCP, Linux.TCP_CONGESTION, cc.clear())).isEqualTo(8);
         assertThat(new String(cc.array(), 0, 7)).isEqualTo("newreno");
-        assertThat(shim.setOption(fd, Linux.IPPROTO_TCP, Linux.TCP_CONGESTION, ByteBuffer.wrap("bbr".getBytes()))).isEqualTo(-Linux.ENOENT);
+        assertThat(shim.setOption(fd, Linux.IPPROTO_TCP, Linux.TCP_CONGESTION, ByteBuffer.wrap("bbr".getBytes()))).isZero();
+        assertThat(shim.getOption(fd, Linux.IPPROTO_TCP, Linux.TCP_CONGESTION, cc.clear())).isEqualTo(4);
+        assertThat(new String(cc.array(), 0, 3)).isEqualTo("bbr");
+        assertThat(shim.setOption(fd, Linux.IPPROTO_TCP, Linux.TCP_CONGESTION, ByteBuffer.wrap("vegas".getBytes()))).isEqualTo(-Linux.ENOENT);
 
         assertThat(shim.connect(fd, Linux.AF_INET, Ip4.REMOTE, 8080)).as("blocking, on the main thread: 6 SYNs, then")
                 .isEqualTo(-Linux.ETIMEDOUT);

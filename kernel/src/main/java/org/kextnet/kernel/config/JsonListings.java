@@ -185,10 +185,13 @@ final class JsonListings {
         return j.end().end().toString();
     }
 
-    /** {@code sysctl NAME}: {@code {"name":NAME,"value":N}}. */
+    /** {@code sysctl NAME}: {@code {"name":NAME,"value":N}}, or a string value ({@code net.inet.tcp.cc.algorithm}). */
     static String sysctl(String output) {
         int colon = output.indexOf(':');
-        return new Json().object().field("name", output.substring(0, colon))
-                .field("value", Long.parseLong(output.substring(colon + 1).strip())).end().toString();
+        String value = output.substring(colon + 1).strip();
+        Json j = new Json().object().field("name", output.substring(0, colon));
+        if (value.matches("-?[0-9]+")) j.field("value", Long.parseLong(value));
+        else j.field("value", value);
+        return j.end().toString();
     }
 }

@@ -10,6 +10,7 @@ import org.kextnet.kernel.Kernel;
 import org.kextnet.kernel.hook.CallLimits;
 import org.kextnet.kernel.hook.Head;
 import org.kextnet.kernel.inet.Route;
+import org.kextnet.kernel.inet.tcp.CongestionControl;
 import org.kextnet.kernel.inet.tcp.TcpEndpoint;
 import org.kextnet.kernel.inet.tcp.TcpInfo;
 import org.kextnet.kernel.inet.tcp.TcpService;
@@ -289,12 +290,16 @@ public final class KernelCommands {
 
     // ---- sysctl ----
 
+    private static final String SYSCTLS = "net.inet.ip.forwarding, net.inet.tcp.cc.algorithm, net.inet.tcp.cc.available, "
+            + "kern.nke.HEAD.soft_ms, kern.nke.HEAD.hard_ms";
+
     private String sysctl(String[] w) {
-        if (w.length != 2) throw new IllegalArgumentException("usage: sysctl NAME[=VALUE] (net.inet.ip.forwarding, kern.nke.HEAD.soft_ms, kern.nke.HEAD.hard_ms)");
+        if (w.length != 2) throw new IllegalArgumentException("usage: sysctl NAME[=VALUE] (" + SYSCTLS + ")");
         String[] kv = w[1].split("=", 2);
         if (kv[0].startsWith("kern.nke.")) return callLimit(kv);
+        if (kv[0].startsWith("net.inet.tcp.cc.")) return congestionControl(kv);
         if (!kv[0].equals("net.inet.ip.forwarding")) {
-            throw new IllegalArgumentException("unknown sysctl '" + kv[0] + "' (known: net.inet.ip.forwarding, kern.nke.HEAD.soft_ms, kern.nke.HEAD.hard_ms)");
+            throw new IllegalArgumentException("unknown sysctl '" + kv[0] + "' (known: " + SYSCTLS + ")");
         }
         if (kv.length == 1) return kv[0] + ": " + (kernel.forwarding() ? 1 : 0) + "\n";
         switch (kv[1]) {
@@ -303,6 +308,31 @@ public final class KernelCommands {
             default -> throw new IllegalArgumentException("net.inet.ip.forwarding takes 0 or 1, not '" + kv[1] + "'");
         }
         return "";
+    }
+
+    /**
+     * FreeBSD's names: {@code net.inet.tcp.cc.algorithm}, the congestion control of connections made from now on
+     * that do not choose their own ({@code TCP_CONGESTION}), and {@code net.inet.tcp.cc.available}, the names it
+     * takes (read-only). An unknown name is refused and the setting stays as it was.
+     */
+    private String congestionControl(String[] kv) {
+        var known = new java.util.TreeSet<>(CongestionControl.KNOWN.keySet());
+        switch (kv[0]) {
+            case "net.inet.tcp.cc.available" -> {
+                if (kv.length > 1) throw new IllegalArgumentException("net.inet.tcp.cc.available is read-only");
+                return kv[0] + ": " + String.join(" ", known) + "\n";
+            }
+            case "net.inet.tcp.cc.algorithm" -> {
+                var config = kernel.tcp().stack().config();
+                if (kv.length == 1) return kv[0] + ": " + config.congestionControl + "\n";
+                if (!known.contains(kv[1])) {
+                    throw new IllegalArgumentException("unknown congestion control '" + kv[1] + "' (available: " + String.join(", ", known) + ")");
+                }
+                config.congestionControl = kv[1];
+                return "";
+            }
+            default -> throw new IllegalArgumentException("unknown sysctl '" + kv[0] + "' (net.inet.tcp.cc.algorithm or net.inet.tcp.cc.available)");
+        }
     }
 
     /**

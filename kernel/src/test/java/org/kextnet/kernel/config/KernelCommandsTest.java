@@ -35,7 +35,7 @@ class KernelCommandsTest {
     /** Everything a command can change, as the show commands print it. */
     private String state() {
         return run("ifconfig") + run("route show") + run("arp -a") + run("sysctl net.inet.ip.forwarding") + run("netstat -a")
-                + run("sysctl kern.nke.ipfilter.soft_ms") + run("sysctl kern.nke.ipfilter.hard_ms");
+                + run("sysctl kern.nke.ipfilter.soft_ms") + run("sysctl kern.nke.ipfilter.hard_ms") + run("sysctl net.inet.tcp.cc.algorithm");
     }
 
     @Test void createsAndConfiguresAMemoryWirePair() {
@@ -73,6 +73,28 @@ class KernelCommandsTest {
         assertThat(run("route show")).doesNotContain("default");
         assertThat(run("arp -a")).doesNotContain("10.0.0.9");
         assertThat(net.kernel.forwarding()).isFalse();
+    }
+
+    @Test void sysctlChoosesTheCongestionControlOfNewConnections() throws Exception {
+        assertThat(run("sysctl net.inet.tcp.cc.algorithm")).isEqualTo("net.inet.tcp.cc.algorithm: cubic\n");
+        assertThat(run("sysctl net.inet.tcp.cc.available")).startsWith("net.inet.tcp.cc.available: ").contains(" bbr", " cubic", " newreno");
+        run("sysctl net.inet.tcp.cc.algorithm=bbr");
+        assertThat(run("sysctl net.inet.tcp.cc.algorithm")).isEqualTo("net.inet.tcp.cc.algorithm: bbr\n");
+        assertThat(net.kernel.tcp().stack().config().congestionControl).isEqualTo("bbr");
+        assertThat(run("sysctl -j net.inet.tcp.cc.algorithm")).isEqualTo("{\"name\":\"net.inet.tcp.cc.algorithm\",\"value\":\"bbr\"}\n");
+        // connections made now run it, both ends
+        run("service tcp-discard 9");
+        try (TcpSocket so = net.kernel.tcp().open()) {
+            so.setTimeout(10, TimeUnit.SECONDS);
+            so.connect(Ipv4.parse("127.0.0.1"), 9);
+            assertThat(run("netstat -t").lines().skip(1)).hasSize(2).allMatch(l -> l.endsWith(" bbr"))
+                    .anyMatch(l -> l.contains("127.0.0.1.9            ESTABLISHED")); // the client's, whose controller runs
+        }
+        assertThatThrownBy(() -> run("sysctl net.inet.tcp.cc.algorithm=vegas")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("unknown congestion control 'vegas'").hasMessageContaining("bbr, cubic, newreno");
+        assertThat(run("sysctl net.inet.tcp.cc.algorithm")).as("unchanged").isEqualTo("net.inet.tcp.cc.algorithm: bbr\n");
+        assertThat(KernelCommands.isMutating("sysctl net.inet.tcp.cc.algorithm")).isFalse();
+        assertThat(KernelCommands.isMutating("sysctl net.inet.tcp.cc.algorithm=newreno")).isTrue();
     }
 
     @Test void sysctlSetsTheCallBudgetsOfEachKindOfHead() {
@@ -168,6 +190,10 @@ class KernelCommandsTest {
             sysctl                                            | usage: sysctl
             sysctl net.inet.ip.forwarding=2                   | takes 0 or 1
             sysctl kern.maxfiles=1                            | unknown sysctl 'kern.maxfiles'
+            sysctl net.inet.tcp.cc.algorithm=vegas            | unknown congestion control 'vegas'
+            sysctl net.inet.tcp.cc.algorithm=                 | unknown congestion control ''
+            sysctl net.inet.tcp.cc.available=bbr              | read-only
+            sysctl net.inet.tcp.cc.nosuch                     | unknown sysctl 'net.inet.tcp.cc.nosuch'
             sysctl kern.nke.ipfilter.hard_ms=15               | under twice the soft budget
             sysctl kern.nke.ipfilter.soft_ms=0                | under 1 ms
             sysctl kern.nke.nosuch.hard_ms=900                | unknown sysctl 'kern.nke.nosuch.hard_ms'

@@ -8,8 +8,9 @@ import java.util.function.Supplier;
  * A congestion controller: one instance per connection, owning the connection's congestion window and
  * slow-start threshold (in bytes). The connection tells it what happened (ACKs outside recovery, the start
  * and end of loss recovery, retransmission timeouts, idle restarts); how much may be in flight is then
- * {@link #cwnd()}, compared with the RFC 6675 pipe. Loss detection and recovery (SACK, RACK, NewReno's
- * partial ACKs) stay in the connection, so a controller is only the window arithmetic of its RFC.
+ * {@link #cwnd()}, compared with the RFC 6675 pipe, and how fast it may go is {@link #pacingRate()}. Loss
+ * detection and recovery (SACK, RACK, NewReno's partial ACKs) stay in the connection, so a controller is only
+ * the window (and rate) arithmetic of its specification.
  *
  * <p>Called under the connection's lock, never concurrently. Controllers are chosen by name, per connection
  * ({@code TCP_CONGESTION}) or system-wide ({@link TcpConfig#congestionControl}).
@@ -59,9 +60,29 @@ public interface CongestionControl {
     /** The sender was idle longer than an RTO (RFC 5681 4.1): restart from at most {@code restartWindow}. */
     void onIdle(long restartWindow, long now);
 
-    /** The controllers known by name: "cubic" and "newreno", and any registered. */
+    /**
+     * Every ACK that delivered data or made the connection declare some lost, in or out of recovery, after
+     * loss detection: its delivery-rate sample ({@code rs}, valid only during the call). A model-based
+     * controller (BBR) runs on these; the loss-based ones ignore them (the default).
+     */
+    default void onRateSample(RateSample rs, long now) { }
+
+    /**
+     * The rate at which the sender paces its segments, bytes per second; 0 (the default) for none: segments go
+     * as soon as the window allows, as the loss-based controllers expect.
+     */
+    default long pacingRate() { return 0; }
+
+    /**
+     * Whether segments sent now are to be marked application-limited, though the application is not what
+     * limits them: BBR's PROBE_RTT holds the window down on purpose, and its low rates must not lower the
+     * bandwidth estimate. False by default.
+     */
+    default boolean holdsWindowDown() { return false; }
+
+    /** The controllers known by name: "cubic", "newreno" and "bbr", and any registered. */
     Map<String, Supplier<CongestionControl>> KNOWN = new ConcurrentHashMap<>(Map.of(
-            "cubic", Cubic::new, "newreno", NewReno::new));
+            "cubic", Cubic::new, "newreno", NewReno::new, "bbr", Bbr::new));
 
     /** A new controller of the named kind. @throws IllegalArgumentException for an unknown name */
     static CongestionControl create(String name) {

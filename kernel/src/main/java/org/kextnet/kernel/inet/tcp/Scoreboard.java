@@ -12,20 +12,42 @@ package org.kextnet.kernel.inet.tcp;
  * pipe ({@link #pipe()}: bytes sent and not acknowledged, SACKed or lost, plus retransmissions in flight) is
  * O(1), as Linux's {@code packets_out - sacked_out - lost_out + retrans_out}.
  *
+ * <p>It is also the delivery-rate estimator (draft-cheng-iccrg-delivery-rate-estimation; Linux's
+ * tcp_rate.c): every transmission snapshots the connection's delivered count, the time of the last delivery,
+ * the start of the current send interval and whether the application limited the sender; the ACK that
+ * delivers a record turns the snapshot of the most recently sent one it delivered into a {@link RateSample}.
+ *
  * <p>Parallel primitive arrays in a ring, grown by doubling and never shrunk: nothing is allocated per
  * segment. Owned by its {@link TcpConnection}, used under its lock.
  */
 final class Scoreboard {
-    static final int SACKED = 1, LOST = 2, RETRANS = 4, FIN = 8, EVER_RETRANS = 16;
+    /** APP_LIMITED: the record was (last) sent while the sender was application-limited (rate estimation). */
+    static final int SACKED = 1, LOST = 2, RETRANS = 4, FIN = 8, EVER_RETRANS = 16, APP_LIMITED = 32;
 
     private int[] start = new int[16], end = new int[16];
     private long[] xmit = new long[16];
+    /** Per record, at its (last) transmission: C.delivered, C.delivered_time, C.first_sent_time (the draft's P.*). */
+    private long[] txDelivered = new long[16], txDeliveredTime = new long[16], txFirstSent = new long[16];
     private byte[] flags = new byte[16];
     private int mask = 15;
     private int head, count;
     private long outBytes, sackedBytes, lostBytes, retransBytes;
     /** No record before this index is LOST and waiting for its retransmission. */
     private int lostCursor;
+
+    // The delivery-rate estimator's connection state (the draft's C.*).
+    /** Bytes delivered (cumulatively ACKed or SACKed) since the connection began, and when the last of them was. */
+    private long delivered, deliveredTime;
+    /** The send time of the segment that started the current sampling interval. */
+    private long firstSentTime;
+    /** Nonzero while the application limits the sender: the delivered count at which the limited phase ends. */
+    private long appLimited;
+    /** Bytes ever declared lost (a lost retransmission counts again): a rate sample's newly lost bytes. */
+    private long lostTotal;
+    // What the current ACK's most recently sent delivered record had snapshotted (-1: nothing delivered yet).
+    private long samplePriorDelivered = -1, samplePriorTime, sampleSendElapsed;
+    private boolean sampleAppLimited;
+    private long ackDelivered;
 
     // What the last cumAck/sack delivered, for RTT sampling and RACK (RFC 8985 6.2 steps 1-3).
     /** Transmit time and end of the most recently sent record newly delivered, or -1. */
@@ -67,14 +89,38 @@ final class Scoreboard {
     /** Records a segment just sent for the first time. */
     void append(int s, int e, long now, boolean fin) {
         if (count == start.length) grow();
+        if (count == 0) firstSentTime = deliveredTime = now; // nothing in flight: a sampling interval starts here
         int k = (head + count) & mask;
         start[k] = s;
         end[k] = e;
         xmit[k] = now;
         flags[k] = (byte) (fin ? FIN : 0);
+        snapshot(k);
         count++;
         outBytes += e - s;
     }
+
+    /** The draft's OnPacketSent: what a rate sample from record k will be measured against. */
+    private void snapshot(int k) {
+        txDelivered[k] = delivered;
+        txDeliveredTime[k] = deliveredTime;
+        txFirstSent[k] = firstSentTime;
+        if (appLimited != 0) flags[k] |= APP_LIMITED;
+        else flags[k] &= ~APP_LIMITED;
+    }
+
+    /**
+     * The sender had room in the window ({@code pipe} bytes in flight) and nothing to send (the draft's
+     * CheckIfApplicationLimited): samples from segments sent until what is in flight now is delivered say less
+     * about the path than about the application, and a rate estimator must not take them as the path's.
+     */
+    void markAppLimited(long pipe) {
+        appLimited = Math.max(1, delivered + pipe);
+    }
+
+    boolean appLimited() { return appLimited != 0; }
+    long delivered() { return delivered; }
+    long lostTotal() { return lostTotal; }
 
     /** Adds or removes record k's bytes from the class counters. */
     private void account(int k, int sign) {
@@ -91,6 +137,8 @@ final class Scoreboard {
     /** The start of one ACK's processing: forgets what the last one delivered. */
     void beginAck() {
         fackAtAck = fack;
+        samplePriorDelivered = -1;
+        ackDelivered = 0;
         deliveredXmit = -1;
         deliveredRetransmitted = false;
         deliveredAnyRetransmitted = false;
@@ -101,10 +149,17 @@ final class Scoreboard {
         int f = flags[k];
         if ((f & EVER_RETRANS) != 0) deliveredAnyRetransmitted = true;
         else if (Seq.lt(end[k], fackAtAck)) reorderingObserved = true;
+        delivered += end[k] - start[k];
+        ackDelivered += end[k] - start[k];
         if (deliveredXmit == -1 || xmit[k] - deliveredXmit > 0 || (xmit[k] == deliveredXmit && Seq.gt(end[k], deliveredEnd))) {
             deliveredXmit = xmit[k];
             deliveredEnd = end[k];
             deliveredRetransmitted = (f & EVER_RETRANS) != 0;
+            // the draft's UpdateRateSample, from the most recently sent record (as Linux's tcp_rate_skb_delivered)
+            samplePriorDelivered = txDelivered[k];
+            samplePriorTime = txDeliveredTime[k];
+            sampleAppLimited = (f & APP_LIMITED) != 0;
+            sampleSendElapsed = xmit[k] - txFirstSent[k];
         }
         if (Seq.gt(end[k], fack)) fack = end[k];
     }
@@ -127,6 +182,10 @@ final class Scoreboard {
                 lostCursor = Math.max(0, lostCursor - 1);
             } else {
                 if (Seq.gt(ack, start[k])) { // a record cut by the ACK (the peer's segments differ from ours)
+                    if ((flags[k] & SACKED) == 0) {
+                        delivered += ack - start[k];
+                        ackDelivered += ack - start[k];
+                    }
                     account(k, -1);
                     start[k] = ack;
                     account(k, 1);
@@ -161,6 +220,9 @@ final class Scoreboard {
         end[n] = end[k];
         xmit[n] = xmit[k];
         flags[n] = flags[k];
+        txDelivered[n] = txDelivered[k];
+        txDeliveredTime[n] = txDeliveredTime[k];
+        txFirstSent[n] = txFirstSent[k];
         end[k] = seq;
         flags[k] &= ~FIN;
         account(k, 1);
@@ -173,6 +235,9 @@ final class Scoreboard {
         end[to] = end[from];
         xmit[to] = xmit[from];
         flags[to] = flags[from];
+        txDelivered[to] = txDelivered[from];
+        txDeliveredTime[to] = txDeliveredTime[from];
+        txFirstSent[to] = txFirstSent[from];
     }
 
     /**
@@ -212,6 +277,7 @@ final class Scoreboard {
         account(k, -1);
         flags[k] = (byte) ((f | LOST) & ~RETRANS);
         account(k, 1);
+        lostTotal += end[k] - start[k];
         if (i < lostCursor) lostCursor = i;
     }
 
@@ -230,6 +296,7 @@ final class Scoreboard {
         account(k, -1);
         flags[k] |= RETRANS | EVER_RETRANS;
         xmit[k] = now;
+        snapshot(k); // a retransmission is a transmission: it samples afresh
         account(k, 1);
     }
 
@@ -250,7 +317,7 @@ final class Scoreboard {
     void markAllLost() {
         for (int i = 0; i < count; i++) {
             int k = (head + i) & mask;
-            flags[k] = (byte) ((flags[k] & (FIN | EVER_RETRANS)) | LOST);
+            flags[k] = (byte) ((flags[k] & (FIN | EVER_RETRANS | APP_LIMITED)) | LOST);
         }
         sackedBytes = 0;
         retransBytes = 0;
@@ -330,17 +397,47 @@ final class Scoreboard {
         return b.toString();
     }
 
+    /**
+     * The end of one ACK's processing (the draft's GenerateRateSample): fills {@code rs} with what it delivered
+     * and the rate since the sampled record was sent. The rate is invalid ({@code interval} -1) if nothing was
+     * delivered, or if the interval is shorter than {@code minRtt} (ACK compression would make it too high).
+     * The caller fills in the flight, the losses and the recovery state.
+     */
+    void rateSample(RateSample rs, long now, long minRtt) {
+        if (ackDelivered > 0) deliveredTime = now;
+        if (appLimited != 0 && delivered > appLimited) appLimited = 0; // the app-limited data is all delivered
+        rs.ackedSacked = ackDelivered;
+        rs.totalDelivered = delivered;
+        rs.rtt = deliveredXmit >= 0 && !deliveredRetransmitted ? now - deliveredXmit : -1;
+        if (samplePriorDelivered < 0) {
+            rs.delivered = 0;
+            rs.interval = -1;
+            rs.appLimited = false;
+            rs.priorDelivered = delivered;
+            return;
+        }
+        firstSentTime = deliveredXmit; // the next interval starts at the send of the record sampled now
+        rs.priorDelivered = samplePriorDelivered;
+        rs.appLimited = sampleAppLimited;
+        rs.delivered = delivered - samplePriorDelivered;
+        // The sending and the ACKing rates both bound the path's; the longer interval is the lower, safer rate.
+        long interval = Math.max(sampleSendElapsed, now - samplePriorTime);
+        rs.interval = interval <= 0 || (minRtt != RttEstimator.NONE && interval < minRtt) ? -1 : interval;
+    }
+
     /** Drops every record (the connection closed). */
     void clear() {
         head = count = 0;
         outBytes = sackedBytes = lostBytes = retransBytes = 0;
         lostCursor = 0;
+        delivered = deliveredTime = firstSentTime = appLimited = lostTotal = 0;
+        samplePriorDelivered = -1;
     }
 
     private void grow() {
         int n = start.length * 2;
         int[] s = new int[n], e = new int[n];
-        long[] x = new long[n];
+        long[] x = new long[n], td = new long[n], tt = new long[n], tf = new long[n];
         byte[] f = new byte[n];
         for (int i = 0; i < count; i++) {
             int k = (head + i) & mask;
@@ -348,11 +445,17 @@ final class Scoreboard {
             e[i] = end[k];
             x[i] = xmit[k];
             f[i] = flags[k];
+            td[i] = txDelivered[k];
+            tt[i] = txDeliveredTime[k];
+            tf[i] = txFirstSent[k];
         }
         start = s;
         end = e;
         xmit = x;
         flags = f;
+        txDelivered = td;
+        txDeliveredTime = tt;
+        txFirstSent = tf;
         mask = n - 1;
         head = 0;
     }

@@ -128,6 +128,10 @@ public final class TcpConnection {
     // ---- congestion control and recovery ----
     private CongestionControl cc;
     private final Scoreboard sb = new Scoreboard();
+    /** The delivery-rate sample of the ACK being processed, refilled on each. */
+    private final RateSample rateSample = new RateSample();
+    /** Spaces segments when the controller gives a pacing rate (BBR); idle otherwise. */
+    private final Pacer pacer;
     private boolean fastRecovery, rtoRecovery;
     private int recoveryPoint;
     private int dupAcks;
@@ -228,6 +232,7 @@ public final class TcpConnection {
         this.rtxTimer = new Timeout((t, now) -> timer(t));
         this.dackTimer = new Timeout((t, now) -> timer(t));
         this.idleTimer = new Timeout((t, now) -> timer(t));
+        this.pacer = new Pacer(stack.wheel(), (t, now) -> timer(t));
     }
 
     // =====================================================================================================
@@ -660,6 +665,9 @@ public final class TcpConnection {
             }
         }
     }
+
+    /** The controller itself, for tests; null before the handshake completes. Under the lock's discipline: read, do not drive. */
+    CongestionControl congestion() { return cc; }
 
     public String congestionControl() {
         CongestionControl c = cc;
@@ -1203,6 +1211,7 @@ public final class TcpConnection {
         boolean dup = !advanced && len == 0 && (flags & (Tcp.SYN | Tcp.FIN)) == 0 && ack == sndUna
                 && newWnd == sndWnd && sndNxt != sndUna && !probeOutstanding;
         sb.beginAck();
+        long pipeBefore = pipe(), lostBefore = sb.lostTotal();
         long ackedBytes = 0;
         boolean finAcked = false;
         if (advanced) {
@@ -1281,6 +1290,7 @@ public final class TcpConnection {
         }
         if (tlpOutstanding && (advanced || dsack)) tlpAckCheck(ack, now);
         detectLoss(now, dup, dsack);
+        if (advanced || newlySacked > 0 || sb.lostTotal() != lostBefore) rateSample(pipeBefore, lostBefore, now);
         if (windowUpdate) {
             if (newWnd != sndWnd) stack.count(Stat.TCP_RCV_WINDOW_UPDATES);
             boolean opened = newWnd > sndWnd;
@@ -1322,6 +1332,24 @@ public final class TcpConnection {
         }
         return true;
     }
+
+    /**
+     * The ACK's delivery-rate sample (draft-cheng-iccrg-delivery-rate-estimation 3.3) for the controller, after
+     * loss detection and any change of recovery state, as Linux's {@code tcp_cong_control}.
+     */
+    private void rateSample(long pipeBefore, long lostBefore, long now) {
+        RateSample rs = rateSample;
+        sb.rateSample(rs, now, rtt.minRtt());
+        rs.priorInFlight = pipeBefore;
+        rs.inFlight = pipe();
+        rs.newlyLost = sb.lostTotal() - lostBefore;
+        rs.recovery = fastRecovery ? RateSample.RECOVERY : rtoRecovery ? RateSample.LOSS : RateSample.OPEN;
+        cc.onRateSample(rs, now);
+        if (cc.holdsWindowDown()) sb.markAppLimited(rs.inFlight);
+    }
+
+    /** What is in flight: the RFC 6675 pipe, less what duplicate ACKs said left the network for a peer without SACK. */
+    private long pipe() { return sb.pipe() - Math.min(renoSacked, sb.pipe()); }
 
     /** RFC 8985 6.2 steps 2-3: RACK's most recently delivered segment and RTT. */
     private void rackUpdate(long now) {
@@ -1576,11 +1604,13 @@ public final class TcpConnection {
             cc.onIdle((long) Math.max(1, cfg.initialWindow) * mss, now); // RFC 5681 4.1: restart after idle
         }
         cwndLimited = false;
+        long rate = cc.pacingRate();
         for (int burst = 0; burst < cfg.maxBurst; burst++) {
-            long pipe = sb.pipe() - Math.min(renoSacked, sb.pipe());
+            long pipe = pipe();
             boolean room = pipe < cc.cwnd();
             int lost = sb.nextLost();
             if (lost >= 0 && (room || forceRetransmit)) {
+                if (!forceRetransmit && pacer.hold(now, rate, mss)) break; // not before its time (Pacer)
                 forceRetransmit = false;
                 if (!retransmit(lost, now)) break;
                 sentAny = true;
@@ -1589,7 +1619,10 @@ public final class TcpConnection {
             forceRetransmit = false;
             unsent = sndBufSeq + snd.length() - sndNxt;
             boolean finToSend = finQueued && !finSent && state != TcpState.SYN_RECEIVED;
-            if (unsent <= 0 && !finToSend) break;
+            if (unsent <= 0 && !finToSend) {
+                if (room && lost < 0) sb.markAppLimited(pipe); // the window had room the application did not fill
+                break;
+            }
             if (!room) {
                 cwndLimited = true;
                 break;
@@ -1606,13 +1639,15 @@ public final class TcpConnection {
             boolean fin = finToSend && len == unsent;
             if (len < max && !fin && !sendPartial(len, unsent)) {
                 if (wndRoom < unsent && sb.isEmpty() && rtxDeadline == NONE) armPersist(now);
+                else if (unsent < max && lost < 0) sb.markAppLimited(pipe); // less than a segment waits for more
                 break;
             }
             if (len == 0 && !fin) break;
+            if (pacer.hold(now, rate, mss)) break;
             sendNew(len, fin, len > max ? max : 0, now);
             sentAny = true;
         }
-        long flight = sb.pipe() - Math.min(renoSacked, sb.pipe());
+        long flight = pipe();
         if (2 * flight >= cc.cwnd()) { // what went out so far validates cwnd
             boolean sameFlight = cwndFilled && Seq.lt(sndUna, cwndFullEnd); // its ACKs shrink the pipe, not the flight
             cwndFlight = sameFlight ? Math.max(cwndFlight, flight) : flight;
@@ -1654,7 +1689,9 @@ public final class TcpConnection {
         int segment = Math.min(tsoMax - TcpEndpoint.networkHeader(remoteHigh, remoteLow), stack.buffers().large().maxData());
         int room = segment - Tcp.MIN_HEADER - (mssBase - max);
         long byCwnd = (cc.cwnd() - pipe + max - 1) / max;
-        int k = (int) Math.max(1, Math.min(room / max, byCwnd));
+        long rate = cc.pacingRate(); // paced, a super-segment is about 1 ms of data (Linux's TSO autosizing)
+        long byRate = rate > 0 ? Math.max(2, rate / 1000 / max) : Long.MAX_VALUE;
+        int k = (int) Math.max(1, Math.min(Math.min(room / max, byCwnd), byRate));
         return k * max;
     }
 
@@ -1677,6 +1714,7 @@ public final class TcpConnection {
             stack.add(Stat.TCP_SND_BYTES, len);
             bytesSent += len;
         }
+        pacer.sent(now, len, cc.pacingRate());
         lastSendTime = now;
         armAfterSend(now);
     }
@@ -1691,6 +1729,7 @@ public final class TcpConnection {
         int flags = Tcp.ACK | (fin ? Tcp.FIN : 0);
         if (!buildAndQueue(seq, seq - sndBufSeq, len, flags, now, false)) return false;
         sb.markRetransmitted(i, xmitStamp(now));
+        pacer.sent(now, len, cc.pacingRate());
         retransmits++;
         if (undoPossible) undoRetrans++;
         stack.count(Stat.TCP_SND_REXMIT);
@@ -2027,6 +2066,8 @@ public final class TcpConnection {
                     case RTX_PERSIST -> onPersist(now);
                     default -> { }
                 }
+            } else if (pacer.fired(t)) {
+                if (state.isSynchronized()) output(now);
             } else if (t == dackTimer) {
                 dackArmed = false;
                 if (state.isSynchronized() && state != TcpState.TIME_WAIT && (rcvUnackedBytes > 0 || ackNow)) {
@@ -2315,6 +2356,7 @@ public final class TcpConnection {
         stack.wheel().cancel(rtxTimer);
         stack.wheel().cancel(dackTimer);
         stack.wheel().cancel(idleTimer);
+        pacer.cancel();
         rtxWheelAt = idleWheelAt = NONE;
         sb.clear();
         snd.release();

@@ -40,7 +40,14 @@ class BulkTransferTest {
                         .withReorder(0.02).withDuplicate(0.02).withRate(125_000_000, 2000), "cubic", true, 100 * MB, 7),
                 new Scenario("1% loss, 10 ms, NewReno", d10.withLoss(0.01), "newreno", true, 100 * MB, 8),
                 new Scenario("1% loss, reordering, 10 ms, no SACK (RFC 6582)", d10.withLoss(0.01).withReorder(0.01), "newreno", false, 100 * MB, 9),
-                new Scenario("5% loss, 10 ms, no SACK", d10.withLoss(0.05), "cubic", false, 100 * MB, 10))
+                new Scenario("5% loss, 10 ms, no SACK", d10.withLoss(0.05), "cubic", false, 100 * MB, 10),
+                new Scenario("clean, BBR", Impairment.NONE, "bbr", true, 100 * MB, 11),
+                new Scenario("5% loss, 10 ms, BBR", d10.withLoss(0.05), "bbr", true, 100 * MB, 12),
+                new Scenario("1% loss, reordering, duplication, 20 ms, 1 Gbit/s, BBR", Impairment.delay(20 * MS).withLoss(0.01)
+                        .withReorder(0.02).withDuplicate(0.02).withRate(125_000_000, 2000), "bbr", true, 100 * MB, 13),
+                new Scenario("1% loss, 10 ms, no SACK, BBR", d10.withLoss(0.01), "bbr", false, 100 * MB, 14),
+                // a queue shallower than the BDP (~1.25 MB, 860 segments): BBR v1's 2-BDP window overflows it
+                new Scenario("shallow queue (250 packets), 10 ms, 0.5 Gbit/s, BBR", d10.withRate(62_500_000, 250), "bbr", true, 100 * MB, 15))
                 .map(Arguments::of);
     }
 
