@@ -259,10 +259,16 @@ public final class TcpSocket extends KernelSocket implements TcpUpcall, TcpListe
         int room = c.writable();
         if (room == 0) {
             try {
-                return c.write(src.slice(src.position(), 0)); // nothing: reports a pending error or EPIPE
+                // Nothing: reports a pending error or EPIPE, and asks for WRITABLE under the connection's lock if
+                // the buffer is still full.
+                c.write(src.slice(src.position(), 0));
             } catch (TcpException e) {
                 throw TcpLayer.error(e);
             }
+            // The buffer may have drained between the two calls, before WRITABLE was asked for: then no event
+            // will come to end the caller's wait, so the piece goes now.
+            room = c.writable();
+            if (room == 0) return 0;
         }
         int len = Math.min(Math.min(src.remaining(), room), FILTER_CHUNK);
         Packet m = tcp.contexts().buffers().alloc(len);
