@@ -1,10 +1,9 @@
 package org.kextnet.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.kextnet.cli.CommandsTest.run;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,9 +19,8 @@ import javax.tools.ToolProvider;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.kextnet.cli.CommandsTest.Run;
 import org.kextnet.cli.ProjectKit.Kind;
-
-import picocli.CommandLine;
 
 /**
  * {@code kextnet new}: what it writes for each kind (every placeholder filled, the manifest keys kern_loader reads,
@@ -32,17 +30,6 @@ import picocli.CommandLine;
 class NewCommandTest {
     @TempDir Path dir;
     Path repo;
-
-    record Run(int code, String out, String err) {}
-
-    Run run(String... args) {
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        CommandLine cl = Commands.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
 
     /** A repository that has the KPI jar where the projects' poms will look (its content is not read here). */
     @BeforeEach void repository() throws IOException {
